@@ -1,0 +1,46 @@
+// The binary contract between the host and a plugin.
+//
+// A plugin is a shared library that exports two C symbols: the info record
+// `assim_plugin_info` and the registration entry `assim_plugin_register`. The
+// host reads the info record first and refuses a plugin whose ABI version
+// differs from its own before it calls anything in the plugin.
+#pragma once
+
+#include <cstdint>
+
+#define ASSIM_API __attribute__((visibility("default")))
+
+// Bump ASSIM_ABI_VERSION whenever a change to sdk/include/assim makes a plugin
+// built against the old headers unsafe to load (a virtual function added,
+// a struct changed). ASSIM_SDK_VERSION is informative.
+#ifndef ASSIM_ABI_VERSION
+#define ASSIM_ABI_VERSION 1
+#endif
+#define ASSIM_SDK_VERSION "0.1.0"
+
+extern "C" {
+struct assim_plugin_info {
+  std::uint32_t abi_version;
+  const char* sdk_version;
+  const char* name;
+  const char* version;
+};
+}
+
+namespace assim {
+class Registrar;
+}
+
+// Declares a plugin and opens the body of its registration function:
+//
+//   ASSIM_PLUGIN("lorenz", "1.0.0") {
+//     registrar.add<MyModel>("model.lorenz96", "Lorenz-96 ...", MyModel::parameters());
+//   }
+#define ASSIM_PLUGIN(NAME, VERSION)                                                     \
+  extern "C" ASSIM_API const assim_plugin_info assim_plugin_info = {                    \
+      ASSIM_ABI_VERSION, ASSIM_SDK_VERSION, NAME, VERSION};                             \
+  static void assim_plugin_register_body(::assim::Registrar& registrar);                \
+  extern "C" ASSIM_API void assim_plugin_register(::assim::Registrar& registrar) {      \
+    assim_plugin_register_body(registrar);                                              \
+  }                                                                                     \
+  static void assim_plugin_register_body(::assim::Registrar& registrar)

@@ -1,0 +1,15 @@
+// Everything a plugin author may use.
+#pragma once
+
+#include <assim/abi.hpp>
+#include <assim/component.hpp>
+#include <assim/config.hpp>
+#include <assim/error.hpp>
+#include <assim/log.hpp>
+#include <assim/model.hpp>
+#include <assim/observation_operator.hpp>
+#include <assim/parameters.hpp>
+#include <assim/prior.hpp>
+#include <assim/progress.hpp>
+#include <assim/registrar.hpp>
+#include <assim/sampler.hpp>

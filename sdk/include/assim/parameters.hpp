@@ -1,0 +1,97 @@
+// The one declaration of a component's (or stage's) parameters.
+//
+// Validation of an experiment, the defaults filled into it, and the text of
+// `assim plugins --verbose` all come from this list:
+//
+//   assim::Parameters p;
+//   p.real("dt", 7200.0, "s", "time step").above(0);
+//   p.integer("nx", 64, "", "grid points per side").at_least(4);
+//   p.string("scheme", "rk4", "", "time scheme").one_of({"rk4", "euler"});
+//   p.component("model", Kind::Model, "the model to run");
+#pragma once
+
+#include <assim/abi.hpp>
+#include <assim/component.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace assim {
+
+enum class ParameterType {
+  Boolean,
+  Integer,
+  Real,
+  String,
+  Reals,      // a list of reals
+  Integers,   // a list of integers
+  Strings,    // a list of strings
+  Component,  // a `$name` reference to a component of a given kind
+  Stage,      // a `$name` reference to an earlier stage whose results are read
+  Section,    // a nested map with its own declared fields
+};
+
+ASSIM_API const char* to_string(ParameterType type);
+
+enum class Presence {
+  Required,     // must be given
+  Defaulted,    // filled with `default_value` when absent
+  Optional,     // may be absent; then it has no value
+};
+
+struct ASSIM_API Parameter {
+  std::string name;
+  ParameterType type = ParameterType::Real;
+  Presence presence = Presence::Required;
+  std::string default_value;  // YAML text, for Presence::Defaulted
+  std::string unit;           // SI or the model's own unit; empty if dimensionless
+  std::string doc;            // one line
+  std::optional<double> minimum, maximum;  // for numbers and each element of number lists
+  bool minimum_exclusive = false, maximum_exclusive = false;
+  std::vector<std::string> choices;        // for strings
+  std::optional<Kind> component_kind;      // for Component
+  std::vector<Parameter> fields;           // for Section
+
+  // Constraints, chainable.
+  Parameter& at_least(double v);
+  Parameter& above(double v);
+  Parameter& at_most(double v);
+  Parameter& below(double v);
+  Parameter& one_of(std::vector<std::string> values);
+  // For Section: declare its fields.
+  Parameter& with(const class Parameters& fields);
+
+  // "dt: real, default 7200, unit s, > 0: time step"
+  std::string describe() const;
+};
+
+class ASSIM_API Parameters {
+ public:
+  Parameter& boolean(std::string name, bool default_value, std::string doc);
+  Parameter& integer(std::string name, std::int64_t default_value, std::string unit, std::string doc);
+  Parameter& real(std::string name, double default_value, std::string unit, std::string doc);
+  Parameter& string(std::string name, std::string default_value, std::string unit, std::string doc);
+  Parameter& reals(std::string name, std::vector<double> default_value, std::string unit, std::string doc);
+  Parameter& integers(std::string name, std::vector<std::int64_t> default_value, std::string unit,
+                      std::string doc);
+  Parameter& strings(std::string name, std::vector<std::string> default_value, std::string doc);
+  Parameter& component(std::string name, Kind kind, std::string doc);
+  Parameter& stage(std::string name, std::string doc);
+  Parameter& section(std::string name, std::string doc, const Parameters& fields);
+
+  // A parameter that must be given, of any type (`required(...).above(0)`).
+  Parameter& required(std::string name, ParameterType type, std::string unit, std::string doc);
+  // A parameter that may be absent and then has no value.
+  Parameter& optional(std::string name, ParameterType type, std::string unit, std::string doc);
+
+  const std::vector<Parameter>& list() const { return list_; }
+  const Parameter* find(const std::string& name) const;
+
+ private:
+  Parameter& add(Parameter p);
+  std::vector<Parameter> list_;
+};
+
+}  // namespace assim

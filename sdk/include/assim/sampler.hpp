@@ -1,0 +1,54 @@
+// A posterior sampler: given observations of a window of L frames, returns an
+// ensemble of states that explain them. Score-based samplers (SDA, SOAD) use a
+// Prior and sample the whole window; an ensemble Kalman filter analyses one
+// frame (L = 1) starting from a forecast ensemble. A sampler asks for what it
+// needs (a Prior, a Model) in its own parameters.
+#pragma once
+
+#include <assim/component.hpp>
+#include <assim/model.hpp>
+#include <assim/observation_operator.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace assim {
+
+struct ASSIM_API AssimilationProblem {
+  ~AssimilationProblem();
+
+  // The state of one member and frame: its dims, spacing and units.
+  StateSpec state;
+  // H, applied to every observed frame before masking.
+  std::shared_ptr<const ObservationOperator> observation_operator;
+  // y, shape (L, observation dims...): entries outside the mask are ignored.
+  at::Tensor observations;
+  // 1 where observed, 0 elsewhere; same shape as `observations`. A frame
+  // that is not observed at all has an all-zero mask.
+  at::Tensor mask;
+  // Standard deviation of the observation noise, in the observations' units.
+  double observation_sigma = 0;
+  // Optional background state at frame 0, shape (state dims...), and the
+  // standard deviation of its error.
+  std::optional<at::Tensor> background;
+  double background_sigma = 0;
+  // Optional forecast ensemble at frame 0, shape (members, state dims...):
+  // what a cycling filter starts its analysis from.
+  std::optional<at::Tensor> forecast;
+};
+
+class ASSIM_API Sampler : public Component {
+ public:
+  static constexpr Kind kind = Kind::Sampler;
+  ~Sampler() override;
+
+  // Returns (members, L, state dims...) posterior samples. Throws
+  // DivergenceError naming the step if a sample stops being finite.
+  virtual at::Tensor sample(const AssimilationProblem& problem, std::int64_t members,
+                            std::uint64_t seed) const = 0;
+};
+
+}  // namespace assim
