@@ -60,6 +60,8 @@ struct ASSIM_API Parameter {
   Parameter& at_most(double v);
   Parameter& below(double v);
   Parameter& one_of(std::vector<std::string> values);
+  // May be absent, and then has no value (`has(name)` is false).
+  Parameter& optional();
   // For Section: declare its fields.
   Parameter& with(const class Parameters& fields);
 

@@ -1,0 +1,54 @@
+// An experiment file: components and stages wired by `$name` references.
+// Loading checks the structure; a Session builds components, orders the
+// stages and runs them into runs/<experiment>/<stage>/.
+#pragma once
+
+#include <assim/framework/plugins.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace assim {
+
+struct ConfigOrigin;
+class Stage;
+
+struct RunOptions {
+  std::filesystem::path output_root = "runs";
+  std::string only;   // run just this stage (its inputs must have results)
+  bool force = false; // recompute even when a result with the same hash exists
+};
+
+class Session {
+ public:
+  // Reads the file, applies `--set path=value` overrides and loads plugins.
+  Session(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+  ~Session();
+
+  const std::string& name() const;
+  // Everything that can be checked without running: every component and
+  // stage against its declaration, references, cycles; builds the components.
+  void validate();
+  // Runs the stages in dependency order, reusing unchanged results.
+  void run(const RunOptions& options);
+  // The stage names in the order they run.
+  std::vector<std::string> order() const;
+  const PluginCatalog& catalog() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// A stage's result folder is complete when this file is in it.
+inline constexpr const char* stage_record_file = "stage.yaml";
+
+}  // namespace assim

@@ -1,0 +1,63 @@
+// A small C++ face on the NetCDF-4 C library: what the stages need to write
+// self-describing results (named dimensions, units, attributes) and read
+// them back. Errors name the file and the variable.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace assim::netcdf {
+
+class File {
+ public:
+  // A new NetCDF-4 file (replaces an existing one).
+  static File create(const std::filesystem::path& path);
+  static File open(const std::filesystem::path& path);
+  File(File&& other) noexcept;
+  File& operator=(File&&) = delete;
+  ~File();
+
+  // Defining (after create, before end_definitions). Size 0 is unlimited.
+  void dimension(const std::string& name, std::size_t size);
+  // `type` is "double", "float" or "int". Chunks of one record along the
+  // first dimension when it is unlimited.
+  void variable(const std::string& name, const std::string& type,
+                const std::vector<std::string>& dimensions);
+  void attribute(const std::string& variable, const std::string& name, const std::string& text);
+  void attribute(const std::string& variable, const std::string& name, double value);
+  void attribute(const std::string& variable, const std::string& name,
+                 const std::vector<double>& values);
+  void end_definitions();
+
+  void write(const std::string& variable, const std::vector<std::size_t>& start,
+             const std::vector<std::size_t>& count, const double* values);
+  void write(const std::string& variable, const std::vector<std::size_t>& start,
+             const std::vector<std::size_t>& count, const float* values);
+  void write(const std::string& variable, const std::vector<std::size_t>& start,
+             const std::vector<std::size_t>& count, const int* values);
+  void sync();
+  void close();
+
+  // Reading. An empty start/count reads the whole variable.
+  bool has_variable(const std::string& name) const;
+  std::vector<std::string> dimensions_of(const std::string& variable) const;
+  std::vector<std::size_t> shape(const std::string& variable) const;
+  std::vector<double> read(const std::string& variable, const std::vector<std::size_t>& start = {},
+                           const std::vector<std::size_t>& count = {}) const;
+  bool has_attribute(const std::string& variable, const std::string& name) const;
+  std::string text_attribute(const std::string& variable, const std::string& name) const;
+  std::vector<double> number_attribute(const std::string& variable, const std::string& name) const;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  File(int id, std::filesystem::path path);
+  int variable_id(const std::string& name) const;
+  void check(int status, const std::string& what) const;
+  int id_ = -1;
+  std::filesystem::path path_;
+};
+
+}  // namespace assim::netcdf

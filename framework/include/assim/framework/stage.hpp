@@ -1,0 +1,59 @@
+// A stage is one step of an experiment (generate, observe, ...): a pure
+// function of its settings, the components it names and the results of the
+// stages it reads, writing its results into a folder.
+#pragma once
+
+#include <assim/config.hpp>
+#include <assim/parameters.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace assim {
+
+class StageContext {
+ public:
+  StageContext(Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
+               std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
+               std::filesystem::path experiment_folder);
+
+  const Config& config() const { return config_; }
+  // The folder to write into: a temporary folder the runner renames into
+  // place when the stage succeeds.
+  const std::filesystem::path& output() const { return output_; }
+  // The result folder of the stage a Stage-typed parameter refers to.
+  const std::filesystem::path& input(const std::string& key) const;
+  std::uint64_t seed() const { return config_.get<std::uint64_t>("seed"); }
+  // The resolved settings (name, YAML scalar text) of the component a
+  // Component-typed parameter refers to, type first: for provenance attributes.
+  std::vector<std::pair<std::string, std::string>> settings_of(const std::string& key) const;
+  // A path from the experiment file, relative to the file's folder.
+  std::filesystem::path resolve(const std::filesystem::path& path) const;
+
+ private:
+  Config config_;
+  std::filesystem::path output_;
+  std::map<std::string, std::filesystem::path> inputs_;
+  std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings_;
+  std::filesystem::path experiment_folder_;
+};
+
+class Stage {
+ public:
+  virtual ~Stage();
+  virtual std::string name() const = 0;  // the `run:` value
+  virtual std::string doc() const = 0;
+  virtual Parameters parameters() const = 0;
+  virtual void run(StageContext& context) const = 0;
+};
+
+// The stages this host provides, by `run:` name.
+const std::map<std::string, std::unique_ptr<Stage>>& stages();
+
+}  // namespace assim

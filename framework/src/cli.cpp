@@ -1,0 +1,178 @@
+#include <assim/error.hpp>
+#include <assim/framework/cli.hpp>
+#include <assim/framework/experiment.hpp>
+#include <assim/framework/stage.hpp>
+#include <assim/log.hpp>
+
+#include <ATen/Parallel.h>
+#include <boost/program_options.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace assim {
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* usage =
+    "usage: assim <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run EXPERIMENT.yaml       run the stages of an experiment\n"
+    "  validate EXPERIMENT.yaml  check an experiment without running it\n"
+    "  plugins                   list the component types and stages\n"
+    "\n"
+    "`assim <command> --help` describes each command's options.\n";
+
+struct Common {
+  po::options_description options{"common options"};
+  std::string log_level = "info";
+  int threads = 0;
+  Common() {
+    options.add_options()("help,h", "show this help")(
+        "log-level", po::value(&log_level)->default_value("info"), "debug, info, warning or error")(
+        "threads", po::value(&threads)->default_value(0),
+        "threads for tensor operations; 0: OMP_NUM_THREADS if set, else all cores");
+  }
+  void apply() const {
+    if (log_level == "debug") log::set_level(log::Level::Debug);
+    else if (log_level == "info") log::set_level(log::Level::Info);
+    else if (log_level == "warning") log::set_level(log::Level::Warning);
+    else if (log_level == "error") log::set_level(log::Level::Error);
+    else throw po::error("--log-level must be debug, info, warning or error");
+    int n = threads;
+    if (n <= 0) {
+      const char* omp = std::getenv("OMP_NUM_THREADS");
+      n = omp ? std::atoi(omp) : static_cast<int>(std::thread::hardware_concurrency());
+    }
+    at::set_num_threads(std::max(1, n));
+  }
+};
+
+po::variables_map parse(int argc, char** argv, const po::options_description& options,
+                        const po::positional_options_description& positional) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+int run_or_validate(const std::string& command, int argc, char** argv) {
+  Common common;
+  std::string experiment;
+  std::vector<std::string> sets;
+  RunOptions run;
+  std::string output_root;
+  po::options_description options(command == "run" ? "assim run EXPERIMENT.yaml [options]"
+                                                   : "assim validate EXPERIMENT.yaml [options]");
+  options.add_options()("experiment", po::value(&experiment), "the experiment file")(
+      "set", po::value(&sets)->composing(), "override a value: --set stages.truth.frames=20 (repeatable)");
+  if (command == "run")
+    options.add_options()("only", po::value(&run.only), "run only this stage (its inputs must have results)")(
+        "force", po::bool_switch(&run.force), "recompute stages even when their results are up to date")(
+        "output", po::value(&output_root)->default_value("runs"),
+        "folder of the results: OUTPUT/<experiment>/<stage>/");
+  options.add(common.options);
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
+  auto vm = parse(argc, argv, options, positional);
+  if (vm.count("help")) {
+    std::cout << options;
+    return 0;
+  }
+  if (experiment.empty()) throw po::error("missing the experiment file");
+  common.apply();
+  Session session(experiment, sets);
+  session.validate();
+  if (command == "validate") {
+    std::cout << experiment << ": valid; stages in order:";
+    for (const auto& s : session.order()) std::cout << ' ' << s;
+    std::cout << '\n';
+    return 0;
+  }
+  run.output_root = output_root;
+  session.run(run);
+  return 0;
+}
+
+int plugins(int argc, char** argv) {
+  Common common;
+  bool verbose = false;
+  std::vector<std::string> paths;
+  po::options_description options("assim plugins [options]");
+  options.add_options()("verbose,v", po::bool_switch(&verbose), "list every parameter with type, default, unit and doc")(
+      "plugin-path", po::value(&paths)->composing(), "also load plugins from this file or folder (repeatable)");
+  options.add(common.options);
+  auto vm = parse(argc, argv, options, {});
+  if (vm.count("help")) {
+    std::cout << options;
+    return 0;
+  }
+  common.apply();
+  PluginCatalog catalog;
+  catalog.load_defaults();
+  for (const auto& p : paths) catalog.load(p, "--plugin-path");
+  for (const auto& plugin : catalog.plugins()) {
+    std::cout << "plugin " << plugin->name << " " << plugin->version << " (" << plugin->file.string() << ")\n";
+    for (const auto& name : catalog.type_names()) {
+      const auto* t = catalog.find(name);
+      if (t->plugin != plugin.get()) continue;
+      std::cout << "  " << name << " [" << to_string(t->type.kind) << "]: " << t->type.doc << "\n";
+      if (!verbose) continue;
+      std::function<void(const std::vector<Parameter>&, const std::string&)> show =
+          [&](const std::vector<Parameter>& list, const std::string& indent) {
+            for (const auto& p : list) {
+              std::cout << indent << p.describe() << "\n";
+              show(p.fields, indent + "  ");
+            }
+          };
+      show(t->type.parameters.list(), "      ");
+    }
+  }
+  std::cout << "stages (run: NAME)\n";
+  for (const auto& [name, stage] : stages()) {
+    std::cout << "  " << name << ": " << stage->doc() << "\n";
+    if (!verbose) continue;
+    std::function<void(const std::vector<Parameter>&, const std::string&)> show =
+        [&](const std::vector<Parameter>& list, const std::string& indent) {
+          for (const auto& p : list) {
+            std::cout << indent << p.describe() << "\n";
+            show(p.fields, indent + "  ");
+          }
+        };
+    show(stage->parameters().list(), "      ");
+    std::cout << "      seed: integer, default the experiment's seed, >= 0: seed of everything random in this stage\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int command_line(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << usage;
+    return 0;
+  }
+  try {
+    if (command == "run" || command == "validate") return run_or_validate(command, argc - 1, argv + 1);
+    if (command == "plugins") return plugins(argc - 1, argv + 1);
+    std::cerr << "assim: unknown command '" << command << "'\n\n" << usage;
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "assim " << command << ": " << e.what() << "\n(see `assim " << command << " --help`)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "assim: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace assim

@@ -1,0 +1,199 @@
+#include <assim/error.hpp>
+#include <assim/framework/netcdf.hpp>
+
+#include <netcdf.h>
+
+#include <numeric>
+
+namespace assim::netcdf {
+
+File::File(int id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
+
+File::File(File&& other) noexcept : id_(other.id_), path_(std::move(other.path_)) { other.id_ = -1; }
+
+File::~File() {
+  if (id_ >= 0) nc_close(id_);
+}
+
+void File::check(int status, const std::string& what) const {
+  if (status != NC_NOERR)
+    throw Error("NetCDF file " + path_.string() + ": " + what + ": " + nc_strerror(status));
+}
+
+File File::create(const std::filesystem::path& path) {
+  int id = -1;
+  int status = nc_create(path.c_str(), NC_NETCDF4 | NC_CLOBBER, &id);
+  File file(-1, path);
+  file.check(status, "cannot create");
+  file.id_ = id;
+  return file;
+}
+
+File File::open(const std::filesystem::path& path) {
+  int id = -1;
+  int status = nc_open(path.c_str(), NC_NOWRITE, &id);
+  File file(-1, path);
+  file.check(status, "cannot open");
+  file.id_ = id;
+  return file;
+}
+
+void File::dimension(const std::string& name, std::size_t size) {
+  int dim = -1;
+  check(nc_def_dim(id_, name.c_str(), size == 0 ? NC_UNLIMITED : size, &dim),
+        "defining dimension " + name);
+}
+
+void File::variable(const std::string& name, const std::string& type,
+                    const std::vector<std::string>& dimensions) {
+  nc_type nctype = type == "double" ? NC_DOUBLE : type == "float" ? NC_FLOAT : NC_INT;
+  std::vector<int> dims;
+  std::vector<std::size_t> chunks;
+  for (const auto& d : dimensions) {
+    int dim = -1;
+    check(nc_inq_dimid(id_, d.c_str(), &dim), "variable " + name + ": no dimension " + d);
+    dims.push_back(dim);
+    int unlimited = -1;
+    nc_inq_unlimdim(id_, &unlimited);
+    std::size_t length = 0;
+    nc_inq_dimlen(id_, dim, &length);
+    chunks.push_back(dim == unlimited ? 1 : std::max<std::size_t>(length, 1));
+  }
+  int var = -1;
+  check(nc_def_var(id_, name.c_str(), nctype, static_cast<int>(dims.size()), dims.data(), &var),
+        "defining variable " + name);
+  if (!dims.empty()) {
+    // Chunks of one record along unlimited dims; leading fixed dims of more
+    // than one record per chunk would make frame-by-frame writes rewrite chunks.
+    for (std::size_t i = 0; i + 2 < chunks.size(); ++i) chunks[i] = 1;
+    check(nc_def_var_chunking(id_, var, NC_CHUNKED, chunks.data()), "chunking variable " + name);
+  }
+}
+
+int File::variable_id(const std::string& name) const {
+  if (name.empty()) return NC_GLOBAL;
+  int var = -1;
+  check(nc_inq_varid(id_, name.c_str(), &var), "no variable " + name);
+  return var;
+}
+
+void File::attribute(const std::string& variable, const std::string& name, const std::string& text) {
+  check(nc_put_att_text(id_, variable_id(variable), name.c_str(), text.size(), text.c_str()),
+        "attribute " + variable + ":" + name);
+}
+
+void File::attribute(const std::string& variable, const std::string& name, double value) {
+  attribute(variable, name, std::vector<double>{value});
+}
+
+void File::attribute(const std::string& variable, const std::string& name,
+                     const std::vector<double>& values) {
+  check(nc_put_att_double(id_, variable_id(variable), name.c_str(), NC_DOUBLE, values.size(),
+                          values.data()),
+        "attribute " + variable + ":" + name);
+}
+
+void File::end_definitions() { check(nc_enddef(id_), "ending definitions"); }
+
+void File::write(const std::string& variable, const std::vector<std::size_t>& start,
+                 const std::vector<std::size_t>& count, const double* values) {
+  check(nc_put_vara_double(id_, variable_id(variable), start.data(), count.data(), values),
+        "writing " + variable);
+}
+
+void File::write(const std::string& variable, const std::vector<std::size_t>& start,
+                 const std::vector<std::size_t>& count, const float* values) {
+  check(nc_put_vara_float(id_, variable_id(variable), start.data(), count.data(), values),
+        "writing " + variable);
+}
+
+void File::write(const std::string& variable, const std::vector<std::size_t>& start,
+                 const std::vector<std::size_t>& count, const int* values) {
+  check(nc_put_vara_int(id_, variable_id(variable), start.data(), count.data(), values),
+        "writing " + variable);
+}
+
+void File::sync() { check(nc_sync(id_), "syncing"); }
+
+void File::close() {
+  if (id_ < 0) return;
+  int id = id_;
+  id_ = -1;
+  check(nc_close(id), "closing");
+}
+
+bool File::has_variable(const std::string& name) const {
+  int var = -1;
+  return nc_inq_varid(id_, name.c_str(), &var) == NC_NOERR;
+}
+
+std::vector<std::string> File::dimensions_of(const std::string& variable) const {
+  int var = variable_id(variable);
+  int ndims = 0;
+  check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
+  std::vector<int> dims(ndims);
+  check(nc_inq_vardimid(id_, var, dims.data()), "variable " + variable);
+  std::vector<std::string> names;
+  for (int d : dims) {
+    char name[NC_MAX_NAME + 1];
+    check(nc_inq_dimname(id_, d, name), "variable " + variable);
+    names.emplace_back(name);
+  }
+  return names;
+}
+
+std::vector<std::size_t> File::shape(const std::string& variable) const {
+  int var = variable_id(variable);
+  int ndims = 0;
+  check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
+  std::vector<int> dims(ndims);
+  check(nc_inq_vardimid(id_, var, dims.data()), "variable " + variable);
+  std::vector<std::size_t> out;
+  for (int d : dims) {
+    std::size_t length = 0;
+    check(nc_inq_dimlen(id_, d, &length), "variable " + variable);
+    out.push_back(length);
+  }
+  return out;
+}
+
+std::vector<double> File::read(const std::string& variable, const std::vector<std::size_t>& start,
+                               const std::vector<std::size_t>& count) const {
+  auto full = shape(variable);
+  std::vector<std::size_t> s = start.empty() ? std::vector<std::size_t>(full.size(), 0) : start;
+  std::vector<std::size_t> c = count.empty() ? full : count;
+  std::size_t n = std::accumulate(c.begin(), c.end(), std::size_t{1}, std::multiplies<>());
+  std::vector<double> values(n);
+  check(nc_get_vara_double(id_, variable_id(variable), s.data(), c.data(), values.data()),
+        "reading " + variable);
+  return values;
+}
+
+bool File::has_attribute(const std::string& variable, const std::string& name) const {
+  int var = variable.empty() ? NC_GLOBAL : -1;
+  if (!variable.empty() && nc_inq_varid(id_, variable.c_str(), &var) != NC_NOERR) return false;
+  std::size_t length = 0;
+  return nc_inq_attlen(id_, var, name.c_str(), &length) == NC_NOERR;
+}
+
+std::string File::text_attribute(const std::string& variable, const std::string& name) const {
+  int var = variable_id(variable);
+  std::size_t length = 0;
+  check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
+  std::string text(length, '\0');
+  check(nc_get_att_text(id_, var, name.c_str(), text.data()), "attribute " + variable + ":" + name);
+  return text;
+}
+
+std::vector<double> File::number_attribute(const std::string& variable,
+                                           const std::string& name) const {
+  int var = variable_id(variable);
+  std::size_t length = 0;
+  check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
+  std::vector<double> values(length);
+  check(nc_get_att_double(id_, var, name.c_str(), values.data()),
+        "attribute " + variable + ":" + name);
+  return values;
+}
+
+}  // namespace assim::netcdf

@@ -1,0 +1,532 @@
+#include <assim/error.hpp>
+#include <assim/framework/experiment.hpp>
+#include <assim/framework/stage.hpp>
+#include <assim/log.hpp>
+
+#include "config_impl.hpp"
+
+#include <torch/version.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace assim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ComponentEntry {
+  YAML::Node node;
+  const RegisteredType* type = nullptr;
+  std::shared_ptr<Component> built;
+};
+
+struct StageEntry {
+  YAML::Node node;
+  const Stage* stage = nullptr;
+  std::vector<Parameter> declared;
+  std::map<std::string, std::string> inputs;  // parameter path -> stage name
+  std::map<std::string, std::string> input_where;  // parameter path -> file:line
+  std::set<std::string> components;           // component names referenced directly
+};
+
+std::string list_text(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+std::string hex(std::uint64_t v) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
+  return buffer;
+}
+
+// FNV-1a: a stable 64-bit hash of text, enough to tell settings apart.
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string emit(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return out.c_str();
+}
+
+std::string now_text() {
+  std::time_t t = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buffer;
+}
+
+// Applies one `--set a.b.c=value` to the experiment tree.
+void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& origin) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set " + text + ": expected path.to.key=value");
+  std::string path = text.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw Error("--set " + text + ": the value is not valid YAML: " + e.msg);
+  }
+  std::vector<std::string> parts;
+  std::stringstream stream(path);
+  for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
+  std::function<void(YAML::Node, std::size_t)> descend = [&](YAML::Node node, std::size_t i) {
+    if (!node.IsMap() && !node.IsNull())
+      throw Error("--set " + text + ": '" + parts[i - 1] + "' is not a map");
+    if (i + 1 == parts.size()) {
+      node[parts[i]] = value;
+      return;
+    }
+    if (!node[parts[i]].IsDefined() || node[parts[i]].IsNull())
+      node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    descend(node[parts[i]], i + 1);
+  };
+  descend(root, 0);
+  origin.overrides[path] = "--set " + text;
+}
+
+Parameters experiment_parameters() {
+  Parameters p;
+  p.string("name", "", "", "name of the experiment and of its folder under the output root; "
+                           "default: the file name without .yaml");
+  p.string("description", "", "", "what the experiment is for");
+  p.integer("seed", 0, "", "default seed of every stage").at_least(0);
+  p.strings("plugin_path", {}, "plugin files or folders to load, relative to this file");
+  return p;
+}
+
+}  // namespace
+
+struct Session::State {
+  fs::path file;
+  std::string name;
+  YAML::Node root;
+  std::shared_ptr<ConfigOrigin> origin = std::make_shared<ConfigOrigin>();
+  PluginCatalog catalog;
+  std::vector<std::string> component_names, stage_names;  // in file order
+  std::map<std::string, ComponentEntry> components;
+  std::map<std::string, StageEntry> stages;
+  std::vector<std::string> building;
+  std::vector<std::string> order;
+  bool validated = false;
+
+  std::string where(const YAML::Node& node, const std::string& path) const {
+    return location(*origin, node, path, root);
+  }
+
+  std::shared_ptr<Config::Impl> config_impl(YAML::Node node, std::string path,
+                                            std::vector<Parameter> declared) {
+    auto impl = std::make_shared<Config::Impl>();
+    impl->node = node;
+    impl->path = std::move(path);
+    impl->origin = origin;
+    impl->declared = std::move(declared);
+    impl->resolve = [this](const std::string& name, Kind kind, const Config& at,
+                           const std::string& key) {
+      return component(name, kind, at.where(key), at.path(key));
+    };
+    return impl;
+  }
+
+  void check_component_node(const std::string& name) {
+    auto& entry = components[name];
+    std::string path = "components." + name;
+    if (!entry.node.IsMap())
+      throw ConfigError(where(entry.node, path), path, "a component must be a map with a 'type' key");
+    YAML::Node type = entry.node["type"];
+    if (!type.IsDefined() || !type.IsScalar())
+      throw ConfigError(where(entry.node, path), path, "missing 'type' (run `assim plugins` to list the types)");
+    entry.type = catalog.find(type.Scalar());
+    if (!entry.type) {
+      std::string near = closest(type.Scalar(), catalog.type_names());
+      throw ConfigError(where(type, path + ".type"), path + ".type",
+                        "unknown component type '" + type.Scalar() + "'" +
+                            (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                            " (known types: " + list_text(catalog.type_names()) + ")");
+    }
+    validate_settings(entry.node, entry.type->type.parameters.list(), *origin, path, {"type"},
+             entry.type->type.name + " (component '" + name + "')");
+  }
+
+  std::shared_ptr<Component> component(const std::string& name, Kind kind, const std::string& at,
+                                       const std::string& key) {
+    auto it = components.find(name);
+    if (it == components.end()) {
+      std::string near = closest(name, component_names);
+      throw ConfigError(at, key,
+                        "no component named '" + name + "'" +
+                            (stages.count(name) ? " ('" + name + "' is a stage)" : "") +
+                            (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                            " (components: " + list_text(component_names) + ")");
+    }
+    auto& entry = it->second;
+    if (!entry.type) check_component_node(name);
+    if (entry.type->type.kind != kind)
+      throw ConfigError(at, key,
+                        "component '" + name + "' is a " + to_string(entry.type->type.kind) + " (" +
+                            entry.type->type.name + "), but a " + to_string(kind) + " is needed here");
+    if (entry.built) return entry.built;
+    if (std::find(building.begin(), building.end(), name) != building.end()) {
+      std::string cycle;
+      for (auto b = std::find(building.begin(), building.end(), name); b != building.end(); ++b)
+        cycle += *b + " -> ";
+      throw ConfigError(at, key, "cycle among components: " + cycle + name);
+    }
+    building.push_back(name);
+    std::string path = "components." + name;
+    Config config(config_impl(entry.node, path, entry.type->type.parameters.list()));
+    const LoadedPlugin* plugin = entry.type->plugin;
+    try {
+      entry.built = entry.type->type.create(config);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw ConfigError(where(entry.node, path), path,
+                        "plugin '" + (plugin ? plugin->name : std::string("host")) + "' (" +
+                            (plugin ? plugin->file.string() : std::string("built in")) +
+                            ") failed to create a " + entry.type->type.name + ": " + e.what());
+    }
+    if (!entry.built)
+      throw ConfigError(where(entry.node, path), path, "the factory of " + entry.type->type.name + " returned nothing");
+    for (const auto& unread : config.unread())
+      log::debug(path, ".", unread, " is declared by ", entry.type->type.name, " but was not read");
+    building.pop_back();
+    return entry.built;
+  }
+
+  // Records the `$references` under `node` (validated against `declared`).
+  void collect_references(YAML::Node node, const std::vector<Parameter>& declared, const std::string& path,
+                          StageEntry& stage) {
+    for (const auto& p : declared) {
+      YAML::Node value = node[p.name];
+      if (!value.IsDefined() || value.IsNull()) continue;
+      std::string key = join_path(path, p.name);
+      if (p.type == ParameterType::Section) collect_references(value, p.fields, key, stage);
+      if (p.type == ParameterType::Component) {
+        std::string name = value.Scalar().substr(1);
+        component(name, *p.component_kind, where(value, key), key);
+        stage.components.insert(name);
+      }
+      if (p.type == ParameterType::Stage) {
+        std::string name = value.Scalar().substr(1);
+        if (!stages.count(name)) {
+          std::string near = closest(name, stage_names);
+          throw ConfigError(where(value, key), key,
+                            "no stage named '" + name + "'" +
+                                (components.count(name) ? " ('" + name + "' is a component)" : "") +
+                                (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                                " (stages: " + list_text(stage_names) + ")");
+        }
+        stage.inputs[key] = name;
+        stage.input_where[key] = where(value, key);
+      }
+    }
+  }
+
+  void component_closure(const std::string& name, std::set<std::string>& out) const {
+    if (!out.insert(name).second) return;
+    const auto& entry = components.at(name);
+    std::function<void(const YAML::Node&, const std::vector<Parameter>&)> walk =
+        [&](const YAML::Node& node, const std::vector<Parameter>& declared) {
+          for (const auto& p : declared) {
+            YAML::Node value = node[p.name];
+            if (!value.IsDefined() || value.IsNull()) continue;
+            if (p.type == ParameterType::Component) component_closure(value.Scalar().substr(1), out);
+            if (p.type == ParameterType::Section) walk(value, p.fields);
+          }
+        };
+    walk(entry.node, entry.type->type.parameters.list());
+  }
+
+  std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes) const {
+    const auto& stage = stages.at(name);
+    std::string text = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION) + "\nstage " +
+                       name + "\n" + emit(stage.node) + "\n";
+    std::set<std::string> closure;
+    for (const auto& c : stage.components) component_closure(c, closure);
+    for (const auto& c : closure) {
+      const auto& entry = components.at(c);
+      text += "component " + c + " plugin " + (entry.type->plugin ? entry.type->plugin->name + " " + entry.type->plugin->version : "host") + "\n" + emit(entry.node) + "\n";
+    }
+    for (const auto& [key, input] : stage.inputs) text += "input " + key + " " + input_hashes.at(input) + "\n";
+    return hex(fnv1a(text));
+  }
+};
+
+Session::Session(const fs::path& file, const std::vector<std::string>& overrides)
+    : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.file = file;
+  s.origin->file = file.string();
+  try {
+    s.root = YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    throw Error("cannot read experiment file " + file.string());
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
+                      "malformed YAML: " + e.msg);
+  }
+  if (!s.root.IsMap()) throw ConfigError(file.string(), "", "an experiment must be a map with 'components' and 'stages'");
+  for (const auto& o : overrides) apply_override(s.root, o, *s.origin);
+
+  validate_settings(s.root, experiment_parameters().list(), *s.origin, "", {"components", "stages"}, "the experiment");
+  s.name = s.root["name"].as<std::string>();
+  if (s.name.empty()) s.name = file.stem().string();
+
+  for (const char* section : {"components", "stages"}) {
+    YAML::Node node = s.root[section];
+    if (node.IsDefined() && !node.IsNull() && !node.IsMap())
+      throw ConfigError(s.where(node, section), section, "must be a map from names to settings");
+  }
+  for (const auto& entry : s.root["components"]) {
+    std::string name = entry.first.Scalar();
+    s.component_names.push_back(name);
+    s.components[name].node = entry.second;
+  }
+  for (const auto& entry : s.root["stages"]) {
+    std::string name = entry.first.Scalar();
+    if (s.components.count(name))
+      throw ConfigError(s.where(entry.first, "stages." + name), "stages." + name,
+                        "'" + name + "' names both a component and a stage");
+    s.stage_names.push_back(name);
+    s.stages[name].node = entry.second;
+  }
+
+  s.catalog.load_defaults();
+  YAML::Node paths = s.root["plugin_path"];
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    fs::path p = paths[i].as<std::string>();
+    if (p.is_relative()) p = fs::absolute(file).parent_path() / p;
+    s.catalog.load(p, s.where(paths[i], "plugin_path[" + std::to_string(i) + "]") + ": plugin_path[" +
+                          std::to_string(i) + "]");
+  }
+}
+
+Session::~Session() = default;
+
+const std::string& Session::name() const { return state_->name; }
+const PluginCatalog& Session::catalog() const { return state_->catalog; }
+std::vector<std::string> Session::order() const { return state_->order; }
+
+void Session::validate() {
+  auto& s = *state_;
+  if (s.validated) return;
+  for (const auto& name : s.component_names) s.check_component_node(name);
+  for (const auto& name : s.component_names)
+    s.component(name, s.components[name].type->type.kind, s.where(s.components[name].node, "components." + name),
+                "components." + name);
+
+  const auto& known = stages();
+  std::vector<std::string> known_names;
+  for (const auto& [name, stage] : known) known_names.push_back(name);
+  for (const auto& name : s.stage_names) {
+    auto& entry = s.stages[name];
+    std::string path = "stages." + name;
+    if (!entry.node.IsMap())
+      throw ConfigError(s.where(entry.node, path), path, "a stage must be a map with a 'run' key");
+    YAML::Node run = entry.node["run"];
+    if (!run.IsDefined() || !run.IsScalar())
+      throw ConfigError(s.where(entry.node, path), path, "missing 'run' (one of: " + list_text(known_names) + ")");
+    auto it = known.find(run.Scalar());
+    if (it == known.end()) {
+      std::string near = closest(run.Scalar(), known_names);
+      throw ConfigError(s.where(run, path + ".run"), path + ".run",
+                        "unknown stage '" + run.Scalar() + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                            " (stages this host runs: " + list_text(known_names) + ")");
+    }
+    entry.stage = it->second.get();
+    Parameters declared = entry.stage->parameters();
+    declared.integer("seed", s.root["seed"].as<std::int64_t>(), "",
+                     "seed of everything random in this stage; default: the experiment's seed")
+        .at_least(0);
+    entry.declared = declared.list();
+    validate_settings(entry.node, entry.declared, *s.origin, path, {"run"}, "stage '" + name + "' (" + run.Scalar() + ")");
+    s.collect_references(entry.node, entry.declared, path, entry);
+  }
+
+  // Depth-first topological order; a stage on the current path again is a cycle.
+  std::map<std::string, int> mark;  // 1: on the path, 2: done
+  std::vector<std::string> path;
+  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+    if (mark[name] == 2) return;
+    path.push_back(name);
+    mark[name] = 1;
+    for (const auto& [key, input] : s.stages[name].inputs) {
+      if (mark[input] == 1) {
+        std::string cycle;
+        for (auto p = std::find(path.begin(), path.end(), input); p != path.end(); ++p) cycle += *p + " -> ";
+        throw ConfigError(s.stages[name].input_where.at(key), key,
+                          "cycle among stages: " + cycle + input);
+      }
+      visit(input);
+    }
+    mark[name] = 2;
+    path.pop_back();
+    s.order.push_back(name);
+  };
+  for (const auto& name : s.stage_names) visit(name);
+  s.validated = true;
+}
+
+void Session::run(const RunOptions& options) {
+  validate();
+  auto& s = *state_;
+  if (!options.only.empty() && !s.stages.count(options.only)) {
+    std::string near = closest(options.only, s.stage_names);
+    throw Error("--only " + options.only + ": no such stage" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                " (stages: " + list_text(s.stage_names) + ")");
+  }
+  fs::path folder = options.output_root / s.name;
+  fs::create_directories(folder);
+
+  // One run at a time per experiment folder.
+  int lock = ::open((folder / ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0)
+    throw Error("another assim run is using " + folder.string() + "; wait for it to finish");
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock};
+
+  // What a killed run left behind is never reused.
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    std::string n = entry.path().filename().string();
+    if (n.size() > 1 && n[0] == '.' && (n.find(".partial-") != std::string::npos || n.find(".old-") != std::string::npos)) {
+      log::info("removing ", entry.path().string(), ", left by an interrupted run");
+      fs::remove_all(entry.path());
+    }
+  }
+
+  std::map<std::string, std::string> hashes;
+  for (const auto& name : s.order) {
+    const auto& entry = s.stages.at(name);
+    fs::path result = folder / name;
+    std::string recorded;
+    if (fs::exists(result / stage_record_file)) {
+      try {
+        recorded = YAML::LoadFile((result / stage_record_file).string())["hash"].as<std::string>("");
+      } catch (const YAML::Exception&) {
+        recorded.clear();
+      }
+    }
+    bool selected = options.only.empty() || options.only == name;
+    if (!selected) {
+      if (!recorded.empty()) hashes[name] = recorded;
+      continue;
+    }
+    for (const auto& [key, input] : entry.inputs)
+      if (!hashes.count(input))
+        throw Error("stage '" + name + "' reads the results of stage '" + input +
+                    "', which has none in " + folder.string() + "; run the experiment without --only first");
+    std::string hash = s.hash_of(name, hashes);
+    hashes[name] = hash;
+    std::string run = entry.node["run"].Scalar();
+    if (!options.force && recorded == hash) {
+      log::info("stage ", name, " (", run, "): unchanged, reusing ", result.string());
+      continue;
+    }
+
+    fs::path partial = folder / ("." + name + ".partial-" + std::to_string(::getpid()));
+    fs::remove_all(partial);
+    fs::create_directories(partial);
+    std::map<std::string, fs::path> inputs;
+    for (const auto& [key, input] : entry.inputs) inputs[key.substr(std::string("stages." + name + ".").size())] = folder / input;
+    Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
+    auto settings = [&s, &config](const std::string& key) {
+      std::vector<std::pair<std::string, std::string>> out;
+      const auto& component = s.components.at(config.reference(key));
+      std::function<void(const YAML::Node&, const std::string&)> flatten = [&](const YAML::Node& node,
+                                                                               const std::string& prefix) {
+        for (const auto& kv : node) {
+          std::string k = prefix + kv.first.Scalar();
+          if (kv.second.IsMap())
+            flatten(kv.second, k + ".");
+          else if (kv.second.IsScalar())
+            out.emplace_back(k, kv.second.Scalar());
+          else {
+            YAML::Emitter e;
+            e << YAML::Flow << kv.second;
+            out.emplace_back(k, e.c_str());
+          }
+        }
+      };
+      flatten(component.node, "");
+      return out;
+    };
+    StageContext context(config, partial, inputs, settings, fs::absolute(s.file).parent_path());
+    log::info("stage ", name, " (", run, "): running");
+    std::string started = now_text();
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      entry.stage->run(context);
+    } catch (const ConfigError&) {
+      fs::remove_all(partial);
+      throw;
+    } catch (const std::exception& e) {
+      fs::remove_all(partial);
+      throw Error("stage '" + name + "' (" + run + ") failed: " + e.what());
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    YAML::Node record;
+    record["stage"] = name;
+    record["run"] = run;
+    record["hash"] = hash;
+    record["seed"] = entry.node["seed"].as<std::int64_t>();
+    record["config"] = YAML::Clone(entry.node);
+    std::set<std::string> closure;
+    for (const auto& c : entry.components) s.component_closure(c, closure);
+    for (const auto& c : closure) {
+      const auto& component = s.components.at(c);
+      YAML::Node info;
+      info["settings"] = YAML::Clone(component.node);
+      if (component.type->plugin) {
+        info["plugin"] = component.type->plugin->name;
+        info["plugin_version"] = component.type->plugin->version;
+        info["plugin_file"] = component.type->plugin->file.string();
+      }
+      record["components"][c] = info;
+    }
+    for (const auto& [key, input] : entry.inputs) record["inputs"][input] = hashes[input];
+    record["versions"]["assim"] = ASSIM_SDK_VERSION;
+    record["versions"]["abi"] = ASSIM_ABI_VERSION;
+    record["versions"]["libtorch"] = TORCH_VERSION;
+    record["experiment"] = fs::absolute(s.file).string();
+    record["started"] = started;
+    record["finished"] = now_text();
+    record["seconds"] = seconds;
+    {
+      std::ofstream out(partial / stage_record_file);
+      out << emit(record) << "\n";
+      if (!out) throw Error("cannot write " + (partial / stage_record_file).string());
+    }
+    // The result appears under its name only now, complete.
+    fs::path old = folder / ("." + name + ".old-" + std::to_string(::getpid()));
+    if (fs::exists(result)) fs::rename(result, old);
+    fs::rename(partial, result);
+    fs::remove_all(old);
+    log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", result.string());
+  }
+}
+
+}  // namespace assim

@@ -1,0 +1,48 @@
+#include <assim/error.hpp>
+#include <assim/framework/stage.hpp>
+
+namespace assim {
+
+StageContext::StageContext(
+    Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
+    std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
+    std::filesystem::path experiment_folder)
+    : config_(std::move(config)),
+      output_(std::move(output)),
+      inputs_(std::move(inputs)),
+      settings_(std::move(settings)),
+      experiment_folder_(std::move(experiment_folder)) {}
+
+std::filesystem::path StageContext::resolve(const std::filesystem::path& path) const {
+  return path.is_absolute() ? path : experiment_folder_ / path;
+}
+
+const std::filesystem::path& StageContext::input(const std::string& key) const {
+  auto it = inputs_.find(key);
+  if (it == inputs_.end()) throw Error("internal: stage input '" + key + "' is not a stage reference");
+  return it->second;
+}
+
+std::vector<std::pair<std::string, std::string>> StageContext::settings_of(const std::string& key) const {
+  return settings_(key);
+}
+
+Stage::~Stage() = default;
+
+std::unique_ptr<Stage> make_generate_stage();
+std::unique_ptr<Stage> make_observe_stage();
+
+const std::map<std::string, std::unique_ptr<Stage>>& stages() {
+  static const auto all = [] {
+    std::map<std::string, std::unique_ptr<Stage>> m;
+    for (auto make : {make_generate_stage, make_observe_stage}) {
+      auto stage = make();
+      std::string name = stage->name();
+      m.emplace(name, std::move(stage));
+    }
+    return m;
+  }();
+  return all;
+}
+
+}  // namespace assim

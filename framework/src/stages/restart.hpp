@@ -1,0 +1,24 @@
+// Initial states from a file, so that long integrations can be continued and
+// runs can start from the reference states of other codes.
+#pragma once
+
+#include <assim/model.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+
+namespace assim {
+
+// Reads (trajectories, state dims...) from either
+// - a NetCDF file holding the model's variable, shaped like one state (used
+//   for every trajectory) or (trajectory, time, state dims...) (the last frame
+//   of each trajectory: a continuation of an earlier generate stage), or
+// - a meta.json describing raw little-endian float64 arrays (the layout of
+//   ../shared/data/pyqg), from which `array` is taken.
+// `where` names the setting in error messages.
+at::Tensor read_restart(const std::filesystem::path& file, const std::string& array, const StateSpec& spec,
+                        std::int64_t trajectories, const std::string& where);
+
+}  // namespace assim

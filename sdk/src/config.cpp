@@ -1,0 +1,322 @@
+#include "config_impl.hpp"
+
+#include <assim/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace assim {
+
+std::string join_path(const std::string& path, const std::string& key) {
+  if (path.empty()) return key;
+  if (key.empty()) return path;
+  return path + "." + key;
+}
+
+std::string location(const ConfigOrigin& origin, const YAML::Node& node, const std::string& path,
+                     const YAML::Node& fallback) {
+  auto it = origin.overrides.find(path);
+  if (it != origin.overrides.end()) return "command line (" + it->second + ")";
+  auto mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+  if (mark.is_null() && fallback.IsDefined()) mark = fallback.Mark();
+  if (mark.is_null()) return origin.file;
+  return origin.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        std::size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+        diagonal = above;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    std::size_t d = distance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+std::string describe_node(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a map";
+  return "nothing";
+}
+
+bool parse_integer(const YAML::Node& node, long long& out) {
+  if (!node.IsScalar()) return false;
+  const std::string& s = node.Scalar();
+  std::size_t used = 0;
+  try {
+    out = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == s.size();
+}
+
+bool parse_real(const YAML::Node& node, double& out) {
+  if (!node.IsScalar()) return false;
+  try {
+    out = node.as<double>();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+  return true;
+}
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+void check_range(const Parameter& p, double v, const std::function<void(const std::string&)>& fail) {
+  if (!std::isfinite(v)) fail("must be a finite number");
+  if (p.minimum && (p.minimum_exclusive ? !(v > *p.minimum) : !(v >= *p.minimum)))
+    fail("value " + number_text(v) + " out of range: must be " +
+         (p.minimum_exclusive ? "> " : ">= ") + number_text(*p.minimum));
+  if (p.maximum && (p.maximum_exclusive ? !(v < *p.maximum) : !(v <= *p.maximum)))
+    fail("value " + number_text(v) + " out of range: must be " +
+         (p.maximum_exclusive ? "< " : "<= ") + number_text(*p.maximum));
+}
+
+void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origin,
+                 const std::string& path, const YAML::Node& section, const std::string& owner) {
+  auto fail = [&](const std::string& why) {
+    throw ConfigError(location(origin, value, path, section), path,
+                      why + " (" + owner + " expects " + p.describe() + ")");
+  };
+  auto wrong_type = [&]() { fail("expected a " + std::string(to_string(p.type)) + ", got " +
+                                 describe_node(value)); };
+  switch (p.type) {
+    case ParameterType::Boolean:
+      try {
+        if (!value.IsScalar()) wrong_type();
+        value.as<bool>();
+      } catch (const YAML::Exception&) {
+        wrong_type();
+      }
+      break;
+    case ParameterType::Integer: {
+      long long v = 0;
+      if (!parse_integer(value, v)) wrong_type();
+      check_range(p, static_cast<double>(v), fail);
+      break;
+    }
+    case ParameterType::Real: {
+      double v = 0;
+      if (!parse_real(value, v)) wrong_type();
+      check_range(p, v, fail);
+      break;
+    }
+    case ParameterType::String:
+      if (!value.IsScalar()) wrong_type();
+      if (!p.choices.empty() &&
+          std::find(p.choices.begin(), p.choices.end(), value.Scalar()) == p.choices.end()) {
+        std::string list;
+        for (const auto& c : p.choices) list += (list.empty() ? "" : ", ") + c;
+        std::string near = closest(value.Scalar(), p.choices);
+        fail("'" + value.Scalar() + "' is not one of " + list +
+             (near.empty() ? "" : "; did you mean '" + near + "'?"));
+      }
+      break;
+    case ParameterType::Reals:
+    case ParameterType::Integers:
+    case ParameterType::Strings:
+      if (!value.IsSequence()) wrong_type();
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        YAML::Node element = value[i];
+        auto element_fail = [&](const std::string& why) {
+          throw ConfigError(location(origin, element, path, section),
+                            path + "[" + std::to_string(i) + "]",
+                            why + " (" + owner + " expects " + p.describe() + ")");
+        };
+        if (p.type == ParameterType::Strings) {
+          if (!element.IsScalar()) element_fail("expected a string, got " + describe_node(element));
+          continue;
+        }
+        double v = 0;
+        long long iv = 0;
+        if (p.type == ParameterType::Integers ? !parse_integer(element, iv) : !parse_real(element, v))
+          element_fail(std::string("expected ") +
+                       (p.type == ParameterType::Integers ? "an integer" : "a real") + ", got " +
+                       describe_node(element));
+        check_range(p, p.type == ParameterType::Integers ? static_cast<double>(iv) : v,
+                    element_fail);
+      }
+      break;
+    case ParameterType::Component:
+    case ParameterType::Stage:
+      if (!value.IsScalar() || value.Scalar().size() < 2 || value.Scalar()[0] != '$')
+        fail(std::string("expected a reference to a ") +
+             (p.type == ParameterType::Stage ? "stage" : to_string(*p.component_kind)) +
+             " written $name, got " + describe_node(value));
+      break;
+    case ParameterType::Section:
+      if (value.IsNull()) value = YAML::Node(YAML::NodeType::Map);
+      if (!value.IsMap()) wrong_type();
+      validate_settings(value, p.fields, origin, path, {}, owner);
+      break;
+  }
+}
+
+}  // namespace
+
+void validate_settings(YAML::Node node, const std::vector<Parameter>& declared, const ConfigOrigin& origin,
+              const std::string& path, const std::set<std::string>& reserved,
+              const std::string& owner) {
+  std::vector<std::string> names;
+  for (const auto& p : declared) names.push_back(p.name);
+  for (const auto& entry : node) {
+    std::string key = entry.first.Scalar();
+    if (reserved.count(key)) continue;
+    bool known = std::any_of(declared.begin(), declared.end(),
+                             [&](const Parameter& p) { return p.name == key; });
+    if (known) continue;
+    std::string near = closest(key, names);
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw ConfigError(location(origin, entry.first, join_path(path, key), node),
+                      join_path(path, key),
+                      "unknown key '" + key + "' for " + owner +
+                          (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                          " (known keys: " + (list.empty() ? "none" : list) + ")");
+  }
+  for (const auto& p : declared) {
+    std::string key_path = join_path(path, p.name);
+    YAML::Node value = node[p.name];
+    if (!value.IsDefined() || value.IsNull()) {
+      if (p.presence == Presence::Required)
+        throw ConfigError(location(origin, node, path, node), key_path,
+                          "missing required parameter '" + p.name + "' of " + owner + " (" +
+                              p.describe() + ")");
+      if (p.presence == Presence::Optional) {
+        if (value.IsDefined()) node.remove(p.name);
+        continue;
+      }
+      node[p.name] = YAML::Load(p.default_value);
+      value = node[p.name];
+    }
+    check_value(value, p, origin, key_path, node, owner);
+  }
+}
+
+Config::Config(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Config::~Config() = default;
+Config::Config(const Config&) = default;
+Config& Config::operator=(const Config&) = default;
+
+namespace {
+const YAML::Node value_of(const Config::Impl& impl, const std::string& key, const Config& self) {
+  bool declared = std::any_of(impl.declared.begin(), impl.declared.end(),
+                              [&](const Parameter& p) { return p.name == key; });
+  if (!declared)
+    throw Error("internal: " + self.path(key) + " was read but is not a declared parameter");
+  YAML::Node value = impl.node[key];
+  if (!value.IsDefined() || value.IsNull())
+    throw ConfigError(self.where(), self.path(key), "has no value (it is optional and absent)");
+  impl.read->insert(key);
+  return value;
+}
+}  // namespace
+
+template <class T>
+T Config::get(const std::string& key) const {
+  YAML::Node value = value_of(*impl_, key, *this);
+  try {
+    return value.as<T>();
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where(key), path(key), std::string("cannot be read as the type asked: ") +
+                                                 e.what());
+  }
+}
+
+template ASSIM_API bool Config::get<bool>(const std::string&) const;
+template ASSIM_API int Config::get<int>(const std::string&) const;
+template ASSIM_API long Config::get<long>(const std::string&) const;
+template ASSIM_API long long Config::get<long long>(const std::string&) const;
+template ASSIM_API unsigned long Config::get<unsigned long>(const std::string&) const;
+template ASSIM_API double Config::get<double>(const std::string&) const;
+template ASSIM_API std::string Config::get<std::string>(const std::string&) const;
+template ASSIM_API std::vector<double> Config::get<std::vector<double>>(const std::string&) const;
+template ASSIM_API std::vector<long> Config::get<std::vector<long>>(const std::string&) const;
+template ASSIM_API std::vector<std::string> Config::get<std::vector<std::string>>(
+    const std::string&) const;
+
+bool Config::has(const std::string& key) const {
+  YAML::Node value = impl_->node[key];
+  return value.IsDefined() && !value.IsNull();
+}
+
+Config Config::section(const std::string& key) const {
+  YAML::Node value = value_of(*impl_, key, *this);
+  auto impl = std::make_shared<Impl>();
+  impl->node = value;
+  impl->path = path(key);
+  impl->origin = impl_->origin;
+  impl->resolve = impl_->resolve;
+  for (const auto& p : impl_->declared)
+    if (p.name == key) impl->declared = p.fields;
+  return Config(impl);
+}
+
+std::string Config::reference(const std::string& key) const {
+  return value_of(*impl_, key, *this).Scalar().substr(1);
+}
+
+std::shared_ptr<Component> Config::component_of_kind(const std::string& key, Kind kind) const {
+  std::string name = reference(key);
+  if (!impl_->resolve)
+    throw ConfigError(where(key), path(key), "component references cannot be resolved here");
+  return impl_->resolve(name, kind, *this, key);
+}
+
+std::string Config::where(const std::string& key) const {
+  YAML::Node node = key.empty() ? impl_->node : impl_->node[key];
+  return location(*impl_->origin, node, path(key), impl_->node);
+}
+
+std::string Config::path(const std::string& key) const { return join_path(impl_->path, key); }
+
+void Config::fail(const std::string& key, const std::string& message) const {
+  throw ConfigError(where(key), path(key), message);
+}
+
+std::vector<std::string> Config::keys() const {
+  std::vector<std::string> out;
+  for (const auto& entry : impl_->node) out.push_back(entry.first.Scalar());
+  return out;
+}
+
+std::vector<std::string> Config::unread() const {
+  std::vector<std::string> out;
+  for (const auto& p : impl_->declared)
+    if (!impl_->read->count(p.name) && has(p.name)) out.push_back(p.name);
+  return out;
+}
+
+std::string Config::yaml() const {
+  YAML::Emitter out;
+  out << impl_->node;
+  return out.c_str();
+}
+
+}  // namespace assim

@@ -1,0 +1,59 @@
+// Out-of-line virtual destructors: they anchor each interface's vtable and
+// type_info in libassim_sdk, so that dynamic_cast and exceptions work across
+// plugin boundaries.
+#include <assim/assim.hpp>
+
+namespace assim {
+
+Error::Error(const std::string& message) : std::runtime_error(message) {}
+Error::~Error() = default;
+
+ConfigError::ConfigError(std::string where, std::string key, const std::string& message)
+    : Error(where + ": " + (key.empty() ? std::string() : key + ": ") + message),
+      where_(std::move(where)),
+      key_(std::move(key)) {}
+ConfigError::~ConfigError() = default;
+
+DivergenceError::DivergenceError(long step, const std::string& message)
+    : Error("diverged at step " + std::to_string(step) + ": " + message), step_(step) {}
+DivergenceError::~DivergenceError() = default;
+
+Component::~Component() = default;
+Model::~Model() = default;
+Trajectory::~Trajectory() = default;
+ObservationOperator::~ObservationOperator() = default;
+Prior::~Prior() = default;
+Sampler::~Sampler() = default;
+AssimilationProblem::~AssimilationProblem() = default;
+Registrar::~Registrar() = default;
+
+const char* to_string(Kind kind) {
+  switch (kind) {
+    case Kind::Model: return "model";
+    case Kind::ObservationOperator: return "observation operator";
+    case Kind::Prior: return "prior";
+    case Kind::Sampler: return "sampler";
+  }
+  return "?";
+}
+
+std::vector<std::int64_t> StateSpec::shape() const {
+  std::vector<std::int64_t> s;
+  for (const auto& d : dims) s.push_back(d.size);
+  return s;
+}
+
+std::vector<std::string> Model::quantities() const { return {}; }
+
+at::Tensor Model::derive(const at::Tensor&, const std::string& quantity) const {
+  throw Error("this model provides no derived quantity '" + quantity + "'");
+}
+
+std::vector<std::int64_t> ObservationOperator::output_shape(
+    const std::vector<std::int64_t>& state_shape) const {
+  return state_shape;
+}
+
+bool ObservationOperator::linear() const { return false; }
+
+}  // namespace assim

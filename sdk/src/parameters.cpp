@@ -1,0 +1,188 @@
+#include <assim/parameters.hpp>
+
+#include <sstream>
+
+namespace assim {
+
+const char* to_string(ParameterType type) {
+  switch (type) {
+    case ParameterType::Boolean: return "boolean";
+    case ParameterType::Integer: return "integer";
+    case ParameterType::Real: return "real";
+    case ParameterType::String: return "string";
+    case ParameterType::Reals: return "list of reals";
+    case ParameterType::Integers: return "list of integers";
+    case ParameterType::Strings: return "list of strings";
+    case ParameterType::Component: return "component reference";
+    case ParameterType::Stage: return "stage reference";
+    case ParameterType::Section: return "section";
+  }
+  return "?";
+}
+
+namespace {
+// The shortest text that reads back as the same double (0.05, not 0.050000000000000003).
+std::string number_text(double v) {
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::ostringstream out;
+    out.precision(precision);
+    out << v;
+    if (std::stod(out.str()) == v) return out.str();
+  }
+  return std::to_string(v);
+}
+std::string number_text(std::int64_t v) { return std::to_string(v); }
+
+template <class T>
+std::string flow_list(const std::vector<T>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + number_text(values[i]);
+  return out + "]";
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+Parameter& Parameter::at_least(double v) {
+  minimum = v;
+  minimum_exclusive = false;
+  return *this;
+}
+Parameter& Parameter::above(double v) {
+  minimum = v;
+  minimum_exclusive = true;
+  return *this;
+}
+Parameter& Parameter::at_most(double v) {
+  maximum = v;
+  maximum_exclusive = false;
+  return *this;
+}
+Parameter& Parameter::below(double v) {
+  maximum = v;
+  maximum_exclusive = true;
+  return *this;
+}
+Parameter& Parameter::one_of(std::vector<std::string> values) {
+  choices = std::move(values);
+  return *this;
+}
+Parameter& Parameter::optional() {
+  presence = Presence::Optional;
+  default_value.clear();
+  return *this;
+}
+Parameter& Parameter::with(const Parameters& nested) {
+  fields = nested.list();
+  return *this;
+}
+
+std::string Parameter::describe() const {
+  std::ostringstream out;
+  out << name << ": " << to_string(type);
+  if (component_kind) out << " (" << to_string(*component_kind) << ")";
+  if (presence == Presence::Required) out << ", required";
+  if (presence == Presence::Optional) out << ", optional";
+  if (presence == Presence::Defaulted) out << ", default " << default_value;
+  if (!unit.empty()) out << ", unit " << unit;
+  if (minimum) out << (minimum_exclusive ? ", > " : ", >= ") << number_text(*minimum);
+  if (maximum) out << (maximum_exclusive ? ", < " : ", <= ") << number_text(*maximum);
+  if (!choices.empty()) {
+    out << ", one of";
+    for (const auto& c : choices) out << ' ' << c;
+  }
+  out << ": " << doc;
+  return out.str();
+}
+
+Parameter& Parameters::add(Parameter p) {
+  list_.push_back(std::move(p));
+  return list_.back();
+}
+
+const Parameter* Parameters::find(const std::string& name) const {
+  for (const auto& p : list_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+namespace {
+Parameter make(std::string name, ParameterType type, Presence presence, std::string default_value,
+               std::string unit, std::string doc) {
+  Parameter p;
+  p.name = std::move(name);
+  p.type = type;
+  p.presence = presence;
+  p.default_value = std::move(default_value);
+  p.unit = std::move(unit);
+  p.doc = std::move(doc);
+  return p;
+}
+}  // namespace
+
+Parameter& Parameters::boolean(std::string name, bool v, std::string doc) {
+  return add(make(std::move(name), ParameterType::Boolean, Presence::Defaulted, v ? "true" : "false",
+                  "", std::move(doc)));
+}
+Parameter& Parameters::integer(std::string name, std::int64_t v, std::string unit, std::string doc) {
+  return add(make(std::move(name), ParameterType::Integer, Presence::Defaulted, std::to_string(v),
+                  std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::real(std::string name, double v, std::string unit, std::string doc) {
+  return add(make(std::move(name), ParameterType::Real, Presence::Defaulted, number_text(v),
+                  std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::string(std::string name, std::string v, std::string unit, std::string doc) {
+  return add(make(std::move(name), ParameterType::String, Presence::Defaulted, quoted(v),
+                  std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::reals(std::string name, std::vector<double> v, std::string unit,
+                             std::string doc) {
+  return add(make(std::move(name), ParameterType::Reals, Presence::Defaulted, flow_list(v),
+                  std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::integers(std::string name, std::vector<std::int64_t> v, std::string unit,
+                                std::string doc) {
+  return add(make(std::move(name), ParameterType::Integers, Presence::Defaulted, flow_list(v),
+                  std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::strings(std::string name, std::vector<std::string> v, std::string doc) {
+  std::vector<std::string> q;
+  for (const auto& s : v) q.push_back(quoted(s));
+  std::string text = "[";
+  for (std::size_t i = 0; i < q.size(); ++i) text += (i ? ", " : "") + q[i];
+  return add(make(std::move(name), ParameterType::Strings, Presence::Defaulted, text + "]", "",
+                  std::move(doc)));
+}
+Parameter& Parameters::component(std::string name, Kind kind, std::string doc) {
+  auto& p = add(make(std::move(name), ParameterType::Component, Presence::Required, "", "",
+                     std::move(doc)));
+  p.component_kind = kind;
+  return p;
+}
+Parameter& Parameters::stage(std::string name, std::string doc) {
+  return add(make(std::move(name), ParameterType::Stage, Presence::Required, "", "", std::move(doc)));
+}
+Parameter& Parameters::section(std::string name, std::string doc, const Parameters& fields) {
+  auto& p = add(make(std::move(name), ParameterType::Section, Presence::Defaulted, "{}", "",
+                     std::move(doc)));
+  p.fields = fields.list();
+  return p;
+}
+Parameter& Parameters::required(std::string name, ParameterType type, std::string unit,
+                                std::string doc) {
+  return add(make(std::move(name), type, Presence::Required, "", std::move(unit), std::move(doc)));
+}
+Parameter& Parameters::optional(std::string name, ParameterType type, std::string unit,
+                                std::string doc) {
+  return add(make(std::move(name), type, Presence::Optional, "", std::move(unit), std::move(doc)));
+}
+
+}  // namespace assim
