@@ -1,0 +1,260 @@
+#include "stepper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+namespace qg {
+
+namespace {
+
+std::string divergence_message(std::int64_t step, std::int64_t member, double cfl, double dt) {
+  std::ostringstream out;
+  out.precision(3);
+  if (std::isnan(cfl)) {
+    out << "member " << member << " holds NaN after step " << step << " (dt = " << dt
+        << " s); a smaller dt may keep it finite";
+  } else {
+    out << "member " << member << " has CFL = max(|u + U|, |v|) dt / dx = " << cfl
+        << " > 1 after step " << step << " (dt = " << dt << " s); try dt <= 0.8 dt / CFL = "
+        << 0.8 * dt / cfl << " s";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+Divergence::Divergence(std::int64_t step_, std::int64_t member_, double cfl_, double dt)
+    : std::runtime_error(divergence_message(step_, member_, cfl_, dt)),
+      step(step_),
+      member(member_),
+      cfl(cfl_),
+      suggested_dt(std::isnan(cfl_) ? 0.0 : 0.8 * dt / cfl_) {}
+
+Stepper::Stepper(std::shared_ptr<const Grid> grid, std::int64_t members, Planning planning)
+    : grid_(std::move(grid)), members_(members), plans_(transforms(grid_->nx, planning)) {
+  if (members < 1) throw std::invalid_argument("a Stepper needs at least one member");
+  const auto P = static_cast<std::size_t>(grid_->points());
+  const auto M = static_cast<std::size_t>(grid_->modes());
+  const auto batch = static_cast<std::size_t>(members);
+  qh_ = complex_array(batch * 2 * M);
+  for (auto& h : history_) h = complex_array(batch * 2 * M);
+  spectral4_ = complex_array(4 * M);
+  velocity4_ = real_array(4 * P);
+  flux4_ = real_array(4 * P);
+  qh_new_ = complex_array(2 * M);
+  q_aligned_ = real_array(2 * P);
+}
+
+void Stepper::start(const double* q) {
+  const auto P = static_cast<std::size_t>(grid_->points());
+  const auto M = static_cast<std::size_t>(grid_->modes());
+  for (std::int64_t m = 0; m < members_; ++m) {
+    std::memcpy(q_aligned_.get(), q + m * 2 * P, sizeof(double) * 2 * P);
+    fftw_execute_dft_r2c(plans_.forward2, q_aligned_.get(), qh_.get() + m * 2 * M);
+  }
+  for (auto& h : history_)
+    std::memset(h.get(), 0, sizeof(fftw_complex) * static_cast<std::size_t>(members_) * 2 * M);
+  steps_ = 0;
+  level_ = 0;
+  newest_ = 0;
+}
+
+void Stepper::advance(double* q, std::int64_t steps) {
+  const auto P = grid_->points();
+  const double dt = grid_->p.dt;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    // Coefficients of R_n, R_n-1, R_n-2 times dt, written as pyqg forms them.
+    double c1 = dt, c2 = 0.0, c3 = 0.0;                  // forward Euler
+    if (level_ == 1) c1 = 1.5 * dt, c2 = -0.5 * dt;      // AB2
+    if (level_ == 2) c1 = 23. / 12. * dt, c2 = -16. / 12. * dt, c3 = 5. / 12. * dt;  // AB3
+    // R_n replaces R_n-3 in its slot.
+    const int slot = (newest_ + 1) % 3, previous = newest_, before = (newest_ + 2) % 3;
+    std::int64_t bad_member = -1;
+    double bad_cfl = 0;
+    for (std::int64_t m = 0; m < members_; ++m) {
+      if (!step_member(m, q + m * 2 * P, c1, c2, c3, slot, previous, before) && bad_member < 0) {
+        bad_member = m;
+        bad_cfl = cfl_of_scratch();
+      }
+    }
+    newest_ = slot;
+    level_ = std::min(level_ + 1, 2);
+    ++steps_;
+    if (bad_member >= 0) throw Divergence(steps_ - 1, bad_member, bad_cfl, dt);
+  }
+}
+
+bool Stepper::step_member(std::int64_t m, double* q, double c1, double c2, double c3, int newest,
+                          int previous, int before) {
+  const Grid& g = *grid_;
+  const std::int64_t P = g.points(), M = g.modes(), nk = g.nk, ny = g.ny;
+  const double* a11 = g.a11.data();
+  const double* a12 = g.a12.data();
+  const double* a21 = g.a21.data();
+  const double* a22 = g.a22.data();
+  const double* kk = g.k.data();
+  double* qh = &qh_[m * 2 * M][0];
+  double* w = &spectral4_[0][0];
+
+  // 1. Invert q -> psi and form uh = -i l psih, vh = i k psih, layers (u1 u2 v1 v2).
+  for (std::int64_t j = 0; j < ny; ++j) {
+    const double lj = g.l[j];
+    for (std::int64_t i = 0; i < nk; ++i) {
+      const std::int64_t x = j * nk + i;
+      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
+      const double q2r = qh[2 * (M + x)], q2i = qh[2 * (M + x) + 1];
+      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
+      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
+      w[2 * x] = lj * p1i;
+      w[2 * x + 1] = -lj * p1r;
+      w[2 * (M + x)] = lj * p2i;
+      w[2 * (M + x) + 1] = -lj * p2r;
+      w[2 * (2 * M + x)] = -kk[i] * p1i;
+      w[2 * (2 * M + x) + 1] = kk[i] * p1r;
+      w[2 * (3 * M + x)] = -kk[i] * p2i;
+      w[2 * (3 * M + x) + 1] = kk[i] * p2r;
+    }
+  }
+  fftw_execute_dft_c2r(plans_.inverse4, spectral4_.get(), velocity4_.get());
+
+  // 2. Fluxes (u + U) q and v q on the grid, with u = IFFT(uh) normalised as
+  // pyqg does (after the transform); CFL and NaN test in the same pass.
+  const double s = 1.0 / static_cast<double>(P);
+  const double limit = g.dx / g.p.dt;  // |velocity| <= limit  <=>  CFL <= 1; NaN fails too
+  int bad = 0;
+  for (int layer = 0; layer < 2; ++layer) {
+    const double U = g.U(layer);
+    const double* u = velocity4_.get() + layer * P;
+    const double* v = velocity4_.get() + (2 + layer) * P;
+    const double* ql = q + layer * P;
+    double* uq = flux4_.get() + layer * P;
+    double* vq = flux4_.get() + (2 + layer) * P;
+    for (std::int64_t x = 0; x < P; ++x) {
+      const double uf = u[x] * s + U, vf = v[x] * s;
+      uq[x] = uf * ql[x];
+      vq[x] = vf * ql[x];
+      bad |= static_cast<int>(!(std::fabs(uf) <= limit)) | static_cast<int>(!(std::fabs(vf) <= limit));
+    }
+  }
+  fftw_execute_dft_r2c(plans_.forward4, flux4_.get(), spectral4_.get());
+
+  // 3. R_j = -[i k FFT((u_j + U_j) q_j) + i l FFT(v_j q_j)] - i k Qy_j psih_j
+  //    (+ rek kappa^2 psih_2 for the lower layer), then
+  //    qh_n+1 = filtr [qh_n + dt (c1 R_n + c2 R_n-1 + c3 R_n-2)], history unfiltered.
+  double* R = &history_[newest][m * 2 * M][0];
+  const double* Rp = &history_[previous][m * 2 * M][0];
+  const double* Rpp = &history_[before][m * 2 * M][0];
+  double* qn = &qh_new_[0][0];
+  const double* kQy1 = g.kQy1.data();
+  const double* kQy2 = g.kQy2.data();
+  const double* drag = g.rek_kappa2.data();
+  const double* filter = g.filter.data();
+  for (std::int64_t j = 0; j < ny; ++j) {
+    const double lj = g.l[j];
+    for (std::int64_t i = 0; i < nk; ++i) {
+      const std::int64_t x = j * nk + i, y = M + x;  // layer 1 / layer 2 index
+      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
+      const double q2r = qh[2 * y], q2i = qh[2 * y + 1];
+      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
+      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
+      const double* f1 = w + 2 * x;            // FFT((u1 + U1) q1)
+      const double* f2 = w + 2 * y;            // FFT((u2 + U2) q2)
+      const double* g1 = w + 2 * (2 * M + x);  // FFT(v1 q1)
+      const double* g2 = w + 2 * (3 * M + x);  // FFT(v2 q2)
+      // -(i a)(b + i c) = a c - i a b, summed in pyqg's order.
+      const double r1r = (kk[i] * f1[1] + lj * g1[1]) + kQy1[i] * p1i;
+      const double r1i = -((kk[i] * f1[0] + lj * g1[0]) + kQy1[i] * p1r);
+      const double r2r = ((kk[i] * f2[1] + lj * g2[1]) + kQy2[i] * p2i) + drag[x] * p2r;
+      const double r2i = -((kk[i] * f2[0] + lj * g2[0]) + kQy2[i] * p2r) + drag[x] * p2i;
+      const double n1r = filter[x] * (((q1r + c1 * r1r) + c2 * Rp[2 * x]) + c3 * Rpp[2 * x]);
+      const double n1i =
+          filter[x] * (((q1i + c1 * r1i) + c2 * Rp[2 * x + 1]) + c3 * Rpp[2 * x + 1]);
+      const double n2r = filter[x] * (((q2r + c1 * r2r) + c2 * Rp[2 * y]) + c3 * Rpp[2 * y]);
+      const double n2i =
+          filter[x] * (((q2i + c1 * r2i) + c2 * Rp[2 * y + 1]) + c3 * Rpp[2 * y + 1]);
+      R[2 * x] = r1r;
+      R[2 * x + 1] = r1i;
+      R[2 * y] = r2r;
+      R[2 * y + 1] = r2i;
+      qh[2 * x] = n1r;
+      qh[2 * x + 1] = n1i;
+      qh[2 * y] = n2r;
+      qh[2 * y + 1] = n2i;
+      // The inverse FFT destroys its input, so it gets a copy, normalised here.
+      qn[2 * x] = n1r * s;
+      qn[2 * x + 1] = n1i * s;
+      qn[2 * y] = n2r * s;
+      qn[2 * y + 1] = n2i * s;
+    }
+  }
+
+  // 4. q_n+1 = IFFT(qh_n+1), written straight into the caller's array when
+  // its alignment allows the plan to run there.
+  if (fftw_alignment_of(q) == fftw_alignment_of(q_aligned_.get())) {
+    fftw_execute_dft_c2r(plans_.inverse2, qh_new_.get(), q);
+  } else {
+    fftw_execute_dft_c2r(plans_.inverse2, qh_new_.get(), q_aligned_.get());
+    std::memcpy(q, q_aligned_.get(), sizeof(double) * 2 * static_cast<std::size_t>(P));
+  }
+  return bad == 0;
+}
+
+double Stepper::cfl_of_scratch() const {
+  const Grid& g = *grid_;
+  const std::int64_t P = g.points();
+  const double s = 1.0 / static_cast<double>(P);
+  double most = 0;
+  for (int layer = 0; layer < 2; ++layer) {
+    const double* u = velocity4_.get() + layer * P;
+    const double* v = velocity4_.get() + (2 + layer) * P;
+    for (std::int64_t x = 0; x < P; ++x) {
+      const double speed = std::max(std::fabs(u[x] * s + g.U(layer)), std::fabs(v[x] * s));
+      if (std::isnan(speed)) return std::numeric_limits<double>::quiet_NaN();
+      most = std::max(most, speed);
+    }
+  }
+  return most * g.p.dt / g.dx;
+}
+
+void invert(const Grid& g, const double* q, double* psi, double* u, double* v) {
+  const Transforms& plans = transforms(g.nx, Planning::Estimate);
+  const std::int64_t P = g.points(), M = g.modes();
+  const double s = 1.0 / static_cast<double>(P);
+  auto real = real_array(4 * static_cast<std::size_t>(P));
+  auto qh = complex_array(2 * static_cast<std::size_t>(M));
+  auto psih = complex_array(2 * static_cast<std::size_t>(M));
+  auto spectral = complex_array(4 * static_cast<std::size_t>(M));
+  std::memcpy(real.get(), q, sizeof(double) * 2 * static_cast<std::size_t>(P));
+  fftw_execute_dft_r2c(plans.forward2, real.get(), qh.get());
+  for (std::int64_t x = 0; x < M; ++x) {
+    for (int part = 0; part < 2; ++part) {
+      psih[x][part] = g.a11[x] * qh[x][part] + g.a12[x] * qh[M + x][part];
+      psih[M + x][part] = g.a21[x] * qh[x][part] + g.a22[x] * qh[M + x][part];
+    }
+  }
+  // The inverse transforms destroy their input: they get copies.
+  std::memcpy(spectral.get(), psih.get(), sizeof(fftw_complex) * 2 * static_cast<std::size_t>(M));
+  fftw_execute_dft_c2r(plans.inverse2, spectral.get(), real.get());
+  for (std::int64_t x = 0; x < 2 * P; ++x) psi[x] = real[x] * s;
+  for (std::int64_t j = 0; j < g.ny; ++j) {
+    for (std::int64_t i = 0; i < g.nk; ++i) {
+      for (int layer = 0; layer < 2; ++layer) {
+        const std::int64_t x = layer * M + j * g.nk + i;
+        spectral[x][0] = g.l[j] * psih[x][1];  // uh = -i l psih
+        spectral[x][1] = -g.l[j] * psih[x][0];
+        spectral[2 * M + x][0] = -g.k[i] * psih[x][1];  // vh = i k psih
+        spectral[2 * M + x][1] = g.k[i] * psih[x][0];
+      }
+    }
+  }
+  fftw_execute_dft_c2r(plans.inverse4, spectral.get(), real.get());
+  for (std::int64_t x = 0; x < 2 * P; ++x) {
+    u[x] = real[x] * s;
+    v[x] = real[2 * P + x] * s;
+  }
+}
+
+}  // namespace qg
