@@ -24,6 +24,133 @@ std::string divergence_message(std::int64_t step, std::int64_t member, double cf
   return out.str();
 }
 
+// The three loops besides the FFTs, each one pass over its arrays. They are
+// compiled for AVX2 and for baseline x86-64 and the loader picks one (function
+// multi-versioning): the CFL test of the flux loop vectorises only with AVX2's
+// 64-bit integer compares. Both give the same bits: every operation is
+// elementwise, and AVX2 brings no fused multiply-add.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QG_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define QG_MULTIVERSION
+#endif
+
+// Steps 1-2 in the spectral domain: psih = a qh, then w = (u1h u2h v1h v2h)
+// with uh = -i l psih, vh = i k psih.
+QG_MULTIVERSION
+void spectral_velocities(const Grid& g, const double* __restrict qh, double* __restrict w) {
+  const std::int64_t M = g.modes(), nk = g.nk, ny = g.ny;
+  const double* __restrict a11 = g.a11.data();
+  const double* __restrict a12 = g.a12.data();
+  const double* __restrict a21 = g.a21.data();
+  const double* __restrict a22 = g.a22.data();
+  const double* __restrict kk = g.k.data();
+  for (std::int64_t j = 0; j < ny; ++j) {
+    const double lj = g.l[j];
+    for (std::int64_t i = 0; i < nk; ++i) {
+      const std::int64_t x = j * nk + i, y = M + x;
+      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
+      const double q2r = qh[2 * y], q2i = qh[2 * y + 1];
+      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
+      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
+      w[2 * x] = lj * p1i;
+      w[2 * x + 1] = -lj * p1r;
+      w[2 * y] = lj * p2i;
+      w[2 * y + 1] = -lj * p2r;
+      w[2 * (2 * M + x)] = -kk[i] * p1i;
+      w[2 * (2 * M + x) + 1] = kk[i] * p1r;
+      w[2 * (3 * M + x)] = -kk[i] * p2i;
+      w[2 * (3 * M + x) + 1] = kk[i] * p2r;
+    }
+  }
+}
+
+// Step 2 on the grid: with u = IFFT(uh) normalised as pyqg does (after the
+// transform), velocity4 = (u1 u2 v1 v2) becomes in place the fluxes
+// ((u1 + U1) q1, (u2 + U2) q2, v1 q1, v2 q2). False if some |u + U| or |v|
+// exceeds dx / dt (CFL > 1) or is NaN.
+QG_MULTIVERSION
+bool flux_loop(const Grid& g, const double* __restrict q, double* __restrict velocity4) {
+  const std::int64_t P = g.points();
+  const double s = 1.0 / static_cast<double>(P);
+  const double limit = g.dx / g.p.dt;
+  std::int64_t bad = 0;
+  for (int layer = 0; layer < 2; ++layer) {
+    const double U = g.U(layer);
+    double* __restrict u = velocity4 + layer * P;
+    double* __restrict v = velocity4 + (2 + layer) * P;
+    const double* __restrict ql = q + layer * P;
+    for (std::int64_t x = 0; x < P; ++x) {
+      const double uf = u[x] * s + U, vf = v[x] * s;
+      u[x] = uf * ql[x];
+      v[x] = vf * ql[x];
+      bad |= static_cast<std::int64_t>(!(std::fabs(uf) <= limit)) |
+             static_cast<std::int64_t>(!(std::fabs(vf) <= limit));
+    }
+  }
+  return bad == 0;
+}
+
+// Step 3: R_j = -[i k FFT((u_j + U_j) q_j) + i l FFT(v_j q_j)] - i k Qy_j psih_j
+// (+ rek kappa^2 psih_2 for the lower layer), then
+// qh_n+1 = filtr [qh_n + dt (c1 R_n + c2 R_n-1 + c3 R_n-2)], history unfiltered.
+// w holds the flux spectra; R holds R_n-2. R_n overwrites R_n-2 and
+// qh_n+1 / (nx ny), the inverse FFT's input, the flux spectra, each right after
+// it was read, so that no array is written without being read.
+QG_MULTIVERSION
+void update(const Grid& g, double* __restrict qh, double* __restrict w, const double* __restrict Rp,
+            double* __restrict R, double c1,
+            double c2, double c3) {
+  const std::int64_t M = g.modes(), nk = g.nk, ny = g.ny;
+  const double* __restrict a11 = g.a11.data();
+  const double* __restrict a12 = g.a12.data();
+  const double* __restrict a21 = g.a21.data();
+  const double* __restrict a22 = g.a22.data();
+  const double* __restrict kk = g.k.data();
+  const double* __restrict kQy1 = g.kQy1.data();
+  const double* __restrict kQy2 = g.kQy2.data();
+  const double* __restrict drag = g.rek_kappa2.data();
+  const double* __restrict filter = g.filter.data();
+  const double s = 1.0 / static_cast<double>(g.points());
+  for (std::int64_t j = 0; j < ny; ++j) {
+    const double lj = g.l[j];
+    for (std::int64_t i = 0; i < nk; ++i) {
+      const std::int64_t x = j * nk + i, y = M + x;  // layer 1 / layer 2 index
+      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
+      const double q2r = qh[2 * y], q2i = qh[2 * y + 1];
+      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
+      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
+      const double f1r = w[2 * x], f1i = w[2 * x + 1];                      // FFT((u1 + U1) q1)
+      const double f2r = w[2 * y], f2i = w[2 * y + 1];                      // FFT((u2 + U2) q2)
+      const double g1r = w[2 * (2 * M + x)], g1i = w[2 * (2 * M + x) + 1];  // FFT(v1 q1)
+      const double g2r = w[2 * (3 * M + x)], g2i = w[2 * (3 * M + x) + 1];  // FFT(v2 q2)
+      // -(i a)(b + i c) = a c - i a b, summed in pyqg's order.
+      const double r1r = (kk[i] * f1i + lj * g1i) + kQy1[i] * p1i;
+      const double r1i = -((kk[i] * f1r + lj * g1r) + kQy1[i] * p1r);
+      const double r2r = ((kk[i] * f2i + lj * g2i) + kQy2[i] * p2i) + drag[x] * p2r;
+      const double r2i = -((kk[i] * f2r + lj * g2r) + kQy2[i] * p2r) + drag[x] * p2i;
+      const double n1r = filter[x] * (((q1r + c1 * r1r) + c2 * Rp[2 * x]) + c3 * R[2 * x]);
+      const double n1i =
+          filter[x] * (((q1i + c1 * r1i) + c2 * Rp[2 * x + 1]) + c3 * R[2 * x + 1]);
+      const double n2r = filter[x] * (((q2r + c1 * r2r) + c2 * Rp[2 * y]) + c3 * R[2 * y]);
+      const double n2i =
+          filter[x] * (((q2i + c1 * r2i) + c2 * Rp[2 * y + 1]) + c3 * R[2 * y + 1]);
+      R[2 * x] = r1r;
+      R[2 * x + 1] = r1i;
+      R[2 * y] = r2r;
+      R[2 * y + 1] = r2i;
+      qh[2 * x] = n1r;
+      qh[2 * x + 1] = n1i;
+      qh[2 * y] = n2r;
+      qh[2 * y + 1] = n2i;
+      w[2 * x] = n1r * s;
+      w[2 * x + 1] = n1i * s;
+      w[2 * y] = n2r * s;
+      w[2 * y + 1] = n2i * s;
+    }
+  }
+}
+
 }  // namespace
 
 Divergence::Divergence(std::int64_t step_, std::int64_t member_, double cfl_, double dt)
@@ -43,8 +170,6 @@ Stepper::Stepper(std::shared_ptr<const Grid> grid, std::int64_t members, Plannin
   for (auto& h : history_) h = complex_array(batch * 2 * M);
   spectral4_ = complex_array(4 * M);
   velocity4_ = real_array(4 * P);
-  flux4_ = real_array(4 * P);
-  qh_new_ = complex_array(2 * M);
   q_aligned_ = real_array(2 * P);
 }
 
@@ -59,150 +184,55 @@ void Stepper::start(const double* q) {
     std::memset(h.get(), 0, sizeof(fftw_complex) * static_cast<std::size_t>(members_) * 2 * M);
   steps_ = 0;
   level_ = 0;
-  newest_ = 0;
+  previous_ = 0;
 }
 
 void Stepper::advance(double* q, std::int64_t steps) {
-  const auto P = grid_->points();
+  const std::int64_t P = grid_->points();
   const double dt = grid_->p.dt;
-  for (std::int64_t s = 0; s < steps; ++s) {
-    // Coefficients of R_n, R_n-1, R_n-2 times dt, written as pyqg forms them.
-    double c1 = dt, c2 = 0.0, c3 = 0.0;                  // forward Euler
-    if (level_ == 1) c1 = 1.5 * dt, c2 = -0.5 * dt;      // AB2
-    if (level_ == 2) c1 = 23. / 12. * dt, c2 = -16. / 12. * dt, c3 = 5. / 12. * dt;  // AB3
-    // R_n replaces R_n-3 in its slot.
-    const int slot = (newest_ + 1) % 3, previous = newest_, before = (newest_ + 2) % 3;
-    std::int64_t bad_member = -1;
+  while (steps > 0) {
+    const int n = static_cast<int>(std::min<std::int64_t>(steps, block));
+    // The block's schedule, the same for every member.
+    Schedule schedule[block];
+    int level = level_, previous = previous_;
+    for (int s = 0; s < n; ++s) {
+      // Coefficients of R_n, R_n-1, R_n-2 times dt, written as pyqg forms them.
+      Schedule& step = schedule[s];
+      step = {dt, 0.0, 0.0, previous};                                    // forward Euler
+      if (level == 1) step.c1 = 1.5 * dt, step.c2 = -0.5 * dt;           // AB2
+      if (level == 2)
+        step.c1 = 23. / 12. * dt, step.c2 = -16. / 12. * dt, step.c3 = 5. / 12. * dt;  // AB3
+      level = std::min(level + 1, 2);
+      previous ^= 1;  // R_n went into the R_n-2 slot
+    }
+    std::int64_t bad_step = -1, bad_member = -1;
     double bad_cfl = 0;
     for (std::int64_t m = 0; m < members_; ++m) {
-      if (!step_member(m, q + m * 2 * P, c1, c2, c3, slot, previous, before) && bad_member < 0) {
-        bad_member = m;
-        bad_cfl = cfl_of_scratch();
+      for (int s = 0; s < n; ++s) {
+        const double cfl = step_member(m, q + m * 2 * P, schedule[s]);
+        if (!(cfl < 0) && (bad_step < 0 || steps_ + s < bad_step)) {
+          bad_step = steps_ + s;
+          bad_member = m;
+          bad_cfl = cfl;
+        }
       }
     }
-    newest_ = slot;
-    level_ = std::min(level_ + 1, 2);
-    ++steps_;
-    if (bad_member >= 0) throw Divergence(steps_ - 1, bad_member, bad_cfl, dt);
+    steps_ += n;
+    steps -= n;
+    level_ = level;
+    previous_ = previous;
+    if (bad_member >= 0) throw Divergence(bad_step, bad_member, bad_cfl, dt);
   }
 }
 
-bool Stepper::step_member(std::int64_t m, double* q, double c1, double c2, double c3, int newest,
-                          int previous, int before) {
-  const Grid& g = *grid_;
-  const std::int64_t P = g.points(), M = g.modes(), nk = g.nk, ny = g.ny;
-  const double* a11 = g.a11.data();
-  const double* a12 = g.a12.data();
-  const double* a21 = g.a21.data();
-  const double* a22 = g.a22.data();
-  const double* kk = g.k.data();
-  double* qh = &qh_[m * 2 * M][0];
-  double* w = &spectral4_[0][0];
-
-  // 1. Invert q -> psi and form uh = -i l psih, vh = i k psih, layers (u1 u2 v1 v2).
-  for (std::int64_t j = 0; j < ny; ++j) {
-    const double lj = g.l[j];
-    for (std::int64_t i = 0; i < nk; ++i) {
-      const std::int64_t x = j * nk + i;
-      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
-      const double q2r = qh[2 * (M + x)], q2i = qh[2 * (M + x) + 1];
-      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
-      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
-      w[2 * x] = lj * p1i;
-      w[2 * x + 1] = -lj * p1r;
-      w[2 * (M + x)] = lj * p2i;
-      w[2 * (M + x) + 1] = -lj * p2r;
-      w[2 * (2 * M + x)] = -kk[i] * p1i;
-      w[2 * (2 * M + x) + 1] = kk[i] * p1r;
-      w[2 * (3 * M + x)] = -kk[i] * p2i;
-      w[2 * (3 * M + x) + 1] = kk[i] * p2r;
-    }
-  }
+void Stepper::velocities(const double* qh) {
+  spectral_velocities(*grid_, qh, &spectral4_[0][0]);
   fftw_execute_dft_c2r(plans_.inverse4, spectral4_.get(), velocity4_.get());
-
-  // 2. Fluxes (u + U) q and v q on the grid, with u = IFFT(uh) normalised as
-  // pyqg does (after the transform); CFL and NaN test in the same pass.
-  const double s = 1.0 / static_cast<double>(P);
-  const double limit = g.dx / g.p.dt;  // |velocity| <= limit  <=>  CFL <= 1; NaN fails too
-  int bad = 0;
-  for (int layer = 0; layer < 2; ++layer) {
-    const double U = g.U(layer);
-    const double* u = velocity4_.get() + layer * P;
-    const double* v = velocity4_.get() + (2 + layer) * P;
-    const double* ql = q + layer * P;
-    double* uq = flux4_.get() + layer * P;
-    double* vq = flux4_.get() + (2 + layer) * P;
-    for (std::int64_t x = 0; x < P; ++x) {
-      const double uf = u[x] * s + U, vf = v[x] * s;
-      uq[x] = uf * ql[x];
-      vq[x] = vf * ql[x];
-      bad |= static_cast<int>(!(std::fabs(uf) <= limit)) | static_cast<int>(!(std::fabs(vf) <= limit));
-    }
-  }
-  fftw_execute_dft_r2c(plans_.forward4, flux4_.get(), spectral4_.get());
-
-  // 3. R_j = -[i k FFT((u_j + U_j) q_j) + i l FFT(v_j q_j)] - i k Qy_j psih_j
-  //    (+ rek kappa^2 psih_2 for the lower layer), then
-  //    qh_n+1 = filtr [qh_n + dt (c1 R_n + c2 R_n-1 + c3 R_n-2)], history unfiltered.
-  double* R = &history_[newest][m * 2 * M][0];
-  const double* Rp = &history_[previous][m * 2 * M][0];
-  const double* Rpp = &history_[before][m * 2 * M][0];
-  double* qn = &qh_new_[0][0];
-  const double* kQy1 = g.kQy1.data();
-  const double* kQy2 = g.kQy2.data();
-  const double* drag = g.rek_kappa2.data();
-  const double* filter = g.filter.data();
-  for (std::int64_t j = 0; j < ny; ++j) {
-    const double lj = g.l[j];
-    for (std::int64_t i = 0; i < nk; ++i) {
-      const std::int64_t x = j * nk + i, y = M + x;  // layer 1 / layer 2 index
-      const double q1r = qh[2 * x], q1i = qh[2 * x + 1];
-      const double q2r = qh[2 * y], q2i = qh[2 * y + 1];
-      const double p1r = a11[x] * q1r + a12[x] * q2r, p1i = a11[x] * q1i + a12[x] * q2i;
-      const double p2r = a21[x] * q1r + a22[x] * q2r, p2i = a21[x] * q1i + a22[x] * q2i;
-      const double* f1 = w + 2 * x;            // FFT((u1 + U1) q1)
-      const double* f2 = w + 2 * y;            // FFT((u2 + U2) q2)
-      const double* g1 = w + 2 * (2 * M + x);  // FFT(v1 q1)
-      const double* g2 = w + 2 * (3 * M + x);  // FFT(v2 q2)
-      // -(i a)(b + i c) = a c - i a b, summed in pyqg's order.
-      const double r1r = (kk[i] * f1[1] + lj * g1[1]) + kQy1[i] * p1i;
-      const double r1i = -((kk[i] * f1[0] + lj * g1[0]) + kQy1[i] * p1r);
-      const double r2r = ((kk[i] * f2[1] + lj * g2[1]) + kQy2[i] * p2i) + drag[x] * p2r;
-      const double r2i = -((kk[i] * f2[0] + lj * g2[0]) + kQy2[i] * p2r) + drag[x] * p2i;
-      const double n1r = filter[x] * (((q1r + c1 * r1r) + c2 * Rp[2 * x]) + c3 * Rpp[2 * x]);
-      const double n1i =
-          filter[x] * (((q1i + c1 * r1i) + c2 * Rp[2 * x + 1]) + c3 * Rpp[2 * x + 1]);
-      const double n2r = filter[x] * (((q2r + c1 * r2r) + c2 * Rp[2 * y]) + c3 * Rpp[2 * y]);
-      const double n2i =
-          filter[x] * (((q2i + c1 * r2i) + c2 * Rp[2 * y + 1]) + c3 * Rpp[2 * y + 1]);
-      R[2 * x] = r1r;
-      R[2 * x + 1] = r1i;
-      R[2 * y] = r2r;
-      R[2 * y + 1] = r2i;
-      qh[2 * x] = n1r;
-      qh[2 * x + 1] = n1i;
-      qh[2 * y] = n2r;
-      qh[2 * y + 1] = n2i;
-      // The inverse FFT destroys its input, so it gets a copy, normalised here.
-      qn[2 * x] = n1r * s;
-      qn[2 * x + 1] = n1i * s;
-      qn[2 * y] = n2r * s;
-      qn[2 * y + 1] = n2i * s;
-    }
-  }
-
-  // 4. q_n+1 = IFFT(qh_n+1), written straight into the caller's array when
-  // its alignment allows the plan to run there.
-  if (fftw_alignment_of(q) == fftw_alignment_of(q_aligned_.get())) {
-    fftw_execute_dft_c2r(plans_.inverse2, qh_new_.get(), q);
-  } else {
-    fftw_execute_dft_c2r(plans_.inverse2, qh_new_.get(), q_aligned_.get());
-    std::memcpy(q, q_aligned_.get(), sizeof(double) * 2 * static_cast<std::size_t>(P));
-  }
-  return bad == 0;
 }
 
-double Stepper::cfl_of_scratch() const {
+bool Stepper::fluxes(const double* q) { return flux_loop(*grid_, q, velocity4_.get()); }
+
+double Stepper::cfl_of_velocities() const {
   const Grid& g = *grid_;
   const std::int64_t P = g.points();
   const double s = 1.0 / static_cast<double>(P);
@@ -217,6 +247,38 @@ double Stepper::cfl_of_scratch() const {
     }
   }
   return most * g.p.dt / g.dx;
+}
+
+double Stepper::step_member(std::int64_t m, double* q, const Schedule& step) {
+  const std::int64_t P = grid_->points(), M = grid_->modes();
+  double* qh = &qh_[m * 2 * M][0];
+
+  // 1.-2. Invert, velocities on the grid, fluxes; CFL and NaN test.
+  velocities(qh);
+  double cfl = -1;
+  if (!fluxes(q)) {
+    // Rare: the fluxes overwrote the velocities; make them again for the
+    // CFL number, then the fluxes again.
+    velocities(qh);
+    cfl = cfl_of_velocities();
+    if (cfl <= 1) cfl = -1;  // the test's rounding at CFL = 1 exactly
+    fluxes(q);
+  }
+  fftw_execute_dft_r2c(plans_.forward4, velocity4_.get(), spectral4_.get());
+
+  // 3. Tendency, AB3 update and filter.
+  update(*grid_, qh, &spectral4_[0][0], &history_[step.previous][m * 2 * M][0],
+         &history_[step.previous ^ 1][m * 2 * M][0], step.c1, step.c2, step.c3);
+
+  // 4. q_n+1 = IFFT(qh_n+1), written straight into the caller's array when
+  // its alignment allows the plan to run there.
+  if (fftw_alignment_of(q) == fftw_alignment_of(q_aligned_.get())) {
+    fftw_execute_dft_c2r(plans_.inverse2, spectral4_.get(), q);
+  } else {
+    fftw_execute_dft_c2r(plans_.inverse2, spectral4_.get(), q_aligned_.get());
+    std::memcpy(q, q_aligned_.get(), sizeof(double) * 2 * static_cast<std::size_t>(P));
+  }
+  return cfl;
 }
 
 void invert(const Grid& g, const double* q, double* psi, double* u, double* v) {

@@ -33,35 +33,50 @@ class Stepper {
   // as pyqg after setting q or dt).
   void start(const double* q);
   // Advances every member `steps` steps; q holds the states that start() or
-  // the last advance() left there, and receives the new ones. Throws
-  // Divergence after finishing the step in which a member's velocities
-  // showed CFL > 1 or a NaN (every member then has taken that step).
+  // the last advance() left there, and receives the new ones. Members are
+  // advanced a block of up to `block` steps at a time each, so that one
+  // member's arrays stay in cache. Throws Divergence, naming the earliest bad
+  // state, once every member has finished the block in which a member's
+  // velocities showed CFL > 1 or a NaN.
   void advance(double* q, std::int64_t steps);
 
   std::int64_t steps_taken() const { return steps_; }
   std::int64_t members() const { return members_; }
   const Grid& grid() const { return *grid_; }
 
+  static constexpr int block = 8;
+
  private:
-  // One member's step; returns false if its velocities violate CFL <= 1 or hold a NaN.
-  bool step_member(std::int64_t m, double* q, double c1, double c2, double c3, int newest,
-                   int previous, int before);
-  double cfl_of_scratch() const;
+  // The AB3 coefficients (times dt) of one step and the history slot that
+  // holds R_n-1; the other slot holds R_n-2 and receives R_n.
+  struct Schedule {
+    double c1, c2, c3;
+    int previous;
+  };
+  // One member's step. Returns a negative number, or the CFL number (NaN for
+  // a NaN) of the state it started from when that is out of range.
+  double step_member(std::int64_t m, double* q, const Schedule& step);
+  // Steps 1 and 2 of the scheme: velocities on the grid into velocity4_.
+  void velocities(const double* qh);
+  // (u + U) q and v q over velocity4_, in place. False if CFL > 1 or NaN.
+  bool fluxes(const double* q);
+  double cfl_of_velocities() const;
 
   std::shared_ptr<const Grid> grid_;
   std::int64_t members_;
   const Transforms& plans_;
   std::int64_t steps_ = 0;
-  int level_ = 0;   // 0: next step is Euler, 1: AB2, 2: AB3
-  int newest_ = 0;  // slot of history_ holding the last tendency
+  int level_ = 0;     // 0: next step is Euler, 1: AB2, 2: AB3
+  int previous_ = 0;  // slot of history_ holding R_n-1
   FftwArray<fftw_complex> qh_;          // (member, layer, l, k)
-  FftwArray<fftw_complex> history_[3];  // unfiltered tendencies R_n, R_n-1, R_n-2 by slot
-  // Scratch of one member step, reused across members.
-  FftwArray<fftw_complex> spectral4_;   // u1h u2h v1h v2h, then the flux spectra
-  FftwArray<double> velocity4_;         // u1 u2 v1 v2 (unnormalised FFT output)
-  FftwArray<double> flux4_;             // (u1+U1) q1, (u2+U2) q2, v1 q1, v2 q2
-  FftwArray<fftw_complex> qh_new_;      // the new qh / (nx ny), consumed by the inverse FFT
-  FftwArray<double> q_aligned_;         // for a caller array aligned unlike fftw_malloc's
+  FftwArray<fftw_complex> history_[2];  // unfiltered tendencies R_n-1, R_n-2 by slot
+  // Scratch of one member step, reused across members: u1h u2h v1h v2h, then
+  // the flux spectra, then (first two planes) qh_n+1 / (nx ny) for the inverse FFT.
+  FftwArray<fftw_complex> spectral4_;
+  // u1 u2 v1 v2 as the inverse FFT leaves them, then in place the fluxes
+  // (u1 + U1) q1, (u2 + U2) q2, v1 q1, v2 q2.
+  FftwArray<double> velocity4_;
+  FftwArray<double> q_aligned_;  // for a caller array aligned unlike fftw_malloc's
 };
 
 // psi, u, v (anomaly, without U) of one member's q (2, ny, nx), each (2, ny, nx),

@@ -238,7 +238,9 @@ TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {
     const std::string what = e.what();
     MESSAGE(what);
     CHECK(e.step() > 0);
-    CHECK(trajectory->steps_taken() == e.step() + 1);
+    // Every member finished the block of steps in which the bad state was found.
+    CHECK(trajectory->steps_taken() > e.step());
+    CHECK(trajectory->steps_taken() <= e.step() + qg::Stepper::block);
     CHECK(what.find("step " + std::to_string(e.step())) != std::string::npos);
     CHECK(what.find("CFL") != std::string::npos);
     CHECK(what.find("try dt <=") != std::string::npos);

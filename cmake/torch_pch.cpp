@@ -1,1 +1,0 @@
-// Anchors the shared precompiled <torch/torch.h>; see AssimTorchPch.cmake.
