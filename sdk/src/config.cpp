@@ -104,7 +104,7 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
     throw ConfigError(location(origin, value, path, section), path,
                       why + " (" + owner + " expects " + p.describe() + ")");
   };
-  auto wrong_type = [&]() { fail("expected a " + std::string(to_string(p.type)) + ", got " +
+  auto wrong_type = [&]() { fail(std::string(p.type == ParameterType::Integer ? "expected an " : "expected a ") + to_string(p.type) + ", got " +
                                  describe_node(value)); };
   switch (p.type) {
     case ParameterType::Boolean:

@@ -1,5 +1,6 @@
 #include <assim/parameters.hpp>
 
+#include <cmath>
 #include <sstream>
 
 namespace assim {
@@ -23,6 +24,7 @@ const char* to_string(ParameterType type) {
 namespace {
 // The shortest text that reads back as the same double (0.05, not 0.050000000000000003).
 std::string number_text(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   for (int precision = 1; precision <= 17; ++precision) {
     std::ostringstream out;
     out.precision(precision);

@@ -1,0 +1,16 @@
+// A Config made from YAML text, checked against a declaration: for tests of
+// plugins and stages, which need a component's settings without an experiment.
+#pragma once
+
+#include <assim/config.hpp>
+#include <assim/parameters.hpp>
+
+#include <string>
+
+namespace assim {
+
+// Throws ConfigError (naming `file`, line and key) when `yaml` does not fit
+// `declared`. The Config resolves no `$references`.
+Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file = "<text>");
+
+}  // namespace assim
