@@ -209,7 +209,7 @@ class Generate : public Stage {
     file.write(spec.variable + "_std", stat_start, stat_count, std.data());
     file.close();
     progress.finish();
-    log::info("wrote ", trajectories, " x ", frames, " snapshots of ", spec.variable, " to ", path.string());
+    log::info("wrote ", trajectories, " x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
   }
 };
 
