@@ -128,7 +128,7 @@ class Observe : public Stage {
     file.write("frame", {0}, {static_cast<std::size_t>(frames.size(0))}, frame_int.data_ptr<int>());
     file.close();
     log::info("observed ", frames.size(0), " frames of ", shape[0], " trajectories (", mask.sum().item<std::int64_t>(),
-              " of ", mask.numel(), " points) into ", path.string());
+              " of ", mask.numel(), " points) into ", path.filename().string());
   }
 };
 
