@@ -51,7 +51,11 @@ Transforms make(std::int64_t nx, Planning planning) {
 }  // namespace
 
 const Transforms& transforms(std::int64_t nx, Planning planning) {
-  // FFTW's planner is not thread-safe; executing a finished plan is.
+  // FFTW's planner is not thread-safe (executing a finished plan is): this
+  // makes every planner call in the process take FFTW's own lock, since other
+  // plugins may plan concurrently; the mutex guards the cache.
+  static std::once_flag safe;
+  std::call_once(safe, fftw_make_planner_thread_safe);
   static std::mutex mutex;
   static std::map<std::pair<std::int64_t, Planning>, Transforms> cache;
   std::lock_guard<std::mutex> lock(mutex);
