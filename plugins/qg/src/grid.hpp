@@ -49,9 +49,8 @@ struct Grid {
 
   std::int64_t points() const { return nx * ny; }
   std::int64_t modes() const { return ny * nk; }
-  // Background zonal flow, PV gradient and thickness of layer 0 (upper) or 1.
+  // Background zonal flow and thickness of layer 0 (upper) or 1.
   double U(int layer) const { return layer == 0 ? p.U1 : p.U2; }
-  double Qy(int layer) const { return layer == 0 ? Qy1 : Qy2; }
   double H(int layer) const { return layer == 0 ? p.H1 : H2; }
 };
 

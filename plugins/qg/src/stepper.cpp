@@ -153,12 +153,8 @@ void update(const Grid& g, double* __restrict qh, double* __restrict w, const do
 
 }  // namespace
 
-Divergence::Divergence(std::int64_t step_, std::int64_t member_, double cfl_, double dt)
-    : std::runtime_error(divergence_message(step_, member_, cfl_, dt)),
-      step(step_),
-      member(member_),
-      cfl(cfl_),
-      suggested_dt(std::isnan(cfl_) ? 0.0 : 0.8 * dt / cfl_) {}
+Divergence::Divergence(std::int64_t step_, std::int64_t member, double cfl, double dt)
+    : std::runtime_error(divergence_message(step_, member, cfl, dt)), step(step_) {}
 
 Stepper::Stepper(std::shared_ptr<const Grid> grid, std::int64_t members, Planning planning)
     : grid_(std::move(grid)), members_(members), plans_(transforms(grid_->nx, planning)) {

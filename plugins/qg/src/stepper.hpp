@@ -13,13 +13,11 @@
 
 namespace qg {
 
-// A member left the range where the scheme is valid: CFL > 1 or NaN.
+// A member left the range where the scheme is valid: CFL > 1 or NaN. The
+// message names the member, the step, the CFL number and a dt that would pass.
 struct Divergence : std::runtime_error {
   Divergence(std::int64_t step, std::int64_t member, double cfl, double dt);
-  std::int64_t step;    // steps taken when the bad state was found (0: the initial state)
-  std::int64_t member;  // the first member found bad
-  double cfl;           // NaN when the state holds a NaN
-  double suggested_dt;  // 0.8 dt / cfl; 0 when cfl is NaN
+  std::int64_t step;  // steps taken when the bad state was found (0: the initial state)
 };
 
 // States are `members` blocks of (layer = 2, y, x) doubles, contiguous. The
@@ -41,8 +39,6 @@ class Stepper {
   void advance(double* q, std::int64_t steps);
 
   std::int64_t steps_taken() const { return steps_; }
-  std::int64_t members() const { return members_; }
-  const Grid& grid() const { return *grid_; }
 
   static constexpr int block = 8;
 
