@@ -98,6 +98,13 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   return 0;
 }
 
+void print_parameters(const std::vector<Parameter>& list, const std::string& indent) {
+  for (const auto& p : list) {
+    std::cout << indent << p.describe() << "\n";
+    print_parameters(p.fields, indent + "  ");
+  }
+}
+
 int plugins(int argc, char** argv) {
   Common common;
   bool verbose = false;
@@ -121,29 +128,14 @@ int plugins(int argc, char** argv) {
       const auto* t = catalog.find(name);
       if (t->plugin != plugin.get()) continue;
       std::cout << "  " << name << " [" << to_string(t->type.kind) << "]: " << t->type.doc << "\n";
-      if (!verbose) continue;
-      std::function<void(const std::vector<Parameter>&, const std::string&)> show =
-          [&](const std::vector<Parameter>& list, const std::string& indent) {
-            for (const auto& p : list) {
-              std::cout << indent << p.describe() << "\n";
-              show(p.fields, indent + "  ");
-            }
-          };
-      show(t->type.parameters.list(), "      ");
+      if (verbose) print_parameters(t->type.parameters.list(), "      ");
     }
   }
   std::cout << "stages (run: NAME)\n";
   for (const auto& [name, stage] : stages()) {
     std::cout << "  " << name << ": " << stage->doc() << "\n";
     if (!verbose) continue;
-    std::function<void(const std::vector<Parameter>&, const std::string&)> show =
-        [&](const std::vector<Parameter>& list, const std::string& indent) {
-          for (const auto& p : list) {
-            std::cout << indent << p.describe() << "\n";
-            show(p.fields, indent + "  ");
-          }
-        };
-    show(stage->parameters().list(), "      ");
+    print_parameters(stage->parameters().list(), "      ");
     std::cout << "      seed: integer, default the experiment's seed, >= 0: seed of everything random in this stage\n";
   }
   return 0;
