@@ -1,0 +1,304 @@
+#include "enkf.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+#include <Eigen/QR>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace assim::enkf {
+
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::RowVectorXd;
+using Eigen::VectorXd;
+
+void require(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument("enkf: " + message);
+}
+
+// The ETKF in ensemble space (Hunt et al. 2007, eqs. 20-25) with whitened
+// anomalies Y = (HX - 1 mean(HX)) / sigma (members x obs) and innovation
+// dy = (y - mean(HX)) / sigma:
+//   C = Y Y^T + (N-1) I = V diag(d) V^T,
+//   w = C^-1 Y dy                                        (mean weights),
+//   T = sqrt(N-1) C^-1/2 = sqrt(N-1) V diag(d^-1/2) V^T  (symmetric square root).
+// Returns G = 1 w^T + T, so that the analysis is E_a = 1 mu^T + G A.
+// Y^T 1 = 0 gives C 1 = (N-1) 1, hence T 1 = 1 and 1^T T A = 0: the
+// transform leaves the anomalies centred, so the mean moves by w^T A only.
+MatrixXd etkf_transform(const MatrixXd& Y, const VectorXd& dy) {
+  const Index N = Y.rows();
+  const double n1 = static_cast<double>(N - 1);
+  MatrixXd C = MatrixXd::Identity(N, N) * n1;
+  C.selfadjointView<Eigen::Lower>().rankUpdate(Y);
+  const Eigen::SelfAdjointEigenSolver<MatrixXd> eig(C.selfadjointView<Eigen::Lower>());
+  const MatrixXd& V = eig.eigenvectors();
+  const VectorXd& d = eig.eigenvalues();  // all >= N-1 > 0
+  const VectorXd w = V * (d.cwiseInverse().asDiagonal() * (V.transpose() * (Y * dy)));
+  MatrixXd G = V * (d.cwiseSqrt().cwiseInverse() * std::sqrt(n1)).asDiagonal() * V.transpose();
+  G.rowwise() += w.transpose();
+  return G;
+}
+
+// Stochastic EnKF (Burgers et al. 1998) as DAPPER writes it, with centred
+// observation perturbations D ~ N(0, R) (rows per member):
+//   E_a = E + (1 y^T - D - HX) K^T,  K = A^T Y' (Y'^T Y' + (N-1) R)^-1,
+// Y' the unwhitened anomalies. With R = sigma^2 I and the push-through
+// identity Y^T (Y Y^T + (N-1) I)^-1 = (Y^T Y + (N-1) I)^-1 Y^T this becomes an
+// N x N problem: E_a = E + S (Y Y^T + (N-1) I)^-1 A, S = (1 y^T - D - HX) Y^T / sigma
+// with Y whitened. Centring D makes the mean update the exact Kalman update
+// for the sample covariance.
+MatrixXd pertobs_transform(const MatrixXd& Y, ConstEnsemble predicted, const VectorXd& y, double sigma,
+                           Rng& rng) {
+  const Index N = Y.rows(), p = Y.cols();
+  std::normal_distribution<double> normal;
+  MatrixXd D(N, p);
+  for (Index i = 0; i < N; ++i)
+    for (Index k = 0; k < p; ++k) D(i, k) = normal(rng);
+  D.rowwise() -= D.colwise().mean();
+  const MatrixXd innovations = ((-predicted).rowwise() + y.transpose()) / sigma - D;
+  const MatrixXd S = innovations * Y.transpose();
+  MatrixXd C = MatrixXd::Identity(N, N) * static_cast<double>(N - 1);
+  C.selfadjointView<Eigen::Lower>().rankUpdate(Y);
+  // G = S C^-1 = (C^-1 S^T)^T since C is symmetric.
+  MatrixXd G = C.selfadjointView<Eigen::Lower>().llt().solve(S.transpose()).transpose();
+  G.diagonal().array() += 1.0;
+  return G;
+}
+
+// Batches of grid points analysed together and the geometry to find their
+// local observations.
+class LocalGeometry {
+ public:
+  struct Batch {
+    std::vector<double> centre;           // mean coordinates of its points
+    std::vector<std::int64_t> entries;    // state entries at its points
+  };
+
+  LocalGeometry(const Localisation& loc, Index state_size, Index observations) : extent_(loc.extent) {
+    require(!extent_.empty() && extent_.size() <= 2, "localisation needs a grid of 1 or 2 dimensions");
+    std::int64_t points = 1;
+    for (auto e : extent_) {
+      require(e > 0, "grid extents must be positive");
+      points *= e;
+    }
+    require(static_cast<Index>(loc.state_point.size()) == state_size,
+            "localisation: one grid point per state entry is needed");
+    require(static_cast<Index>(loc.observation_point.size()) == observations,
+            "localisation: one grid point per observation is needed");
+    require(loc.radius > 0, "localisation radius must be positive");
+    require(loc.batch >= 1, "localisation batch must be at least 1");
+
+    std::vector<std::vector<std::int64_t>> entries_at(points);
+    for (std::size_t j = 0; j < loc.state_point.size(); ++j) {
+      const auto p = loc.state_point[j];
+      require(p >= 0 && p < points, "state grid point out of range");
+      entries_at[p].push_back(static_cast<std::int64_t>(j));
+    }
+    observation_coordinates_.reserve(loc.observation_point.size() * extent_.size());
+    for (auto p : loc.observation_point) {
+      require(p >= 0 && p < points, "observation grid point out of range");
+      for (double c : coordinates(p)) observation_coordinates_.push_back(c);
+    }
+    make_batches(loc.batch, entries_at);
+  }
+
+  const std::vector<Batch>& batches() const { return batches_; }
+  std::size_t dims() const { return extent_.size(); }
+  const double* observation(Index k) const { return &observation_coordinates_[k * extent_.size()]; }
+
+  // Euclidean distance with every dimension periodic: |a - b| taken modulo
+  // the extent, the shorter way round.
+  double distance(const double* a, const double* b) const {
+    double sum = 0;
+    for (std::size_t k = 0; k < extent_.size(); ++k) {
+      const double e = static_cast<double>(extent_[k]);
+      double d = std::fmod(std::abs(a[k] - b[k]), e);
+      d = std::min(d, e - d);
+      sum += d * d;
+    }
+    return std::sqrt(sum);
+  }
+
+ private:
+  std::vector<double> coordinates(std::int64_t point) const {
+    std::vector<double> c(extent_.size());
+    for (std::size_t k = extent_.size(); k-- > 0;) {
+      c[k] = static_cast<double>(point % extent_[k]);
+      point /= extent_[k];
+    }
+    return c;
+  }
+
+  // Rectangles of side `side` (smaller at the upper edges when the extent is
+  // not a multiple), as DAPPER's rectangular partitioning.
+  void make_batches(std::int64_t side, const std::vector<std::vector<std::int64_t>>& entries_at) {
+    const std::size_t dims = extent_.size();
+    std::vector<std::int64_t> chunk(dims, 0);
+    for (;;) {
+      std::vector<std::int64_t> lo(dims), hi(dims);
+      Batch batch;
+      for (std::size_t k = 0; k < dims; ++k) {
+        lo[k] = chunk[k] * side;
+        hi[k] = std::min(extent_[k], lo[k] + side);
+        batch.centre.push_back(0.5 * static_cast<double>(lo[k] + hi[k] - 1));
+      }
+      std::vector<std::int64_t> at = lo;
+      for (;;) {
+        std::int64_t flat = 0;
+        for (std::size_t k = 0; k < dims; ++k) flat = flat * extent_[k] + at[k];
+        const auto& e = entries_at[flat];
+        batch.entries.insert(batch.entries.end(), e.begin(), e.end());
+        std::size_t k = dims;
+        while (k-- > 0 && ++at[k] == hi[k]) at[k] = lo[k];
+        if (k == static_cast<std::size_t>(-1)) break;
+      }
+      if (!batch.entries.empty()) batches_.push_back(std::move(batch));
+      std::size_t k = dims;
+      while (k-- > 0 && ++chunk[k] * side >= extent_[k]) chunk[k] = 0;
+      if (k == static_cast<std::size_t>(-1)) break;
+    }
+  }
+
+  std::vector<std::int64_t> extent_;
+  std::vector<double> observation_coordinates_;
+  std::vector<Batch> batches_;
+};
+
+// LETKF (Hunt et al. 2007): every batch of grid points gets its own ETKF
+// transform from the observations within the taper's support, each weighted
+// by sqrt(taper) on its whitened anomalies and innovation, which divides its
+// error variance by the taper (R-localisation).
+void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const MatrixXd& Y, const VectorXd& dy,
+           const Localisation& loc) {
+  const LocalGeometry geometry(loc, ensemble.cols(), Y.cols());
+  const double half_width = gaspari_cohn_half_width_per_radius * loc.radius;
+  std::vector<Index> used;
+  std::vector<double> weight;
+  for (const auto& batch : geometry.batches()) {
+    used.clear();
+    weight.clear();
+    for (Index k = 0; k < Y.cols(); ++k) {
+      const double taper = gaspari_cohn(geometry.distance(batch.centre.data(), geometry.observation(k)), half_width);
+      if (taper >= loc.taper_cutoff) {
+        used.push_back(k);
+        weight.push_back(std::sqrt(taper));
+      }
+    }
+    if (used.empty()) continue;  // no local information: the forecast stands
+    MatrixXd Yl(Y.rows(), static_cast<Index>(used.size()));
+    VectorXd dyl(Yl.cols());
+    for (Index m = 0; m < Yl.cols(); ++m) {
+      Yl.col(m) = Y.col(used[m]) * weight[m];
+      dyl(m) = dy(used[m]) * weight[m];
+    }
+    const MatrixXd G = etkf_transform(Yl, dyl);
+    for (auto j : batch.entries) ensemble.col(j) = (G * A.col(j)).array() + mu(j);
+  }
+}
+
+}  // namespace
+
+double gaspari_cohn(double distance, double half_width) {
+  const double r = std::abs(distance) / half_width;
+  if (r >= 2) return 0;
+  const double r2 = r * r, r3 = r2 * r;
+  if (r <= 1) return 1 - 5.0 / 3 * r2 + 5.0 / 8 * r3 + 0.5 * r2 * r2 - 0.25 * r2 * r3;
+  return 4 - 5 * r + 5.0 / 3 * r2 + 5.0 / 8 * r3 - 0.5 * r2 * r2 + r2 * r3 / 12 - 2.0 / (3 * r);
+}
+
+RowVectorXd spread(ConstEnsemble ensemble) {
+  const RowVectorXd mu = ensemble.colwise().mean();
+  return ((ensemble.rowwise() - mu).colwise().squaredNorm() / static_cast<double>(ensemble.rows() - 1))
+      .cwiseSqrt();
+}
+
+void scale_anomalies(Ensemble ensemble, double factor) {
+  const RowVectorXd mu = ensemble.colwise().mean();
+  ensemble = ((ensemble.rowwise() - mu) * factor).rowwise() + mu;
+}
+
+void relax_to_prior_spread(Ensemble ensemble, const Eigen::Ref<const RowVectorXd>& prior_spread, double alpha) {
+  require(prior_spread.size() == ensemble.cols(), "rtps: one prior spread per state entry is needed");
+  const RowVectorXd mu = ensemble.colwise().mean();
+  const RowVectorXd now = spread(ensemble);
+  for (Index j = 0; j < ensemble.cols(); ++j) {
+    // A collapsed entry has no anomalies to scale.
+    if (now(j) == 0) continue;
+    const double factor = 1 + alpha * (prior_spread(j) - now(j)) / now(j);
+    ensemble.col(j) = ((ensemble.col(j).array() - mu(j)) * factor + mu(j)).matrix();
+  }
+}
+
+MatrixXd random_mean_preserving_rotation(Index members, Rng& rng) {
+  require(members >= 2, "a rotation needs at least 2 members");
+  const Index m = members - 1;
+  // Haar-distributed O in O(N-1): QR of a Gaussian matrix with the signs of
+  // R's diagonal moved into Q (Mezzadri 2007).
+  std::normal_distribution<double> normal;
+  MatrixXd Z(m, m);
+  for (Index i = 0; i < m; ++i)
+    for (Index k = 0; k < m; ++k) Z(i, k) = normal(rng);
+  const Eigen::HouseholderQR<MatrixXd> qr(Z);
+  MatrixXd O = qr.householderQ();
+  for (Index k = 0; k < m; ++k)
+    if (qr.matrixQR()(k, k) < 0) O.col(k) = -O.col(k);
+  // H, the Householder reflection swapping e1 and u = 1 / sqrt(N), is a basis
+  // whose first vector is u; Q = H diag(1, O) H then fixes u and acts as O on
+  // its orthogonal complement.
+  VectorXd v = VectorXd::Constant(members, -1.0 / std::sqrt(static_cast<double>(members)));
+  v(0) += 1;
+  const MatrixXd H = MatrixXd::Identity(members, members) - 2 * v * v.transpose() / v.squaredNorm();
+  MatrixXd B = MatrixXd::Identity(members, members);
+  B.bottomRightCorner(m, m) = O;
+  return H * B * H;
+}
+
+void rotate_anomalies(Ensemble ensemble, Rng& rng) {
+  const MatrixXd Q = random_mean_preserving_rotation(ensemble.rows(), rng);
+  const RowVectorXd mu = ensemble.colwise().mean();
+  const MatrixXd A = ensemble.rowwise() - mu;
+  ensemble = (Q * A).rowwise() + mu;
+}
+
+void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const VectorXd>& y, double sigma,
+             const Settings& settings, const Localisation* localisation, Rng& rng) {
+  const Index N = ensemble.rows();
+  require(N >= 2, "an ensemble needs at least 2 members, got " + std::to_string(N));
+  require(predicted.rows() == N, "predicted observations need one row per member");
+  require(predicted.cols() == y.size(), "predicted observations and y differ in size");
+  require(sigma > 0, "the observation noise must be positive");
+  require(settings.inflation > 0, "inflation must be positive");
+  require(settings.rtps >= 0 && settings.rtps <= 1, "rtps must lie in [0, 1]");
+  require(settings.method != Method::LETKF || localisation, "LETKF needs a localisation");
+
+  const RowVectorXd prior_spread = settings.rtps > 0 ? spread(ensemble) : RowVectorXd();
+  if (y.size() > 0) {
+    const RowVectorXd mean_hx = predicted.colwise().mean();
+    const MatrixXd Y = (predicted.rowwise() - mean_hx) / sigma;
+    const VectorXd dy = (y - mean_hx.transpose()) / sigma;
+    const RowVectorXd mu = ensemble.colwise().mean();
+    const MatrixXd A = ensemble.rowwise() - mu;
+    switch (settings.method) {
+      case Method::ETKF:
+        ensemble = (etkf_transform(Y, dy) * A).rowwise() + mu;
+        break;
+      case Method::PertObs:
+        ensemble = (pertobs_transform(Y, predicted, y, sigma, rng) * A).rowwise() + mu;
+        break;
+      case Method::LETKF:
+        letkf(ensemble, A, mu, Y, dy, *localisation);
+        break;
+    }
+  }
+  if (settings.rtps > 0) relax_to_prior_spread(ensemble, prior_spread, settings.rtps);
+  if (settings.inflation != 1) scale_anomalies(ensemble, settings.inflation);
+  if (settings.rotate) rotate_anomalies(ensemble, rng);
+}
+
+}  // namespace assim::enkf

@@ -1,0 +1,204 @@
+#include "sampler.hpp"
+
+#include <assim/error.hpp>
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace assim::enkf {
+
+namespace {
+
+const char* const kName = "sampler.enkf";
+
+[[noreturn]] void fail(const std::string& message) { throw Error(std::string(kName) + ": " + message); }
+
+template <class Sizes>
+std::string shape_text(const Sizes& sizes) {
+  std::ostringstream out;
+  out << "(";
+  bool first = true;
+  for (auto s : sizes) {
+    out << (first ? "" : ", ") << s;
+    first = false;
+  }
+  out << ")";
+  return out.str();
+}
+
+Method method_named(const std::string& name) {
+  if (name == "etkf") return Method::ETKF;
+  if (name == "pertobs") return Method::PertObs;
+  if (name == "letkf") return Method::LETKF;
+  fail("unknown method '" + name + "'");
+}
+
+// The geometry LETKF needs. State dims with a spacing form the periodic grid;
+// the others (a layer, a field) index entries colocated at a grid point.
+// The observations' trailing dims are that grid, so the observation at flat
+// index k lies at grid point k mod (number of grid points).
+Localisation localisation(const StateSpec& state, at::IntArrayRef observation_dims,
+                          const std::vector<std::int64_t>& observed, const Options& options) {
+  Localisation loc;
+  std::vector<std::string> spatial;
+  for (const auto& d : state.dims)
+    if (d.spacing > 0) {
+      loc.extent.push_back(d.size);
+      spatial.push_back(d.name);
+    }
+  if (loc.extent.empty() || loc.extent.size() > 2)
+    fail("letkf needs a state with 1 or 2 spatial dims (dims with a spacing); '" + state.variable + "' has " +
+         std::to_string(loc.extent.size()));
+  const auto k = static_cast<std::int64_t>(loc.extent.size());
+  const auto d = static_cast<std::int64_t>(observation_dims.size());
+  if (d < k || !std::equal(loc.extent.begin(), loc.extent.end(), observation_dims.end() - k))
+    fail("letkf locates an observation by its trailing dims, which must be the state's spatial dims " +
+         shape_text(loc.extent) + "; the observations have dims " + shape_text(observation_dims));
+
+  std::int64_t points = 1;
+  for (auto e : loc.extent) points *= e;
+  // Row-major unravelling of every state entry, keeping the spatial coordinates.
+  std::int64_t size = 1;
+  for (const auto& dim : state.dims) size *= dim.size;
+  loc.state_point.resize(static_cast<std::size_t>(size));
+  for (std::int64_t j = 0; j < size; ++j) {
+    std::int64_t rest = j, point = 0, scale = 1;
+    for (std::size_t i = state.dims.size(); i-- > 0;) {
+      const auto coordinate = rest % state.dims[i].size;
+      rest /= state.dims[i].size;
+      if (state.dims[i].spacing > 0) {
+        point += coordinate * scale;
+        scale *= state.dims[i].size;
+      }
+    }
+    loc.state_point[static_cast<std::size_t>(j)] = point;
+  }
+  for (auto index : observed) loc.observation_point.push_back(index % points);
+  loc.radius = options.radius;
+  loc.taper_cutoff = options.taper_cutoff;
+  loc.batch = options.batch;
+  return loc;
+}
+
+}  // namespace
+
+Parameters EnsembleKalmanFilter::parameters() {
+  Parameters p;
+  p.string("method", "etkf", "",
+           "etkf: square-root filter with the symmetric transform; pertobs: stochastic EnKF with perturbed "
+           "observations; letkf: local ETKF on batches of grid points")
+      .one_of({"etkf", "pertobs", "letkf"});
+  Parameters inflation;
+  inflation.real("posterior_anomalies", 1.0, "1",
+                 "factor multiplying the analysis anomalies (DAPPER's infl; the variance grows by its square)")
+      .at_least(1);
+  inflation.real("rtps", 0.0, "1",
+                 "relaxation of the analysis spread to the forecast spread, alpha (Whitaker & Hamill 2012)")
+      .at_least(0)
+      .at_most(1);
+  p.section("inflation", "inflation of the analysis ensemble; rtps acts first", inflation);
+  Parameters localisation;
+  localisation
+      .optional("radius", ParameterType::Real, "grid points",
+                "letkf localisation radius; Gaspari-Cohn half-width 1.82 radius, zero beyond 3.64 radius")
+      .above(0);
+  localisation.real("taper_cutoff", 1e-3, "1", "observations with a smaller taper are left out of a local analysis")
+      .above(0)
+      .below(1);
+  localisation.integer("batch", 2, "grid points", "side of the squares (1-D: segments) of grid points analysed together")
+      .at_least(1);
+  p.section("localisation", "letkf only: observation localisation on the state's periodic grid", localisation);
+  p.boolean("rotate", false, "random mean-preserving rotation of the analysis anomalies");
+  return p;
+}
+
+EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) {
+  options_.settings.method = method_named(config.get<std::string>("method"));
+  const Config inflation = config.section("inflation");
+  options_.settings.inflation = inflation.get<double>("posterior_anomalies");
+  options_.settings.rtps = inflation.get<double>("rtps");
+  options_.settings.rotate = config.get<bool>("rotate");
+  const Config localisation = config.section("localisation");
+  options_.taper_cutoff = localisation.get<double>("taper_cutoff");
+  options_.batch = localisation.get<std::int64_t>("batch");
+  if (localisation.has("radius"))
+    options_.radius = localisation.get<double>("radius");
+  else if (options_.settings.method == Method::LETKF)
+    config.fail("localisation", "letkf needs a localisation radius (radius: ..., in grid points)");
+}
+
+EnsembleKalmanFilter::EnsembleKalmanFilter(Options options) : options_(std::move(options)) {}
+
+at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std::int64_t members,
+                                        std::uint64_t seed) const {
+  if (!problem.forecast || !problem.forecast->defined())
+    fail("needs a forecast ensemble to analyse (the problem has none)");
+  const at::Tensor& forecast = *problem.forecast;
+  const std::vector<std::int64_t> state_shape = problem.state.shape();
+  if (forecast.dim() != static_cast<std::int64_t>(state_shape.size()) + 1 ||
+      !std::equal(state_shape.begin(), state_shape.end(), forecast.sizes().begin() + 1))
+    fail("the forecast has shape " + shape_text(forecast.sizes()) + ", expected (members, " +
+         shape_text(state_shape).substr(1));
+  if (forecast.scalar_type() != at::kDouble)
+    fail(std::string("the forecast must be float64, got ") + c10::toString(forecast.scalar_type()));
+  if (forecast.size(0) != members)
+    fail("asked for " + std::to_string(members) + " members, but the forecast has " +
+         std::to_string(forecast.size(0)) + "; an EnKF returns as many members as it is given");
+  if (members < 2) fail("an ensemble needs at least 2 members to have anomalies, got " + std::to_string(members));
+  if (!(problem.observation_sigma > 0))
+    fail("the observation noise standard deviation must be positive, got " +
+         std::to_string(problem.observation_sigma));
+  if (!problem.observation_operator) fail("needs an observation operator (the problem has none)");
+  if (!problem.observations.defined() || problem.observations.dim() < 1 || problem.observations.size(0) < 1)
+    fail("needs observations of at least one frame, shape (frames, observation dims...)");
+  if (!problem.mask.defined() || !problem.mask.sizes().equals(problem.observations.sizes()))
+    fail("the mask must have the observations' shape " + shape_text(problem.observations.sizes()));
+
+  const at::NoGradGuard no_grad;
+  const at::IntArrayRef observation_dims = problem.observations.sizes().slice(1);
+  const at::Tensor hx = problem.observation_operator->apply(forecast).detach();
+  if (hx.dim() < 1 || hx.size(0) != members || !hx.sizes().slice(1).equals(observation_dims))
+    fail("the observation operator returned shape " + shape_text(hx.sizes()) + " for the forecast, expected (members, " +
+         shape_text(observation_dims).substr(1));
+
+  // Frame 0, observed entries only. Entries outside the mask may hold anything.
+  const at::Tensor observed =
+      at::nonzero(problem.mask[0].reshape({-1}).to(at::kCPU) != 0).reshape({-1}).to(at::kLong).contiguous();
+  const at::Tensor y = problem.observations[0].reshape({-1}).to(at::kCPU, at::kDouble).index_select(0, observed).contiguous();
+  const at::Tensor predicted =
+      hx.reshape({members, -1}).to(at::kCPU, at::kDouble).index_select(1, observed).contiguous();
+  if (!at::isfinite(y).all().item<bool>()) fail("an observed entry (mask = 1) is not finite");
+  if (!at::isfinite(predicted).all().item<bool>())
+    throw DivergenceError(0, std::string(kName) + ": the observation operator returned non-finite values");
+
+  const std::int64_t p = observed.numel();
+  const std::vector<std::int64_t> observed_index(observed.data_ptr<std::int64_t>(),
+                                                 observed.data_ptr<std::int64_t>() + p);
+  Localisation loc;
+  if (options_.settings.method == Method::LETKF)
+    loc = localisation(problem.state, observation_dims, observed_index, options_);
+
+  // The analysis overwrites a copy of the forecast in place: the tensor's
+  // (member, state...) memory is the row-major members x state matrix.
+  at::Tensor analysis = forecast.to(at::kCPU).contiguous().clone();
+  const std::int64_t n = analysis.numel() / members;
+  Eigen::Map<RowMatrix> E(analysis.data_ptr<double>(), members, n);
+  const Eigen::Map<const RowMatrix> HX(predicted.data_ptr<double>(), members, p);
+  const Eigen::Map<const Eigen::VectorXd> yv(y.data_ptr<double>(), p);
+  Rng rng(seed);
+  try {
+    analyse(E, HX, yv, problem.observation_sigma, options_.settings,
+            options_.settings.method == Method::LETKF ? &loc : nullptr, rng);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+  if (!E.allFinite()) throw DivergenceError(0, std::string(kName) + ": the analysis is not finite");
+  return analysis.unsqueeze(1).to(forecast.device());
+}
+
+}  // namespace assim::enkf

@@ -1,0 +1,38 @@
+// sampler.enkf: the analysis step of an ensemble Kalman filter as an
+// assim::Sampler. It analyses frame 0 of the problem starting from
+// `problem.forecast`; cycling (the forecast between analyses) belongs to the
+// stage that calls it.
+#pragma once
+
+#include "enkf.hpp"
+
+#include <assim/config.hpp>
+#include <assim/parameters.hpp>
+#include <assim/sampler.hpp>
+
+#include <cstdint>
+
+namespace assim::enkf {
+
+struct Options {
+  Settings settings;
+  // LETKF only; radius in grid points.
+  double radius = 0;
+  double taper_cutoff = 1e-3;
+  std::int64_t batch = 2;
+};
+
+class EnsembleKalmanFilter : public Sampler {
+ public:
+  static Parameters parameters();
+  explicit EnsembleKalmanFilter(const Config& config);
+  explicit EnsembleKalmanFilter(Options options);
+
+  // Returns the analysis ensemble, (members, 1, state dims...) float64.
+  at::Tensor sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const override;
+
+ private:
+  Options options_;
+};
+
+}  // namespace assim::enkf

@@ -1,0 +1,232 @@
+// Tests of sampler.enkf: its parameters, the problem it accepts, and that it
+// hands the observed entries and their grid locations to the analysis core.
+// ATen comes before doctest: glog's CHECK macros would replace doctest's.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "config_impl.hpp"
+#include "sampler.hpp"
+
+#include <assim/error.hpp>
+#include <assim/observation_operator.hpp>
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+using namespace assim::enkf;
+
+namespace {
+
+// H x = scale * (layer 0 of x): on a (layer, y, x) state the output dims are
+// (y, x); on a 1-D state it is the identity times scale.
+class FirstLayer : public assim::ObservationOperator {
+ public:
+  explicit FirstLayer(bool layered, double scale = 1) : layered_(layered), scale_(scale) {}
+  at::Tensor apply(const at::Tensor& x) const override { return scale_ * (layered_ ? x.select(-3, 0) : x); }
+
+ private:
+  bool layered_;
+  double scale_;
+};
+
+// Folds a (batch, n) state into (batch, 2, n / 2): observations off the grid.
+class Folded : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return x.reshape({x.size(0), 2, -1}); }
+};
+
+assim::StateSpec ring(std::int64_t sites) {
+  assim::StateSpec s;
+  s.variable = "x";
+  s.dims = {{"site", sites, "1", 1.0}};
+  return s;
+}
+
+assim::StateSpec layered_plane(std::int64_t layers, std::int64_t ny, std::int64_t nx) {
+  assim::StateSpec s;
+  s.variable = "q";
+  s.dims = {{"layer", layers, "", 0.0}, {"y", ny, "m", 1e4}, {"x", nx, "m", 1e4}};
+  return s;
+}
+
+// A forecast of `members` draws around a smooth field, y from one more draw,
+// every entry observed.
+assim::AssimilationProblem problem_for(const assim::StateSpec& state, bool layered, std::int64_t members) {
+  const auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  std::vector<std::int64_t> shape{members};
+  for (auto s : state.shape()) shape.push_back(s);
+  assim::AssimilationProblem p;
+  p.state = state;
+  p.forecast = at::randn(shape, gen, at::kDouble) + 1.0;
+  p.observation_operator = std::make_shared<FirstLayer>(layered);
+  const at::Tensor truth = at::randn(at::IntArrayRef(shape).slice(1), gen, at::kDouble);
+  p.observations = p.observation_operator->apply(truth).unsqueeze(0);
+  p.mask = at::ones_like(p.observations);
+  p.observation_sigma = 0.5;
+  return p;
+}
+
+RowMatrix rows(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  return Eigen::Map<const RowMatrix>(c.data_ptr<double>(), c.size(0), c.numel() / c.size(0));
+}
+
+std::string error_of(const EnsembleKalmanFilter& filter, const assim::AssimilationProblem& p, std::int64_t members) {
+  try {
+    filter.sample(p, members, 1);
+  } catch (const assim::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A Config as the host builds it from YAML: validated, defaults filled.
+assim::Config config_from(const std::string& yaml) {
+  auto impl = std::make_shared<assim::Config::Impl>();
+  impl->node = YAML::Load(yaml);
+  impl->path = "components.enkf";
+  impl->origin = std::make_shared<assim::ConfigOrigin>(assim::ConfigOrigin{"test.yaml", {}});
+  impl->declared = EnsembleKalmanFilter::parameters().list();
+  assim::validate_settings(impl->node, impl->declared, *impl->origin, impl->path, {}, "sampler.enkf");
+  return assim::Config(impl);
+}
+
+}  // namespace
+
+TEST_CASE("sampler.enkf declares its parameters once and reads them from an experiment") {
+  const auto params = EnsembleKalmanFilter::parameters();
+  std::vector<std::string> names;
+  for (const auto& p : params.list()) names.push_back(p.name);
+  CHECK(names == std::vector<std::string>{"method", "inflation", "localisation", "rotate"});
+  const auto* inflation = params.find("inflation");
+  REQUIRE(inflation);
+  REQUIRE(inflation->fields.size() == 2);
+  CHECK(inflation->fields[0].name == "posterior_anomalies");
+  CHECK(*inflation->fields[0].minimum == 1);
+
+  CHECK_NOTHROW(EnsembleKalmanFilter(config_from("{}")));
+  CHECK_NOTHROW(EnsembleKalmanFilter(
+      config_from("{method: letkf, inflation: {posterior_anomalies: 1.04}, localisation: {radius: 6}}")));
+  CHECK_THROWS_AS(config_from("{inflation: {posterior_anomalies: 0.9}}"), assim::ConfigError);
+  CHECK_THROWS_AS(config_from("{inflation: {rtps: 1.5}}"), assim::ConfigError);
+  CHECK_THROWS_AS(config_from("{method: enkf}"), assim::ConfigError);
+  CHECK_THROWS_AS(config_from("{localisation: {radius: 0}}"), assim::ConfigError);
+  std::string message;
+  try {
+    EnsembleKalmanFilter filter(config_from("{method: letkf}"));
+  } catch (const assim::ConfigError& e) {
+    message = e.what();
+  }
+  CHECK(message.find("components.enkf.localisation: letkf needs a localisation radius") != std::string::npos);
+}
+
+TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of frame 0") {
+  const std::int64_t members = 6;
+  assim::AssimilationProblem p = problem_for(ring(12), false, members);
+  // Leave out every third site; what lies outside the mask must not matter.
+  for (std::int64_t k = 0; k < 12; k += 3) {
+    p.mask[0][k] = 0;
+    p.observations[0][k] = NAN;
+  }
+  // A second frame is not this filter's business.
+  p.observations = at::cat({p.observations, at::full_like(p.observations, NAN)});
+  p.mask = at::cat({p.mask, at::ones_like(p.mask)});
+
+  Options options;
+  options.settings.inflation = 1.02;
+  const at::Tensor analysis = EnsembleKalmanFilter(options).sample(p, members, 7);
+  CHECK(analysis.sizes().vec() == std::vector<std::int64_t>{members, 1, 12});
+  CHECK((analysis.scalar_type() == at::kDouble));
+
+  RowMatrix E = rows(*p.forecast);
+  RowMatrix HX(members, 8);
+  Eigen::VectorXd y(8);
+  for (std::int64_t k = 0, m = 0; k < 12; ++k) {
+    if (k % 3 == 0) continue;
+    HX.col(m) = E.col(k);
+    y(m++) = p.observations[0][k].item<double>();
+  }
+  Rng rng(7);
+  analyse(E, HX, y, 0.5, options.settings, nullptr, rng);
+  CHECK((rows(analysis) - E).norm() < 1e-12);
+}
+
+TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, the grid is the trailing dims") {
+  const std::int64_t members = 5;
+  const assim::StateSpec state = layered_plane(2, 4, 6);
+  assim::AssimilationProblem p = problem_for(state, true, members);
+  p.mask[0][1][2] = 0;
+
+  Options options;
+  options.settings.method = Method::LETKF;
+  options.radius = 1;
+  const at::Tensor analysis = EnsembleKalmanFilter(options).sample(p, members, 3);
+
+  // The same analysis with the geometry spelt out: entry (layer, y, x) at
+  // point 6 y + x, the observation of (y, x) at point 6 y + x.
+  Localisation loc;
+  loc.extent = {4, 6};
+  for (std::int64_t j = 0; j < 48; ++j) loc.state_point.push_back(j % 24);
+  RowMatrix HX(members, 23);
+  Eigen::VectorXd y(23);
+  RowMatrix E = rows(*p.forecast);
+  for (std::int64_t k = 0, m = 0; k < 24; ++k) {
+    if (k == 8) continue;  // (1, 2) is masked
+    loc.observation_point.push_back(k);
+    HX.col(m) = E.col(k);
+    y(m++) = p.observations[0].reshape({-1})[k].item<double>();
+  }
+  loc.radius = 1;
+  Rng rng(3);
+  analyse(E, HX, y, 0.5, options.settings, &loc, rng);
+  CHECK((rows(analysis) - E).norm() < 1e-12);
+  // Localisation matters: the global ETKF's analysis is another.
+  Options global;
+  CHECK((rows(EnsembleKalmanFilter(global).sample(p, members, 3)) - E).norm() > 1e-3);
+}
+
+TEST_CASE("sampler.enkf is reproducible from the seed") {
+  const std::int64_t members = 8;
+  const assim::AssimilationProblem p = problem_for(ring(10), false, members);
+  Options options;
+  options.settings.method = Method::PertObs;
+  options.settings.rotate = true;
+  const EnsembleKalmanFilter filter(options);
+  CHECK(at::equal(filter.sample(p, members, 42), filter.sample(p, members, 42)));
+  CHECK_FALSE(at::equal(filter.sample(p, members, 42), filter.sample(p, members, 43)));
+}
+
+TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
+  const EnsembleKalmanFilter etkf{Options{}};
+  assim::AssimilationProblem p = problem_for(ring(10), false, 1);
+  CHECK(error_of(etkf, p, 1).find("at least 2 members") != std::string::npos);
+
+  p = problem_for(ring(10), false, 4);
+  CHECK(error_of(etkf, p, 5).find("asked for 5 members, but the forecast has 4") != std::string::npos);
+  p.observation_sigma = 0;
+  CHECK(error_of(etkf, p, 4).find("noise standard deviation must be positive") != std::string::npos);
+  p.observation_sigma = 1;
+  p.forecast = p.forecast->to(at::kFloat);
+  CHECK(error_of(etkf, p, 4).find("must be float64") != std::string::npos);
+  p.forecast.reset();
+  CHECK(error_of(etkf, p, 4).find("needs a forecast ensemble") != std::string::npos);
+
+  // LETKF on a state without a spatial dim, and with observations off the grid.
+  Options letkf_options;
+  letkf_options.settings.method = Method::LETKF;
+  letkf_options.radius = 2;
+  const EnsembleKalmanFilter letkf(letkf_options);
+  p = problem_for(ring(10), false, 4);
+  p.state.dims[0].spacing = 0;
+  CHECK(error_of(letkf, p, 4).find("1 or 2 spatial dims") != std::string::npos);
+  p = problem_for(ring(10), false, 4);
+  p.observation_operator = std::make_shared<Folded>();
+  p.observations = p.observations.reshape({1, 2, 5});
+  p.mask = p.mask.reshape({1, 2, 5});
+  CHECK(error_of(letkf, p, 4).find("must be the state's spatial dims (10)") != std::string::npos);
+  p.observations = p.observations.reshape({1, 10});
+  p.mask = p.mask.reshape({1, 10});
+  CHECK(error_of(letkf, p, 4).find("observation operator returned shape (4, 2, 5)") != std::string::npos);
+}

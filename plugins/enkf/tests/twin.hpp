@@ -1,0 +1,68 @@
+// A twin experiment in DAPPER's manner, shared by the CI test and the
+// benchmark program: a truth run and an ensemble from the same initial
+// distribution, every state variable observed with N(0, sigma^2) noise after
+// each cycle, analysis, and rmse.a = time mean after the burn-in of the
+// spatial RMS of (ensemble mean - truth).
+#pragma once
+
+#include "enkf.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+
+namespace assim::enkf::twin {
+
+struct Setup {
+  // Advances `members` contiguous states (rows) by one cycle.
+  std::function<void(double* states, int members)> cycle;
+  Eigen::VectorXd initial_mean;
+  double initial_sd = 0;
+  int members = 0;
+  double sigma = 1;
+  int cycles = 0;
+  int burn_in = 0;  // cycles left out of the average
+  Settings settings;
+  const Localisation* localisation = nullptr;
+  std::uint64_t seed = 0;
+  // An analysis rmse above this ends the run as diverged.
+  double divergence = 1e3;
+};
+
+struct Result {
+  double rmse = NAN;    // rmse.a
+  double spread = NAN;  // time mean of the RMS analysis spread
+  bool diverged = false;
+};
+
+inline Result run(const Setup& s) {
+  const Eigen::Index n = s.initial_mean.size();
+  Rng rng(s.seed);
+  std::normal_distribution<double> normal;
+  Eigen::VectorXd truth(n);
+  for (Eigen::Index j = 0; j < n; ++j) truth(j) = s.initial_mean(j) + s.initial_sd * normal(rng);
+  RowMatrix E(s.members, n);
+  for (Eigen::Index i = 0; i < E.rows(); ++i)
+    for (Eigen::Index j = 0; j < n; ++j) E(i, j) = s.initial_mean(j) + s.initial_sd * normal(rng);
+
+  Eigen::VectorXd y(n);
+  double rmse_sum = 0, spread_sum = 0;
+  for (int k = 0; k < s.cycles; ++k) {
+    s.cycle(truth.data(), 1);
+    s.cycle(E.data(), s.members);
+    for (Eigen::Index j = 0; j < n; ++j) y(j) = truth(j) + s.sigma * normal(rng);
+    const RowMatrix HX = E;  // H = I
+    analyse(E, HX, y, s.sigma, s.settings, s.localisation, rng);
+    const double rmse = std::sqrt((E.colwise().mean().transpose() - truth).squaredNorm() / n);
+    if (!std::isfinite(rmse) || rmse > s.divergence) return {rmse, NAN, true};
+    if (k >= s.burn_in) {
+      rmse_sum += rmse;
+      spread_sum += std::sqrt(spread(E).squaredNorm() / n);
+    }
+  }
+  const double count = s.cycles - s.burn_in;
+  return {rmse_sum / count, spread_sum / count, false};
+}
+
+}  // namespace assim::enkf::twin
