@@ -76,7 +76,7 @@ MatrixXd pertobs_transform(const MatrixXd& Y, ConstEnsemble predicted, const Vec
 class LocalGeometry {
  public:
   struct Batch {
-    std::vector<double> centre;           // mean coordinates of its points
+    std::vector<double> coordinates;      // of its points, one after the other
     std::vector<std::int64_t> entries;    // state entries at its points
   };
 
@@ -109,9 +109,20 @@ class LocalGeometry {
   }
 
   const std::vector<Batch>& batches() const { return batches_; }
-  std::size_t dims() const { return extent_.size(); }
-  const double* observation(Index k) const { return &observation_coordinates_[k * extent_.size()]; }
 
+  // DAPPER's batch-to-observation distance: the mean over the batch's points
+  // of their distances to the observation. In 1-D with batches of 2 it is the
+  // distance from the batch's centre.
+  double distance(const Batch& batch, Index observation) const {
+    const std::size_t dims = extent_.size();
+    const std::size_t points = batch.coordinates.size() / dims;
+    double sum = 0;
+    for (std::size_t q = 0; q < points; ++q)
+      sum += distance(&batch.coordinates[q * dims], &observation_coordinates_[observation * dims]);
+    return sum / static_cast<double>(points);
+  }
+
+ private:
   // Euclidean distance with every dimension periodic: |a - b| taken modulo
   // the extent, the shorter way round.
   double distance(const double* a, const double* b) const {
@@ -125,7 +136,6 @@ class LocalGeometry {
     return std::sqrt(sum);
   }
 
- private:
   std::vector<double> coordinates(std::int64_t point) const {
     std::vector<double> c(extent_.size());
     for (std::size_t k = extent_.size(); k-- > 0;) {
@@ -146,12 +156,14 @@ class LocalGeometry {
       for (std::size_t k = 0; k < dims; ++k) {
         lo[k] = chunk[k] * side;
         hi[k] = std::min(extent_[k], lo[k] + side);
-        batch.centre.push_back(0.5 * static_cast<double>(lo[k] + hi[k] - 1));
       }
       std::vector<std::int64_t> at = lo;
       for (;;) {
         std::int64_t flat = 0;
-        for (std::size_t k = 0; k < dims; ++k) flat = flat * extent_[k] + at[k];
+        for (std::size_t k = 0; k < dims; ++k) {
+          flat = flat * extent_[k] + at[k];
+          batch.coordinates.push_back(static_cast<double>(at[k]));
+        }
         const auto& e = entries_at[flat];
         batch.entries.insert(batch.entries.end(), e.begin(), e.end());
         std::size_t k = dims;
@@ -184,7 +196,7 @@ void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const Ma
     used.clear();
     weight.clear();
     for (Index k = 0; k < Y.cols(); ++k) {
-      const double taper = gaspari_cohn(geometry.distance(batch.centre.data(), geometry.observation(k)), half_width);
+      const double taper = gaspari_cohn(geometry.distance(batch, k), half_width);
       if (taper >= loc.taper_cutoff) {
         used.push_back(k);
         weight.push_back(std::sqrt(taper));

@@ -221,9 +221,10 @@ TEST_CASE("LETKF with an infinite radius is the ETKF") {
 
 TEST_CASE("LETKF: the taper divides the error variance of an observation, and distant points keep the forecast") {
   // One observation of field 0 at grid point 0 of a 40-point ring with two
-  // fields. The batch {0, 1} has its centre at 0.5, so it sees the observation
-  // with taper t = GC(0.5, 1.82 r): its analysis is the ETKF's with
-  // sigma / sqrt(t). Points 20 grid units away are beyond the support 2 * 1.82 r.
+  // fields. The batch {0, 1} lies at mean distance 0.5 from it, so it sees the
+  // observation with taper t = GC(0.5, 1.82 r): its analysis is the ETKF's
+  // with sigma / sqrt(t). Points 20 grid units away are beyond the support
+  // 2 * 1.82 r.
   Rng rng(6);
   const double radius = 2, sigma = 0.5;
   const Localisation loc = grid_1d(40, 2, {0}, radius);
@@ -246,7 +247,7 @@ TEST_CASE("LETKF: the taper divides the error variance of an observation, and di
     CHECK(local.col(j) == forecast.col(j));
     CHECK(local.col(j + 40) == forecast.col(j + 40));
   }
-  // The ring is periodic: point 39 (batch {38, 39}, centre 1.5 away) is updated.
+  // The ring is periodic: point 39 (batch {38, 39}, 1.5 away) is updated.
   CHECK(local.col(39) != forecast.col(39));
 }
 
