@@ -1,0 +1,101 @@
+#include "gaussian.hpp"
+
+#include <assim/error.hpp>
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+#include <string>
+
+namespace gaussian_prior {
+
+namespace {
+std::string shape_text(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ")";
+  return out.str();
+}
+}  // namespace
+
+assim::Parameters GaussianPrior::parameters() {
+  assim::Parameters p;
+  p.required("shape", assim::ParameterType::Integers, "",
+             "event shape [frames, channels, y, x] of the windows the prior is over")
+      .at_least(1);
+  p.real("mean", 0.0, "", "m: the mean of every element");
+  p.reals("covariance", {1.0}, "",
+          "one value: the variance of every element; one per channel: a diagonal covariance; "
+          "n*n values (n = frames*channels*y*x): a dense covariance, row-major over the flattened event");
+  return p;
+}
+
+GaussianPrior::GaussianPrior(const assim::Config& config) {
+  shape_ = config.get<std::vector<std::int64_t>>("shape");
+  if (shape_.size() != 4)
+    config.fail("shape", "needs 4 entries [frames, channels, y, x], got " + std::to_string(shape_.size()));
+  size_ = shape_[0] * shape_[1] * shape_[2] * shape_[3];
+  mean_ = config.get<double>("mean");
+
+  const auto cov = config.get<std::vector<double>>("covariance");
+  const auto count = static_cast<std::int64_t>(cov.size());
+  const std::int64_t channels = shape_[1];
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  if (count == 1 || count == channels) {
+    for (double v : cov)
+      if (!(v > 0)) config.fail("covariance", "variances must be > 0, got " + std::to_string(v));
+    variance_ = at::tensor(cov, f64).reshape({1, 1, count, 1, 1});
+  } else if (count == size_ * size_) {
+    const at::Tensor sigma = at::tensor(cov, f64).reshape({size_, size_});
+    const double scale = sigma.abs().max().item<double>();
+    if (!at::allclose(sigma, sigma.t(), 0, 1e-12 * scale))
+      config.fail("covariance", "the dense covariance is not symmetric");
+    auto [values, vectors] = at::linalg_eigh(sigma);
+    // A singular Sigma is still a valid prior here (sigma_t^2 > 0 keeps the
+    // inverse finite); a negative eigenvalue is not a covariance at all.
+    const double smallest = values.min().item<double>();
+    if (smallest < -1e-12 * scale)
+      config.fail("covariance", "the dense covariance is not positive semi-definite (eigenvalue " +
+                                    std::to_string(smallest) + ")");
+    eigenvalues_ = values.clamp_min(0);
+    eigenvectors_ = vectors;
+  } else {
+    config.fail("covariance", "has " + std::to_string(count) + " values; expected 1 (a variance), " +
+                                  std::to_string(channels) + " (one per channel) or " +
+                                  std::to_string(size_ * size_) + " (a dense " + std::to_string(size_) + " x " +
+                                  std::to_string(size_) + " matrix for the event shape " + shape_text(shape_) +
+                                  ")");
+  }
+}
+
+at::Tensor GaussianPrior::covariance() const {
+  if (eigenvectors_.defined()) return eigenvectors_.matmul(at::diag(eigenvalues_)).matmul(eigenvectors_.t());
+  return at::diag(variance_.expand({1, shape_[0], shape_[1], shape_[2], shape_[3]}).reshape({size_}));
+}
+
+at::Tensor GaussianPrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const {
+  if (z_t.dim() != 5 || z_t.sizes().slice(1) != at::IntArrayRef(shape_))
+    throw assim::Error("prior.gaussian: z_t must have shape (batch, " + shape_text(shape_).substr(1) +
+                       ", got " + shape_text(z_t.sizes()));
+  const std::int64_t batch = z_t.size(0);
+  if (t.numel() != batch)
+    throw assim::Error("prior.gaussian: t must have shape (batch) = (" + std::to_string(batch) + "), got " +
+                       shape_text(t.sizes()));
+  // float64 throughout: the sampler tests compare against a Kalman posterior
+  // to a tolerance tighter than float32 would allow.
+  const at::Tensor z = z_t.to(at::kDouble);
+  const at::Tensor tt = t.to(at::kDouble).reshape({batch});
+  const at::Tensor mu = schedule_.mu(tt), sigma = schedule_.sigma(tt);
+  if (eigenvectors_.defined()) {
+    const at::Tensor r = (z - mu.reshape({batch, 1, 1, 1, 1}) * mean_).reshape({batch, size_});
+    // (mu^2 Sigma + sigma^2 I)^{-1} r = U diag(1 / (mu^2 lambda + sigma^2)) U^T r, per sample.
+    const at::Tensor inv = 1 / (mu.square().unsqueeze(1) * eigenvalues_ + sigma.square().unsqueeze(1));
+    const at::Tensor solved = (r.matmul(eigenvectors_) * inv).matmul(eigenvectors_.t());
+    return (sigma.unsqueeze(1) * solved).reshape(z_t.sizes()).to(z_t.scalar_type());
+  }
+  const at::Tensor m5 = mu.reshape({batch, 1, 1, 1, 1}), s5 = sigma.reshape({batch, 1, 1, 1, 1});
+  return (s5 * (z - m5 * mean_) / (m5.square() * variance_ + s5.square())).to(z_t.scalar_type());
+}
+
+}  // namespace gaussian_prior
