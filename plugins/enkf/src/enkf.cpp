@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -72,12 +73,14 @@ MatrixXd pertobs_transform(const MatrixXd& Y, ConstEnsemble predicted, const Vec
 }
 
 // Batches of grid points analysed together and the geometry to find their
-// local observations.
+// local observations. Coordinates are integer grid indices.
 class LocalGeometry {
  public:
+  static constexpr std::int64_t kMaxBatch = 64;
+
   struct Batch {
-    std::vector<double> coordinates;      // of its points, one after the other
-    std::vector<std::int64_t> entries;    // state entries at its points
+    std::vector<std::int64_t> lo, hi;      // the rectangle [lo, hi) of its points
+    std::vector<std::int64_t> entries;     // state entries at its points
   };
 
   LocalGeometry(const Localisation& loc, Index state_size, Index observations) : extent_(loc.extent) {
@@ -92,7 +95,7 @@ class LocalGeometry {
     require(static_cast<Index>(loc.observation_point.size()) == observations,
             "localisation: one grid point per observation is needed");
     require(loc.radius > 0, "localisation radius must be positive");
-    require(loc.batch >= 1, "localisation batch must be at least 1");
+    require(loc.batch >= 1 && loc.batch <= kMaxBatch, "localisation batch must lie in [1, 64]");
 
     std::vector<std::vector<std::int64_t>> entries_at(points);
     for (std::size_t j = 0; j < loc.state_point.size(); ++j) {
@@ -103,7 +106,12 @@ class LocalGeometry {
     observation_coordinates_.reserve(loc.observation_point.size() * extent_.size());
     for (auto p : loc.observation_point) {
       require(p >= 0 && p < points, "observation grid point out of range");
-      for (double c : coordinates(p)) observation_coordinates_.push_back(c);
+      for (std::size_t k = extent_.size(); k-- > 0;) {
+        observation_coordinates_.push_back(p % extent_[k]);
+        p /= extent_[k];
+      }
+      std::reverse(observation_coordinates_.end() - static_cast<std::ptrdiff_t>(extent_.size()),
+                   observation_coordinates_.end());
     }
     make_batches(loc.batch, entries_at);
   }
@@ -111,38 +119,40 @@ class LocalGeometry {
   const std::vector<Batch>& batches() const { return batches_; }
 
   // DAPPER's batch-to-observation distance: the mean over the batch's points
-  // of their distances to the observation. In 1-D with batches of 2 it is the
-  // distance from the batch's centre.
-  double distance(const Batch& batch, Index observation) const {
+  // of their distances to the observation (in 1-D with batches of 2, the
+  // distance from the batch's centre). Returns infinity without computing it
+  // when some dimension alone puts every point of the batch beyond `support`.
+  double distance(const Batch& batch, Index observation, double support) const {
     const std::size_t dims = extent_.size();
-    const std::size_t points = batch.coordinates.size() / dims;
+    const std::int64_t* o = &observation_coordinates_[static_cast<std::size_t>(observation) * dims];
+    // Per dimension, the periodic offsets of the batch's coordinates.
+    double offsets[2][kMaxBatch];
+    std::int64_t count[2] = {0, 0};
+    for (std::size_t k = 0; k < dims; ++k) {
+      double nearest = std::numeric_limits<double>::infinity();
+      for (std::int64_t a = batch.lo[k]; a < batch.hi[k]; ++a) {
+        const double d = periodic(a - o[k], extent_[k]);
+        offsets[k][count[k]++] = d;
+        nearest = std::min(nearest, d);
+      }
+      if (nearest >= support) return std::numeric_limits<double>::infinity();
+    }
     double sum = 0;
-    for (std::size_t q = 0; q < points; ++q)
-      sum += distance(&batch.coordinates[q * dims], &observation_coordinates_[observation * dims]);
-    return sum / static_cast<double>(points);
+    if (dims == 1) {
+      for (std::int64_t i = 0; i < count[0]; ++i) sum += offsets[0][i];
+      return sum / static_cast<double>(count[0]);
+    }
+    for (std::int64_t i = 0; i < count[0]; ++i)
+      for (std::int64_t j = 0; j < count[1]; ++j)
+        sum += std::sqrt(offsets[0][i] * offsets[0][i] + offsets[1][j] * offsets[1][j]);
+    return sum / static_cast<double>(count[0] * count[1]);
   }
 
  private:
-  // Euclidean distance with every dimension periodic: |a - b| taken modulo
-  // the extent, the shorter way round.
-  double distance(const double* a, const double* b) const {
-    double sum = 0;
-    for (std::size_t k = 0; k < extent_.size(); ++k) {
-      const double e = static_cast<double>(extent_[k]);
-      double d = std::fmod(std::abs(a[k] - b[k]), e);
-      d = std::min(d, e - d);
-      sum += d * d;
-    }
-    return std::sqrt(sum);
-  }
-
-  std::vector<double> coordinates(std::int64_t point) const {
-    std::vector<double> c(extent_.size());
-    for (std::size_t k = extent_.size(); k-- > 0;) {
-      c[k] = static_cast<double>(point % extent_[k]);
-      point /= extent_[k];
-    }
-    return c;
+  // |d| taken modulo the extent, the shorter way round.
+  static double periodic(std::int64_t d, std::int64_t extent) {
+    d = std::abs(d) % extent;
+    return static_cast<double>(std::min(d, extent - d));
   }
 
   // Rectangles of side `side` (smaller at the upper edges when the extent is
@@ -151,23 +161,19 @@ class LocalGeometry {
     const std::size_t dims = extent_.size();
     std::vector<std::int64_t> chunk(dims, 0);
     for (;;) {
-      std::vector<std::int64_t> lo(dims), hi(dims);
       Batch batch;
       for (std::size_t k = 0; k < dims; ++k) {
-        lo[k] = chunk[k] * side;
-        hi[k] = std::min(extent_[k], lo[k] + side);
+        batch.lo.push_back(chunk[k] * side);
+        batch.hi.push_back(std::min(extent_[k], batch.lo[k] + side));
       }
-      std::vector<std::int64_t> at = lo;
+      std::vector<std::int64_t> at = batch.lo;
       for (;;) {
         std::int64_t flat = 0;
-        for (std::size_t k = 0; k < dims; ++k) {
-          flat = flat * extent_[k] + at[k];
-          batch.coordinates.push_back(static_cast<double>(at[k]));
-        }
+        for (std::size_t k = 0; k < dims; ++k) flat = flat * extent_[k] + at[k];
         const auto& e = entries_at[flat];
         batch.entries.insert(batch.entries.end(), e.begin(), e.end());
         std::size_t k = dims;
-        while (k-- > 0 && ++at[k] == hi[k]) at[k] = lo[k];
+        while (k-- > 0 && ++at[k] == batch.hi[k]) at[k] = batch.lo[k];
         if (k == static_cast<std::size_t>(-1)) break;
       }
       if (!batch.entries.empty()) batches_.push_back(std::move(batch));
@@ -178,7 +184,7 @@ class LocalGeometry {
   }
 
   std::vector<std::int64_t> extent_;
-  std::vector<double> observation_coordinates_;
+  std::vector<std::int64_t> observation_coordinates_;
   std::vector<Batch> batches_;
 };
 
@@ -196,7 +202,7 @@ void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const Ma
     used.clear();
     weight.clear();
     for (Index k = 0; k < Y.cols(); ++k) {
-      const double taper = gaspari_cohn(geometry.distance(batch, k), half_width);
+      const double taper = gaspari_cohn(geometry.distance(batch, k, 2 * half_width), half_width);
       if (taper >= loc.taper_cutoff) {
         used.push_back(k);
         weight.push_back(std::sqrt(taper));

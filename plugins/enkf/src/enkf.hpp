@@ -55,7 +55,7 @@ struct Localisation {
   double radius = 0;
   // Observations whose taper falls below this are left out of a local analysis.
   double taper_cutoff = 1e-3;
-  // Side, in grid points, of the rectangular batches analysed together. An
+  // Side, in grid points (1 to 64), of the rectangular batches analysed together. An
   // observation's taper for a batch is that of the mean of its distances to
   // the batch's points (DAPPER's convention).
   std::int64_t batch = 2;

@@ -111,7 +111,8 @@ Parameters EnsembleKalmanFilter::parameters() {
       .above(0)
       .below(1);
   localisation.integer("batch", 2, "grid points", "side of the squares (1-D: segments) of grid points analysed together")
-      .at_least(1);
+      .at_least(1)
+      .at_most(64);
   p.section("localisation", "letkf only: observation localisation on the state's periodic grid", localisation);
   p.boolean("rotate", false, "random mean-preserving rotation of the analysis anomalies");
   return p;

@@ -251,6 +251,40 @@ TEST_CASE("LETKF: the taper divides the error variance of an observation, and di
   CHECK(local.col(39) != forecast.col(39));
 }
 
+TEST_CASE("LETKF on a 2-D periodic grid: an observation's taper is that of its mean distance to a batch") {
+  // An 8 x 8 grid, batches of 2 x 2, one observation at (0, 0). The batch
+  // {0, 1} x {0, 1} lies at mean distance (0 + 1 + 1 + sqrt 2) / 4 from it, the
+  // batch {6, 7} x {6, 7} across both periodic edges at
+  // (sqrt 8 + sqrt 5 + sqrt 5 + sqrt 2) / 4.
+  Rng rng(11);
+  const double radius = 1.5, sigma = 0.4;
+  Localisation loc;
+  loc.extent = {8, 8};
+  for (std::int64_t j = 0; j < 64; ++j) loc.state_point.push_back(j);
+  loc.observation_point = {0};
+  loc.radius = radius;
+  const Gaussian prior{VectorXd::Zero(64), MatrixXd::Identity(64, 64)};
+  const RowMatrix forecast = draw(prior, 6, rng);
+  const RowMatrix HX = forecast.col(0);
+  const VectorXd y = VectorXd::Constant(1, -1.0);
+  RowMatrix local = forecast;
+  Settings settings;
+  settings.method = Method::LETKF;
+  analyse(local, HX, y, sigma, settings, &loc, rng);
+
+  const auto check_batch = [&](double mean_distance, std::vector<Eigen::Index> entries) {
+    const double taper = gaspari_cohn(mean_distance, 1.82 * radius);
+    REQUIRE(taper > 1e-3);
+    RowMatrix global = forecast;
+    analyse(global, HX, y, sigma / std::sqrt(taper), Settings{}, nullptr, rng);
+    for (auto j : entries) CHECK((local.col(j) - global.col(j)).norm() < 1e-12);
+  };
+  check_batch((2 + std::sqrt(2.0)) / 4, {0, 1, 8, 9});
+  check_batch((std::sqrt(8.0) + 2 * std::sqrt(5.0) + std::sqrt(2.0)) / 4, {54, 55, 62, 63});
+  // The batch {4, 5} x {4, 5} is at least 3 * sqrt 2 > 2 * 1.82 * 1.5 away.
+  for (Eigen::Index j : {36, 37, 44, 45}) CHECK(local.col(j) == forecast.col(j));
+}
+
 TEST_CASE("Inflation multiplies the posterior anomalies about the unchanged mean") {
   Rng rng(7);
   const Problem p = linear_problem(5, rng);
