@@ -1,0 +1,88 @@
+// The temporal U-Net denoiser of SDA and SOAD (reference doc, "Denoiser
+// network"): a 2-D U-Net applied per frame (frames folded into the batch)
+// with temporal blocks that mix neighbouring frames, conditioned on the
+// diffusion time through a Fourier-feature embedding.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace score_prior {
+
+// Everything that fixes the network's parameter shapes; a checkpoint that
+// disagrees with it cannot be loaded.
+struct Architecture {
+  std::int64_t channels_in = 2;    // z channels: state, plus H(x) when augmented
+  std::vector<std::int64_t> channels{16, 32, 64};  // per level
+  std::int64_t blocks = 3;         // residual blocks per level, on each side
+  std::int64_t kernel = 5;         // spatial kernel (odd)
+  std::int64_t frequencies = 16;   // k = 1..F in [cos(pi k t), sin(pi k t)]
+  std::int64_t hidden = 256;       // embedding MLP width
+  std::int64_t embedding = 64;     // embedding size fed to every block
+  bool positional = false;         // 4 fixed cos/sin channels of the grid (SDA-QG)
+  std::int64_t height = 64, width = 64;
+
+  // (name, value) pairs for checkpoints and mismatch messages.
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> fields() const;
+};
+
+// LayerNorm over the channels of each pixel: (N, c, H, W), learnable gain and bias per channel.
+class ChannelNormImpl : public torch::nn::Module {
+ public:
+  explicit ChannelNormImpl(std::int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor weight_, bias_;
+};
+TORCH_MODULE(ChannelNorm);
+
+// y = x + R(x + Linear(emb)), R = norm -> conv k x k c->4c -> SiLU -> conv 1x1 4c->c.
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(std::int64_t channels, std::int64_t embedding, std::int64_t kernel);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb);
+
+ private:
+  torch::nn::Linear project_{nullptr};
+  ChannelNorm norm_{nullptr};
+  torch::nn::Conv2d expand_{nullptr}, contract_{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// Mixes frames: (B*L, c, H, W) -> (B*H*W, c, L), Conv1d c->4c k=3 (zero
+// padded) -> SiLU -> Conv1d 4c->c k=1, residual. Each adds +-1 frame of reach.
+class TemporalBlockImpl : public torch::nn::Module {
+ public:
+  explicit TemporalBlockImpl(std::int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x, std::int64_t frames);
+
+ private:
+  torch::nn::Conv1d expand_{nullptr}, contract_{nullptr};
+};
+TORCH_MODULE(TemporalBlock);
+
+class UNetImpl : public torch::nn::Module {
+ public:
+  explicit UNetImpl(const Architecture& a);
+  // z_t (B, L, C, H, W), t (B) -> eps_hat (B, L, C, H, W)
+  torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& t);
+  std::int64_t parameter_count() const;
+
+ private:
+  torch::Tensor embed(const torch::Tensor& t);
+
+  Architecture a_;
+  torch::nn::Linear embed_in_{nullptr}, embed_out_{nullptr};
+  torch::nn::Conv2d head_{nullptr}, tail_{nullptr};
+  torch::nn::ModuleList down_, up_;            // stride-2 convs (level > 0); convs after upsampling (level < n-1)
+  std::vector<std::vector<ResidualBlock>> down_blocks_, up_blocks_;
+  std::vector<TemporalBlock> down_time_, up_time_;  // index = level, empty module at level 0
+  torch::Tensor grid_;                         // (4, H, W) positional channels, when used
+};
+TORCH_MODULE(UNet);
+
+}  // namespace score_prior

@@ -1,0 +1,272 @@
+// prior.score_unet: the network's shape, symmetry and reach; training,
+// checkpoints, resuming and the errors a user can run into.
+//
+// Torch comes before doctest: glog's CHECK macros would replace doctest's.
+#include "score_prior.hpp"
+
+#include <assim/error.hpp>
+#include <assim/framework/config_text.hpp>
+#include <assim/log.hpp>
+
+#include <torch/torch.h>
+
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using score_prior::ScorePrior;
+
+namespace {
+
+// Small enough for a test, deep enough to have a temporal block.
+const std::string small = "state_shape: [2, 16, 16]\nwindow: 5\nchannels: [8, 16]\nblocks: 1\nkernel: 3\n";
+// The papers' network (reference doc, "Denoiser network").
+const std::string reference =
+    "state_shape: [2, 16, 16]\nchannels: [16, 32, 64]\nblocks: 3\nkernel: 5\n";
+
+ScorePrior make(const std::string& yaml) {
+  return ScorePrior(assim::config_from_yaml(yaml, ScorePrior::parameters()));
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("score_prior_tests-" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Smooth periodic fields drifting in time: (pieces, frames, 2, 16, 16), about unit std.
+assim::TrainingData synthetic(std::int64_t pieces, std::int64_t frames, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  const auto i = torch::arange(16, torch::kFloat).view({1, 1, 1, 16, 1}) * (2 * M_PI / 16);
+  const auto j = torch::arange(16, torch::kFloat).view({1, 1, 1, 1, 16}) * (2 * M_PI / 16);
+  const auto f = torch::arange(frames, torch::kFloat).view({1, frames, 1, 1, 1});
+  auto x = torch::zeros({pieces, frames, 2, 16, 16});
+  for (int k = 1; k <= 3; ++k) {
+    const auto a = torch::randn({pieces, 1, 2, 1, 1}), phase = torch::rand({pieces, 1, 2, 1, 1}) * 2 * M_PI;
+    x += a * torch::cos(k * i + (4 - k) * j + 0.3 * k * f + phase) / k;
+  }
+  assim::TrainingData data;
+  data.train = x / x.std();
+  data.validation = torch::zeros({0, frames, 2, 16, 16});
+  data.scale = torch::ones({2});
+  return data;
+}
+
+assim::TrainingOptions options(const fs::path& dir, std::int64_t epochs) {
+  assim::TrainingOptions o;
+  o.epochs = epochs;
+  o.batch_size = 8;
+  o.learning_rate = 2e-3;
+  o.seed = 42;
+  o.checkpoints = dir / "checkpoints";
+  o.output = dir / "output";
+  return o;
+}
+
+// training.csv as rows of (epoch, train, validation) text: exact comparison, no seconds.
+std::vector<std::string> losses(const fs::path& csv) {
+  std::ifstream in(csv);
+  std::vector<std::string> rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) rows.push_back(line.substr(0, line.rfind(',')));
+  return rows;
+}
+
+double column(const std::string& row, int index) {
+  std::stringstream in(row);
+  std::string cell;
+  for (int i = 0; i <= index; ++i) std::getline(in, cell, ',');
+  return std::stod(cell);
+}
+
+// Same inputs for every comparison of two networks.
+std::pair<torch::Tensor, torch::Tensor> probe(std::int64_t frames) {
+  torch::manual_seed(3);
+  return {torch::randn({2, frames, 2, 16, 16}), torch::tensor({0.3f, 0.8f})};
+}
+
+}  // namespace
+
+TEST_CASE("the denoiser keeps the shape and dtype of z_t") {
+  const ScorePrior prior = make(small);
+  CHECK(prior.learned());
+  CHECK(prior.augmentation() == nullptr);
+  const auto [z, t] = probe(5);
+  const auto out = prior.denoise(z, t);
+  CHECK((out.sizes() == z.sizes()));
+  CHECK((prior.denoise(z.to(torch::kDouble), t).scalar_type() == torch::kDouble));
+  // Other window lengths work too: the temporal convolutions are zero padded.
+  CHECK((prior.denoise(torch::randn({1, 3, 2, 16, 16}), torch::tensor({0.5f})).sizes() ==
+         torch::IntArrayRef{1, 3, 2, 16, 16}));
+  CHECK_THROWS_WITH_AS(prior.denoise(torch::zeros({1, 5, 3, 16, 16}), torch::zeros({1})),
+                       doctest::Contains("z_t must have shape (batch, frames, 2, 16, 16), got [1, 5, 3, 16, 16]"),
+                       assim::Error);
+  CHECK_THROWS_WITH_AS(prior.denoise(torch::zeros({2, 5, 2, 16, 16}), torch::zeros({3})),
+                       doctest::Contains("t must have shape (batch) = (2)"), assim::Error);
+}
+
+TEST_CASE("circular padding: rolling the input in x and y rolls the output") {
+  // Three levels halve the grid twice: rolls by multiples of 4 commute with the strides.
+  const ScorePrior prior = make("state_shape: [2, 16, 16]\nwindow: 3\nchannels: [8, 8, 8]\nblocks: 1\n");
+  const auto [z, t] = probe(3);
+  const auto out = prior.denoise(z, t);
+  const auto rolled = prior.denoise(z.roll({4, 8}, {-2, -1}), t);
+  CHECK(torch::allclose(rolled, out.roll({4, 8}, {-2, -1}), 1e-4, 1e-5));
+}
+
+TEST_CASE("the reference network: ~3.7 M parameters, temporal reach +-4 frames") {
+  const ScorePrior prior = make(reference + "positional: true\n");
+  const auto count = prior.network()->parameter_count();
+  MESSAGE("reference network (channels 16/32/64, 3 blocks, kernel 5, 2+4 input channels): " << count
+                                                                                            << " parameters");
+  CHECK(count > 3'500'000);
+  CHECK(count < 3'900'000);
+
+  const ScorePrior net = make(reference + "window: 11\n");
+  torch::manual_seed(5);
+  const auto z = torch::randn({1, 11, 2, 16, 16});
+  const auto t = torch::tensor({0.5f});
+  auto changed = z.clone();
+  changed[0][0] += 1.0;
+  const auto diff = (net.denoise(changed, t) - net.denoise(z, t)).abs().amax({0, 2, 3, 4});
+  for (int k = 0; k < 11; ++k) {
+    CAPTURE(k);
+    if (k <= 4)
+      CHECK(diff[k].item<double>() > 1e-6);
+    else
+      CHECK(diff[k].item<double>() < 1e-7);
+  }
+}
+
+TEST_CASE("denoise under autograd and under inference mode") {
+  const ScorePrior prior = make(small);
+  const auto [z0, t] = probe(5);
+  const auto z = z0.clone().requires_grad_();
+  const auto out = prior.denoise(z, t);
+  CHECK(out.requires_grad());
+  const auto grad = torch::autograd::grad({out.square().sum()}, {z})[0];
+  CHECK(grad.abs().sum().item<double>() > 0);
+  c10::InferenceMode guard;
+  CHECK(torch::allclose(prior.denoise(z0, t), out.detach()));
+}
+
+TEST_CASE("training lowers the loss; validation, outputs and the csv") {
+  const fs::path dir = scratch("lowers");
+  auto data = synthetic(6, 12, 1);
+  data.validation = synthetic(2, 12, 2).train;
+  ScorePrior prior = make(small);
+  prior.fit(data, options(dir, 8));
+  const auto rows = losses(dir / "output" / "training.csv");
+  REQUIRE(rows.size() == 8);
+  const double first = column(rows.front(), 1), last = column(rows.back(), 1);
+  const double first_val = column(rows.front(), 2), last_val = column(rows.back(), 2);
+  MESSAGE("train loss " << first << " -> " << last << ", validation " << first_val << " -> " << last_val);
+  CHECK(last < 0.7 * first);
+  CHECK(last_val < 0.7 * first_val);
+  CHECK(fs::exists(dir / "output" / "model.pt"));
+  CHECK(fs::exists(dir / "output" / "final.pt"));
+  CHECK(torch::equal(prior.scale(), torch::ones({2})));
+}
+
+TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors") {
+  const fs::path straight = scratch("straight"), resumed = scratch("resumed");
+  const auto data = synthetic(4, 10, 7);
+  const auto [z, t] = probe(5);
+
+  ScorePrior a = make(small);
+  a.fit(data, options(straight, 2));
+  const auto rows = losses(straight / "output" / "training.csv");
+  REQUIRE(rows.size() == 2);
+
+  SUBCASE("load gives bit-identical outputs") {
+    ScorePrior b = make(small);
+    b.load(straight / "output");
+    CHECK(torch::equal(a.denoise(z, t), b.denoise(z, t)));
+  }
+
+  SUBCASE("a fit killed after epoch 1 and resumed continues the same curve") {
+    // The state a run killed during epoch 2 leaves behind: epoch 1's checkpoint only.
+    fs::create_directories(resumed / "checkpoints");
+    fs::copy_file(straight / "checkpoints" / "epoch-00001.pt", resumed / "checkpoints" / "epoch-00001.pt");
+    ScorePrior b = make(small);
+    b.fit(data, options(resumed, 2));
+    const auto again = losses(resumed / "output" / "training.csv");
+    CHECK(again == rows);
+    CHECK(torch::equal(a.denoise(z, t), b.denoise(z, t)));
+  }
+
+  SUBCASE("an unreadable checkpoint is skipped: the fit starts afresh") {
+    fs::create_directories(resumed / "checkpoints");
+    std::ofstream(resumed / "checkpoints" / "epoch-00003.pt") << "not a checkpoint";
+    ScorePrior b = make(small);
+    b.fit(data, options(resumed, 2));
+    CHECK(losses(resumed / "output" / "training.csv") == rows);
+  }
+
+  SUBCASE("mismatched or damaged model files name the file and the mismatch") {
+    const fs::path model = straight / "output" / "model.pt";
+    CHECK_THROWS_WITH_AS(make("state_shape: [2, 16, 16]\nchannels: [8, 32]\nblocks: 1\n").load(straight / "output"),
+                         doctest::Contains(doctest::String(
+                             (model.string() + ": was written for channels [8, 16] but the settings give [8, 32]").c_str())),
+                         assim::Error);
+    CHECK_THROWS_WITH_AS(make("state_shape: [2, 32, 32]\nchannels: [8, 16]\nblocks: 1\n").load(straight / "output"),
+                         doctest::Contains("grid [16, 16] but the settings give [32, 32]"), assim::Error);
+    CHECK_THROWS_WITH_AS(make("state_shape: [3, 16, 16]\nchannels: [8, 16]\nblocks: 1\n").load(straight / "output"),
+                         doctest::Contains("channels_in [2] but the settings give [3]"), assim::Error);
+    CHECK_THROWS_WITH_AS(make(small).load(resumed), doctest::Contains("model.pt: no such file"), assim::Error);
+
+    const fs::path broken = scratch("broken");
+    const auto size = fs::file_size(model);
+    {
+      std::ifstream in(model, std::ios::binary);
+      std::vector<char> bytes(size / 2);
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      std::ofstream(broken / "model.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    CHECK_THROWS_WITH_AS(make(small).load(broken), doctest::Contains("(truncated or corrupt?)"), assim::Error);
+    fs::copy_file(straight / "checkpoints" / "epoch-00002.pt", broken / "model.pt",
+                  fs::copy_options::overwrite_existing);
+    CHECK_THROWS_WITH_AS(make(small).load(broken), doctest::Contains("is a 'assim.prior.score_unet.checkpoint'"),
+                         assim::Error);
+  }
+
+  SUBCASE("bad data and devices") {
+    auto bad = data;
+    bad.train = torch::zeros({2, 10, 3, 16, 16});
+    CHECK_THROWS_WITH_AS(make(small).fit(bad, options(resumed, 1)),
+                         doctest::Contains("training data must have shape (pieces, frames, 2, 16, 16)"), assim::Error);
+    bad.train = torch::zeros({2, 4, 2, 16, 16});
+    CHECK_THROWS_WITH_AS(make(small).fit(bad, options(resumed, 1)), doctest::Contains("fewer than the window of 5"),
+                         assim::Error);
+    auto o = options(resumed, 1);
+    o.device = "tpu";
+    CHECK_THROWS_WITH_AS(make(small).fit(data, o), doctest::Contains("device must be cpu or cuda"), assim::Error);
+    if (!torch::cuda::is_available()) {
+      o.device = "cuda";
+      CHECK_THROWS_WITH_AS(make(small).fit(data, o), doctest::Contains("sees no CUDA device"), assim::Error);
+    }
+  }
+}
+
+int main(int argc, char** argv) {
+  // Freed activations returned to the OS halve LibTorch's CPU speed (DESIGN.md).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  torch::set_num_threads(2);
+  assim::log::set_level(assim::log::Level::Warning);
+  doctest::Context context(argc, argv);
+  const int result = context.run();
+  fs::remove_all(fs::temp_directory_path() / ("score_prior_tests-" + std::to_string(::getpid())));
+  return result;
+}
