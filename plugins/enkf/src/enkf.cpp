@@ -295,8 +295,11 @@ void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const 
   require(settings.rtps >= 0 && settings.rtps <= 1, "rtps must lie in [0, 1]");
   require(settings.method != Method::LETKF || localisation, "LETKF needs a localisation");
 
+  // Nothing observed is no analysis time: as in DAPPER, inflation and
+  // rotation act only where an analysis happened.
+  if (y.size() == 0) return;
   const RowVectorXd prior_spread = settings.rtps > 0 ? spread(ensemble) : RowVectorXd();
-  if (y.size() > 0) {
+  {  // the update proper; its work arrays are freed before the post-processing
     const RowVectorXd mean_hx = predicted.colwise().mean();
     const MatrixXd Y = (predicted.rowwise() - mean_hx) / sigma;
     const VectorXd dy = (y - mean_hx.transpose()) / sigma;

@@ -74,7 +74,8 @@ struct Settings {
 // Replaces the forecast `ensemble` by the analysis given `predicted` = HX
 // (members x obs), observations `y` and noise standard deviation `sigma`.
 // `localisation` is required by LETKF and ignored otherwise. Only PertObs and
-// `rotate` draw from `rng`. Throws std::invalid_argument on inconsistent sizes.
+// `rotate` draw from `rng`. With no observations the forecast is left as it is
+// (no inflation either). Throws std::invalid_argument on inconsistent sizes.
 void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const Eigen::VectorXd>& y,
              double sigma, const Settings& settings, const Localisation* localisation, Rng& rng);
 

@@ -298,6 +298,10 @@ TEST_CASE("Inflation multiplies the posterior anomalies about the unchanged mean
   CHECK((inflated.colwise().mean() - mean).norm() < 1e-12);
   const RowMatrix expected = (1.1 * (plain.rowwise() - mean)).rowwise() + mean;
   CHECK((inflated - expected).norm() < 1e-12);
+  // Without observations there is no analysis to inflate.
+  RowMatrix unobserved = forecast;
+  analyse(unobserved, RowMatrix(9, 0), VectorXd(0), p.sigma, settings, nullptr, rng);
+  CHECK(unobserved == forecast);
 }
 
 TEST_CASE("RTPS relaxes the posterior spread towards the prior spread, entry by entry") {
