@@ -5,7 +5,8 @@
 
 namespace assim {
 
-Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file) {
+Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file,
+                        std::map<std::string, std::shared_ptr<Component>> components) {
   auto origin = std::make_shared<ConfigOrigin>();
   origin->file = file;
   YAML::Node node;
@@ -21,6 +22,11 @@ Config config_from_yaml(const std::string& yaml, const Parameters& declared, con
   impl->node = node;
   impl->origin = origin;
   impl->declared = declared.list();
+  impl->resolve = [components](const std::string& name, Kind, const std::string& where, const std::string& path) {
+    auto it = components.find(name);
+    if (it == components.end()) throw ConfigError(where, path, "no component named '" + name + "'");
+    return it->second;
+  };
   return Config(impl);
 }
 

@@ -141,9 +141,8 @@ struct Session::State {
     impl->path = std::move(path);
     impl->origin = origin;
     impl->declared = std::move(declared);
-    impl->resolve = [this](const std::string& name, Kind kind, const Config& at,
-                           const std::string& key) {
-      return component(name, kind, at.where(key), at.path(key));
+    impl->resolve = [this](const std::string& name, Kind kind, const std::string& at, const std::string& key) {
+      return component(name, kind, at, key);
     };
     return impl;
   }
@@ -227,6 +226,13 @@ struct Session::State {
         component(name, *p.component_kind, where(value, key), key);
         stage.components.insert(name);
       }
+      if (p.type == ParameterType::Components)
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          std::string name = value[i].Scalar().substr(1);
+          std::string element = key + "[" + std::to_string(i) + "]";
+          component(name, *p.component_kind, where(value[i], element), element);
+          stage.components.insert(name);
+        }
       if (p.type == ParameterType::Stage) {
         std::string name = value.Scalar().substr(1);
         if (!stages.count(name)) {
@@ -252,6 +258,8 @@ struct Session::State {
             YAML::Node value = node[p.name];
             if (!value.IsDefined() || value.IsNull()) continue;
             if (p.type == ParameterType::Component) component_closure(value.Scalar().substr(1), out);
+            if (p.type == ParameterType::Components)
+              for (const auto& element : value) component_closure(element.Scalar().substr(1), out);
             if (p.type == ParameterType::Section) walk(value, p.fields);
           }
         };

@@ -170,6 +170,14 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
              (p.type == ParameterType::Stage ? "stage" : to_string(*p.component_kind)) +
              " written $name, got " + describe_node(value));
       break;
+    case ParameterType::Components:
+      if (!value.IsSequence() || value.size() == 0) fail("expected a list of $name references, got " + describe_node(value));
+      for (std::size_t i = 0; i < value.size(); ++i)
+        if (!value[i].IsScalar() || value[i].Scalar().size() < 2 || value[i].Scalar()[0] != '$')
+          throw ConfigError(location(origin, value[i], path, section), path + "[" + std::to_string(i) + "]",
+                            std::string("expected a reference to a ") + to_string(*p.component_kind) +
+                                " written $name, got " + describe_node(value[i]));
+      break;
     case ParameterType::Section:
       if (value.IsNull()) value = YAML::Node(YAML::NodeType::Map);
       if (!value.IsMap()) wrong_type();
@@ -278,6 +286,17 @@ Config Config::section(const std::string& key) const {
   return Config(impl);
 }
 
+std::size_t Config::count(const std::string& key) const { return value_of(*impl_, key, *this).size(); }
+
+std::shared_ptr<Component> Config::component_at(const std::string& key, std::size_t index, Kind kind) const {
+  std::string element = key + "[" + std::to_string(index) + "]";
+  YAML::Node value = value_of(*impl_, key, *this)[index];
+  if (!impl_->resolve)
+    throw ConfigError(where(key), path(element), "component references cannot be resolved here");
+  return impl_->resolve(value.Scalar().substr(1), kind,
+                        location(*impl_->origin, value, path(element), impl_->node), path(element));
+}
+
 std::string Config::reference(const std::string& key) const {
   return value_of(*impl_, key, *this).Scalar().substr(1);
 }
@@ -286,7 +305,7 @@ std::shared_ptr<Component> Config::component_of_kind(const std::string& key, Kin
   std::string name = reference(key);
   if (!impl_->resolve)
     throw ConfigError(where(key), path(key), "component references cannot be resolved here");
-  return impl_->resolve(name, kind, *this, key);
+  return impl_->resolve(name, kind, where(key), path(key));
 }
 
 std::string Config::where(const std::string& key) const {

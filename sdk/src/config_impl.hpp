@@ -24,9 +24,10 @@ struct ConfigOrigin {
   std::map<std::string, std::string> overrides;  // dotted path -> "--set path=value"
 };
 
-using ComponentResolver =
-    std::function<std::shared_ptr<Component>(const std::string& name, Kind kind, const Config& at,
-                                             const std::string& key)>;
+// Finds (building it if needed) the component `name` for the value at
+// `where` (file:line) and `path` (dotted key), or throws ConfigError there.
+using ComponentResolver = std::function<std::shared_ptr<Component>(const std::string& name, Kind kind,
+                                                                   const std::string& where, const std::string& path)>;
 
 struct Config::Impl {
   YAML::Node node;  // a map, validated and with defaults filled

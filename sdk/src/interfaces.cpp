@@ -23,6 +23,16 @@ Model::~Model() = default;
 Trajectory::~Trajectory() = default;
 ObservationOperator::~ObservationOperator() = default;
 Prior::~Prior() = default;
+TrainingData::~TrainingData() = default;
+
+std::shared_ptr<const ObservationOperator> Prior::augmentation() const { return nullptr; }
+bool Prior::learned() const { return false; }
+void Prior::fit(const TrainingData&, const TrainingOptions&) {
+  throw Error("this prior is analytic and has nothing to fit; use it without a train stage");
+}
+void Prior::load(const std::filesystem::path&) {
+  throw Error("this prior is analytic and has nothing to load");
+}
 Sampler::~Sampler() = default;
 AssimilationProblem::~AssimilationProblem() = default;
 Registrar::~Registrar() = default;

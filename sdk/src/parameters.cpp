@@ -15,6 +15,7 @@ const char* to_string(ParameterType type) {
     case ParameterType::Integers: return "list of integers";
     case ParameterType::Strings: return "list of strings";
     case ParameterType::Component: return "component reference";
+    case ParameterType::Components: return "list of component references";
     case ParameterType::Stage: return "stage reference";
     case ParameterType::Section: return "section";
   }
@@ -165,6 +166,12 @@ Parameter& Parameters::strings(std::string name, std::vector<std::string> v, std
 }
 Parameter& Parameters::component(std::string name, Kind kind, std::string doc) {
   auto& p = add(make(std::move(name), ParameterType::Component, Presence::Required, "", "",
+                     std::move(doc)));
+  p.component_kind = kind;
+  return p;
+}
+Parameter& Parameters::components(std::string name, Kind kind, std::string doc) {
+  auto& p = add(make(std::move(name), ParameterType::Components, Presence::Required, "", "",
                      std::move(doc)));
   p.component_kind = kind;
   return p;

@@ -4,6 +4,7 @@
 #include <assim/abi.hpp>
 #include <assim/component.hpp>
 #include <assim/config.hpp>
+#include <assim/diffusion.hpp>
 #include <assim/error.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>

@@ -39,6 +39,16 @@ class ASSIM_API Config {
   std::shared_ptr<T> component(const std::string& key) const {
     return std::dynamic_pointer_cast<T>(component_of_kind(key, T::kind));
   }
+  // The components a list of `$name` values refers to, in order.
+  template <class T>
+  std::vector<std::shared_ptr<T>> components(const std::string& key) const {
+    std::vector<std::shared_ptr<T>> out;
+    for (std::size_t i = 0; i < count(key); ++i)
+      out.push_back(std::dynamic_pointer_cast<T>(component_at(key, i, T::kind)));
+    return out;
+  }
+  // The number of elements of a list value.
+  std::size_t count(const std::string& key) const;
   // The name a `$name` value refers to (without the `$`).
   std::string reference(const std::string& key) const;
 
@@ -59,6 +69,7 @@ class ASSIM_API Config {
 
  private:
   std::shared_ptr<Component> component_of_kind(const std::string& key, Kind kind) const;
+  std::shared_ptr<Component> component_at(const std::string& key, std::size_t index, Kind kind) const;
   std::shared_ptr<Impl> impl_;
 };
 

@@ -29,6 +29,7 @@ enum class ParameterType {
   Integers,   // a list of integers
   Strings,    // a list of strings
   Component,  // a `$name` reference to a component of a given kind
+  Components, // a list of such references
   Stage,      // a `$name` reference to an earlier stage whose results are read
   Section,    // a nested map with its own declared fields
 };
@@ -80,6 +81,7 @@ class ASSIM_API Parameters {
                       std::string doc);
   Parameter& strings(std::string name, std::vector<std::string> default_value, std::string doc);
   Parameter& component(std::string name, Kind kind, std::string doc);
+  Parameter& components(std::string name, Kind kind, std::string doc);
   Parameter& stage(std::string name, std::string doc);
   Parameter& section(std::string name, std::string doc, const Parameters& fields);
 

@@ -1,21 +1,65 @@
-// A prior over states (or over augmented states z = (x, H(x))) given as a
-// diffusion denoiser: eps_hat(z_t, t) predicts the noise in z_t at diffusion
-// time t. Learned (a U-Net) or analytic (a Gaussian, whose score is exact).
+// A prior over windows of states (or of augmented states z = (x, H(x)), the
+// SOAD construction) given as a diffusion denoiser: eps_hat(z_t, t) predicts
+// the noise in z_t at diffusion time t (see diffusion.hpp for the schedule).
+// Learned (a U-Net fitted by the `train` stage) or analytic (a Gaussian
+// whose score is exact: the oracle of sampler tests).
 #pragma once
 
 #include <assim/component.hpp>
+#include <assim/observation_operator.hpp>
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
 namespace assim {
+
+// Normalised training data for a learned prior. Pieces are runs of
+// consecutive frames (the papers' 32-day pieces) from which the prior draws
+// its own windows; channels are the state's channels (layers), already
+// divided by `scale` per channel.
+struct ASSIM_API TrainingData {
+  ~TrainingData();
+  at::Tensor train;       // (pieces, frames, channels, y, x), float32
+  at::Tensor validation;  // same layout; may have zero pieces
+  at::Tensor scale;       // (channels): the per-channel std the states were divided by
+};
+
+struct ASSIM_API TrainingOptions {
+  std::int64_t epochs = 1;
+  std::int64_t batch_size = 8;
+  double learning_rate = 2e-4;   // AdamW, decayed linearly to 0 over the epochs
+  double weight_decay = 1e-5;
+  std::string device = "cpu";   // "cpu" or "cuda"
+  std::uint64_t seed = 0;
+  // Where the fit keeps checkpoints while it runs; it resumes from the last
+  // one found there (a run killed half-way continues the same loss curve).
+  std::filesystem::path checkpoints;
+  // Where the fitted prior is written; `load` reads it back.
+  std::filesystem::path output;
+};
 
 class ASSIM_API Prior : public Component {
  public:
   static constexpr Kind kind = Kind::Prior;
   ~Prior() override;
 
-  // z_t has shape (batch, event dims...), t shape (batch) with values in [0, 1].
+  // z_t has shape (batch, frames, channels, y, x); t shape (batch) with
+  // values in [0, 1]. Returns eps_hat of the shape of z_t.
   virtual at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const = 0;
+
+  // The operator H whose output the prior carries along with the state
+  // (SOAD's augmented z = (x, H(x))), or nullptr for a prior of x alone.
+  virtual std::shared_ptr<const ObservationOperator> augmentation() const;
+
+  // Learned priors fit to data and load what a fit wrote. The defaults
+  // refuse: an analytic prior has nothing to learn.
+  virtual bool learned() const;
+  virtual void fit(const TrainingData& data, const TrainingOptions& options);
+  virtual void load(const std::filesystem::path& folder);
 };
 
 }  // namespace assim

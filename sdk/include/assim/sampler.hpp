@@ -1,13 +1,13 @@
 // A posterior sampler: given observations of a window of L frames, returns an
-// ensemble of states that explain them. Score-based samplers (SDA, SOAD) use a
-// Prior and sample the whole window; an ensemble Kalman filter analyses one
-// frame (L = 1) starting from a forecast ensemble. A sampler asks for what it
-// needs (a Prior, a Model) in its own parameters.
+// ensemble of states that explain them. Score-based samplers (SDA, SOAD) take
+// the prior from the problem and sample the whole window; an ensemble Kalman
+// filter analyses one frame (L = 1) starting from a forecast ensemble.
 #pragma once
 
 #include <assim/component.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
+#include <assim/prior.hpp>
 
 #include <ATen/core/Tensor.h>
 
@@ -38,6 +38,10 @@ struct ASSIM_API AssimilationProblem {
   // Optional forecast ensemble at frame 0, shape (members, state dims...):
   // what a cycling filter starts its analysis from.
   std::optional<at::Tensor> forecast;
+  // The prior over windows (fitted, when learned), for score-based samplers.
+  // States, observations and background are then in the prior's normalised
+  // units (divided by TrainingData::scale per channel).
+  std::shared_ptr<const Prior> prior;
 };
 
 class ASSIM_API Sampler : public Component {

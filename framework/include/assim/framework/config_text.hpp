@@ -5,12 +5,15 @@
 #include <assim/config.hpp>
 #include <assim/parameters.hpp>
 
+#include <map>
+#include <memory>
 #include <string>
 
 namespace assim {
 
 // Throws ConfigError (naming `file`, line and key) when `yaml` does not fit
-// `declared`. The Config resolves no `$references`.
-Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file = "<text>");
+// `declared`. `$name` references resolve to the given components.
+Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file = "<text>",
+                        std::map<std::string, std::shared_ptr<Component>> components = {});
 
 }  // namespace assim
