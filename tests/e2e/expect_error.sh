@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs `assim run CASE.yaml` and checks that it fails the way the case says:
 #   # expect: REGEX   (each line of stderr evidence that must appear; grep -E)
-# and that no stage result was left behind, complete or half-written.
+#   # leaves: STAGE   (a stage that ran to completion before the failure)
+# and that no other stage result was left behind, complete or half-written.
 # @PLUGINS@ in the case is replaced by the build's test-plugin folder.
 set -u
 assim=$1 case=$2 plugins=$3
@@ -19,7 +20,8 @@ while IFS= read -r pattern; do
 done < <(sed -n 's/^# expect: //p' "$case")
 [ -n "$(sed -n 's/^# expect: //p' "$case")" ] || { echo "FAIL: the case has no '# expect:' line"; fail=1; }
 if [ -d "$work/runs" ]; then
-  left=$(find "$work/runs" -mindepth 2 -maxdepth 2 ! -name .lock)
+  left=$(find "$work/runs" -mindepth 2 -maxdepth 2 ! -name .lock | while read -r d; do
+    grep -qx "# leaves: $(basename "$d")" "$case" && [ -f "$d/stage.yaml" ] || echo "$d"; done)
   if [ -n "$left" ]; then echo "FAIL: results left behind: $left"; fail=1; fi
 fi
 exit $fail

@@ -14,13 +14,13 @@ expect "stage seen \(observe\): running" "first run computes seen"
 run
 expect "stage truth \(generate\): unchanged, reusing" "second run reuses truth"
 expect "stage seen \(observe\): unchanged, reusing" "second run reuses seen"
-run --set stages.seen.sigma=0.2
+run --set stages.seen.noise.sigma=0.2
 expect "stage truth \(generate\): unchanged, reusing" "changing only the observations reuses truth"
 expect "stage seen \(observe\): running" "changing sigma recomputes seen"
-run --set stages.truth.frames=12 --set stages.seen.sigma=0.2
+run --set stages.truth.frames=12 --set stages.seen.noise.sigma=0.2
 expect "stage truth \(generate\): running" "changing frames recomputes truth"
 expect "stage seen \(observe\): running" "a recomputed input recomputes its readers"
-run --set stages.truth.frames=12 --set stages.seen.sigma=0.2 --force --only seen
+run --set stages.truth.frames=12 --set stages.seen.noise.sigma=0.2 --force --only seen
 expect "stage seen \(observe\): running" "--force --only recomputes that stage"
 grep -q "stage truth" "$work/log" && { echo "FAIL: --only ran another stage"; fail=1; }
 grep -q "sigma: 0.2" "$work/runs/reuse/seen/stage.yaml" || { echo "FAIL: stage.yaml lacks the resolved config"; fail=1; }

@@ -1,6 +1,12 @@
 // `run: generate`: integrates a model from seeded initial states (or a
 // restart file), spins it up, and writes snapshots to a NetCDF-4 file as it
 // goes, with per-channel normalisation statistics.
+//
+// Output layout: (sample, time, state dims...). A sample is one piece of
+// `frames` consecutive snapshots; each trajectory yields `pieces` of them,
+// `piece_every` apart (the papers keep the first 32 days of every 100-day run
+// so that pieces are nearly independent). Samples are piece-major:
+// sample = piece * trajectories + trajectory.
 #include <assim/error.hpp>
 #include <assim/framework/duration.hpp>
 #include <assim/framework/netcdf.hpp>
@@ -57,7 +63,10 @@ class Generate : public Stage {
     p.integer("trajectories", 1, "", "independent trajectories, each from its own seeded initial state").at_least(1);
     p.string("spinup", "0 steps", "duration", "integration before the first snapshot ('5 years', '100 steps')");
     p.string("sample_every", "1 step", "duration", "time between snapshots ('1 day', '1 step')");
-    p.integer("frames", 10, "", "snapshots per trajectory, the first at the end of the spin-up").at_least(1);
+    p.integer("frames", 10, "", "snapshots per piece, the first at the start of the piece").at_least(1);
+    p.integer("pieces", 1, "", "pieces per trajectory, the first starting at the end of the spin-up").at_least(1);
+    p.string("piece_every", "", "duration",
+             "time from the start of one piece to the start of the next; empty: contiguous pieces");
     p.integer("coarsen", 1, "", "block-average factor over the spatial dims of each snapshot").at_least(1);
     p.string("initial", "", "", "restart file for the initial states (NetCDF with the model's variable, or a "
              "meta.json of raw float64 arrays); empty: the model's seeded initial condition");
@@ -85,6 +94,13 @@ class Generate : public Stage {
     const std::int64_t spinup = steps_of("spinup");
     const std::int64_t every = steps_of("sample_every");
     if (every < 1) config.fail("sample_every", "must be at least one time step");
+    const auto pieces = config.get<std::int64_t>("pieces");
+    const std::int64_t piece_every = config.get<std::string>("piece_every").empty() ? frames * every
+                                                                                    : steps_of("piece_every");
+    if (piece_every < (frames - 1) * every + 1 && pieces > 1)
+      config.fail("piece_every", "pieces would overlap: a piece spans " + std::to_string((frames - 1) * every) +
+                                     " steps, but pieces start only " + std::to_string(piece_every) + " steps apart");
+    const std::int64_t samples = trajectories * pieces;
 
     StateSpec out_spec = spec;
     for (auto& d : out_spec.dims)
@@ -108,16 +124,23 @@ class Generate : public Stage {
 
     auto path = context.output() / config.get<std::string>("out");
     auto file = netcdf::File::create(path);
-    file.dimension("trajectory", static_cast<std::size_t>(trajectories));
-    file.dimension("time", 0);
-    std::vector<std::string> dims = {"trajectory", "time"};
+    file.dimension("sample", static_cast<std::size_t>(samples));
+    file.dimension("time", static_cast<std::size_t>(frames));
+    std::vector<std::string> dims = {"sample", "time"};
     for (const auto& d : out_spec.dims) {
       file.dimension(d.name, static_cast<std::size_t>(d.size));
       dims.push_back(d.name);
     }
     file.variable("time", "double", {"time"});
     file.attribute("time", "units", spec.time_units == "s" ? std::string("s") : std::string("1"));
-    file.attribute("time", "long_name", "time since the end of the spin-up");
+    file.attribute("time", "long_name", "time since the start of the piece");
+    file.variable("trajectory", "int", {"sample"});
+    file.attribute("trajectory", "long_name", "trajectory (independent initial state) the sample comes from");
+    file.variable("piece", "int", {"sample"});
+    file.attribute("piece", "long_name", "index of the piece within its trajectory");
+    file.variable("piece_start", "double", {"sample"});
+    file.attribute("piece_start", "units", spec.time_units == "s" ? std::string("s") : std::string("1"));
+    file.attribute("piece_start", "long_name", "start of the piece, counted from the end of the spin-up");
     for (const auto& d : out_spec.dims) {
       if (d.spacing <= 0) continue;
       file.variable(d.name, "double", {d.name});
@@ -152,6 +175,7 @@ class Generate : public Stage {
     file.attribute("", "time_step", spec.time_step);
     file.attribute("", "spinup_steps", static_cast<double>(spinup));
     file.attribute("", "sample_every_steps", static_cast<double>(every));
+    file.attribute("", "piece_every_steps", static_cast<double>(piece_every));
     file.attribute("", "coarsen", static_cast<double>(factor));
     file.attribute("", "seed", static_cast<double>(context.seed()));
     file.end_definitions();
@@ -162,10 +186,11 @@ class Generate : public Stage {
       file.write(d.name, {0}, {static_cast<std::size_t>(d.size)}, centres.data());
     }
 
-    Progress progress("generate", spinup + (frames - 1) * every, "step");
+    const std::int64_t total = spinup + (pieces - 1) * piece_every + (frames - 1) * every;
+    Progress progress("generate", total, "step");
     auto advance = [&](std::int64_t steps) {
       // Chunks of about 1 % keep the progress line alive during a long spin-up.
-      std::int64_t chunk = std::max<std::int64_t>(1, (spinup + frames * every) / 100);
+      std::int64_t chunk = std::max<std::int64_t>(1, total / 100);
       while (steps > 0) {
         std::int64_t n = std::min(chunk, steps);
         trajectory->advance(n);
@@ -182,23 +207,38 @@ class Generate : public Stage {
     count_of[0] = static_cast<std::size_t>(trajectories);
     count_of[1] = 1;
     for (std::size_t i = 0; i < out_spec.dims.size(); ++i) count_of[i + 2] = out_spec.dims[i].size;
-    for (std::int64_t f = 0; f < frames; ++f) {
-      if (f > 0) advance(every);
-      at::Tensor snapshot = coarsen(trajectory->state(), spec, factor).contiguous();
-      if (!at::isfinite(snapshot).all().item<bool>())
-        throw DivergenceError(trajectory->steps_taken(), "non-finite state in snapshot " + std::to_string(f));
-      start[1] = static_cast<std::size_t>(f);
-      file.write(spec.variable, start, count_of, snapshot.data_ptr<double>());
-      double t = static_cast<double>(f * every) * spec.time_step;
-      file.write("time", {static_cast<std::size_t>(f)}, {1}, &t);
-      at::Tensor by_channel = snapshot.reshape({trajectories, channels, -1}).transpose(0, 1).reshape({channels, -1});
-      at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
-      for (std::int64_t c = 0; c < channels; ++c) {
-        sum[c] += s[c].item<double>();
-        sum_sq[c] += sq[c].item<double>();
+    for (std::int64_t piece = 0; piece < pieces; ++piece) {
+      if (piece > 0) advance(piece_every - (frames - 1) * every);
+      std::vector<int> trajectory_index(trajectories), piece_index(trajectories, static_cast<int>(piece));
+      std::vector<double> piece_start(trajectories, static_cast<double>(piece * piece_every) * spec.time_step);
+      for (std::int64_t t = 0; t < trajectories; ++t) trajectory_index[t] = static_cast<int>(t);
+      std::vector<std::size_t> first = {static_cast<std::size_t>(piece * trajectories)};
+      std::vector<std::size_t> n = {static_cast<std::size_t>(trajectories)};
+      file.write("trajectory", first, n, trajectory_index.data());
+      file.write("piece", first, n, piece_index.data());
+      file.write("piece_start", first, n, piece_start.data());
+      start[0] = first[0];
+      for (std::int64_t f = 0; f < frames; ++f) {
+        if (f > 0) advance(every);
+        at::Tensor snapshot = coarsen(trajectory->state(), spec, factor).contiguous();
+        if (!at::isfinite(snapshot).all().item<bool>())
+          throw DivergenceError(trajectory->steps_taken(), "non-finite state in snapshot " + std::to_string(f) +
+                                                               " of piece " + std::to_string(piece));
+        start[1] = static_cast<std::size_t>(f);
+        file.write(spec.variable, start, count_of, snapshot.data_ptr<double>());
+        at::Tensor by_channel =
+            snapshot.reshape({trajectories, channels, -1}).transpose(0, 1).reshape({channels, -1});
+        at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
+        for (std::int64_t c = 0; c < channels; ++c) {
+          sum[c] += s[c].item<double>();
+          sum_sq[c] += sq[c].item<double>();
+        }
+        count += static_cast<double>(by_channel.size(1));
       }
-      count += static_cast<double>(by_channel.size(1));
     }
+    std::vector<double> times(frames);
+    for (std::int64_t f = 0; f < frames; ++f) times[f] = static_cast<double>(f * every) * spec.time_step;
+    file.write("time", {0}, {static_cast<std::size_t>(frames)}, times.data());
     std::vector<double> mean(channels), std(channels);
     for (std::int64_t c = 0; c < channels; ++c) {
       mean[c] = sum[c] / count;
@@ -209,7 +249,7 @@ class Generate : public Stage {
     file.write(spec.variable + "_std", stat_start, stat_count, std.data());
     file.close();
     progress.finish();
-    log::info("wrote ", trajectories, " x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
+    log::info("wrote ", samples, " pieces x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
   }
 };
 

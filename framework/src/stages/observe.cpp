@@ -1,8 +1,12 @@
-// `run: observe`: draws observations of a generated dataset: y = mask * (H(x) + noise)
-// on frames 0, N, 2N, ..., reproducibly from the stage's seed, and saves them so
-// that every sampler sees the very same observations.
+// `run: observe`: turns a generated dataset into assimilation problems. Each
+// sample is cut into windows of L frames; frames 0, N, 2N, ... of a window
+// are observed through y = H(x) + noise on the masked points, and optionally
+// a background x_b = x_0 + N(0, sigma_b^2) is drawn for frame 0. Everything
+// random comes from the stage's seed and is saved, so that every sampler sees
+// the very same observations.
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
+#include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/observation_operator.hpp>
@@ -14,20 +18,45 @@ namespace assim {
 
 namespace {
 
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 class Observe : public Stage {
  public:
   std::string name() const override { return "observe"; }
-  std::string doc() const override { return "observe a generated dataset through an operator, a mask and noise"; }
+  std::string doc() const override {
+    return "cut a generated dataset into windows and observe them through an operator, a mask and noise";
+  }
   Parameters parameters() const override {
     Parameters mask;
     mask.real("random", 1.0, "", "fraction of grid points observed, drawn at random once").above(0).at_most(1);
     mask.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
+    mask.string("file", "", "", "NetCDF file with an integer variable over the grid (1: observed), "
+                "relative to the experiment; replaces random and stride");
+    mask.string("variable", "mask", "", "the mask variable in `file`");
+    Parameters noise;
+    noise.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma)")
+        .one_of(design::noise_law_names());
+    noise.real("sigma", 0.1, "observation units", "standard deviation of the observation noise").at_least(0);
+    Parameters background;
+    background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0")
+        .at_least(0)
+        .optional();
     Parameters p;
     p.stage("data", "the generate stage whose states are observed");
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
-    p.integer("every", 1, "frames", "time interval N: frames 0, N, 2N, ... are observed").at_least(1);
-    p.section("mask", "which grid points are observed (the same on every frame and channel)", mask);
-    p.real("sigma", 0.1, "observation units", "standard deviation of the Gaussian observation noise").at_least(0);
+    p.boolean("normalise", false, "divide the states by the data's per-channel std before H "
+              "(the papers observe normalised states); the background is then normalised too");
+    p.integer("window", 0, "frames", "frames per assimilation window, cut without overlap from each sample; "
+              "0: the whole sample").at_least(0);
+    p.integer("every", 1, "frames", "time interval N: frames 0, N, 2N, ... of each window are observed").at_least(1);
+    p.section("mask", "which grid points are observed (the same on every observed frame and channel)", mask);
+    p.section("noise", "the observation noise", noise);
+    p.section("background", "a background state at frame 0 (setting I of the papers); absent sigma: none",
+              background);
     p.string("out", "observations.nc", "", "file name of the result");
     return p;
   }
@@ -35,8 +64,7 @@ class Observe : public Stage {
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto op = config.component<ObservationOperator>("operator");
-    auto data_folder = context.input("data");
-    netcdf::File data = netcdf::File::open(data_folder / "data.nc");
+    netcdf::File data = netcdf::File::open(context.input("data") / "data.nc");
     std::string variable = data.text_attribute("", "state_variable");
     auto names = data.dimensions_of(variable);
     auto file_shape = data.shape(variable);
@@ -46,89 +74,185 @@ class Observe : public Stage {
     std::size_t spatial = 0;
     for (const auto& n : state_names) spatial += data.has_variable(n) ? 1 : 0;
 
+    // Everything that can be refused is refused before any work.
     std::vector<std::int64_t> out_shape;
     try {
       out_shape = op->output_shape(state_shape);
     } catch (const std::exception& e) {
       config.fail("operator", std::string("cannot observe the states of stage '") + config.reference("data") +
-                                  "': " + e.what());
+                                  "' (shape " + shape_text(state_shape) + "): " + e.what());
     }
-    if (out_shape.size() < spatial) config.fail("operator", "its output has fewer dims than the state's grid");
-    Config mask_config = config.section("mask");
-    const auto stride = mask_config.get<std::int64_t>("stride");
+    if (out_shape.size() < spatial ||
+        !std::equal(out_shape.end() - spatial, out_shape.end(), state_shape.end() - spatial))
+      config.fail("operator", "its output " + shape_text(out_shape) + " does not keep the grid of the state " +
+                                  shape_text(state_shape) + ", so the mask cannot be applied to it");
     std::vector<std::int64_t> grid(out_shape.end() - spatial, out_shape.end());
-    for (auto n : grid)
-      if (stride > n) mask_config.fail("stride", "stride " + std::to_string(stride) + " is larger than the grid (" +
-                                                     std::to_string(n) + " points)");
-
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
-    auto options = at::TensorOptions().dtype(at::kDouble);
-    at::Tensor mask = at::rand(grid, generator, options) < mask_config.get<double>("random");
-    for (std::size_t d = 0; d < grid.size(); ++d) {
-      at::Tensor on_stride = (at::arange(grid[d], at::kLong) % stride) == 0;
-      std::vector<std::int64_t> view(grid.size(), 1);
-      view[d] = grid[d];
-      mask = mask.logical_and(on_stride.view(view));
-    }
-
+    const std::int64_t frames = shape[1];
+    const std::int64_t window = config.get<std::int64_t>("window") == 0 ? frames : config.get<std::int64_t>("window");
+    if (window > frames)
+      config.fail("window", "window of " + std::to_string(window) + " frames is longer than the samples (" +
+                                std::to_string(frames) + " frames)");
     const auto every = config.get<std::int64_t>("every");
-    const double sigma = config.get<double>("sigma");
+    if (every >= window && window > 1)
+      config.fail("every", "with N = " + std::to_string(every) + " only frame 0 of each " + std::to_string(window) +
+                               "-frame window is observed");
+
+    Config mask_config = config.section("mask");
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
+    at::Tensor mask;
+    if (!mask_config.get<std::string>("file").empty()) {
+      auto path = context.resolve(mask_config.get<std::string>("file"));
+      if (!std::filesystem::exists(path)) mask_config.fail("file", "mask file " + path.string() + " does not exist");
+      auto file = netcdf::File::open(path);
+      std::string var = mask_config.get<std::string>("variable");
+      if (!file.has_variable(var)) mask_config.fail("variable", path.string() + " has no variable '" + var + "'");
+      auto mshape = file.shape(var);
+      if (std::vector<std::int64_t>(mshape.begin(), mshape.end()) != grid)
+        mask_config.fail("file", path.string() + ": variable '" + var + "' has shape " +
+                                     shape_text({mshape.begin(), mshape.end()}) + ", the grid is " + shape_text(grid));
+      auto values = file.read(var);
+      mask = at::from_blob(values.data(), grid, at::kDouble).clone() != 0;
+    } else {
+      const auto stride = mask_config.get<std::int64_t>("stride");
+      for (auto n : grid)
+        if (stride > n)
+          mask_config.fail("stride", "stride " + std::to_string(stride) + " is larger than the grid (" +
+                                         std::to_string(n) + " points)");
+      mask = design::mask(grid, mask_config.get<double>("random"), stride, generator);
+    }
+    if (mask.sum().item<std::int64_t>() == 0) config.fail("mask", "observes no grid point at all");
+
+    // Normalisation by the data's per-channel std, as stored by generate. The
+    // channel dim is the first state dim when it is no grid dim (layer).
+    const bool state_channel_dim = state_shape.size() > spatial;
+    const std::int64_t channels = state_channel_dim ? state_shape[0] : 1;
+    at::Tensor scale = at::ones({channels}, at::kDouble);
+    if (config.get<bool>("normalise")) {
+      auto std_values = data.read(variable + "_std");
+      scale = at::tensor(at::ArrayRef<double>(std_values), at::kDouble).reshape({-1});
+      if (scale.numel() == 1) scale = scale.expand({channels}).contiguous();
+    }
+    std::vector<std::int64_t> scale_view(state_shape.size(), 1);
+    if (state_channel_dim) scale_view[0] = channels;
+
     auto values = data.read(variable);
-    at::Tensor states = at::from_blob(values.data(), shape, at::kDouble);
-    at::Tensor frames = at::arange(0, shape[1], every, at::kLong);
-    at::Tensor x = states.index_select(1, frames);
-    at::Tensor y = op->apply(x);
-    std::vector<std::int64_t> expected = {shape[0], frames.size(0)};
+    at::Tensor states = at::from_blob(values.data(), shape, at::kDouble).clone();
+    const std::int64_t per_sample = frames / window;
+    at::Tensor windows = states.slice(1, 0, per_sample * window).reshape([&] {
+      std::vector<std::int64_t> s = {shape[0] * per_sample, window};
+      s.insert(s.end(), state_shape.begin(), state_shape.end());
+      return s;
+    }());
+    std::vector<std::int64_t> full_view = {1, 1};
+    full_view.insert(full_view.end(), scale_view.begin(), scale_view.end());
+    windows = windows / scale.view(full_view);
+
+    // Observed frames: 0, N, 2N, ... within each window.
+    at::Tensor observed = (at::arange(window, at::kLong) % every) == 0;
+    std::vector<std::int64_t> time_view(1 + grid.size(), 1);
+    time_view[0] = window;
+    at::Tensor time_mask = observed.view(time_view).logical_and(mask.unsqueeze(0));  // (time, grid...)
+
+    auto law = design::noise_law(config.section("noise").get<std::string>("law"));
+    const double sigma = config.section("noise").get<double>("sigma");
+    at::Tensor y = op->apply(windows);
+    std::vector<std::int64_t> expected = {windows.size(0), window};
     expected.insert(expected.end(), out_shape.begin(), out_shape.end());
     if (y.sizes().vec() != expected)
-      config.fail("operator", "returned a tensor of another shape than its output_shape promised");
-    y = (y + sigma * at::randn(y.sizes(), generator, options)) * mask.to(at::kDouble);
-    y = y.contiguous();
+      config.fail("operator", "returned shape " + shape_text(y.sizes().vec()) + " instead of the " +
+                                  shape_text(expected) + " its output_shape promised");
+    // (time, 1..., grid...) broadcast over the leading observation dims (channels).
+    std::vector<std::int64_t> obs_mask_view = {1, window};
+    for (std::size_t d = 0; d + grid.size() < out_shape.size(); ++d) obs_mask_view.push_back(1);
+    obs_mask_view.insert(obs_mask_view.end(), grid.begin(), grid.end());
+    at::Tensor obs_mask = time_mask.reshape(obs_mask_view).to(at::kDouble);
+    y = ((y + design::noise(law, sigma, y.sizes(), generator)) * obs_mask).contiguous();
+
+    Config background_config = config.section("background");
+    bool with_background = background_config.has("sigma");
+    at::Tensor background;
+    if (with_background) {
+      double sigma_b = background_config.get<double>("sigma");
+      at::Tensor x0 = windows.select(1, 0);
+      background = (x0 + sigma_b * at::randn(x0.sizes(), generator, at::TensorOptions().dtype(at::kDouble))).contiguous();
+    }
 
     auto path = context.output() / config.get<std::string>("out");
     auto file = netcdf::File::create(path);
-    file.dimension("trajectory", shape[0]);
-    file.dimension("time", frames.size(0));
+    const std::int64_t count = windows.size(0);
+    file.dimension("window", count);
+    file.dimension("time", window);
     std::vector<std::string> out_names;
     for (std::size_t d = 0; d < out_shape.size(); ++d) {
-      std::size_t from_end = out_shape.size() - d;
-      std::string n = from_end <= state_names.size() && state_shape[state_names.size() - from_end] == out_shape[d]
-                          ? state_names[state_names.size() - from_end]
-                          : "channel";
-      if (n == "channel" || std::find(out_names.begin(), out_names.end(), n) != out_names.end())
-        n = "observed_" + std::to_string(d);
-      file.dimension(n, out_shape[d]);
+      bool grid_dim = d + spatial >= out_shape.size();
+      std::string n = grid_dim ? state_names[state_names.size() - (out_shape.size() - d)] : "channel";
+      if (!grid_dim && out_shape.size() - spatial > 1) n = "channel_" + std::to_string(d);
       out_names.push_back(n);
     }
-    std::vector<std::string> y_dims = {"trajectory", "time"};
+    for (std::size_t d = 0; d < out_shape.size(); ++d) file.dimension(out_names[d], out_shape[d]);
+    if (state_channel_dim) file.dimension("state_" + state_names[0], channels);
+    std::vector<std::string> y_dims = {"window", "time"};
     y_dims.insert(y_dims.end(), out_names.begin(), out_names.end());
-    std::vector<std::string> mask_dims(out_names.end() - spatial, out_names.end());
-    file.variable("y", "double", y_dims);
-    file.attribute("y", "long_name", "observations H(x) + noise on the observed points, 0 elsewhere");
+    std::vector<std::string> mask_dims = {"time"};
+    mask_dims.insert(mask_dims.end(), out_names.end() - spatial, out_names.end());
+    file.variable("observation", "double", y_dims);
+    file.attribute("observation", "long_name", "observations H(x) + noise on the observed points, 0 elsewhere");
     file.variable("mask", "int", mask_dims);
-    file.attribute("mask", "long_name", "1 where observed");
-    file.variable("frame", "int", {"time"});
-    file.attribute("frame", "long_name", "index of the observed frame in the data's time axis");
+    file.attribute("mask", "long_name", "1 where observed (every channel of H at that point and frame)");
+    file.variable("window_sample", "int", {"window"});
+    file.attribute("window_sample", "long_name", "sample of the data the window is cut from");
+    file.variable("window_start", "int", {"window"});
+    file.attribute("window_start", "long_name", "frame of the sample where the window starts");
+    std::vector<std::string> channel_dims;
+    if (state_channel_dim) channel_dims.push_back("state_" + state_names[0]);
+    file.variable("scale", "double", channel_dims);
+    file.attribute("scale", "long_name", "per-channel factor the states were divided by before H");
+    if (with_background) {
+      std::vector<std::string> b_dims = {"window"};
+      if (state_channel_dim) b_dims.push_back("state_" + state_names[0]);
+      b_dims.insert(b_dims.end(), state_names.end() - spatial, state_names.end());
+      file.variable("background", "double", b_dims);
+      file.attribute("background", "long_name", "background state at frame 0 (divided by scale)");
+      file.attribute("", "background_sigma", background_config.get<double>("sigma"));
+    }
     file.attribute("", "Conventions", "CF-1.8");
     file.attribute("", "source", "assim " ASSIM_SDK_VERSION " observe stage");
+    file.attribute("", "state_variable", variable);
     file.attribute("", "observation_sigma", sigma);
+    file.attribute("", "noise_law", config.section("noise").get<std::string>("law"));
     file.attribute("", "every", static_cast<double>(every));
-    file.attribute("", "mask_random", mask_config.get<double>("random"));
-    file.attribute("", "mask_stride", static_cast<double>(stride));
+    file.attribute("", "normalised", config.get<bool>("normalise") ? "true" : "false");
+    file.attribute("", "mask_fraction", mask.to(at::kDouble).mean().item<double>());
     file.attribute("", "seed", static_cast<double>(context.seed()));
     for (const auto& [key, value] : context.settings_of("operator")) file.attribute("", "operator_" + key, value);
     file.end_definitions();
-    std::vector<std::size_t> start(y_dims.size(), 0), count;
-    for (auto n : y.sizes()) count.push_back(static_cast<std::size_t>(n));
-    file.write("y", start, count, y.data_ptr<double>());
-    at::Tensor mask_int = mask.to(at::kInt).contiguous();
-    std::vector<std::size_t> mask_count(grid.begin(), grid.end());
-    file.write("mask", std::vector<std::size_t>(grid.size(), 0), mask_count, mask_int.data_ptr<int>());
-    at::Tensor frame_int = frames.to(at::kInt).contiguous();
-    file.write("frame", {0}, {static_cast<std::size_t>(frames.size(0))}, frame_int.data_ptr<int>());
+
+    std::vector<std::size_t> start(y_dims.size(), 0), extent;
+    for (auto n : y.sizes()) extent.push_back(static_cast<std::size_t>(n));
+    file.write("observation", start, extent, y.data_ptr<double>());
+    at::Tensor mask_int = time_mask.to(at::kInt).contiguous();
+    std::vector<std::size_t> mask_extent;
+    for (auto n : mask_int.sizes()) mask_extent.push_back(static_cast<std::size_t>(n));
+    file.write("mask", std::vector<std::size_t>(mask_extent.size(), 0), mask_extent, mask_int.data_ptr<int>());
+    std::vector<int> sample_of(count), start_of(count);
+    for (std::int64_t w = 0; w < count; ++w) {
+      sample_of[w] = static_cast<int>(w / per_sample);
+      start_of[w] = static_cast<int>((w % per_sample) * window);
+    }
+    file.write("window_sample", {0}, {static_cast<std::size_t>(count)}, sample_of.data());
+    file.write("window_start", {0}, {static_cast<std::size_t>(count)}, start_of.data());
+    at::Tensor scale_values = scale.contiguous();
+    file.write("scale", std::vector<std::size_t>(channel_dims.size(), 0),
+               std::vector<std::size_t>(channel_dims.size(), static_cast<std::size_t>(channels)),
+               scale_values.data_ptr<double>());
+    if (with_background) {
+      std::vector<std::size_t> b_extent;
+      for (auto n : background.sizes()) b_extent.push_back(static_cast<std::size_t>(n));
+      file.write("background", std::vector<std::size_t>(b_extent.size(), 0), b_extent, background.data_ptr<double>());
+    }
     file.close();
-    log::info("observed ", frames.size(0), " frames of ", shape[0], " trajectories (", mask.sum().item<std::int64_t>(),
-              " of ", mask.numel(), " points) into ", path.filename().string());
+    log::info("observed ", count, " windows of ", window, " frames (every ", every, ", ",
+              mask.sum().item<std::int64_t>(), " of ", mask.numel(), " points) into ", path.filename().string());
   }
 };
 

@@ -57,12 +57,15 @@ at::Tensor read_restart(const std::filesystem::path& file, const std::string& ar
   std::vector<std::int64_t> tail(shape.begin() + std::min<std::size_t>(2, shape.size()), shape.end());
   if (shape.size() == state_shape.size() + 2 && tail == state_shape) {
     at::Tensor last = all.select(1, shape[1] - 1);
-    if (shape[0] == trajectories) return last.contiguous();
+    // Samples are piece-major: the last `trajectories` samples are the last
+    // piece of each trajectory, where a continuation starts.
+    if (shape[0] % trajectories == 0) return last.slice(0, shape[0] - trajectories).contiguous();
     if (shape[0] == 1) return last.expand({trajectories}).contiguous();
-    fail("holds " + std::to_string(shape[0]) + " trajectories, but " + std::to_string(trajectories) + " are asked for");
+    fail("holds " + std::to_string(shape[0]) + " samples, not a multiple of the " + std::to_string(trajectories) +
+         " trajectories asked for");
   }
   return fail("variable '" + spec.variable + "' has shape " + shape_text(shape) + "; expected " +
-              shape_text(state_shape) + " or (trajectory, time, " + shape_text(state_shape) + ")");
+              shape_text(state_shape) + " or (sample, time, " + shape_text(state_shape) + ")");
 }
 
 }  // namespace assim

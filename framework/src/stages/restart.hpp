@@ -13,8 +13,8 @@ namespace assim {
 
 // Reads (trajectories, state dims...) from either
 // - a NetCDF file holding the model's variable, shaped like one state (used
-//   for every trajectory) or (trajectory, time, state dims...) (the last frame
-//   of each trajectory: a continuation of an earlier generate stage), or
+//   for every trajectory) or (sample, time, state dims...) (the last frame
+//   of the last piece of each trajectory: a continuation of an earlier generate stage), or
 // - a meta.json describing raw little-endian float64 arrays (the layout of
 //   ../shared/data/pyqg), from which `array` is taken.
 // `where` names the setting in error messages.

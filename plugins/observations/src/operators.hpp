@@ -1,0 +1,179 @@
+// Observation operators of the score-based assimilation papers (see
+// ../shared/reference/score-based-da.md, "Observation operators"): identity,
+// arctan(a x) ("easy") and A sin(f x) ("hard") element-wise on any state;
+// vorticity-to-velocity through a model's own inversion; and a stack of
+// several operators observed at once (setting III, multi-modal).
+#pragma once
+
+#include <assim/assim.hpp>
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace assim::observations {
+
+using assim::Config;
+using assim::Parameters;
+
+class Identity : public assim::ObservationOperator {
+ public:
+  static Parameters parameters() { return {}; }
+  explicit Identity(const Config&) {}
+  at::Tensor apply(const at::Tensor& x) const override { return x; }
+  bool linear() const override { return true; }
+};
+
+class Arctan : public assim::ObservationOperator {
+ public:
+  static Parameters parameters() {
+    Parameters p;
+    p.real("scale", 3.0, "1 / state units", "a in arctan(a x)").above(0);
+    return p;
+  }
+  explicit Arctan(const Config& c) : scale_(c.get<double>("scale")) {}
+  at::Tensor apply(const at::Tensor& x) const override { return at::atan(scale_ * x); }
+
+ private:
+  double scale_;
+};
+
+class Sine : public assim::ObservationOperator {
+ public:
+  static Parameters parameters() {
+    Parameters p;
+    p.real("amplitude", 1.5, "observation units", "A in A sin(f x)").above(0);
+    p.real("frequency", 3.0, "1 / state units", "f in A sin(f x)").above(0);
+    return p;
+  }
+  explicit Sine(const Config& c) : amplitude_(c.get<double>("amplitude")), frequency_(c.get<double>("frequency")) {}
+  at::Tensor apply(const at::Tensor& x) const override { return amplitude_ * at::sin(frequency_ * x); }
+
+ private:
+  double amplitude_, frequency_;
+};
+
+inline std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// PV -> streamfunction -> [u1, u2, v1, v2] / scales. The inversion is the
+// model's (Model::derive(states, "velocity")): one inversion in the code base.
+class Velocity : public assim::ObservationOperator {
+ public:
+  static Parameters parameters() {
+    Parameters p;
+    p.component("model", assim::Kind::Model, "the model whose inversion turns PV into velocities (qg.two_layer)");
+    p.string("inversion", "physical", "",
+             "physical: multiply the (normalised) input by state_scale before inverting; normalised: invert "
+             "the input as it is (the SOAD reference code's behaviour)")
+        .one_of({"physical", "normalised"});
+    p.reals("state_scale", {9.7e-6, 1.19e-6}, "s-1",
+            "per-layer std the input was divided by (the papers' 256 x 256 values; use your data's q_std)")
+        .above(0);
+    p.reals("scales", {}, "m s-1 (physical) or 1 (normalised)",
+            "divisors of [u1, u2, v1, v2]; empty: [0.12, 0.02, 0.11, 0.02] m s-1 (physical), "
+            "[1.2e4, 1.6e4, 1.1e4, 1.6e4] (normalised, the reference's values)")
+        .above(0);
+    return p;
+  }
+  explicit Velocity(const Config& c)
+      : model_(c.component<assim::Model>("model")),
+        physical_(c.get<std::string>("inversion") == "physical"),
+        state_scale_(c.get<std::vector<double>>("state_scale")),
+        scales_(c.get<std::vector<double>>("scales")) {
+    auto quantities = model_->quantities();
+    if (std::find(quantities.begin(), quantities.end(), "velocity") == quantities.end())
+      c.fail("model", "model '" + c.reference("model") + "' does not derive velocities");
+    if (scales_.empty())
+      scales_ = physical_ ? std::vector<double>{0.12, 0.02, 0.11, 0.02} : std::vector<double>{1.2e4, 1.6e4, 1.1e4, 1.6e4};
+    if (scales_.size() != 4) c.fail("scales", "needs 4 values, for u1, u2, v1, v2");
+    state_shape_ = model_->state_spec().shape();
+    if (state_shape_.empty() || static_cast<std::size_t>(state_shape_[0]) != state_scale_.size())
+      c.fail("state_scale", "needs one value per layer of the model's state " + shape_text(state_shape_));
+  }
+
+  at::Tensor apply(const at::Tensor& x) const override {
+    const auto options = x.options();
+    std::vector<std::int64_t> per_layer(state_shape_.size(), 1);
+    per_layer[0] = state_shape_[0];
+    at::Tensor q = physical_ ? x * at::tensor(at::ArrayRef<double>(state_scale_), options).view(per_layer) : x;
+    at::Tensor velocity = model_->derive(q, "velocity");
+    std::vector<std::int64_t> per_channel(state_shape_.size(), 1);
+    per_channel[0] = 4;
+    return velocity / at::tensor(at::ArrayRef<double>(scales_), options).view(per_channel);
+  }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state_shape) const override {
+    if (state_shape != state_shape_)
+      throw assim::Error("obs.velocity inverts on its model's grid " + shape_text(state_shape_) +
+                         ", but the states have shape " + shape_text(state_shape) +
+                         " (coarsened data need a model component on the coarse grid)");
+    auto out = state_shape;
+    out[0] = 4;
+    return out;
+  }
+  bool linear() const override { return true; }
+
+ private:
+  std::shared_ptr<assim::Model> model_;
+  bool physical_;
+  std::vector<double> state_scale_, scales_;
+  std::vector<std::int64_t> state_shape_;
+};
+
+// Several operators observed at once: their outputs concatenated along the
+// channel dim (counted from the end: -3 for (channel, y, x) states).
+class Stack : public assim::ObservationOperator {
+ public:
+  static Parameters parameters() {
+    Parameters p;
+    p.components("operators", assim::Kind::ObservationOperator, "the operators, in channel order");
+    p.integer("channel_dim", -3, "", "dim along which outputs are concatenated, counted from the end").below(0);
+    return p;
+  }
+  explicit Stack(const Config& c)
+      : operators_(c.components<assim::ObservationOperator>("operators")), dim_(c.get<std::int64_t>("channel_dim")) {}
+
+  at::Tensor apply(const at::Tensor& x) const override {
+    std::vector<at::Tensor> parts;
+    for (const auto& op : operators_) parts.push_back(op->apply(x));
+    return at::cat(parts, dim_);
+  }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state_shape) const override {
+    const auto rank = static_cast<std::int64_t>(state_shape.size());
+    if (-dim_ > rank)
+      throw assim::Error("obs.stack: channel_dim " + std::to_string(dim_) + " does not exist in states of shape " +
+                         shape_text(state_shape));
+    std::vector<std::int64_t> out;
+    for (std::size_t i = 0; i < operators_.size(); ++i) {
+      auto shape = operators_[i]->output_shape(state_shape);
+      if (out.empty()) {
+        out = shape;
+        continue;
+      }
+      auto axis = static_cast<std::size_t>(rank + dim_);
+      auto rest = shape;
+      rest[axis] = out[axis];
+      if (rest != out)
+        throw assim::Error("obs.stack: operator " + std::to_string(i) + " gives " + shape_text(shape) +
+                           ", which does not stack with " + shape_text(out) + " along channel_dim");
+      out[axis] += shape[axis];
+    }
+    return out;
+  }
+  bool linear() const override {
+    return std::all_of(operators_.begin(), operators_.end(), [](const auto& op) { return op->linear(); });
+  }
+
+ private:
+  std::vector<std::shared_ptr<assim::ObservationOperator>> operators_;
+  std::int64_t dim_;
+};
+
+}  // namespace assim::observations
+
