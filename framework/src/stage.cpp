@@ -31,11 +31,12 @@ Stage::~Stage() = default;
 
 std::unique_ptr<Stage> make_generate_stage();
 std::unique_ptr<Stage> make_observe_stage();
+std::unique_ptr<Stage> make_filter_stage();
 
 const std::map<std::string, std::unique_ptr<Stage>>& stages() {
   static const auto all = [] {
     std::map<std::string, std::unique_ptr<Stage>> m;
-    for (auto make : {make_generate_stage, make_observe_stage}) {
+    for (auto make : {make_generate_stage, make_observe_stage, make_filter_stage}) {
       auto stage = make();
       std::string name = stage->name();
       m.emplace(name, std::move(stage));

@@ -1,0 +1,215 @@
+// `run: filter`: a cycling twin experiment. A truth run is observed every
+// cycle; an ensemble is forecast with the model (all members in one batch)
+// and analysed by the sampler; RMSE and spread of forecast and analysis are
+// recorded per cycle. rmse.a follows DAPPER's convention: the time mean,
+// after the burn-in, of the spatial RMS of (ensemble mean - truth). A run
+// whose ensemble stops being finite, or whose model diverges, is reported as
+// diverged with its cycle and left out of the means.
+#include <assim/error.hpp>
+#include <assim/framework/duration.hpp>
+#include <assim/framework/netcdf.hpp>
+#include <assim/framework/observation_design.hpp>
+#include <assim/framework/stage.hpp>
+#include <assim/log.hpp>
+#include <assim/model.hpp>
+#include <assim/observation_operator.hpp>
+#include <assim/progress.hpp>
+#include <assim/sampler.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <limits>
+
+namespace assim {
+
+namespace {
+
+struct Scores {
+  double rmse, spread;
+};
+
+Scores scores(const at::Tensor& ensemble, const at::Tensor& truth) {
+  at::Tensor mean = ensemble.mean(0);
+  double rmse = std::sqrt((mean - truth).pow(2).mean().item<double>());
+  double spread = std::sqrt(ensemble.var(0, /*unbiased=*/true).mean().item<double>());
+  return {rmse, spread};
+}
+
+class Filter : public Stage {
+ public:
+  std::string name() const override { return "filter"; }
+  std::string doc() const override {
+    return "cycle forecast and analysis against a truth run; RMSE and spread per cycle";
+  }
+  Parameters parameters() const override {
+    Parameters observe;
+    observe.real("sigma", 1.0, "state units", "std of the Gaussian observation noise (R = sigma^2 I)").above(0);
+    observe.real("random", 1.0, "", "fraction of points observed, drawn once").above(0).at_most(1);
+    observe.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
+    Parameters p;
+    p.component("model", Kind::Model, "the model of the truth and of the forecasts");
+    p.component("sampler", Kind::Sampler, "the analysis (sampler.enkf)");
+    p.component("operator", Kind::ObservationOperator, "the observation operator H");
+    p.integer("members", 20, "", "ensemble size").at_least(2);
+    p.integer("cycles", 1000, "", "analysis cycles").at_least(1);
+    p.string("cycle_length", "1 step", "duration", "time between analyses ('1 step', '1 day')");
+    p.integer("burn_in", 0, "cycles", "cycles left out of the time means").at_least(0);
+    p.integer("repetitions", 1, "", "independent runs, with seeds seed, seed + 1, ...").at_least(1);
+    p.real("divergence_rmse", 1e6, "state units", "an analysis RMSE above this marks the run diverged").above(0);
+    p.section("observations", "how the truth is observed each cycle", observe);
+    p.string("out", "filter.nc", "", "file name of the result");
+    return p;
+  }
+
+  void run(StageContext& context) const override {
+    const Config& config = context.config();
+    auto model = config.component<Model>("model");
+    auto sampler = config.component<Sampler>("sampler");
+    auto op = std::shared_ptr<const ObservationOperator>(config.component<ObservationOperator>("operator"));
+    StateSpec spec = model->state_spec();
+    const auto members = config.get<std::int64_t>("members");
+    const auto cycles = config.get<std::int64_t>("cycles");
+    const auto burn_in = config.get<std::int64_t>("burn_in");
+    const auto repetitions = config.get<std::int64_t>("repetitions");
+    const double limit = config.get<double>("divergence_rmse");
+    if (burn_in >= cycles) config.fail("burn_in", "leaves no cycle to average over");
+    std::int64_t steps = 0;
+    try {
+      steps = steps_in(config.get<std::string>("cycle_length"), spec.time_step, spec.time_units);
+    } catch (const Error& e) {
+      config.fail("cycle_length", e.what());
+    }
+    if (steps < 1) config.fail("cycle_length", "must be at least one time step");
+    Config observe = config.section("observations");
+    const double sigma = observe.get<double>("sigma");
+    auto state_shape = spec.shape();
+    std::vector<std::int64_t> obs_shape;
+    try {
+      obs_shape = op->output_shape(state_shape);
+    } catch (const std::exception& e) {
+      config.fail("operator", std::string("cannot observe the model's states: ") + e.what());
+    }
+    std::size_t spatial = 0;
+    for (const auto& d : spec.dims) spatial += d.spacing > 0 ? 1 : 0;
+    std::vector<std::int64_t> grid(obs_shape.end() - spatial, obs_shape.end());
+
+    std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
+    std::vector<std::string> status(repetitions, "ok");
+    Progress progress("filter", repetitions * cycles, "cycle");
+    for (std::int64_t r = 0; r < repetitions; ++r) {
+      const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+      at::Tensor mask = design::mask(grid, observe.get<double>("random"), observe.get<std::int64_t>("stride"), generator);
+      std::vector<std::int64_t> view(obs_shape.size() - grid.size(), 1);
+      view.insert(view.end(), grid.begin(), grid.end());
+      at::Tensor obs_mask = mask.to(at::kDouble).view(view).expand(obs_shape).unsqueeze(0).contiguous();
+
+      // Truth and ensemble start from independent draws of the model's initial distribution.
+      auto truth = model->start(model->initial_state(1, 2 * seed));
+      at::Tensor ensemble = model->initial_state(members, 2 * seed + 1);
+      try {
+        for (std::int64_t c = 0; c < cycles; ++c) {
+          truth->advance(steps);
+          auto forecast = model->start(ensemble);
+          forecast->advance(steps);
+          at::Tensor x_true = truth->state().squeeze(0);
+          at::Tensor x_f = forecast->state();
+          Scores f = scores(x_f, x_true);
+          AssimilationProblem problem;
+          problem.state = spec;
+          problem.observation_operator = op;
+          problem.observations =
+              ((op->apply(x_true.unsqueeze(0)) + sigma * at::randn(obs_mask.sizes(), generator, at::kDouble)) *
+               obs_mask)
+                  .contiguous();
+          problem.mask = obs_mask;
+          problem.observation_sigma = sigma;
+          problem.forecast = x_f;
+          ensemble = sampler->sample(problem, members, seed * 1000003ull + static_cast<std::uint64_t>(c)).select(1, 0);
+          Scores a = scores(ensemble, x_true);
+          std::size_t i = static_cast<std::size_t>(r * cycles + c);
+          rmse_f[i] = f.rmse;
+          spread_f[i] = f.spread;
+          rmse_a[i] = a.rmse;
+          spread_a[i] = a.spread;
+          progress.advance();
+          if (!std::isfinite(a.rmse) || a.rmse > limit) {
+            status[r] = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(a.rmse) + ")";
+            break;
+          }
+        }
+      } catch (const DivergenceError& e) {
+        status[r] = std::string("diverged: ") + e.what();
+      }
+      if (status[r] != "ok") log::warning("filter repetition ", r, " (seed ", seed, ") ", status[r]);
+    }
+    progress.finish();
+
+    // Time means after the burn-in, over the repetitions that did not diverge.
+    auto time_mean = [&](const std::vector<double>& series) {
+      double sum = 0;
+      std::int64_t n = 0;
+      for (std::int64_t r = 0; r < repetitions; ++r) {
+        if (status[r] != "ok") continue;
+        for (std::int64_t c = burn_in; c < cycles; ++c) {
+          sum += series[r * cycles + c];
+          ++n;
+        }
+      }
+      return n ? sum / n : NAN;
+    };
+    std::int64_t diverged = std::count_if(status.begin(), status.end(), [](const auto& s) { return s != "ok"; });
+
+    auto path = context.output() / config.get<std::string>("out");
+    auto file = netcdf::File::create(path);
+    file.dimension("repetition", repetitions);
+    file.dimension("cycle", cycles);
+    file.variable("time", "double", {"cycle"});
+    file.attribute("time", "units", spec.time_units);
+    for (const char* name : {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"}) {
+      file.variable(name, "double", {"repetition", "cycle"});
+      file.attribute(name, "units", spec.units);
+    }
+    file.attribute("rmse_analysis", "long_name", "spatial RMS of analysis mean minus truth");
+    file.attribute("spread_analysis", "long_name", "spatial RMS of the analysis ensemble std");
+    file.attribute("rmse_forecast", "long_name", "spatial RMS of forecast mean minus truth");
+    file.attribute("spread_forecast", "long_name", "spatial RMS of the forecast ensemble std");
+    file.attribute("", "Conventions", "CF-1.8");
+    file.attribute("", "source", "assim " ASSIM_SDK_VERSION " filter stage");
+    file.attribute("", "rmse_a", time_mean(rmse_a));
+    file.attribute("", "spread_a", time_mean(spread_a));
+    file.attribute("", "rmse_f", time_mean(rmse_f));
+    file.attribute("", "spread_f", time_mean(spread_f));
+    file.attribute("", "burn_in_cycles", static_cast<double>(burn_in));
+    file.attribute("", "diverged_repetitions", static_cast<double>(diverged));
+    std::string all_status;
+    for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
+    file.attribute("", "status", all_status);
+    file.attribute("", "members", static_cast<double>(members));
+    file.attribute("", "observation_sigma", sigma);
+    file.attribute("", "seed", static_cast<double>(context.seed()));
+    for (const auto& [key, value] : context.settings_of("sampler")) file.attribute("", "sampler_" + key, value);
+    for (const auto& [key, value] : context.settings_of("model")) file.attribute("", "model_" + key, value);
+    file.end_definitions();
+    std::vector<double> times(cycles);
+    for (std::int64_t c = 0; c < cycles; ++c) times[c] = static_cast<double>((c + 1) * steps) * spec.time_step;
+    file.write("time", {0}, {static_cast<std::size_t>(cycles)}, times.data());
+    std::vector<std::size_t> start = {0, 0}, count = {static_cast<std::size_t>(repetitions), static_cast<std::size_t>(cycles)};
+    file.write("rmse_analysis", start, count, rmse_a.data());
+    file.write("spread_analysis", start, count, spread_a.data());
+    file.write("rmse_forecast", start, count, rmse_f.data());
+    file.write("spread_forecast", start, count, spread_f.data());
+    file.close();
+    log::info("rmse.a = ", time_mean(rmse_a), ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
+              cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged");
+    if (diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + all_status);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_filter_stage() { return std::make_unique<Filter>(); }
+
+}  // namespace assim
