@@ -233,20 +233,24 @@ struct Session::State {
           component(name, *p.component_kind, where(value[i], element), element);
           stage.components.insert(name);
         }
-      if (p.type == ParameterType::Stage) {
-        std::string name = value.Scalar().substr(1);
-        if (!stages.count(name)) {
-          std::string near = closest(name, stage_names);
-          throw ConfigError(where(value, key), key,
-                            "no stage named '" + name + "'" +
-                                (components.count(name) ? " ('" + name + "' is a component)" : "") +
-                                (near.empty() ? "" : "; did you mean '" + near + "'?") +
-                                " (stages: " + list_text(stage_names) + ")");
-        }
-        stage.inputs[key] = name;
-        stage.input_where[key] = where(value, key);
-      }
+      if (p.type == ParameterType::Stage) add_input(stage, value, key);
+      if (p.type == ParameterType::Stages)
+        for (std::size_t i = 0; i < value.size(); ++i) add_input(stage, value[i], key + "[" + std::to_string(i) + "]");
     }
+  }
+
+  void add_input(StageEntry& stage, const YAML::Node& value, const std::string& key) {
+    std::string name = value.Scalar().substr(1);
+    if (!stages.count(name)) {
+      std::string near = closest(name, stage_names);
+      throw ConfigError(where(value, key), key,
+                        "no stage named '" + name + "'" +
+                            (components.count(name) ? " ('" + name + "' is a component)" : "") +
+                            (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                            " (stages: " + list_text(stage_names) + ")");
+    }
+    stage.inputs[key] = name;
+    stage.input_where[key] = where(value, key);
   }
 
   void component_closure(const std::string& name, std::set<std::string>& out) const {
@@ -481,7 +485,8 @@ void Session::run(const RunOptions& options) {
       flatten(component.node, "");
       return out;
     };
-    StageContext context(config, partial, inputs, settings, fs::absolute(s.file).parent_path());
+    fs::path resume = folder / ("." + name + ".resume-" + hash);
+    StageContext context(config, partial, inputs, settings, fs::absolute(s.file).parent_path(), resume);
     log::info("stage ", name, " (", run, "): running");
     std::string started = now_text();
     auto t0 = std::chrono::steady_clock::now();
@@ -533,6 +538,9 @@ void Session::run(const RunOptions& options) {
     if (fs::exists(result)) fs::rename(result, old);
     fs::rename(partial, result);
     fs::remove_all(old);
+    // Resume folders of this stage, under any hash, are spent.
+    for (const auto& entry : fs::directory_iterator(folder))
+      if (entry.path().filename().string().rfind("." + name + ".resume-", 0) == 0) fs::remove_all(entry.path());
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", result.string());
   }
 }

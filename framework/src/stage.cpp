@@ -6,12 +6,29 @@ namespace assim {
 StageContext::StageContext(
     Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
     std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
-    std::filesystem::path experiment_folder)
+    std::filesystem::path experiment_folder, std::filesystem::path resume)
     : config_(std::move(config)),
       output_(std::move(output)),
       inputs_(std::move(inputs)),
       settings_(std::move(settings)),
-      experiment_folder_(std::move(experiment_folder)) {}
+      experiment_folder_(std::move(experiment_folder)),
+      resume_(std::move(resume)) {}
+
+const std::filesystem::path& StageContext::resume() const {
+  std::filesystem::create_directories(resume_);
+  return resume_;
+}
+
+std::vector<std::filesystem::path> StageContext::inputs(const std::string& key) const {
+  std::vector<std::filesystem::path> out;
+  for (std::size_t i = 0;; ++i) {
+    auto it = inputs_.find(key + "[" + std::to_string(i) + "]");
+    if (it == inputs_.end()) break;
+    out.push_back(it->second);
+  }
+  if (out.empty()) throw Error("internal: stage input '" + key + "' is not a list of stage references");
+  return out;
+}
 
 std::filesystem::path StageContext::resolve(const std::filesystem::path& path) const {
   return path.is_absolute() ? path : experiment_folder_ / path;
@@ -32,11 +49,15 @@ Stage::~Stage() = default;
 std::unique_ptr<Stage> make_generate_stage();
 std::unique_ptr<Stage> make_observe_stage();
 std::unique_ptr<Stage> make_filter_stage();
+std::unique_ptr<Stage> make_train_stage();
+std::unique_ptr<Stage> make_assimilate_stage();
+std::unique_ptr<Stage> make_evaluate_stage();
 
 const std::map<std::string, std::unique_ptr<Stage>>& stages() {
   static const auto all = [] {
     std::map<std::string, std::unique_ptr<Stage>> m;
-    for (auto make : {make_generate_stage, make_observe_stage, make_filter_stage}) {
+    for (auto make : {make_generate_stage, make_observe_stage, make_filter_stage, make_train_stage,
+                      make_assimilate_stage, make_evaluate_stage}) {
       auto stage = make();
       std::string name = stage->name();
       m.emplace(name, std::move(stage));

@@ -171,11 +171,13 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
              " written $name, got " + describe_node(value));
       break;
     case ParameterType::Components:
+    case ParameterType::Stages:
       if (!value.IsSequence() || value.size() == 0) fail("expected a list of $name references, got " + describe_node(value));
       for (std::size_t i = 0; i < value.size(); ++i)
         if (!value[i].IsScalar() || value[i].Scalar().size() < 2 || value[i].Scalar()[0] != '$')
           throw ConfigError(location(origin, value[i], path, section), path + "[" + std::to_string(i) + "]",
-                            std::string("expected a reference to a ") + to_string(*p.component_kind) +
+                            std::string("expected a reference to a ") +
+                                (p.type == ParameterType::Stages ? "stage" : to_string(*p.component_kind)) +
                                 " written $name, got " + describe_node(value[i]));
       break;
     case ParameterType::Section:

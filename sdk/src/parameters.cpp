@@ -17,6 +17,7 @@ const char* to_string(ParameterType type) {
     case ParameterType::Component: return "component reference";
     case ParameterType::Components: return "list of component references";
     case ParameterType::Stage: return "stage reference";
+    case ParameterType::Stages: return "list of stage references";
     case ParameterType::Section: return "section";
   }
   return "?";
@@ -178,6 +179,9 @@ Parameter& Parameters::components(std::string name, Kind kind, std::string doc) 
 }
 Parameter& Parameters::stage(std::string name, std::string doc) {
   return add(make(std::move(name), ParameterType::Stage, Presence::Required, "", "", std::move(doc)));
+}
+Parameter& Parameters::stages(std::string name, std::string doc) {
+  return add(make(std::move(name), ParameterType::Stages, Presence::Required, "", "", std::move(doc)));
 }
 Parameter& Parameters::section(std::string name, std::string doc, const Parameters& fields) {
   auto& p = add(make(std::move(name), ParameterType::Section, Presence::Defaulted, "{}", "",

@@ -207,6 +207,13 @@ class Observe : public Stage {
     if (state_channel_dim) channel_dims.push_back("state_" + state_names[0]);
     file.variable("scale", "double", channel_dims);
     file.attribute("scale", "long_name", "per-channel factor the states were divided by before H");
+    std::vector<std::string> state_dims;
+    if (state_channel_dim) state_dims.push_back("state_" + state_names[0]);
+    state_dims.insert(state_dims.end(), state_names.end() - spatial, state_names.end());
+    std::vector<std::string> truth_dims = {"window", "time"};
+    truth_dims.insert(truth_dims.end(), state_dims.begin(), state_dims.end());
+    file.variable("truth", "double", truth_dims);
+    file.attribute("truth", "long_name", "the true states of the window (divided by scale), for scoring");
     if (with_background) {
       std::vector<std::string> b_dims = {"window"};
       if (state_channel_dim) b_dims.push_back("state_" + state_names[0]);
@@ -218,6 +225,8 @@ class Observe : public Stage {
     file.attribute("", "Conventions", "CF-1.8");
     file.attribute("", "source", "assim " ASSIM_SDK_VERSION " observe stage");
     file.attribute("", "state_variable", variable);
+    file.attribute("", "frame_steps", data.number_attribute("", "sample_every_steps")[0]);
+    file.attribute("", "time_step", data.number_attribute("", "time_step")[0]);
     file.attribute("", "observation_sigma", sigma);
     file.attribute("", "noise_law", config.section("noise").get<std::string>("law"));
     file.attribute("", "every", static_cast<double>(every));
@@ -245,6 +254,10 @@ class Observe : public Stage {
     file.write("scale", std::vector<std::size_t>(channel_dims.size(), 0),
                std::vector<std::size_t>(channel_dims.size(), static_cast<std::size_t>(channels)),
                scale_values.data_ptr<double>());
+    at::Tensor truth = windows.contiguous();
+    std::vector<std::size_t> truth_extent;
+    for (auto n : truth.sizes()) truth_extent.push_back(static_cast<std::size_t>(n));
+    file.write("truth", std::vector<std::size_t>(truth_extent.size(), 0), truth_extent, truth.data_ptr<double>());
     if (with_background) {
       std::vector<std::size_t> b_extent;
       for (auto n : background.sizes()) b_extent.push_back(static_cast<std::size_t>(n));

@@ -31,6 +31,7 @@ enum class ParameterType {
   Component,  // a `$name` reference to a component of a given kind
   Components, // a list of such references
   Stage,      // a `$name` reference to an earlier stage whose results are read
+  Stages,     // a list of such references
   Section,    // a nested map with its own declared fields
 };
 
@@ -83,6 +84,7 @@ class ASSIM_API Parameters {
   Parameter& component(std::string name, Kind kind, std::string doc);
   Parameter& components(std::string name, Kind kind, std::string doc);
   Parameter& stage(std::string name, std::string doc);
+  Parameter& stages(std::string name, std::string doc);
   Parameter& section(std::string name, std::string doc, const Parameters& fields);
 
   // A parameter that must be given, of any type (`required(...).above(0)`).

@@ -21,7 +21,7 @@ class StageContext {
  public:
   StageContext(Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
                std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
-               std::filesystem::path experiment_folder);
+               std::filesystem::path experiment_folder, std::filesystem::path resume);
 
   const Config& config() const { return config_; }
   // The folder to write into: a temporary folder the runner renames into
@@ -29,6 +29,12 @@ class StageContext {
   const std::filesystem::path& output() const { return output_; }
   // The result folder of the stage a Stage-typed parameter refers to.
   const std::filesystem::path& input(const std::string& key) const;
+  // The result folders of the stages a Stages-typed parameter lists, in order.
+  std::vector<std::filesystem::path> inputs(const std::string& key) const;
+  // A folder that survives an interrupted run of this very stage (same
+  // settings and inputs): long work keeps checkpoints here to resume from.
+  // Made on first use; removed when the stage succeeds.
+  const std::filesystem::path& resume() const;
   std::uint64_t seed() const { return config_.get<std::uint64_t>("seed"); }
   // The resolved settings (name, YAML scalar text) of the component a
   // Component-typed parameter refers to, type first: for provenance attributes.
@@ -42,6 +48,7 @@ class StageContext {
   std::map<std::string, std::filesystem::path> inputs_;
   std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings_;
   std::filesystem::path experiment_folder_;
+  std::filesystem::path resume_;
 };
 
 class Stage {
