@@ -449,7 +449,6 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
     archive.write("epoch", c10::IValue(epoch + 1));
     archive.write("epochs", c10::IValue(options.epochs));
     archive.write("steps_per_epoch", c10::IValue(steps));
-    archive.write("has_best", c10::IValue(static_cast<std::int64_t>(validate)));
     at::Tensor rows = torch::empty({static_cast<std::int64_t>(history.size()), 3}, torch::kDouble);
     for (std::size_t i = 0; i < history.size(); ++i) {
       rows[static_cast<std::int64_t>(i)][0] = history[i].train;

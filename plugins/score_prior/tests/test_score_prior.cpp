@@ -90,6 +90,21 @@ double column(const std::string& row, int index) {
   return std::stod(cell);
 }
 
+// Element-wise H, as the papers' arctan / sin operators.
+class Tanh : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return at::tanh(x); }
+};
+
+// An H that changes the grid: it cannot be stacked on the state's channels.
+class Coarsen : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return x; }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& s) const override {
+    return {s[0], s[1] / 2, s[2] / 2};
+  }
+};
+
 // Same inputs for every comparison of two networks.
 std::pair<torch::Tensor, torch::Tensor> probe(std::int64_t frames) {
   torch::manual_seed(3);
@@ -159,6 +174,20 @@ TEST_CASE("denoise under autograd and under inference mode") {
   CHECK(grad.abs().sum().item<double>() > 0);
   c10::InferenceMode guard;
   CHECK(torch::allclose(prior.denoise(z0, t), out.detach()));
+}
+
+TEST_CASE("augment_with: the prior is over z = (x, H(x))") {
+  const auto h = std::make_shared<Tanh>();
+  ScorePrior prior(assim::config_from_yaml(small + "augment_with: $h\n", ScorePrior::parameters(), "<text>", {{"h", h}}));
+  CHECK(prior.augmentation() == h);
+  CHECK(prior.architecture().channels_in == 4);
+  prior.fit(synthetic(2, 6, 1), options(scratch("augmented"), 1));
+  CHECK((prior.denoise(torch::randn({1, 5, 4, 16, 16}), torch::tensor({0.5f})).sizes() ==
+         torch::IntArrayRef{1, 5, 4, 16, 16}));
+  CHECK_THROWS_WITH_AS(ScorePrior(assim::config_from_yaml(small + "augment_with: $h\n", ScorePrior::parameters(),
+                                                          "<text>", {{"h", std::make_shared<Coarsen>()}})),
+                       doctest::Contains("is [2, 8, 8]; the augmented prior needs [channels, 16, 16]"),
+                       assim::ConfigError);
 }
 
 TEST_CASE("training lowers the loss; validation, outputs and the csv") {
