@@ -9,6 +9,7 @@
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 #include <assim/prior.hpp>
 #include <assim/progress.hpp>
@@ -16,6 +17,7 @@
 
 #include "tensor_io.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -43,6 +45,40 @@ FrameScores score(const at::Tensor& samples, const at::Tensor& truth) {
   return s;
 }
 
+// A filter through the window: forecast with the model, analyse observed frames.
+at::Tensor cycle(const Model& model, const Sampler& filter, const AssimilationProblem& window, std::int64_t members,
+                 std::uint64_t seed, const at::Tensor& scale, std::int64_t frame_steps) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const std::int64_t frames = window.observations.size(0);
+  std::vector<std::int64_t> per_channel(window.background->dim(), 1);
+  per_channel[0] = scale.numel();
+  const at::Tensor physical = scale.reshape(per_channel).unsqueeze(0);
+  at::Tensor ensemble = window.background->unsqueeze(0) +
+                        window.background_sigma *
+                            at::randn(at::IntArrayRef([&] {
+                                        auto s = window.background->sizes().vec();
+                                        s.insert(s.begin(), members);
+                                        return s;
+                                      }()),
+                                      generator, at::TensorOptions().dtype(at::kDouble));
+  std::vector<at::Tensor> analyses;
+  for (std::int64_t f = 0; f < frames; ++f) {
+    if (f > 0) {
+      auto trajectory = model.start((ensemble * physical).contiguous());
+      trajectory->advance(frame_steps);
+      ensemble = trajectory->state() / physical;
+    }
+    AssimilationProblem frame = window;
+    frame.observations = window.observations.slice(0, f, f + 1);
+    frame.mask = window.mask.slice(0, f, f + 1);
+    frame.forecast = ensemble.contiguous();
+    if (frame.mask.sum().item<double>() > 0)
+      ensemble = filter.sample(frame, members, seed * 7919ull + static_cast<std::uint64_t>(f)).select(1, 0);
+    analyses.push_back(ensemble);
+  }
+  return at::stack(analyses, 1);
+}
+
 class Assimilate : public Stage {
  public:
   std::string name() const override { return "assimilate"; }
@@ -56,6 +92,8 @@ class Assimilate : public Stage {
     p.component("sampler", Kind::Sampler, "the posterior sampler (sampler.sda, sampler.soad, ...)");
     p.component("prior", Kind::Prior, "the prior score-based samplers use").optional();
     p.stage("trained_by", "the train stage that fitted a learned prior").optional();
+    p.component("model", Kind::Model, "forecast model for a filter cycled through the window (sampler.enkf); "
+                "its grid must be the observations' grid").optional();
     p.integer("members", 8, "", "posterior samples per window").at_least(1);
     p.integer("windows", 0, "", "windows to assimilate, from the first; 0: all").at_least(0);
     p.integer("seeds", 1, "", "independent repetitions per window, seeds seed, seed + 1, ...").at_least(1);
@@ -114,6 +152,17 @@ class Assimilate : public Stage {
       background_sigma = file.number_attribute("", "background_sigma")[0];
     }
     const double sigma = file.number_attribute("", "observation_sigma")[0];
+    std::shared_ptr<Model> model;
+    if (config.has("model")) {
+      model = config.component<Model>("model");
+      if (!background)
+        config.fail("model", "a filter cycled through the window starts from the background: give the observe "
+                             "stage a background: {sigma: ...}");
+      if (model->state_spec().shape() != truth.sizes().slice(2).vec())
+        config.fail("model", "the model's states do not have the shape of the observed states");
+    }
+    const at::Tensor scale = read_tensor(file, "scale");
+    const auto frame_steps = static_cast<std::int64_t>(file.number_attribute("", "frame_steps")[0]);
 
     const std::int64_t available = observations.size(0);
     const std::int64_t windows = config.get<std::int64_t>("windows") == 0
@@ -161,7 +210,8 @@ class Assimilate : public Stage {
         const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
         auto t0 = std::chrono::steady_clock::now();
         try {
-          at::Tensor samples = sampler->sample(problem, members, seed).to(at::kDouble);
+          at::Tensor samples = model ? cycle(*model, *sampler, problem, members, seed, scale, frame_steps)
+                                     : sampler->sample(problem, members, seed).to(at::kDouble);
           seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (!at::isfinite(samples).all().item<bool>())
             throw DivergenceError(0, "the sampler returned non-finite samples");
@@ -223,6 +273,11 @@ class Assimilate : public Stage {
     for (const auto& s : status) all_status += (all_status.empty() ? "" : "; ") + s;
     out.attribute("", "status", all_status.empty() ? std::string("ok") : all_status);
     for (const auto& [key, value] : context.settings_of("sampler")) out.attribute("", "sampler_" + key, value);
+    // The observation design travels with the result, for tables and figures over settings.
+    for (const char* name : {"operator_type", "noise_law", "normalised"})
+      if (file.has_attribute("", name)) out.attribute("", name, file.text_attribute("", name));
+    for (const char* name : {"observation_sigma", "every", "mask_fraction", "background_sigma"})
+      if (file.has_attribute("", name)) out.attribute("", name, file.number_attribute("", name));
     out.end_definitions();
     write_tensor(out, "mean", mean);
     write_tensor(out, "spread", spread);

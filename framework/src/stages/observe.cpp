@@ -11,6 +11,8 @@
 #include <assim/log.hpp>
 #include <assim/observation_operator.hpp>
 
+#include "tensor_io.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -195,6 +197,10 @@ class Observe : public Stage {
     y_dims.insert(y_dims.end(), out_names.begin(), out_names.end());
     std::vector<std::string> mask_dims = {"time"};
     mask_dims.insert(mask_dims.end(), out_names.end() - spatial, out_names.end());
+    for (std::size_t d = out_names.size() - spatial; d < out_names.size(); ++d) {
+      file.variable(out_names[d], "double", {out_names[d]});
+      file.attribute(out_names[d], "units", data.text_attribute(out_names[d], "units"));
+    }
     file.variable("observation", "double", y_dims);
     file.attribute("observation", "long_name", "observations H(x) + noise on the observed points, 0 elsewhere");
     file.variable("mask", "int", mask_dims);
@@ -239,6 +245,8 @@ class Observe : public Stage {
     std::vector<std::size_t> start(y_dims.size(), 0), extent;
     for (auto n : y.sizes()) extent.push_back(static_cast<std::size_t>(n));
     file.write("observation", start, extent, y.data_ptr<double>());
+    for (std::size_t d = out_names.size() - spatial; d < out_names.size(); ++d)
+      write_tensor(file, out_names[d], read_tensor(data, out_names[d]));
     at::Tensor mask_int = time_mask.to(at::kInt).contiguous();
     std::vector<std::size_t> mask_extent;
     for (auto n : mask_int.sizes()) mask_extent.push_back(static_cast<std::size_t>(n));
