@@ -20,12 +20,6 @@ namespace assim {
 
 namespace {
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 class Observe : public Stage {
  public:
   std::string name() const override { return "observe"; }
@@ -130,15 +124,13 @@ class Observe : public Stage {
     const std::int64_t channels = state_channel_dim ? state_shape[0] : 1;
     at::Tensor scale = at::ones({channels}, at::kDouble);
     if (config.get<bool>("normalise")) {
-      auto std_values = data.read(variable + "_std");
-      scale = at::tensor(at::ArrayRef<double>(std_values), at::kDouble).reshape({-1});
+      scale = read_tensor(data, variable + "_std").reshape({-1});
       if (scale.numel() == 1) scale = scale.expand({channels}).contiguous();
     }
     std::vector<std::int64_t> scale_view(state_shape.size(), 1);
     if (state_channel_dim) scale_view[0] = channels;
 
-    auto values = data.read(variable);
-    at::Tensor states = at::from_blob(values.data(), shape, at::kDouble).clone();
+    at::Tensor states = read_tensor(data, variable);
     const std::int64_t per_sample = frames / window;
     at::Tensor windows = states.slice(1, 0, per_sample * window).reshape([&] {
       std::vector<std::int64_t> s = {shape[0] * per_sample, window};

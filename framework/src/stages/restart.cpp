@@ -1,5 +1,7 @@
 #include "restart.hpp"
 
+#include "tensor_io.hpp"
+
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
 
@@ -10,13 +12,6 @@
 
 namespace assim {
 
-namespace {
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-}  // namespace
 
 at::Tensor read_restart(const std::filesystem::path& file, const std::string& array, const StateSpec& spec,
                         std::int64_t trajectories, const std::string& where) {

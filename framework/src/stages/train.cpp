@@ -9,6 +9,8 @@
 #include <assim/log.hpp>
 #include <assim/prior.hpp>
 
+#include "tensor_io.hpp"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -46,11 +48,9 @@ class Train : public Stage {
     if (shape.size() != 5)
       config.fail("data", "expects states (sample, time, channel, y, x); stage '" + config.reference("data") +
                               "' holds " + std::to_string(shape.size()) + "-dimensional " + variable);
-    auto values = data.read(variable);
-    auto std_values = data.read(variable + "_std");
-    at::Tensor scale = at::tensor(at::ArrayRef<double>(std_values), at::kDouble).reshape({-1});
+    at::Tensor scale = read_tensor(data, variable + "_std").reshape({-1});
     if (scale.numel() != shape[2]) scale = scale.expand({shape[2]}).contiguous();
-    at::Tensor states = at::from_blob(values.data(), shape, at::kDouble).div(scale.view({1, 1, -1, 1, 1}));
+    at::Tensor states = read_tensor(data, variable).div(scale.view({1, 1, -1, 1, 1}));
 
     const std::int64_t samples = shape[0];
     std::int64_t held_out = static_cast<std::int64_t>(std::ceil(config.get<double>("validation") * samples));

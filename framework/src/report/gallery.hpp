@@ -1,0 +1,66 @@
+// The images of a report: fields drawn as colour-mapped PNGs and their
+// colour bars, written into the page's folder and listed, with sizes and
+// ranges, in a sidecar JSON that tests and other tools read.
+#pragma once
+
+#include "colour_map.hpp"
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace assim::report {
+
+struct Image;
+
+// A 2-D field in NetCDF order: row 0 is the smallest y.
+struct Field {
+  const double* values = nullptr;  // height * width
+  int height = 0, width = 0;
+  const int* mask = nullptr;       // optional, height * width; 0 marks a point without data
+};
+
+// The smallest and largest finite, unmasked values of the fields (NaN, NaN when none).
+std::pair<double, double> finite_range(const std::vector<Field>& fields);
+
+class Gallery {
+ public:
+  // `pixels`: the field images' approximate size on the page; small grids
+  // are enlarged by a whole factor (nearest neighbour, so cells stay sharp).
+  Gallery(std::filesystem::path folder, int pixels);
+
+  // A vertical colour bar for `scale` (hi at the top), as tall as the image
+  // of `like`; returns its id, which the fields drawn with it name.
+  int bar(const std::string& name, const Scale& scale, const std::string& label, const Field& like);
+  // Writes the field as a PNG, y pointing up, points without data or with
+  // non-finite values transparent; returns its <img> tag.
+  std::string field(const std::string& name, const Field& field, int bar);
+  // The <img> tag of a bar with its end (and, if diverging, centre) values beside it.
+  std::string bar_html(int bar) const;
+  // Writes the index: every image, its size, and each bar's range and map.
+  void write_index(const std::filesystem::path& path) const;
+
+ private:
+  struct Entry {
+    std::string file;
+    int width, height;
+    int bar;  // fields: the bar of their scale; bars: -1
+  };
+  struct Bar {
+    std::string file, label;
+    Scale scale;
+    int width, height;
+  };
+  int zoom(const Field& field) const;
+  void write(const std::string& file, const Image& image, int bar);
+  std::filesystem::path folder_;
+  int pixels_;
+  std::vector<Entry> entries_;
+  std::vector<Bar> bars_;
+};
+
+// A number as text with `digits` significant digits ("1.25", "-3e-07").
+std::string number(double v, int digits = 4);
+
+}  // namespace assim::report
