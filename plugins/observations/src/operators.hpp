@@ -77,8 +77,9 @@ class Velocity : public assim::ObservationOperator {
             "per-layer std the input was divided by (the papers' 256 x 256 values; use your data's q_std)")
         .above(0);
     p.reals("scales", {}, "m s-1 (physical) or 1 (normalised)",
-            "divisors of [u1, u2, v1, v2]; empty: [0.12, 0.02, 0.11, 0.02] m s-1 (physical), "
-            "[1.2e4, 1.6e4, 1.1e4, 1.6e4] (normalised, the reference's values)")
+            "divisors of [u1, u2, v1, v2]; empty: [0.042, 0.007, 0.042, 0.0072] m s-1 (physical: the velocity std "
+            "of the CPU-scale truth, experiments/qg_truth_cpu.yaml coarsened to 32 x 32), [1.2e4, 1.6e4, 1.1e4, "
+            "1.6e4] (normalised: the reference's values, which give unit std there too)")
         .above(0);
     return p;
   }
@@ -91,7 +92,8 @@ class Velocity : public assim::ObservationOperator {
     if (std::find(quantities.begin(), quantities.end(), "velocity") == quantities.end())
       c.fail("model", "model '" + c.reference("model") + "' does not derive velocities");
     if (scales_.empty())
-      scales_ = physical_ ? std::vector<double>{0.12, 0.02, 0.11, 0.02} : std::vector<double>{1.2e4, 1.6e4, 1.1e4, 1.6e4};
+      scales_ = physical_ ? std::vector<double>{0.042, 0.007, 0.042, 0.0072}
+                          : std::vector<double>{1.2e4, 1.6e4, 1.1e4, 1.6e4};
     if (scales_.size() != 4) c.fail("scales", "needs 4 values, for u1, u2, v1, v2");
     state_shape_ = model_->state_spec().shape();
     if (state_shape_.empty() || static_cast<std::size_t>(state_shape_[0]) != state_scale_.size())
