@@ -52,12 +52,13 @@ std::unique_ptr<Stage> make_filter_stage();
 std::unique_ptr<Stage> make_train_stage();
 std::unique_ptr<Stage> make_assimilate_stage();
 std::unique_ptr<Stage> make_evaluate_stage();
+std::unique_ptr<Stage> make_report_stage();
 
 const std::map<std::string, std::unique_ptr<Stage>>& stages() {
   static const auto all = [] {
     std::map<std::string, std::unique_ptr<Stage>> m;
     for (auto make : {make_generate_stage, make_observe_stage, make_filter_stage, make_train_stage,
-                      make_assimilate_stage, make_evaluate_stage}) {
+                      make_assimilate_stage, make_evaluate_stage, make_report_stage}) {
       auto stage = make();
       std::string name = stage->name();
       m.emplace(name, std::move(stage));

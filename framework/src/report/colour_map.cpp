@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <numbers>
 
 namespace assim::report {
 
@@ -26,6 +25,8 @@ namespace {
 struct Lab {
   double l, a, b;
 };
+
+constexpr double pi = 3.14159265358979323846;
 
 // CIE reference white D65.
 constexpr double white_x = 0.95047, white_y = 1.0, white_z = 1.08883;
@@ -96,13 +97,13 @@ double adjust_hue(Msh saturated, double m_unsaturated) {
   if (saturated.m >= m_unsaturated) return saturated.h;
   double spin = saturated.s * std::sqrt(m_unsaturated * m_unsaturated - saturated.m * saturated.m) /
                 (saturated.m * std::sin(saturated.s));
-  return saturated.h > -std::numbers::pi / 3 ? saturated.h + spin : saturated.h - spin;
+  return saturated.h > -pi / 3 ? saturated.h + spin : saturated.h - spin;
 }
 
 Rgb moreland(Rgb cool, Rgb warm, double t) {
   Msh a = to_msh(to_lab(cool)), b = to_msh(to_lab(warm));
   // Distinct saturated ends meet at white, each half interpolated on its own.
-  if (a.s > 0.05 && b.s > 0.05 && std::abs(a.h - b.h) > std::numbers::pi / 3) {
+  if (a.s > 0.05 && b.s > 0.05 && std::abs(a.h - b.h) > pi / 3) {
     double m_mid = std::max({a.m, b.m, 88.0});
     if (t < 0.5) {
       b = {m_mid, 0, 0};

@@ -1,0 +1,186 @@
+#include "fields.hpp"
+
+#include "html.hpp"
+
+#include <assim/framework/netcdf.hpp>
+
+#include <cmath>
+#include <functional>
+
+namespace assim::report {
+
+namespace {
+
+// A variable's slab at fixed leading indices, whole along the other dims.
+std::vector<double> slab(const netcdf::File& file, const std::string& variable, const std::vector<std::size_t>& lead) {
+  auto shape = file.shape(variable);
+  std::vector<std::size_t> start(shape.size(), 0), count = shape;
+  for (std::size_t d = 0; d < lead.size(); ++d) {
+    start[d] = lead[d];
+    count[d] = 1;
+  }
+  return file.read(variable, start, count);
+}
+
+std::size_t product(const std::vector<std::size_t>& shape, std::size_t from, std::size_t to) {
+  std::size_t n = 1;
+  for (std::size_t d = from; d < to; ++d) n *= shape[d];
+  return n;
+}
+
+// "layer 1" from the dim "state_layer"; the flat index when several dims are flattened.
+std::string layer_label(const std::vector<std::string>& dims, std::size_t from, std::size_t to, std::size_t index) {
+  if (to == from) return "";
+  std::string name = to - from == 1 ? dims[from] : "channel";
+  if (name.rfind("state_", 0) == 0) name = name.substr(6);
+  return name + " " + std::to_string(index);
+}
+
+struct Row {
+  std::string label;
+  int bar;
+  std::vector<std::string> cells;  // HTML per shown frame
+};
+
+}  // namespace
+
+std::string fields_section(const Config& config, const Input& run, const std::optional<Input>& observe,
+                           const std::string& why, const FieldsChoice& choice, Gallery& gallery) {
+  const std::string out = run.record["config"]["out"].as<std::string>();
+  auto file = netcdf::File::open(run.folder / out);
+  const auto shape = file.shape("truth");  // (window, time, layers..., y, x)
+  const auto dims = file.dimensions_of("truth");
+  std::string html = "<h3>" + escape(run.name) + "</h3>\n";
+  if (shape.size() < 4)
+    return html + "<p class=\"note\">Fields are drawn for states with two spatial dimensions; these have " +
+           std::to_string(shape.size() - 2) + ".</p>\n";
+  const std::size_t windows = shape[0], frames = shape[1], ny = shape[shape.size() - 2], nx = shape.back();
+  const std::size_t layers = product(shape, 2, shape.size() - 2), plane = ny * nx;
+  const std::size_t seeds = file.shape("mean")[1];
+  const auto w = static_cast<std::size_t>(choice.window), s = static_cast<std::size_t>(choice.seed);
+  if (w >= windows) config.fail("window", "run '" + run.name + "' has " + std::to_string(windows) + " windows");
+  if (s >= seeds) config.fail("seed_index", "run '" + run.name + "' has " + std::to_string(seeds) + " seeds");
+  std::vector<std::size_t> shown;
+  for (auto f : choice.frames) {
+    if (static_cast<std::size_t>(f) >= frames)
+      config.fail("frames", "run '" + run.name + "' has windows of " + std::to_string(frames) + " frames");
+    shown.push_back(static_cast<std::size_t>(f));
+  }
+  if (shown.empty())
+    for (std::size_t f = 0; f < frames; ++f) shown.push_back(f);
+
+  const auto truth = slab(file, "truth", {w}), mean = slab(file, "mean", {w, s}), spread = slab(file, "spread", {w, s});
+  const auto rmse = slab(file, "rmse", {w, s}), ensemble_spread = slab(file, "ensemble_spread", {w, s});
+  std::vector<double> error(truth.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) error[i] = mean[i] - truth[i];
+  const int h = static_cast<int>(ny), wd = static_cast<int>(nx);
+  auto state = [&](const std::vector<double>& v, std::size_t t, std::size_t l) {
+    return Field{&v[(t * layers + l) * plane], h, wd, nullptr};
+  };
+  if (std::isnan(finite_range({Field{mean.data(), static_cast<int>(mean.size() / nx), wd, nullptr}}).first))
+    return html + "<p class=\"note\">Window " + std::to_string(w) + ", seed " + std::to_string(s) +
+           " diverged: there are no fields to show.</p>\n";
+
+  const std::string stem = run.name + "_w" + std::to_string(w) + "_s" + std::to_string(s);
+  std::vector<Row> truth_rows, mean_rows, obs_rows, spread_rows, error_rows;
+  std::vector<std::vector<std::string>> ranges;
+  // One bar per group of rows sharing a scale; images are named after the row and frame.
+  auto add_bar = [&](const std::string& key, const std::string& label, const std::vector<Field>& fields,
+                     std::optional<bool> symmetric) {
+    auto [lo, hi] = finite_range(fields);
+    Scale scale = Scale::fit(lo, hi, symmetric.value_or(lo < 0));
+    int bar = gallery.bar(stem + "_" + key + "_bar", scale, label, fields.front());
+    ranges.push_back({escape(label), number(lo), number(hi), number(scale.lo), number(scale.hi), scale.map->name()});
+    return bar;
+  };
+  auto fill = [&](Row& row, const std::string& key, const std::function<std::optional<Field>(std::size_t)>& at) {
+    for (std::size_t t : shown) {
+      auto f = at(t);
+      row.cells.push_back(f ? gallery.field(stem + "_" + key + "_f" + std::to_string(t), *f, row.bar)
+                            : "<span>not observed</span>");
+    }
+  };
+  for (std::size_t l = 0; l < layers; ++l) {
+    const std::string layer = layer_label(dims, 2, shape.size() - 2, l), sep = layer.empty() ? "" : ", ";
+    const std::string k = "l" + std::to_string(l);
+    std::vector<Field> both, spreads, errors;
+    for (std::size_t t : shown) {
+      both.push_back(state(truth, t, l));
+      both.push_back(state(mean, t, l));
+      spreads.push_back(state(spread, t, l));
+      errors.push_back(state(error, t, l));
+    }
+    int state_bar = add_bar("state_" + k, "truth and mean" + sep + layer, both, std::nullopt);
+    truth_rows.push_back({"truth<br>" + escape(layer), state_bar, {}});
+    fill(truth_rows.back(), "truth_" + k, [&](std::size_t t) { return state(truth, t, l); });
+    mean_rows.push_back({"analysis mean<br>" + escape(layer), state_bar, {}});
+    fill(mean_rows.back(), "mean_" + k, [&](std::size_t t) { return state(mean, t, l); });
+    spread_rows.push_back({"ensemble spread<br>" + escape(layer), add_bar("spread_" + k, "spread" + sep + layer, spreads, false), {}});
+    fill(spread_rows.back(), "spread_" + k, [&](std::size_t t) { return state(spread, t, l); });
+    error_rows.push_back({"error (mean &minus; truth)<br>" + escape(layer), add_bar("error_" + k, "error" + sep + layer, errors, true), {}});
+    fill(error_rows.back(), "error_" + k, [&](std::size_t t) { return state(error, t, l); });
+  }
+
+  std::string obs_note;
+  if (observe) {
+    auto obs_file = netcdf::File::open(observe->folder / observe->record["config"]["out"].as<std::string>());
+    const auto oshape = obs_file.shape("observation");  // (window, time, channels..., y, x)
+    const auto odims = obs_file.dimensions_of("observation");
+    if (oshape.size() >= 4 && obs_file.shape("mask").size() == 3) {
+      const std::size_t channels = product(oshape, 2, oshape.size() - 2), oy = oshape[oshape.size() - 2],
+                        ox = oshape.back(), oplane = oy * ox;
+      const auto observation = slab(obs_file, "observation", {w});
+      std::vector<int> mask;
+      for (double m : obs_file.read("mask")) mask.push_back(m != 0);
+      auto seen = [&](std::size_t t, std::size_t c) -> std::optional<Field> {
+        for (std::size_t i = 0; i < oplane; ++i)
+          if (mask[t * oplane + i])
+            return Field{&observation[(t * channels + c) * oplane], static_cast<int>(oy), static_cast<int>(ox),
+                         &mask[t * oplane]};
+        return std::nullopt;
+      };
+      for (std::size_t c = 0; c < channels; ++c) {
+        const std::string channel = layer_label(odims, 2, oshape.size() - 2, c);
+        std::vector<Field> fields;
+        for (std::size_t t : shown)
+          if (auto f = seen(t, c)) fields.push_back(*f);
+        if (fields.empty()) continue;
+        const std::string k = "obs_c" + std::to_string(c);
+        obs_rows.push_back({"observations<br>" + escape(channel), add_bar(k, "observations " + channel, fields, std::nullopt), {}});
+        fill(obs_rows.back(), k, [&](std::size_t t) { return seen(t, c); });
+      }
+      if (obs_rows.empty()) obs_note = "No frame shown is observed.";
+    } else {
+      obs_note = "Observations are drawn when they lie on a 2-D grid.";
+    }
+  } else {
+    obs_note = "Observations are not shown: " + why + ".";
+  }
+
+  html += "<p class=\"note\">Window " + std::to_string(w) + ", seed " + std::to_string(s) + " of " +
+          std::to_string(seeds) + "; " + std::to_string(nx) + " &times; " + std::to_string(ny) +
+          " grid, north up. Truth and analysis mean share a colour scale per layer; signed fields use a diverging "
+          "map centred on 0. Unobserved points are see-through. " + escape(obs_note) + "</p>\n";
+  html += "<table class=\"fields\"><tr><th></th>";
+  for (std::size_t t : shown) html += "<th>frame " + std::to_string(t) + "</th>";
+  html += "<th></th></tr>\n";
+  auto emit = [&](const std::vector<Row>& rows) {
+    for (const auto& row : rows) {
+      html += "<tr><th class=\"row\">" + row.label + "</th>";
+      for (const auto& cell : row.cells)
+        html += cell.rfind("<img", 0) == 0 ? "<td>" + cell + "</td>" : "<td class=\"empty\">" + cell + "</td>";
+      html += "<td>" + gallery.bar_html(row.bar) + "</td></tr>\n";
+    }
+  };
+  for (const auto* rows : {&truth_rows, &obs_rows, &mean_rows, &spread_rows, &error_rows}) emit(*rows);
+  for (const auto& [label, values] : {std::pair{"RMSE", &rmse}, std::pair{"spread (RMS)", &ensemble_spread}}) {
+    html += "<tr><th class=\"row\">" + std::string(label) + "</th>";
+    for (std::size_t t : shown) html += "<td class=\"empty\">" + number((*values)[t]) + "</td>";
+    html += "<td></td></tr>\n";
+  }
+  html += "</table>\n<details><summary>Ranges of the images above</summary>\n";
+  html += table({"images", "data min", "data max", "colour bar from", "to", "map"}, ranges);
+  return html + "</details>\n";
+}
+
+}  // namespace assim::report

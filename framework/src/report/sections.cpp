@@ -1,0 +1,232 @@
+#include "sections.hpp"
+
+#include "colour_map.hpp"
+#include "gallery.hpp"
+#include "html.hpp"
+#include "svg.hpp"
+
+#include <assim/framework/netcdf.hpp>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace assim::report {
+
+namespace {
+
+netcdf::File result(const Input& in) {
+  return netcdf::File::open(in.folder / in.record["config"]["out"].as<std::string>());
+}
+
+std::string text_attribute(const netcdf::File& f, const std::string& name) {
+  return f.has_attribute("", name) ? f.text_attribute("", name) : "?";
+}
+
+double number_attribute(const netcdf::File& f, const std::string& name) {
+  return f.has_attribute("", name) ? f.number_attribute("", name)[0] : NAN;
+}
+
+// Mean of the finite values of v[i * stride + offset], i < count: a mean over
+// repetitions that skips diverged ones.
+double finite_mean(const std::vector<double>& v, std::size_t count, std::size_t stride, std::size_t offset) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count; ++i)
+    if (std::isfinite(v[i * stride + offset])) sum += v[i * stride + offset], ++n;
+  return n ? sum / static_cast<double>(n) : NAN;
+}
+
+// RMSE per frame of an assimilate run: (window, seed, time) averaged over windows and seeds.
+std::vector<double> rmse_per_frame(const netcdf::File& f) {
+  auto shape = f.shape("rmse");
+  auto values = f.read("rmse");
+  std::vector<double> out;
+  for (std::size_t t = 0; t < shape[2]; ++t) out.push_back(finite_mean(values, shape[0] * shape[1], shape[2], t));
+  return out;
+}
+
+std::string method_of(const netcdf::File& f) {
+  std::string m = text_attribute(f, "sampler_type");
+  if (f.has_attribute("", "sampler_method")) m += " " + f.text_attribute("", "sampler_method");
+  return m;
+}
+
+}  // namespace
+
+std::string evaluate_section(const std::vector<Input>& evaluations) {
+  std::string html = "<h2>Scores</h2>\n";
+  const std::vector<std::string> columns = {"rmse", "rmse_seed_std", "spread", "calibration", "crps", "climatology",
+                                            "seconds_per_window", "diverged"};
+  for (const auto& e : evaluations) {
+    auto f = result(e);
+    std::string list = text_attribute(f, "runs") + ",", samplers = text_attribute(f, "samplers") + ",";
+    std::vector<std::string> header = {"run", "sampler"};
+    for (const auto& c : columns) header.push_back(escape(c));
+    std::vector<std::vector<double>> values;
+    for (const auto& c : columns) values.push_back(f.read(c));
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t r = 0; r < values[0].size(); ++r) {
+      auto cut = [](std::string& s) {
+        auto at = s.find(',');
+        std::string head = s.substr(0, at);
+        s = s.substr(at + 1);
+        if (!s.empty() && s[0] == ' ') s.erase(0, 1);
+        return head;
+      };
+      std::vector<std::string> row = {escape(cut(list)), escape(cut(samplers))};
+      for (const auto& v : values) row.push_back(number(v[r]));
+      rows.push_back(row);
+    }
+    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">" +
+            escape(f.has_attribute("rmse", "long_name") ? f.text_attribute("rmse", "long_name")
+                                                        : "RMSE averaged over frames, windows and seeds") +
+            "; calibration is spread / RMSE (1: calibrated).</p>\n" + table(header, rows);
+  }
+  return html;
+}
+
+std::string rmse_section(const std::vector<Input>& runs) {
+  std::vector<Series> series;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t frames = 0;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    auto f = result(runs[r]);
+    Series s{runs[r].name + " (" + method_of(f) + ")", {}, rmse_per_frame(f), series_colour(r), false};
+    std::vector<std::string> row = {escape(runs[r].name)};
+    for (std::size_t t = 0; t < s.y.size(); ++t) {
+      s.x.push_back(static_cast<double>(t));
+      row.push_back(number(s.y[t]));
+    }
+    frames = std::max(frames, s.y.size());
+    rows.push_back(row);
+    series.push_back(std::move(s));
+  }
+  std::vector<std::string> header = {"run"};
+  for (std::size_t t = 0; t < frames; ++t) header.push_back("frame " + std::to_string(t));
+  return "<h2>RMSE per frame</h2>\n<p class=\"note\">RMSE of the ensemble mean over layers and grid, in normalised "
+         "units, averaged over every window and seed of each run.</p>\n" +
+         line_plot(series, {"RMSE per frame", "frame of the window", "RMSE"}) + "\n" + table(header, rows);
+}
+
+std::string heatmap_section(const std::vector<Input>& runs) {
+  struct Cell {
+    double sum = 0;
+    int n = 0;
+  };
+  // (operator, method) -> (observed fraction, interval) -> runs' RMSE.
+  std::map<std::pair<std::string, std::string>, std::map<std::pair<std::string, double>, Cell>> groups;
+  std::vector<std::vector<std::string>> rows;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& run : runs) {
+    auto f = result(run);
+    const auto all = f.read("rmse");
+    const double rmse = finite_mean(all, all.size(), 1, 0);
+    // Two decimals: runs drawn with the same nominal fraction land in one cell.
+    const std::string fraction = number(std::round(number_attribute(f, "mask_fraction") * 100) / 100, 3);
+    const double every = number_attribute(f, "every");
+    Cell& cell = groups[{text_attribute(f, "operator_type"), method_of(f)}][{fraction, every}];
+    cell.sum += rmse;
+    ++cell.n;
+    rows.push_back({escape(run.name), escape(text_attribute(f, "operator_type")), escape(method_of(f)), fraction,
+                    number(every), number(rmse)});
+  }
+  std::vector<Heatmap> maps;
+  for (const auto& [key, cells] : groups) {
+    Heatmap m;
+    m.id = std::to_string(maps.size());
+    m.title = key.first + ", " + key.second;
+    m.x_label = "time interval between observed frames";
+    m.y_label = "observed fraction";
+    std::set<std::string> fractions;
+    std::set<double> intervals;
+    for (const auto& [at, cell] : cells) fractions.insert(at.first), intervals.insert(at.second);
+    for (double e : intervals) m.columns.push_back(number(e));
+    // Fractions written with two decimals sort as numbers do.
+    m.rows.assign(fractions.begin(), fractions.end());
+    for (const auto& fr : m.rows)
+      for (double e : intervals) {
+        auto it = cells.find({fr, e});
+        double v = it == cells.end() ? NAN : it->second.sum / it->second.n;
+        m.values.push_back(v);
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+      }
+    maps.push_back(std::move(m));
+  }
+  std::string html =
+      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">Mean RMSE over frames, windows and seeds per run, "
+      "by the observed fraction of the grid and the interval (in frames) between observed frames, one map per "
+      "observation operator and method, all on one colour scale (as figures 5 and 9 of the papers). Runs with the "
+      "same settings share a cell, which shows their mean.</p>\n<div class=\"plots\">";
+  if (!(lo <= hi)) lo = hi = 0;
+  const Scale scale = Scale::fit(lo, hi, false);
+  for (const auto& m : maps) html += heatmap(m, scale) + "\n";
+  return html + "</div>\n" + table({"run", "operator", "method", "observed fraction", "interval", "RMSE"}, rows);
+}
+
+std::string filter_section(const std::vector<Input>& filters) {
+  std::string html = "<h2>Cycling filters</h2>\n";
+  std::vector<std::vector<std::string>> summary;
+  std::string plots = "<div class=\"plots\">", details;
+  for (const auto& in : filters) {
+    auto f = result(in);
+    auto shape = f.shape("rmse_analysis");  // (repetition, cycle)
+    const std::size_t reps = shape[0], cycles = shape[1];
+    auto time = f.read("time");
+    std::string units = f.has_attribute("time", "units") ? f.text_attribute("time", "units") : "";
+    double divide = 1;
+    if (units == "s") divide = 86400, units = "days";
+    std::vector<Series> series;
+    const char* names[] = {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"};
+    std::vector<std::vector<double>> means;
+    for (std::size_t k = 0; k < 4; ++k) {
+      auto v = f.read(names[k]);
+      Series s{names[k], {}, {}, series_colour(k / 2), k % 2 == 1};
+      for (std::size_t c = 0; c < cycles; ++c) {
+        s.x.push_back(time[c] / divide);
+        s.y.push_back(finite_mean(v, reps, cycles, c));
+      }
+      means.push_back(s.y);
+      series.push_back(std::move(s));
+    }
+    const std::string state_units = f.has_attribute("rmse_analysis", "units") ? f.text_attribute("rmse_analysis", "units") : "";
+    plots += line_plot(series, {in.name + " (" + method_of(f) + ")", "time (" + units + ")",
+                                "RMS" + (state_units.empty() ? "" : " (" + state_units + ")")}) + "\n";
+    summary.push_back({escape(in.name), escape(method_of(f)), number(number_attribute(f, "rmse_a")),
+                       number(number_attribute(f, "spread_a")), number(number_attribute(f, "rmse_f")),
+                       number(number_attribute(f, "spread_f")), number(number_attribute(f, "burn_in_cycles")),
+                       number(number_attribute(f, "members")), number(number_attribute(f, "diverged_repetitions")),
+                       std::to_string(reps)});
+    std::vector<std::vector<std::string>> per_cycle;
+    for (std::size_t c = 0; c < cycles; ++c)
+      per_cycle.push_back({std::to_string(c), number(time[c] / divide, 6), number(means[0][c]), number(means[1][c]),
+                           number(means[2][c]), number(means[3][c])});
+    details += "<details><summary>" + escape(in.name) + ": every cycle (mean over repetitions)</summary>\n" +
+               table({"cycle", "time (" + escape(units) + ")", "rmse_analysis", "spread_analysis", "rmse_forecast",
+                      "spread_forecast"},
+                     per_cycle) +
+               "</details>\n";
+  }
+  html += "<p class=\"note\">Spatial RMS of the ensemble mean's error (solid) and of the ensemble spread (dashed), "
+          "analysis and forecast, averaged over repetitions. rmse.a and friends are the time means after the "
+          "burn-in.</p>\n" + plots + "</div>\n";
+  html += table({"filter", "sampler", "rmse.a", "spread.a", "rmse.f", "spread.f", "burn-in", "members", "diverged",
+                 "repetitions"},
+                summary);
+  return html + details;
+}
+
+std::string provenance_section(const std::vector<Input>& inputs) {
+  std::string html = "<h2>Configuration and provenance</h2>\n<p class=\"note\">Each stage's record as the runner "
+                     "wrote it: the resolved settings with every default filled in, the components and the plugins "
+                     "that made them, the hashes of its inputs and the versions. The results are the NetCDF files "
+                     "in the folders named; this page is drawn from them.</p>\n";
+  for (const auto& in : inputs) {
+    html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " +
+            escape((in.folder / in.record["config"]["out"].as<std::string>("")).string()) + "</summary>\n<pre>" +
+            escape(in.record_text) + "</pre></details>\n";
+  }
+  return html;
+}
+
+}  // namespace assim::report

@@ -1,0 +1,24 @@
+// The page's sections other than the fields: scores, plots, and provenance.
+// Each takes the inputs of its kind and returns HTML, numbers in tables
+// beside the plots that draw them.
+#pragma once
+
+#include "inputs.hpp"
+
+#include <string>
+#include <vector>
+
+namespace assim::report {
+
+// The tables of evaluate stages.
+std::string evaluate_section(const std::vector<Input>& evaluations);
+// RMSE per frame, one line per assimilate run (mean over windows and seeds).
+std::string rmse_section(const std::vector<Input>& runs);
+// RMSE over observed fraction x time interval, one heatmap per operator and method.
+std::string heatmap_section(const std::vector<Input>& runs);
+// RMSE and spread per cycle of filter stages.
+std::string filter_section(const std::vector<Input>& filters);
+// Every input's record (resolved config, components, versions) and files.
+std::string provenance_section(const std::vector<Input>& inputs);
+
+}  // namespace assim::report

@@ -1,0 +1,92 @@
+// `run: report`: a self-contained HTML page of an experiment's results for
+// people to look at: fields and error maps of one window, RMSE plots and
+// heatmaps, cycling-filter curves, tables of every number drawn, and the
+// stages' records. The NetCDF results stay the source of truth; the page is
+// drawn from them and can be regenerated at any time.
+#include <assim/framework/stage.hpp>
+#include <assim/log.hpp>
+
+#include "../report/fields.hpp"
+#include "../report/gallery.hpp"
+#include "../report/html.hpp"
+#include "../report/inputs.hpp"
+#include "../report/sections.hpp"
+
+namespace assim {
+
+namespace {
+
+class Report : public Stage {
+ public:
+  std::string name() const override { return "report"; }
+  std::string doc() const override {
+    return "an HTML page of assimilate, filter and evaluate results: fields, error maps, RMSE plots, heatmaps, tables";
+  }
+  Parameters parameters() const override {
+    Parameters p;
+    p.stages("of", "the assimilate, filter and evaluate stages to show, in any mix and order");
+    p.integer("window", 0, "", "the window whose fields are drawn").at_least(0);
+    p.integer("seed_index", 0, "", "which of an assimilate stage's seeds to draw (0: its first)").at_least(0);
+    p.integers("frames", {}, "", "frames of the window to draw; empty: all").at_least(0);
+    p.integer("pixels", 128, "px", "approximate size of a field's image; grids are enlarged by whole factors")
+        .at_least(16);
+    p.string("out", "report", "", "folder of the page (index.html), its images and report.json");
+    return p;
+  }
+
+  void run(StageContext& context) const override {
+    const Config& config = context.config();
+    std::vector<report::Input> all, runs, filters, evaluations;
+    for (const auto& folder : context.inputs("of")) {
+      report::Input in = report::read_input(folder);
+      if (in.kind == "assimilate")
+        runs.push_back(in);
+      else if (in.kind == "filter")
+        filters.push_back(in);
+      else if (in.kind == "evaluate")
+        evaluations.push_back(in);
+      else
+        config.fail("of", "stage '" + in.name + "' is a " + in.kind +
+                              " stage; a report shows assimilate, filter and evaluate stages");
+      all.push_back(in);
+    }
+
+    const auto folder = context.output() / config.get<std::string>("out");
+    report::Gallery gallery(folder, static_cast<int>(config.get<std::int64_t>("pixels")));
+    report::FieldsChoice choice{config.get<std::int64_t>("window"), config.get<std::int64_t>("seed_index"),
+                                config.get<std::vector<std::int64_t>>("frames")};
+    const std::string experiment = all.front().folder.parent_path().filename().string();
+    std::string body = "<h1>" + report::escape(experiment) + "</h1>\n<p class=\"note\">Report of ";
+    for (std::size_t i = 0; i < all.size(); ++i)
+      body += (i ? ", " : "") + report::escape(all[i].name) + " (" + all[i].kind + ")";
+    body += ". Every number drawn is also in a table; the images and their ranges are listed in report.json.</p>\n";
+    if (!evaluations.empty()) body += report::evaluate_section(evaluations);
+    if (!runs.empty()) body += report::rmse_section(runs) + report::heatmap_section(runs);
+    if (!filters.empty()) body += report::filter_section(filters);
+    std::vector<report::Input> provenance = all;
+    if (!runs.empty()) {
+      body += "<h2>Fields, window " + std::to_string(choice.window) + "</h2>\n";
+      for (const auto& run : runs) {
+        std::string why;
+        auto observe = report::observations_of(run, why);
+        body += report::fields_section(config, run, observe, why, choice, gallery);
+        if (observe) provenance.push_back(*observe);
+      }
+    }
+    body += report::provenance_section(provenance);
+    body += "<h2>Opening the results</h2>\n<pre>import xarray as xr\n";
+    for (const auto& in : all)
+      body += report::escape(in.name) + " = xr.open_dataset(\"" +
+              report::escape((in.folder / in.record["config"]["out"].as<std::string>()).string()) + "\")\n";
+    body += "</pre>\n";
+    report::write_page(folder / "index.html", experiment + ": report", body);
+    gallery.write_index(folder / "report.json");
+    log::info("report: ", all.size(), " stages on one page, ", config.get<std::string>("out"), "/index.html");
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_report_stage() { return std::make_unique<Report>(); }
+
+}  // namespace assim
