@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The report of a small experiment, looked at in a real browser: headless
+# Chromium loads the page, reports images that failed to load or whose size
+# differs from what the page states, and takes a screenshot. Then the PNGs
+# themselves are checked: every <img> is a PNG of the stated size, and each
+# colour bar's range is the data's (its end colours are the colours of the
+# fields' extreme values, and the truth's range agrees with ncdump's).
+set -u
+assim=$1 case=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+browser=$(command -v chromium || command -v chromium-browser) \
+  || { echo "FAIL: chromium is not installed (scripts/setup installs it); the report must be seen in a browser"; exit 1; }
+"$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
+page=$work/runs/report/report/report
+[ -f "$page/index.html" ] || { echo "FAIL: no $page/index.html"; exit 1; }
+shots=${REPORT_SCREENSHOT_DIR:-$work}
+chrome() {
+  "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$(mktemp -d -p "$work")" "$@" 2> "$work/chromium.err"
+}
+chrome --screenshot="$shots/report.png" --window-size=1400,3000 "file://$page/index.html" > /dev/null
+[ -s "$shots/report.png" ] || { cat "$work/chromium.err"; echo "FAIL: no screenshot"; exit 1; }
+# A copy of the page with a probe that, once everything has loaded, writes
+# the images the browser could not draw as it was told into the title.
+sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "]"; });</script></body>|' \
+  "$page/index.html" > "$page/probe.html"
+chrome --dump-dom --virtual-time-budget=5000 "file://$page/probe.html" > "$work/dom.html"
+title=$(grep -o '<title>probe [^<]*</title>' "$work/dom.html")
+echo "browser: $title"
+case "$title" in
+  *"bad: []"*) ;;
+  *) echo "FAIL: the browser did not draw every image as stated: ${title:-no probe result}"; exit 1 ;;
+esac
+for v in truth mean; do
+  ncdump -p 9,17 -v $v "$work/runs/report/enkf_dense/assimilation.nc" | sed -n "/^ $v =/,/;/p" | tr -d ' ;' \
+    | sed "s/^$v=//" | tr ',' '\n' | grep -v '^$' > "$work/$v.txt"
+done
+python3 - "$page" "$shots/report.png" "$work" <<'PY' || exit 1
+import json, re, struct, sys, zlib
+page, shot, work = sys.argv[1:]
+
+def png(path):
+    """(width, height, rows of (r, g, b, a)) of an 8-bit RGB or RGBA PNG."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path + " is not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    assert depth == 8 and colour in (2, 6), path + ": not 8-bit RGB(A)"
+    bpp = 3 if colour == 2 else 4
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if f == 1: line[i] = (line[i] + a) & 255
+            elif f == 2: line[i] = (line[i] + b) & 255
+            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) + ((line[x * bpp + 3],) if bpp == 4 else (255,)) for x in range(w)])
+        prev = line
+    return w, h, rows
+
+fail = []
+html = open(page + "/index.html").read()
+tags = re.findall(r'<img[^>]*src="([^"]+)" width="(\d+)" height="(\d+)"', html)
+assert len(tags) == html.count("<img"), "an <img> without src, width and height"
+for src, w, h in tags:
+    try:
+        size = png(page + "/" + src)[:2]
+        if size != (int(w), int(h)): fail.append(f"{src} is {size}, the page says {w} x {h}")
+    except (OSError, AssertionError) as e:
+        fail.append(f"{src}: {e}")
+index = json.load(open(page + "/report.json"))
+assert {i["src"] for i in index["images"]} == {t[0] for t in tags}, "report.json and the page list other images"
+
+def hexrgb(h): return tuple(int(h[i:i + 2], 16) for i in (1, 3, 5))
+colours = {}
+for bar in index["bars"]:
+    _, h, rows = png(page + "/" + bar["src"])
+    top, bottom = rows[0][0][:3], rows[-1][0][:3]
+    if top != hexrgb(bar["hi_colour"]) or bottom != hexrgb(bar["lo_colour"]):
+        fail.append(f"{bar['src']}: ends {top} {bottom} are not the map's ends")
+    seen = set()
+    for image in index["images"]:
+        if image.get("bar") == bar["src"]:
+            seen |= {p[:3] for row in png(page + "/" + image["src"])[2] for p in row if p[3] == 255}
+    lo, hi, dmin, dmax = bar["lo"], bar["hi"], bar["data_min"], bar["data_max"]
+    if bar["map"] == "cool-warm":
+        m = max(abs(dmin), abs(dmax))
+        ok = abs(hi - m) <= 1e-12 * m and lo == -hi
+        # The value of largest magnitude sits on one end of a symmetric bar.
+        ends = [top if dmax >= -dmin else bottom]
+    else:
+        ok = lo == dmin and hi == dmax
+        ends = [top, bottom]
+    if not ok: fail.append(f"{bar['src']}: range {lo}..{hi} does not fit the data {dmin}..{dmax}")
+    missing = [e for e in ends if e not in seen]
+    if missing: fail.append(f"{bar['src']}: end colour(s) {missing} drawn in none of its {bar['label']} images")
+    for value, css in ((hi, "hi"), (lo, "lo")):
+        if f'<span class="{css}">{value:.3g}</span>' not in html: fail.append(f"{bar['src']}: the page does not show {value:.3g}")
+
+# The truth-and-mean bar of layer 0 of window 1, against ncdump's numbers.
+truth = [float(v) for v in open(work + "/truth.txt")]   # (window 2, time 5, layer 2, 32, 32)
+mean = [float(v) for v in open(work + "/mean.txt")]     # (window 2, seed 1, time 5, layer 2, 32, 32)
+plane, values = 32 * 32, []
+for t in range(5):
+    start = ((1 * 5 + t) * 2 + 0) * plane
+    values += truth[start:start + plane] + mean[start:start + plane]
+bar = next(b for b in index["bars"] if b["src"] == "enkf_dense_w1_s0_state_l0_bar.png")
+if abs(bar["data_min"] - min(values)) > 1e-12 or abs(bar["data_max"] - max(values)) > 1e-12:
+    fail.append(f"truth/mean range {bar['data_min']}..{bar['data_max']}, ncdump says {min(values)}..{max(values)}")
+
+w, h, _ = png(shot)
+if (w, h) != (1400, 3000): fail.append(f"screenshot is {w} x {h}")
+for f in fail: print("FAIL:", f)
+print(f"{len(tags)} images, {len(index['bars'])} colour bars checked")
+sys.exit(1 if fail else 0)
+PY
+echo "report rendered in Chromium; images present with the stated sizes; colour bars span the data"
