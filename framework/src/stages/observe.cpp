@@ -1,7 +1,9 @@
 // `run: observe`: turns a generated dataset into assimilation problems. Each
 // sample is cut into windows of L frames; frames 0, N, 2N, ... of a window
 // are observed through y = H(x) + noise on the masked points, and optionally
-// a background x_b = x_0 + N(0, sigma_b^2) is drawn for frame 0. Everything
+// a background for frame 0 is drawn: x_b = x_0 + N(0, sigma_b^2), or, given a
+// model, the one-frame forecast of the perturbed previous state
+// x_b = M(x_{-1} + N(0, sigma_b^2)) (then windows start at frame 1). Everything
 // random comes from the stage's seed and is saved, so that every sampler sees
 // the very same observations.
 #include <assim/error.hpp>
@@ -9,6 +11,7 @@
 #include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 
 #include "tensor_io.hpp"
@@ -41,6 +44,8 @@ class Observe : public Stage {
     background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0")
         .at_least(0)
         .optional();
+    background.component("model", Kind::Model, "if given, the background is this model's one-frame forecast "
+                         "from the previous state perturbed by sigma (in physical units)").optional();
     Parameters p;
     p.stage("data", "the generate stage whose states are observed");
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
@@ -130,9 +135,24 @@ class Observe : public Stage {
     std::vector<std::int64_t> scale_view(state_shape.size(), 1);
     if (state_channel_dim) scale_view[0] = channels;
 
+    Config background_config = config.section("background");
+    const bool with_background = background_config.has("sigma");
+    std::shared_ptr<Model> forecaster;
+    if (background_config.has("model")) {
+      if (!with_background) background_config.fail("model", "needs a sigma to perturb the previous state with");
+      forecaster = background_config.component<Model>("model");
+      if (forecaster->state_spec().shape() != state_shape)
+        background_config.fail("model", "its states " + shape_text(forecaster->state_spec().shape()) +
+                                            " are not the data's " + shape_text(state_shape));
+      if (window + 1 > frames)
+        config.fail("window", "a forecast background needs the frame before each window: windows of at most " +
+                                  std::to_string(frames - 1) + " frames");
+    }
+    // A forecast background starts from the frame before the window.
+    const std::int64_t offset = forecaster ? 1 : 0;
     at::Tensor states = read_tensor(data, variable);
-    const std::int64_t per_sample = frames / window;
-    at::Tensor windows = states.slice(1, 0, per_sample * window).reshape([&] {
+    const std::int64_t per_sample = (frames - offset) / window;
+    at::Tensor windows = states.slice(1, offset, offset + per_sample * window).reshape([&] {
       std::vector<std::int64_t> s = {shape[0] * per_sample, window};
       s.insert(s.end(), state_shape.begin(), state_shape.end());
       return s;
@@ -162,13 +182,29 @@ class Observe : public Stage {
     at::Tensor obs_mask = time_mask.reshape(obs_mask_view).to(at::kDouble);
     y = ((y + design::noise(law, sigma, y.sizes(), generator)) * obs_mask).contiguous();
 
-    Config background_config = config.section("background");
-    bool with_background = background_config.has("sigma");
     at::Tensor background;
     if (with_background) {
-      double sigma_b = background_config.get<double>("sigma");
-      at::Tensor x0 = windows.select(1, 0);
-      background = (x0 + sigma_b * at::randn(x0.sizes(), generator, at::TensorOptions().dtype(at::kDouble))).contiguous();
+      const double sigma_b = background_config.get<double>("sigma");
+      const auto options = at::TensorOptions().dtype(at::kDouble);
+      if (forecaster) {
+        std::vector<std::int64_t> starts;
+        for (std::int64_t sample = 0; sample < shape[0]; ++sample)
+          for (std::int64_t k = 0; k < per_sample; ++k) starts.push_back(sample * frames + k * window);
+        at::Tensor previous = states.reshape([&] {
+                                      std::vector<std::int64_t> s = {shape[0] * frames};
+                                      s.insert(s.end(), state_shape.begin(), state_shape.end());
+                                      return s;
+                                    }())
+                                  .index_select(0, at::tensor(starts, at::kLong)) /
+                              scale.view(scale_view);
+        at::Tensor perturbed = (previous + sigma_b * at::randn(previous.sizes(), generator, options)) * scale.view(scale_view);
+        auto trajectory = forecaster->start(perturbed.contiguous());
+        trajectory->advance(static_cast<std::int64_t>(data.number_attribute("", "sample_every_steps")[0]));
+        background = (trajectory->state() / scale.view(scale_view)).contiguous();
+      } else {
+        at::Tensor x0 = windows.select(1, 0);
+        background = (x0 + sigma_b * at::randn(x0.sizes(), generator, options)).contiguous();
+      }
     }
 
     auto path = context.output() / config.get<std::string>("out");
@@ -217,7 +253,9 @@ class Observe : public Stage {
       if (state_channel_dim) b_dims.push_back("state_" + state_names[0]);
       b_dims.insert(b_dims.end(), state_names.end() - spatial, state_names.end());
       file.variable("background", "double", b_dims);
-      file.attribute("background", "long_name", "background state at frame 0 (divided by scale)");
+      file.attribute("background", "long_name",
+                     forecaster ? "one-frame forecast of the perturbed previous state (divided by scale)"
+                                : "true state at frame 0 plus noise (divided by scale)");
       file.attribute("", "background_sigma", background_config.get<double>("sigma"));
     }
     file.attribute("", "Conventions", "CF-1.8");
@@ -246,7 +284,7 @@ class Observe : public Stage {
     std::vector<int> sample_of(count), start_of(count);
     for (std::int64_t w = 0; w < count; ++w) {
       sample_of[w] = static_cast<int>(w / per_sample);
-      start_of[w] = static_cast<int>((w % per_sample) * window);
+      start_of[w] = static_cast<int>(offset + (w % per_sample) * window);
     }
     file.write("window_sample", {0}, {static_cast<std::size_t>(count)}, sample_of.data());
     file.write("window_start", {0}, {static_cast<std::size_t>(count)}, start_of.data());
