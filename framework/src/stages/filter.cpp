@@ -19,6 +19,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -97,6 +98,11 @@ class Filter : public Stage {
 
     std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
     std::vector<std::string> status(repetitions, "ok");
+    double forecast_seconds = 0, analysis_seconds = 0;
+    std::int64_t timed_cycles = 0;
+    auto seconds_since = [](std::chrono::steady_clock::time_point t0) {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
     Progress progress("filter", repetitions * cycles, "cycle");
     for (std::int64_t r = 0; r < repetitions; ++r) {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
@@ -112,8 +118,10 @@ class Filter : public Stage {
       try {
         for (std::int64_t c = 0; c < cycles; ++c) {
           truth->advance(steps);
+          auto t0 = std::chrono::steady_clock::now();
           auto forecast = model->start(ensemble);
           forecast->advance(steps);
+          forecast_seconds += seconds_since(t0);
           at::Tensor x_true = truth->state().squeeze(0);
           at::Tensor x_f = forecast->state();
           Scores f = scores(x_f, x_true);
@@ -127,7 +135,10 @@ class Filter : public Stage {
           problem.mask = obs_mask;
           problem.observation_sigma = sigma;
           problem.forecast = x_f;
+          t0 = std::chrono::steady_clock::now();
           ensemble = sampler->sample(problem, members, seed * 1000003ull + static_cast<std::uint64_t>(c)).select(1, 0);
+          analysis_seconds += seconds_since(t0);
+          ++timed_cycles;
           Scores a = scores(ensemble, x_true);
           std::size_t i = static_cast<std::size_t>(r * cycles + c);
           rmse_f[i] = f.rmse;
@@ -188,6 +199,8 @@ class Filter : public Stage {
     for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
     file.attribute("", "status", all_status);
     file.attribute("", "members", static_cast<double>(members));
+    file.attribute("", "forecast_seconds_per_cycle", forecast_seconds / std::max<std::int64_t>(1, timed_cycles));
+    file.attribute("", "analysis_seconds_per_cycle", analysis_seconds / std::max<std::int64_t>(1, timed_cycles));
     file.attribute("", "observation_sigma", sigma);
     file.attribute("", "seed", static_cast<double>(context.seed()));
     for (const auto& [key, value] : context.settings_of("sampler")) file.attribute("", "sampler_" + key, value);
@@ -203,7 +216,9 @@ class Filter : public Stage {
     file.write("spread_forecast", start, count, spread_f.data());
     file.close();
     log::info("rmse.a = ", time_mean(rmse_a), ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
-              cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged");
+              cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged; per cycle ",
+              forecast_seconds / std::max<std::int64_t>(1, timed_cycles), " s forecast, ",
+              analysis_seconds / std::max<std::int64_t>(1, timed_cycles), " s analysis");
     if (diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + all_status);
   }
 };
