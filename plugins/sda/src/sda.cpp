@@ -1,0 +1,125 @@
+#include "sda.hpp"
+
+#include "score_sampling.hpp"
+
+#include <assim/error.hpp>
+#include <assim/progress.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <string>
+#include <vector>
+
+namespace assim::sda {
+
+namespace {
+
+const char* const kName = "sampler.sda";
+
+// The likelihood-guided noise prediction of SDA at time t for a chunk of
+// members x (n, L, state dims...): eps_hat - sigma_t grad_{x_t} log p(y | x_t).
+at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const score::Window& w,
+                      const CosineSchedule& schedule, double gamma, const at::Tensor& x, double t) {
+  const double mu = schedule.mu(t), sigma = schedule.sigma(t), r = sigma / mu;
+  const at::AutoGradMode grad_mode(true);
+  const at::Tensor x_t = x.detach().requires_grad_(true);
+  const at::Tensor eps = prior.denoise(x_t, at::full({x.size(0)}, t, w.options));
+  // Tweedie's x0_hat keeps its dependence on x_t through both terms: the
+  // identity path (x_t / mu) is part of the gradient (see the reference
+  // doc's note on the SDA baseline that drops it).
+  const at::Tensor x0 = schedule.tweedie(x_t, eps, t);
+  const at::Tensor hx = h.apply(x0);
+  if (!hx.sizes().slice(1).equals(w.y.sizes()))
+    throw Error(std::string(kName) + ": the observation operator returned " + score::shape_text(hx.sizes()) +
+                " for a batch of windows, expected (batch, " + score::shape_text(w.y.sizes()).substr(1));
+  // Gaussian approximation of p(y | x_t): the Tweedie mean observed with
+  // noise sigma_o^2 plus gamma r_t^2 standing for the spread of x0 | x_t.
+  at::Tensor log_likelihood =
+      -0.5 * (w.mask * (w.y - hx).square()).sum() / (w.sigma_o * w.sigma_o + gamma * r * r);
+  if (w.background) {
+    // The background is one more observation, of frame 0's state through the
+    // identity, with its own noise level.
+    log_likelihood = log_likelihood - 0.5 * (*w.background - x0.select(1, 0)).square().sum() /
+                                          (w.sigma_b * w.sigma_b + gamma * r * r);
+  }
+  // Members are independent, so the gradient of the sum is each member's own.
+  const at::Tensor grad = torch::autograd::grad({log_likelihood}, {x_t})[0];
+  return (eps - sigma * grad).detach();
+}
+
+}  // namespace
+
+Parameters ScoreBasedSampler::parameters() {
+  Parameters p;
+  p.integer("steps", 64, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
+  p.integer("corrections", 1, "", "C: Langevin corrections after each predictor step").at_least(0);
+  p.real("tau", 0.5, "1", "Langevin step factor: delta = tau / mean(eps^2) per member").above(0);
+  p.real("gamma", 1e-2, "1",
+         "likelihood variance inflation: sigma_o^2 + gamma r_t^2 stands for the spread of x0 given x_t")
+      .at_least(0);
+  p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
+      .at_least(1);
+  return p;
+}
+
+ScoreBasedSampler::ScoreBasedSampler(const Config& config) {
+  options_.steps = static_cast<int>(config.get<std::int64_t>("steps"));
+  options_.corrections = static_cast<int>(config.get<std::int64_t>("corrections"));
+  options_.tau = config.get<double>("tau");
+  options_.gamma = config.get<double>("gamma");
+  options_.batch = config.get<std::int64_t>("batch");
+}
+
+ScoreBasedSampler::ScoreBasedSampler(Options options) : options_(options) {
+  if (options_.steps < 1 || options_.corrections < 0 || !(options_.tau > 0) || !(options_.gamma >= 0) ||
+      options_.batch < 1)
+    throw Error(std::string(kName) + ": needs steps >= 1, corrections >= 0, tau > 0, gamma >= 0 and batch >= 1");
+}
+
+at::Tensor ScoreBasedSampler::sample(const AssimilationProblem& problem, std::int64_t members,
+                                     std::uint64_t seed) const {
+  const std::string who = kName;
+  if (!problem.prior) throw Error(who + ": needs a prior (the problem has none)");
+  if (problem.prior->augmentation())
+    throw Error(who + ": the prior is augmented with an observation operator (SOAD's z = (x, H(x))); "
+                      "sampler.sda needs a prior over the state alone (or use sampler.soad)");
+  if (!problem.observation_operator) throw Error(who + ": needs an observation operator (the problem has none)");
+  if (members < 1) throw Error(who + ": needs at least 1 member, got " + std::to_string(members));
+  const score::Window w = score::window_of(problem, who);
+  const std::vector<std::int64_t> h_shape = problem.observation_operator->output_shape(w.state);
+  if (h_shape != w.observed)
+    throw Error(who + ": the observation operator maps states " + score::shape_text(w.state) + " to " +
+                score::shape_text(h_shape) + ", but the observations have dims " + score::shape_text(w.observed));
+
+  const Prior& prior = *problem.prior;
+  const ObservationOperator& h = *problem.observation_operator;
+  const at::NoGradGuard no_grad;
+  score::Noise noise(seed, w.options);
+  std::vector<std::int64_t> shape{members, w.frames};
+  shape.insert(shape.end(), w.state.begin(), w.state.end());
+  // x_1 ~ N(0, I): mu(1) = eta leaves almost nothing of the data.
+  at::Tensor x = noise.normal(shape);
+  auto eps_at = [&](const at::Tensor& xs, double t) {
+    return score::by_chunks(members, options_.batch, [&](std::int64_t first, std::int64_t n) {
+      return guided_eps(prior, h, w, schedule_, options_.gamma, xs.narrow(0, first, n), t);
+    });
+  };
+
+  const std::vector<double> times = schedule_.grid(options_.steps);
+  Progress progress(who, options_.steps, "step");
+  for (int i = 0; i < options_.steps; ++i) {
+    const double t = times[static_cast<std::size_t>(i)], s = times[static_cast<std::size_t>(i) + 1];
+    // Predictor: exponential-integrator step t -> s with the guided eps.
+    x = schedule_.step(x, eps_at(x, t), t, s);
+    // Corrector: Langevin moves targeting p_s(x | y).
+    for (int c = 0; c < options_.corrections; ++c) x = score::langevin(x, eps_at(x, s), schedule_.sigma(s), options_.tau, noise);
+    score::check_finite(x, i + 1, t, s, who);
+    progress.advance();
+  }
+  progress.finish();
+  return x;
+}
+
+}  // namespace assim::sda

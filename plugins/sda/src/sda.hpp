@@ -1,0 +1,44 @@
+// sampler.sda: score-based data assimilation (Rozet & Louppe 2023) with a
+// prior over windows of states alone. Reverse diffusion on the cosine
+// schedule, each step an exponential-integrator predictor followed by
+// Langevin corrections, all driven by the prior's eps_hat guided with a
+// Gaussian approximation of the likelihood (reference doc, "SDA likelihood"):
+//   log p(y | x_t) ~ -1/2 sum mask (y - H(x0_hat))^2 / (sigma_o^2 + gamma r_t^2)
+// whose gradient w.r.t. x_t is taken through the denoiser AND H, with the
+// identity path of x0_hat = (x_t - sigma_t eps_hat) / mu_t kept.
+#pragma once
+
+#include <assim/config.hpp>
+#include <assim/diffusion.hpp>
+#include <assim/parameters.hpp>
+#include <assim/sampler.hpp>
+
+#include <cstdint>
+
+namespace assim::sda {
+
+struct Options {
+  int steps = 64;            // K: reverse steps on linspace(1, 0, K + 1)
+  int corrections = 1;       // Langevin moves after each predictor step
+  double tau = 0.5;          // Langevin step factor
+  double gamma = 1e-2;       // likelihood variance inflation sigma_o^2 + gamma r_t^2
+  std::int64_t batch = 32;   // members per denoiser call
+};
+
+class ScoreBasedSampler : public Sampler {
+ public:
+  static Parameters parameters();
+  explicit ScoreBasedSampler(const Config& config);
+  explicit ScoreBasedSampler(Options options);
+
+  // Returns (members, L, state dims...) in the observations' dtype.
+  at::Tensor sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const override;
+
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+  CosineSchedule schedule_;
+};
+
+}  // namespace assim::sda
