@@ -3,12 +3,22 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace assim {
 
 namespace {
+// Progress objects alive on this thread, outermost first. A nested one (a
+// sampler's steps inside a stage's windows) reports only every 30 s, as a
+// plain line, so that the outer bar stays readable and long inner work still
+// shows life.
+thread_local std::vector<const Progress*> alive;
+
+bool nested(const Progress* p) { return !alive.empty() && alive.front() != p; }
+
 std::string duration_text(double seconds) {
   char buffer[32];
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -27,9 +37,15 @@ Progress::Progress(std::string label, std::int64_t total, std::string unit)
       total_(total),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      terminal_(::isatty(STDERR_FILENO) == 1) {}
+      terminal_(::isatty(STDERR_FILENO) == 1) {
+  alive.push_back(this);
+  if (nested(this)) terminal_ = false;
+}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+  alive.erase(std::find(alive.begin(), alive.end(), this));
+}
 
 void Progress::advance(std::int64_t n) {
   done_ += n;
@@ -49,6 +65,7 @@ void Progress::draw(bool force) {
   auto now = std::chrono::steady_clock::now();
   double since_draw = std::chrono::duration<double>(now - last_draw_).count();
   double elapsed = std::chrono::duration<double>(now - start_).count();
+  if (nested(this) && since_draw < 30) return;
   if (!force) {
     if (terminal_ && since_draw < 0.2) return;
     if (!terminal_) {
