@@ -73,6 +73,8 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   if (command == "run")
     options.add_options()("only", po::value(&run.only), "run only this stage (its inputs must have results)")(
         "force", po::bool_switch(&run.force), "recompute stages even when their results are up to date")(
+        "keep-going", po::bool_switch(&run.keep_going),
+        "after a failed stage, run the stages that do not depend on it; fail at the end")(
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/");
   options.add(common.options);

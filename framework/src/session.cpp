@@ -430,6 +430,8 @@ void Session::run(const RunOptions& options) {
   }
 
   std::map<std::string, std::string> hashes;
+  std::vector<std::string> failures;
+  std::set<std::string> failed;
   for (const auto& name : s.order) {
     const auto& entry = s.stages.at(name);
     fs::path result = folder / name;
@@ -444,6 +446,14 @@ void Session::run(const RunOptions& options) {
     bool selected = options.only.empty() || options.only == name;
     if (!selected) {
       if (!recorded.empty()) hashes[name] = recorded;
+      continue;
+    }
+    auto blocker = std::find_if(entry.inputs.begin(), entry.inputs.end(),
+                                [&](const auto& in) { return failed.count(in.second) > 0; });
+    if (blocker != entry.inputs.end()) {
+      log::warning("stage ", name, ": skipped, its input stage '", blocker->second, "' failed");
+      failures.push_back("'" + name + "' skipped (needs '" + blocker->second + "')");
+      failed.insert(name);
       continue;
     }
     for (const auto& [key, input] : entry.inputs)
@@ -491,13 +501,22 @@ void Session::run(const RunOptions& options) {
     std::string started = now_text();
     auto t0 = std::chrono::steady_clock::now();
     try {
-      entry.stage->run(context);
-    } catch (const ConfigError&) {
-      fs::remove_all(partial);
-      throw;
+      try {
+        entry.stage->run(context);
+      } catch (const ConfigError&) {
+        fs::remove_all(partial);
+        throw;
+      } catch (const std::exception& e) {
+        fs::remove_all(partial);
+        throw Error("stage '" + name + "' (" + run + ") failed: " + e.what());
+      }
     } catch (const std::exception& e) {
-      fs::remove_all(partial);
-      throw Error("stage '" + name + "' (" + run + ") failed: " + e.what());
+      if (!options.keep_going) throw;
+      log::warning(e.what());
+      failures.push_back(e.what());
+      failed.insert(name);
+      hashes.erase(name);
+      continue;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -542,6 +561,11 @@ void Session::run(const RunOptions& options) {
     for (const auto& entry : fs::directory_iterator(folder))
       if (entry.path().filename().string().rfind("." + name + ".resume-", 0) == 0) fs::remove_all(entry.path());
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", result.string());
+  }
+  if (!failures.empty()) {
+    std::string all;
+    for (const auto& f : failures) all += "\n  " + f;
+    throw Error(std::to_string(failures.size()) + " stage(s) failed or were skipped:" + all);
   }
 }
 

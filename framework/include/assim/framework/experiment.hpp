@@ -25,6 +25,7 @@ struct RunOptions {
   std::filesystem::path output_root = "runs";
   std::string only;   // run just this stage (its inputs must have results)
   bool force = false; // recompute even when a result with the same hash exists
+  bool keep_going = false;  // after a failed stage, run the stages that do not need it
 };
 
 class Session {

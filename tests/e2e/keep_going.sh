@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Without --keep-going the first failure stops the run; with it, stages that
+# do not need the failed one still run, the ones that do are skipped, and the
+# run still fails, naming both.
+set -u
+assim=$1 case=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+"$assim" run "$case" --output "$work/a" > "$work/log" 2>&1 && { echo "FAIL: a failing stage exited 0"; fail=1; }
+[ ! -e "$work/a/keep_going/independent" ] || { echo "FAIL: the run went on after a failure without --keep-going"; fail=1; }
+"$assim" run "$case" --output "$work/b" --keep-going > "$work/log" 2>&1 && { echo "FAIL: --keep-going hid the failure"; fail=1; }
+cat "$work/log"
+[ -f "$work/b/keep_going/independent/stage.yaml" ] || { echo "FAIL: the independent stage did not run"; fail=1; }
+[ ! -e "$work/b/keep_going/needs_broken" ] || { echo "FAIL: a stage whose input failed ran"; fail=1; }
+grep -q "2 stage(s) failed or were skipped" "$work/log" || { echo "FAIL: no summary"; fail=1; }
+grep -q "'needs_broken' skipped (needs 'broken')" "$work/log" || { echo "FAIL: the skipped stage is not named"; fail=1; }
+grep -q "stages.broken.sample_every" "$work/log" || { echo "FAIL: the failure is not named"; fail=1; }
+exit $fail
