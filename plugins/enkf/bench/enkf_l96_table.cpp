@@ -1,5 +1,5 @@
 // Reproduces DAPPER's tuned EnKF benchmarks (see
-// /work/shared/reference/enkf-benchmarks.md): Lorenz-96 after Sakov & Oke
+// ../shared/reference/enkf-benchmarks.md): Lorenz-96 after Sakov & Oke
 // (2008) and Hoteit (2015), Lorenz-63 after Sakov (2012). Prints rmse.a, the
 // mean over seeds of the time-averaged analysis RMSE after the burn-in.
 //
