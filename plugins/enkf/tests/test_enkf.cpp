@@ -3,7 +3,6 @@
 // DAPPER's published rmse.a.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "enkf.hpp"
-#include "lorenz.hpp"
 #include "twin.hpp"
 
 #include <Eigen/Cholesky>
@@ -379,20 +378,8 @@ TEST_CASE("Inconsistent input is refused") {
 }
 
 TEST_CASE("Lorenz-96 twin experiments reproduce Sakov & Oke (2008) at CI scale") {
-  // Nx = 40, F = 8, dt = 0.05 per cycle, all variables observed with R = I,
-  // X0 = N(e_1, 0.001 I), 400 cycles (20 time units) of burn-in.
-  twin::Setup s;
-  s.cycle = [](double* x, int members) {
-    std::vector<double> scratch;
-    assim::lorenz::rk4_step(
-        x, members, 40, 0.05,
-        [](const double* state, double* tendency) { assim::lorenz::lorenz96_tendency(state, tendency, 40, 8.0); },
-        scratch);
-  };
-  s.initial_mean = VectorXd::Unit(40, 0);
-  s.initial_sd = std::sqrt(0.001);
+  twin::Setup s = twin::lorenz96();
   s.cycles = 2400;
-  s.burn_in = 400;
   s.divergence = 3;
   s.seed = 3000;
   struct Case {

@@ -6,11 +6,13 @@
 #pragma once
 
 #include "enkf.hpp"
+#include "lorenz.hpp"
 
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <vector>
 
 namespace assim::enkf::twin {
 
@@ -35,6 +37,25 @@ struct Result {
   double spread = NAN;  // time mean of the RMS analysis spread
   bool diverged = false;
 };
+
+// Lorenz-96 of Sakov & Oke (2008): 40 sites, F = 8, one RK4 step of 0.05 per
+// cycle, X0 = N(e_1, 0.001 I), every site observed with R = I, 400 cycles
+// (20 time units) of burn-in. Callers set members, cycles, seed, settings.
+inline Setup lorenz96() {
+  Setup s;
+  s.cycle = [](double* x, int members) {
+    std::vector<double> scratch;
+    assim::lorenz::rk4_step(
+        x, members, 40, 0.05,
+        [](const double* state, double* tendency) { assim::lorenz::lorenz96_tendency(state, tendency, 40, 8.0); },
+        scratch);
+  };
+  s.initial_mean = Eigen::VectorXd::Unit(40, 0);
+  s.initial_sd = std::sqrt(0.001);
+  s.sigma = 1;
+  s.burn_in = 400;
+  return s;
+}
 
 inline Result run(const Setup& s) {
   const Eigen::Index n = s.initial_mean.size();
