@@ -22,8 +22,9 @@ chrome() {
 chrome --screenshot="$shots/report.png" --window-size=1400,3000 "file://$page/index.html" > /dev/null
 [ -s "$shots/report.png" ] || { cat "$work/chromium.err"; echo "FAIL: no screenshot"; exit 1; }
 # A copy of the page with a probe that, once everything has loaded, writes
-# the images the browser could not draw as it was told into the title.
-sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "]"; });</script></body>|' \
+# into the title the images the browser could not draw as it was told and
+# the plot texts (labels, titles) that stick out of their SVG, i.e. are clipped.
+sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); const clipped = [...document.querySelectorAll("svg text")].filter(t => { const b = t.getBBox(), m = t.getCTM(), s = t.ownerSVGElement; const x = [b.x * m.a + b.y * m.c + m.e, (b.x + b.width) * m.a + (b.y + b.height) * m.c + m.e], y = [b.x * m.b + b.y * m.d + m.f, (b.x + b.width) * m.b + (b.y + b.height) * m.d + m.f]; return Math.min(...x) < -1 \|\| Math.min(...y) < -1 \|\| Math.max(...x) > s.width.baseVal.value + 1 \|\| Math.max(...y) > s.height.baseVal.value + 1; }).map(t => t.textContent.replace(/ /g, "_")); document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "], clipped: [" + clipped.join(" ") + "]"; });</script></body>|' \
   "$page/index.html" > "$page/probe.html"
 chrome --dump-dom --virtual-time-budget=5000 "file://$page/probe.html" > "$work/dom.html"
 title=$(grep -o '<title>probe [^<]*</title>' "$work/dom.html")
@@ -32,6 +33,14 @@ case "$title" in
   *"bad: []"*) ;;
   *) echo "FAIL: the browser did not draw every image as stated: ${title:-no probe result}"; exit 1 ;;
 esac
+case "$title" in
+  *"clipped: []"*) ;;
+  *) echo "FAIL: plot texts stick out of their SVG (clipped): ${title:-no probe result}"; exit 1 ;;
+esac
+# The heatmap rows name the mask designs and the maps the setting.
+for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
+  grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }
+done
 for v in truth mean; do
   ncdump -p 9,17 -v $v "$work/runs/report/enkf_dense/assimilation.nc" | sed -n "/^ $v =/,/;/p" | tr -d ' ;' \
     | sed "s/^$v=//" | tr ',' '\n' | grep -v '^$' > "$work/$v.txt"

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace assim::report {
 
@@ -114,8 +115,16 @@ std::string heatmap_section(const std::vector<Input>& runs) {
     double sum = 0;
     int n = 0;
   };
-  // (operator, method) -> (observed fraction, interval) -> runs' RMSE.
-  std::map<std::pair<std::string, std::string>, std::map<std::pair<std::string, double>, Cell>> groups;
+  // A row of a map: the mask design, ordered by observed fraction (largest
+  // first), so that a stride and a random mask of one fraction stay apart.
+  struct Row {
+    double fraction;
+    std::string design;
+    bool operator<(const Row& o) const { return fraction != o.fraction ? fraction > o.fraction : design < o.design; }
+  };
+  // (operator, method, setting) -> (mask design, interval) -> runs' RMSE.
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::map<Key, std::map<std::pair<Row, double>, Cell>> groups;
   std::vector<std::vector<std::string>> rows;
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& run : runs) {
@@ -123,45 +132,51 @@ std::string heatmap_section(const std::vector<Input>& runs) {
     const auto all = f.read("rmse");
     const double rmse = finite_mean(all, all.size(), 1, 0);
     // Two decimals: runs drawn with the same nominal fraction land in one cell.
-    const std::string fraction = number(std::round(number_attribute(f, "mask_fraction") * 100) / 100, 3);
+    const double fraction = std::round(number_attribute(f, "mask_fraction") * 100) / 100;
+    const std::string design = f.has_attribute("", "mask_design") && f.text_attribute("", "mask_design") != "all"
+                                   ? f.text_attribute("", "mask_design")
+                                   : "fraction " + number(fraction, 3);
     const double every = number_attribute(f, "every");
-    Cell& cell = groups[{text_attribute(f, "operator_type"), method_of(f)}][{fraction, every}];
+    const std::string setting = f.has_attribute("", "background_sigma") ? "with background" : "no background";
+    Cell& cell = groups[{text_attribute(f, "operator_type"), method_of(f), setting}][{{fraction, design}, every}];
     cell.sum += rmse;
     ++cell.n;
-    rows.push_back({escape(run.name), escape(text_attribute(f, "operator_type")), escape(method_of(f)), fraction,
-                    number(every), number(rmse)});
+    rows.push_back({escape(run.name), escape(text_attribute(f, "operator_type")), escape(method_of(f)), setting,
+                    escape(design), number(every), number(rmse)});
   }
   std::vector<Heatmap> maps;
   for (const auto& [key, cells] : groups) {
     Heatmap m;
     m.id = std::to_string(maps.size());
-    m.title = key.first + ", " + key.second;
+    m.title = std::get<0>(key) + ", " + std::get<1>(key) + ", " + std::get<2>(key);
     m.x_label = "time interval between observed frames";
-    m.y_label = "observed fraction";
-    std::set<std::string> fractions;
+    m.y_label = "observed points";
+    std::set<Row> designs;
     std::set<double> intervals;
-    for (const auto& [at, cell] : cells) fractions.insert(at.first), intervals.insert(at.second);
+    for (const auto& [at, cell] : cells) designs.insert(at.first), intervals.insert(at.second);
     for (double e : intervals) m.columns.push_back(number(e));
-    // Fractions written with two decimals sort as numbers do.
-    m.rows.assign(fractions.begin(), fractions.end());
-    for (const auto& fr : m.rows)
+    for (const auto& d : designs) {
+      m.rows.push_back(d.design);
       for (double e : intervals) {
-        auto it = cells.find({fr, e});
+        auto it = cells.find({d, e});
         double v = it == cells.end() ? NAN : it->second.sum / it->second.n;
         m.values.push_back(v);
         if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
       }
+    }
     maps.push_back(std::move(m));
   }
   std::string html =
       "<h2>RMSE over observation settings</h2>\n<p class=\"note\">Mean RMSE over frames, windows and seeds per run, "
-      "by the observed fraction of the grid and the interval (in frames) between observed frames, one map per "
-      "observation operator and method, all on one colour scale (as figures 5 and 9 of the papers). Runs with the "
-      "same settings share a cell, which shows their mean.</p>\n<div class=\"plots\">";
+      "by the observed points of the grid (mask design) and the interval (in frames) between observed frames, one "
+      "map per observation operator, method and setting (with or without a background), all on one colour scale (as "
+      "figures 5 and 9 of the papers). Runs with the same settings share a cell, which shows their mean.</p>\n"
+      "<div class=\"plots\">";
   if (!(lo <= hi)) lo = hi = 0;
   const Scale scale = Scale::fit(lo, hi, false);
   for (const auto& m : maps) html += heatmap(m, scale) + "\n";
-  return html + "</div>\n" + table({"run", "operator", "method", "observed fraction", "interval", "RMSE"}, rows);
+  return html + "</div>\n" +
+         table({"run", "operator", "method", "setting", "observed points", "interval", "RMSE"}, rows);
 }
 
 std::string filter_section(const std::vector<Input>& filters) {

@@ -108,13 +108,22 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
 }
 
 std::string heatmap(const Heatmap& map, const Scale& scale) {
-  constexpr double cell_w = 64, cell_h = 36, left = 70, top = 28, bottom = 46, bar_gap = 16, bar_w = 12;
+  // Text widths are estimated (6.2 px per character at the page's 11 px,
+  // 7.5 at the 13 px bold title), so that labels of any length fit: the
+  // row labels set the left margin, the title and the rotated axis label
+  // set the least width and height.
+  constexpr double cell_w = 64, top = 28, bottom = 46, bar_gap = 16, bar_w = 12, char_w = 6.2, title_char_w = 7.5;
+  std::size_t longest_row = 0;
+  for (const auto& r : map.rows) longest_row = std::max(longest_row, r.size());
+  const double left = 30 + char_w * static_cast<double>(longest_row);
   const double cols = static_cast<double>(map.columns.size()), rows = static_cast<double>(map.rows.size());
-  const double width = std::max(left + cols * cell_w + bar_gap + bar_w + 56, 260.0);
+  const double cell_h = std::max(36.0, (char_w * static_cast<double>(map.y_label.size()) + 8) / std::max(rows, 1.0));
+  const double width = std::max({left + cols * cell_w + bar_gap + bar_w + 56, 260.0,
+                                 title_char_w * static_cast<double>(map.title.size()) + 16});
   const double height = top + rows * cell_h + bottom;
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + f(width) + "\" height=\"" + f(height) +
                     "\" viewBox=\"0 0 " + f(width) + " " + f(height) + "\">";
-  svg += text(left + cols * cell_w / 2, 16, map.title, "middle", " font-weight=\"bold\" font-size=\"13\"");
+  svg += text(width / 2, 16, map.title, "middle", " font-weight=\"bold\" font-size=\"13\"");
   for (std::size_t r = 0; r < map.rows.size(); ++r) {
     double y = top + (rows - 1 - static_cast<double>(r)) * cell_h;
     svg += text(left - 6, y + cell_h / 2 + 4, map.rows[r], "end");
@@ -136,7 +145,8 @@ std::string heatmap(const Heatmap& map, const Scale& scale) {
   }
   for (std::size_t c = 0; c < map.columns.size(); ++c)
     svg += text(left + (static_cast<double>(c) + 0.5) * cell_w, top + rows * cell_h + 15, map.columns[c]);
-  svg += text(left + cols * cell_w / 2, height - 8, map.x_label);
+  svg += text(std::max(left + cols * cell_w / 2, char_w * static_cast<double>(map.x_label.size()) / 2 + 4), height - 8,
+              map.x_label);
   svg += text(14, top + rows * cell_h / 2, map.y_label, "middle",
               (" transform=\"rotate(-90 14 " + f(top + rows * cell_h / 2) + ")\"").c_str());
   // The colour bar: a gradient through 17 samples of the map, hi at the top.

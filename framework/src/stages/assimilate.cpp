@@ -274,7 +274,7 @@ class Assimilate : public Stage {
     out.attribute("", "status", all_status.empty() ? std::string("ok") : all_status);
     for (const auto& [key, value] : context.settings_of("sampler")) out.attribute("", "sampler_" + key, value);
     // The observation design travels with the result, for tables and figures over settings.
-    for (const char* name : {"operator_type", "noise_law", "normalised"})
+    for (const char* name : {"operator_type", "noise_law", "normalised", "mask_design"})
       if (file.has_attribute("", name)) out.attribute("", name, file.text_attribute("", name));
     for (const char* name : {"observation_sigma", "every", "mask_fraction", "background_sigma"})
       if (file.has_attribute("", name)) out.attribute("", name, file.number_attribute("", name));

@@ -19,6 +19,8 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <sstream>
+
 namespace assim {
 
 namespace {
@@ -101,7 +103,9 @@ class Observe : public Stage {
     Config mask_config = config.section("mask");
     auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
     at::Tensor mask;
+    std::string mask_design;  // how the mask was drawn, in words, for tables and heatmaps
     if (!mask_config.get<std::string>("file").empty()) {
+      mask_design = "file " + mask_config.get<std::string>("file");
       auto path = context.resolve(mask_config.get<std::string>("file"));
       if (!std::filesystem::exists(path)) mask_config.fail("file", "mask file " + path.string() + " does not exist");
       auto file = netcdf::File::open(path);
@@ -119,7 +123,12 @@ class Observe : public Stage {
         if (stride > n)
           mask_config.fail("stride", "stride " + std::to_string(stride) + " is larger than the grid (" +
                                          std::to_string(n) + " points)");
-      mask = design::mask(grid, mask_config.get<double>("random"), stride, generator);
+      const double random = mask_config.get<double>("random");
+      mask = design::mask(grid, random, stride, generator);
+      std::ostringstream text;
+      if (stride > 1) text << "stride " << stride;
+      if (random < 1) text << (stride > 1 ? ", " : "") << "random " << random;
+      mask_design = stride > 1 || random < 1 ? text.str() : "all";
     }
     if (mask.sum().item<std::int64_t>() == 0) config.fail("mask", "observes no grid point at all");
 
@@ -268,6 +277,7 @@ class Observe : public Stage {
     file.attribute("", "every", static_cast<double>(every));
     file.attribute("", "normalised", config.get<bool>("normalise") ? "true" : "false");
     file.attribute("", "mask_fraction", mask.to(at::kDouble).mean().item<double>());
+    file.attribute("", "mask_design", mask_design);
     file.attribute("", "seed", static_cast<double>(context.seed()));
     for (const auto& [key, value] : context.settings_of("operator")) file.attribute("", "operator_" + key, value);
     file.end_definitions();
