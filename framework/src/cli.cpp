@@ -71,7 +71,9 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   options.add_options()("experiment", po::value(&experiment), "the experiment file")(
       "set", po::value(&sets)->composing(), "override a value: --set stages.truth.frames=20 (repeatable)");
   if (command == "run")
-    options.add_options()("only", po::value(&run.only), "run only this stage (its inputs must have results)")(
+    options.add_options()("only", po::value(&run.only)->composing(),
+                          "run only the stages of this name or glob pattern ('soad_*'; repeatable); their inputs "
+                          "must have results or be selected too")(
         "force", po::bool_switch(&run.force), "recompute stages even when their results are up to date")(
         "keep-going", po::bool_switch(&run.keep_going),
         "after a failed stage, run the stages that do not depend on it; fail at the end")(

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 namespace assim {
@@ -107,8 +109,10 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
 
 Parameters experiment_parameters() {
   Parameters p;
-  p.string("name", "", "", "name of the experiment and of its folder under the output root; "
-                           "default: the file name without .yaml");
+  p.string("name", "", "",
+           "name of the experiment and of its folder under the output root; default: the file name without "
+           ".yaml. Experiments of one name share the folder: a stage of the same name and settings (a trained "
+           "prior) is computed once and reused by all of them");
   p.string("description", "", "", "what the experiment is for");
   p.integer("seed", 0, "", "default seed of every stage").at_least(0);
   p.strings("plugin_path", {}, "plugin files or folders to load, relative to this file");
@@ -403,10 +407,17 @@ void Session::validate() {
 void Session::run(const RunOptions& options) {
   validate();
   auto& s = *state_;
-  if (!options.only.empty() && !s.stages.count(options.only)) {
-    std::string near = closest(options.only, s.stage_names);
-    throw Error("--only " + options.only + ": no such stage" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
-                " (stages: " + list_text(s.stage_names) + ")");
+  // --only: stage names or glob patterns ('soad_*'); each must select a stage.
+  std::set<std::string> only;
+  for (const auto& pattern : options.only) {
+    bool matched = false;
+    for (const auto& name : s.stage_names)
+      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) only.insert(name), matched = true;
+    if (!matched) {
+      std::string near = closest(pattern, s.stage_names);
+      throw Error("--only " + pattern + ": no such stage" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                  " (stages: " + list_text(s.stage_names) + ")");
+    }
   }
   fs::path folder = options.output_root / s.name;
   fs::create_directories(folder);
@@ -443,7 +454,7 @@ void Session::run(const RunOptions& options) {
         recorded.clear();
       }
     }
-    bool selected = options.only.empty() || options.only == name;
+    bool selected = only.empty() || only.count(name) > 0;
     if (!selected) {
       if (!recorded.empty()) hashes[name] = recorded;
       continue;

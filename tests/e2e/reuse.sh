@@ -24,4 +24,17 @@ run --set stages.truth.frames=12 --set stages.seen.noise.sigma=0.2 --force --onl
 expect "stage seen \(observe\): running" "--force --only recomputes that stage"
 grep -q "stage truth" "$work/log" && { echo "FAIL: --only ran another stage"; fail=1; }
 grep -q "sigma: 0.2" "$work/runs/reuse/seen/stage.yaml" || { echo "FAIL: stage.yaml lacks the resolved config"; fail=1; }
+run --set stages.truth.frames=12 --set stages.seen.noise.sigma=0.2 --only 's*n' --only seen
+expect "stage seen \(observe\): unchanged, reusing" "--only takes glob patterns, repeated"
+grep -q "stage truth" "$work/log" && { echo "FAIL: --only 's*n' selected truth"; fail=1; }
+"$assim" run "$case" --output "$work/runs" --only 'x*' > "$work/log" 2>&1 && { echo "FAIL: --only 'x*' selected nothing and ran"; fail=1; }
+expect "--only x\*: no such stage" "a pattern that selects nothing is an error"
+# Another experiment file of the same name shares the folder: its stage of the
+# same name and settings (truth) is reused, its own stage computed.
+sed 's/^  seen:/  heard:/' "$case" > "$work/other.yaml"
+"$assim" run "$work/other.yaml" --output "$work/runs" --set stages.truth.frames=12 > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: run other.yaml"; exit 1; }
+expect "stage truth \(generate\): unchanged, reusing" "an experiment of the same name reuses the other's truth"
+expect "stage heard \(observe\): running" "and computes its own stage"
+[ -f "$work/runs/reuse/seen/stage.yaml" ] || { echo "FAIL: the other experiment removed seen"; fail=1; }
 exit $fail

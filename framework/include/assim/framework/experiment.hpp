@@ -23,7 +23,7 @@ class Stage;
 
 struct RunOptions {
   std::filesystem::path output_root = "runs";
-  std::string only;   // run just this stage (its inputs must have results)
+  std::vector<std::string> only;  // run just the stages these names or glob patterns select (their inputs must have results)
   bool force = false; // recompute even when a result with the same hash exists
   bool keep_going = false;  // after a failed stage, run the stages that do not need it
 };
