@@ -114,7 +114,8 @@ class Observe : public Stage {
       auto mshape = file.shape(var);
       if (std::vector<std::int64_t>(mshape.begin(), mshape.end()) != grid)
         mask_config.fail("file", path.string() + ": variable '" + var + "' has shape " +
-                                     shape_text({mshape.begin(), mshape.end()}) + ", the grid is " + shape_text(grid));
+                                     shape_text(std::vector<std::int64_t>(mshape.begin(), mshape.end())) +
+                                     ", the grid is " + shape_text(grid));
       auto values = file.read(var);
       mask = at::from_blob(values.data(), grid, at::kDouble).clone() != 0;
     } else {

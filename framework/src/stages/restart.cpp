@@ -60,7 +60,7 @@ at::Tensor read_restart(const std::filesystem::path& file, const std::string& ar
          " trajectories asked for");
   }
   return fail("variable '" + spec.variable + "' has shape " + shape_text(shape) + "; expected " +
-              shape_text(state_shape) + " or (sample, time, " + shape_text(state_shape) + ")");
+              shape_text(state_shape) + " or (sample, time, " + shape_text(state_shape).substr(1));
 }
 
 }  // namespace assim

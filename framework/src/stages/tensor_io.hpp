@@ -2,6 +2,7 @@
 #pragma once
 
 #include <assim/framework/netcdf.hpp>
+#include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
 
@@ -9,13 +10,6 @@
 #include <vector>
 
 namespace assim {
-
-// "[2, 64, 64]", for messages about shapes.
-inline std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 // The variable as a float64 tensor of its shape.
 inline at::Tensor read_tensor(const netcdf::File& file, const std::string& variable) {

@@ -1,11 +1,11 @@
 #include "sampler.hpp"
 
 #include <assim/error.hpp>
+#include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,18 +18,6 @@ const char* const kName = "sampler.enkf";
 
 [[noreturn]] void fail(const std::string& message) { throw Error(std::string(kName) + ": " + message); }
 
-template <class Sizes>
-std::string shape_text(const Sizes& sizes) {
-  std::ostringstream out;
-  out << "(";
-  bool first = true;
-  for (auto s : sizes) {
-    out << (first ? "" : ", ") << s;
-    first = false;
-  }
-  out << ")";
-  return out.str();
-}
 
 Method method_named(const std::string& name) {
   if (name == "etkf") return Method::ETKF;

@@ -1,23 +1,13 @@
 #include "gaussian.hpp"
 
 #include <assim/error.hpp>
+#include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
 
-#include <sstream>
 #include <string>
 
 namespace gaussian_prior {
-
-namespace {
-std::string shape_text(at::IntArrayRef shape) {
-  std::ostringstream out;
-  out << "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << ")";
-  return out.str();
-}
-}  // namespace
 
 assim::Parameters GaussianPrior::parameters() {
   assim::Parameters p;
@@ -64,7 +54,7 @@ GaussianPrior::GaussianPrior(const assim::Config& config) {
     config.fail("covariance", "has " + std::to_string(count) + " values; expected 1 (a variance), " +
                                   std::to_string(channels) + " (one per channel) or " +
                                   std::to_string(size_ * size_) + " (a dense " + std::to_string(size_) + " x " +
-                                  std::to_string(size_) + " matrix for the event shape " + shape_text(shape_) +
+                                  std::to_string(size_) + " matrix for the event shape " + assim::shape_text(shape_) +
                                   ")");
   }
 }
@@ -76,12 +66,12 @@ at::Tensor GaussianPrior::covariance() const {
 
 at::Tensor GaussianPrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const {
   if (z_t.dim() != 5 || z_t.sizes().slice(1) != at::IntArrayRef(shape_))
-    throw assim::Error("prior.gaussian: z_t must have shape (batch, " + shape_text(shape_).substr(1) +
-                       ", got " + shape_text(z_t.sizes()));
+    throw assim::Error("prior.gaussian: z_t must have shape (batch, " + assim::shape_text(shape_).substr(1) +
+                       ", got " + assim::shape_text(z_t.sizes()));
   const std::int64_t batch = z_t.size(0);
   if (t.numel() != batch)
     throw assim::Error("prior.gaussian: t must have shape (batch) = (" + std::to_string(batch) + "), got " +
-                       shape_text(t.sizes()));
+                       assim::shape_text(t.sizes()));
   // float64 throughout: the sampler tests compare against a Kalman posterior
   // to a tolerance tighter than float32 would allow.
   const at::Tensor z = z_t.to(at::kDouble);

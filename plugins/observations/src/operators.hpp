@@ -56,12 +56,6 @@ class Sine : public assim::ObservationOperator {
   double amplitude_, frequency_;
 };
 
-inline std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 // PV -> streamfunction -> [u1, u2, v1, v2] / scales. The inversion is the
 // model's (Model::derive(states, "velocity")): one inversion in the code base.
 class Velocity : public assim::ObservationOperator {

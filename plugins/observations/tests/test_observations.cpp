@@ -99,7 +99,7 @@ TEST_CASE("obs.velocity reproduces pyqg's velocities through the model's inversi
 TEST_CASE("obs.velocity refuses states of another grid before any work") {
   auto velocity = make<Velocity>("{model: $qg}", {{"qg", qg_model(32)}});
   CHECK(velocity->output_shape({2, 32, 32}) == std::vector<std::int64_t>{4, 32, 32});
-  CHECK_THROWS_WITH_AS(velocity->output_shape({2, 64, 64}), doctest::Contains("model's grid [2, 32, 32]"),
+  CHECK_THROWS_WITH_AS(velocity->output_shape({2, 64, 64}), doctest::Contains("model's grid (2, 32, 32)"),
                        assim::Error);
   CHECK_THROWS_WITH_AS(make<Velocity>("{model: $qg, scales: [1, 2]}", {{"qg", qg_model(32)}}),
                        doctest::Contains("test.yaml:1:"), assim::ConfigError);

@@ -3,6 +3,7 @@
 #include <assim/error.hpp>
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
+#include <assim/shape.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -35,8 +36,6 @@ std::string list_text(const std::vector<std::int64_t>& v) {
   out << "]";
   return out.str();
 }
-
-std::string shape_text(at::IntArrayRef s) { return list_text(std::vector<std::int64_t>(s.begin(), s.end())); }
 
 // A generator for one epoch (stream 0) or for validation (stream 1): each
 // epoch's draws depend only on (seed, epoch), so a fit resumed at an epoch
@@ -101,8 +100,8 @@ void read_weights(torch::serialize::InputArchive& archive, const UNet& net, cons
     torch::Tensor stored;
     if (!archive.try_read(key, stored, buffer)) fail_file(file, "lacks " + key + " (truncated or not this network)");
     if (stored.sizes() != target.sizes())
-      fail_file(file, key + " has shape " + shape_text(stored.sizes()) + ", the network expects " +
-                          shape_text(target.sizes()));
+      fail_file(file, key + " has shape " + assim::shape_text(stored.sizes()) + ", the network expects " +
+                          assim::shape_text(target.sizes()));
     target.copy_(stored);
   };
   for (auto& p : net->named_parameters()) read_into("model/" + p.key(), p.value(), false);
@@ -248,11 +247,11 @@ at::Tensor ScorePrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const
       z_t.size(4) != arch_.width)
     throw assim::Error("prior.score_unet: z_t must have shape (batch, frames, " + std::to_string(arch_.channels_in) +
                        ", " + std::to_string(arch_.height) + ", " + std::to_string(arch_.width) + "), got " +
-                       shape_text(z_t.sizes()));
+                       assim::shape_text(z_t.sizes()));
   const std::int64_t b = z_t.size(0);
   if (t.numel() != b)
     throw assim::Error("prior.score_unet: t must have shape (batch) = (" + std::to_string(b) + "), got " +
-                       shape_text(t.sizes()));
+                       assim::shape_text(t.sizes()));
   // Samplers that guide with a likelihood gradient pass z_t with
   // requires_grad and differentiate through the network; the others should
   // not pay for a graph.
@@ -269,7 +268,7 @@ void ScorePrior::check_data(const at::Tensor& pieces, const std::string& what) c
       pieces.size(4) != arch_.width)
     throw assim::Error("prior.score_unet: " + what + " data must have shape (pieces, frames, " +
                        std::to_string(state_channels_) + ", " + std::to_string(arch_.height) + ", " +
-                       std::to_string(arch_.width) + ") (state_shape), got " + shape_text(pieces.sizes()));
+                       std::to_string(arch_.width) + ") (state_shape), got " + assim::shape_text(pieces.sizes()));
   if (pieces.size(0) > 0 && pieces.size(1) < window_)
     throw assim::Error("prior.score_unet: " + what + " pieces have " + std::to_string(pieces.size(1)) +
                        " frames, fewer than the window of " + std::to_string(window_));

@@ -125,7 +125,7 @@ TEST_CASE("the denoiser keeps the shape and dtype of z_t") {
   CHECK((prior.denoise(torch::randn({1, 3, 2, 16, 16}), torch::tensor({0.5f})).sizes() ==
          torch::IntArrayRef{1, 3, 2, 16, 16}));
   CHECK_THROWS_WITH_AS(prior.denoise(torch::zeros({1, 5, 3, 16, 16}), torch::zeros({1})),
-                       doctest::Contains("z_t must have shape (batch, frames, 2, 16, 16), got [1, 5, 3, 16, 16]"),
+                       doctest::Contains("z_t must have shape (batch, frames, 2, 16, 16), got (1, 5, 3, 16, 16)"),
                        assim::Error);
   CHECK_THROWS_WITH_AS(prior.denoise(torch::zeros({2, 5, 2, 16, 16}), torch::zeros({3})),
                        doctest::Contains("t must have shape (batch) = (2)"), assim::Error);

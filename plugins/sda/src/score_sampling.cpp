@@ -10,14 +10,6 @@
 
 namespace assim::score {
 
-std::string shape_text(at::IntArrayRef shape) {
-  std::ostringstream out;
-  out << "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << ")";
-  return out.str();
-}
-
 Window window_of(const AssimilationProblem& problem, const std::string& who) {
   auto fail = [&](const std::string& message) -> void { throw Error(who + ": " + message); };
   Window w;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>
 
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
@@ -16,8 +17,6 @@
 #include <vector>
 
 namespace assim::score {
-
-std::string shape_text(at::IntArrayRef shape);
 
 // The problem as the samplers use it, checked once.
 struct Window {

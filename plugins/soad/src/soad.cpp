@@ -113,13 +113,13 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
   const std::vector<std::int64_t> carried = augmentation->output_shape(w.state);
   const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(w.state);
   if (carried != observed || observed != w.observed)
-    throw Error(who + ": on states " + score::shape_text(w.state) + " the prior's augmentation gives " +
-                score::shape_text(carried) + " and the problem's observation operator " + score::shape_text(observed) +
-                ", with observations of dims " + score::shape_text(w.observed) + "; all three must agree");
+    throw Error(who + ": on states " + shape_text(w.state) + " the prior's augmentation gives " +
+                shape_text(carried) + " and the problem's observation operator " + shape_text(observed) +
+                ", with observations of dims " + shape_text(w.observed) + "; all three must agree");
   // z = concat(x, H(x)) over channels: H's output must be channels on the state's grid.
   if (w.observed.size() != w.state.size() ||
       !std::equal(w.state.begin() + 1, w.state.end(), w.observed.begin() + 1))
-    throw Error(who + ": H maps states " + score::shape_text(w.state) + " to " + score::shape_text(w.observed) +
+    throw Error(who + ": H maps states " + shape_text(w.state) + " to " + shape_text(w.observed) +
                 ", which cannot be stacked with the state as channels");
   const at::NoGradGuard no_grad;
   if (augmentation != problem.observation_operator) {

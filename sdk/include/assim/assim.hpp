@@ -14,3 +14,4 @@
 #include <assim/progress.hpp>
 #include <assim/registrar.hpp>
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>

@@ -1,6 +1,9 @@
 // Progress of long work (spin-up, training, sampling). On a terminal it draws
 // one updating line with rate and ETA; otherwise (CI, a log file) it prints a
-// plain line every 10 % or 30 s, whichever comes first.
+// plain line every 10 % or 30 s, whichever comes first. A Progress made while
+// another is alive on the same thread (a sampler's steps inside the assimilate
+// stage's windows) is nested: it prints plain lines, at most one per 30 s, so
+// the outer bar stays readable; use one freely inside any component.
 #pragma once
 
 #include <assim/abi.hpp>
