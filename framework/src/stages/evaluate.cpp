@@ -12,6 +12,7 @@
 
 #include "tensor_io.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -100,12 +101,15 @@ class Evaluate : public Stage {
     out.close();
 
     std::string table;
-    char line[512];
-    std::snprintf(line, sizeof line, "%-20s %-16s %8s %8s %8s %8s %8s %8s %10s %8s\n", "run", "sampler", "rmse",
+    char line[1024];
+    // The run column as wide as the longest name, so that columns line up.
+    int width = 20;
+    for (const auto& n : names) width = std::max(width, static_cast<int>(n.size()));
+    std::snprintf(line, sizeof line, "%-*s %-16s %8s %8s %8s %8s %8s %8s %10s %8s\n", width, "run", "sampler", "rmse",
                   "+-seeds", "spread", "calib", "crps", "clim", "s/window", "diverged");
     table += line;
     for (std::int64_t r = 0; r < runs; ++r) {
-      std::snprintf(line, sizeof line, "%-20s %-16s %8.4f %8.4f %8.4f %8.3f %8.4f %8.4f %10.3g %8.0f\n",
+      std::snprintf(line, sizeof line, "%-*s %-16s %8.4f %8.4f %8.4f %8.3f %8.4f %8.4f %10.3g %8.0f\n", width,
                     names[r].c_str(), samplers[r].c_str(), rmse[r], rmse_seed_std[r], spread[r], calibration[r],
                     crps[r], climatology[r], seconds[r], diverged[r]);
       table += line;
