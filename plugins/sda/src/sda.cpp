@@ -32,8 +32,8 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
   const at::Tensor x0 = schedule.tweedie(x_t, eps, t);
   const at::Tensor hx = h.apply(x0);
   if (!hx.sizes().slice(1).equals(w.y.sizes()))
-    throw Error(std::string(kName) + ": the observation operator returned " + score::shape_text(hx.sizes()) +
-                " for a batch of windows, expected (batch, " + score::shape_text(w.y.sizes()).substr(1));
+    throw Error(std::string(kName) + ": the observation operator returned " + shape_text(hx.sizes()) +
+                " for a batch of windows, expected (batch, " + shape_text(w.y.sizes()).substr(1));
   // Gaussian approximation of p(y | x_t): the Tweedie mean observed with
   // noise sigma_o^2 plus gamma r_t^2 standing for the spread of x0 | x_t.
   at::Tensor log_likelihood =
@@ -57,7 +57,9 @@ Parameters ScoreBasedSampler::parameters() {
   p.integer("corrections", 1, "", "C: Langevin corrections after each predictor step").at_least(0);
   p.real("tau", 0.5, "1", "Langevin step factor: delta = tau / mean(eps^2) per member").above(0);
   p.real("gamma", 1e-2, "1",
-         "likelihood variance inflation: sigma_o^2 + gamma r_t^2 stands for the spread of x0 given x_t")
+         "likelihood variance inflation: sigma_o^2 + gamma r_t^2 stands for the spread of x0 given x_t; small "
+         "gamma makes the explicit step stiff (more so the steeper H), large gamma guides weakly: on 32 x 32 QG "
+         "with arctan(3x), 64 steps, 0.1 was best (experiments/score/README.md)")
       .at_least(0);
   p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
@@ -90,8 +92,8 @@ at::Tensor ScoreBasedSampler::sample(const AssimilationProblem& problem, std::in
   const score::Window w = score::window_of(problem, who);
   const std::vector<std::int64_t> h_shape = problem.observation_operator->output_shape(w.state);
   if (h_shape != w.observed)
-    throw Error(who + ": the observation operator maps states " + score::shape_text(w.state) + " to " +
-                score::shape_text(h_shape) + ", but the observations have dims " + score::shape_text(w.observed));
+    throw Error(who + ": the observation operator maps states " + shape_text(w.state) + " to " +
+                shape_text(h_shape) + ", but the observations have dims " + shape_text(w.observed));
 
   const Prior& prior = *problem.prior;
   const ObservationOperator& h = *problem.observation_operator;
