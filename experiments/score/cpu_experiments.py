@@ -76,6 +76,16 @@ SETTINGS = {"bg": ", background: {sigma: 0.1}", "nobg": ""}
 WINDOWS, MEMBERS = 2, 4
 
 
+def settings_of(method):
+    """The sampler settings a study method's name spells: "sda_g0p1_k64_c2" ->
+    {"g": "0.1", "k": "64", "c": "2"}; a bare word ("noclip") maps to itself."""
+    study = {}
+    for part in method.split("_")[1:]:
+        key, value = (part[0], part[1:].replace("p", ".")) if part[1:2].isdigit() else (part, part)
+        study[key] = value
+    return study
+
+
 def suffix(op, mask, every, setting, law="gaussian"):
     return f"{op}_{mask}_n{every}_{setting}" + ("" if law == "gaussian" else f"_{law}")
 
@@ -111,21 +121,23 @@ class Experiment:
         for method in methods:
             head = f"run: assimilate, observations: $obs_{s}, operator: ${op}"
             if method.startswith("soad"):
-                # "soad", or "soad_k<steps>[_noclip]" for a study of its settings.
+                # "soad", or "soad_k<steps>[_c<corrections>][_noclip]" for a study of its settings.
                 if method not in COMPONENTS:
-                    steps = method.split("_k")[1].split("_")[0]
-                    clip = ", clip: false" if method.endswith("_noclip") else ""
-                    COMPONENTS[method] = f"{{type: sampler.soad, steps: {steps}, corrections: 0{clip}}}"
+                    study = settings_of(method)
+                    clip = ", clip: false" if "noclip" in study else ""
+                    COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
+                                          f"corrections: {study.get('c', '0')}{clip}}}")
                 self.fit(op)
                 self.need(method)
                 body = f"sampler: ${method}, prior: $prior_{op}, trained_by: $fit_{op}, members: {MEMBERS}"
             elif method.startswith("sda"):
-                # "sda", or "sda_g<gamma>_k<steps>" for the stability study
-                # (gamma written with p for the point: 0p1 = 0.1).
+                # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>]" for the
+                # stability study (gamma written with p for the point: 0p1 = 0.1).
                 sampler = f"sda_{op}" if method == "sda" else method
                 if sampler not in COMPONENTS:
-                    gamma, steps = method[len("sda_g"):].replace("p", ".").split("_k")
-                    COMPONENTS[sampler] = f"{{type: sampler.sda, steps: {steps}, corrections: 0, gamma: {gamma}}}"
+                    study = settings_of(method)
+                    COMPONENTS[sampler] = (f"{{type: sampler.sda, steps: {study['k']}, "
+                                           f"corrections: {study.get('c', '0')}, gamma: {study['g']}}}")
                 self.fit("state")
                 self.need(sampler)
                 body = f"sampler: ${sampler}, prior: $prior_state, trained_by: $fit_state, members: {MEMBERS}"
@@ -185,14 +197,17 @@ def main():
     e.write()
 
     e = Experiment("sampler_settings_cpu.yaml", "The samplers' settings, arctan and sin, p = 1, N = 1, background.",
-                   "SDA over gamma = 0.01 .. 10 and 64 or 256 steps; SOAD with and without its clip, 64 or 256 "
-                   "steps; 32 x 32")
+                   "SDA over gamma = 0.01 .. 10, 64 or 256 steps and 0 to 2 Langevin corrections; SOAD over "
+                   "64 or 256 steps and 0 or 1 Langevin move; 32 x 32")
     for op in ["easy", "hard"]:
         # SOAD without its clip diverges within 8 steps on these priors (README);
         # reproduce: --set components.soad.clip=false --only soad_easy_all_n1_bg.
-        e.cell(op, "all", 1, "bg", ["soad", "soad_k256"]
+        # Langevin corrections: SDA's own corrector (its default is 1), at the
+        # best gamma of both operators; SOAD with one move for the same budget.
+        e.cell(op, "all", 1, "bg", ["soad", "soad_k256", "soad_k64_c1"]
                + [f"sda_g{g}_k64" for g in ["0p01", "0p1", "1", "10"]]
-               + [f"sda_g{g}_k256" for g in ["0p1", "1"]])
+               + [f"sda_g{g}_k256" for g in ["0p1", "1"]]
+               + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]])
     e.write()
 
     e = Experiment("grid_cpu.yaml", "The full grid: 3 operators x 6 masks x N = 1, 2, 4, 8 x settings I and II.",
