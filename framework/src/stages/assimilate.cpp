@@ -232,7 +232,11 @@ class Assimilate : public Stage {
       }
     }
     progress.finish();
-    if (diverged == windows * seeds) throw DivergenceError(0, "every window diverged; first: " + status.front());
+    // Nothing to score: a stage failure, not one more divergence (which would
+    // name a step that no longer means anything across windows).
+    if (diverged == windows * seeds)
+      throw Error("all " + std::to_string(diverged) + " assimilations (windows x seeds) diverged; first: " +
+                  status.front());
 
     auto path = context.output() / config.get<std::string>("out");
     auto out = netcdf::File::create(path);
