@@ -55,8 +55,10 @@ COMPONENTS["prior_state"] = f"{{type: prior.score_unet, {UNET}}}"
 # sampler_settings_cpu.yaml (experiments/score/README.md): the explicit step
 # needs gamma to grow with the square of H's slope (3 for arctan(3x), 4.5 for
 # 1.5 sin(3x)): 0.1 was best for arctan, 1 for sin (0.1 and below blow up).
+# The velocity operator's gain is far larger: gamma 0.1 to 30 blow up, 100 is
+# the smallest tried that stays finite (README); the stack contains it.
 COMPONENTS["soad"] = "{type: sampler.soad, steps: 64, corrections: 0}"
-SDA_GAMMA = {"easy": 0.1, "hard": 1, "velocity": 0.1, "multi": 1}
+SDA_GAMMA = {"easy": 0.1, "hard": 1, "velocity": 100, "multi": 100}
 for op in OPERATORS:
     COMPONENTS[f"sda_{op}"] = f"{{type: sampler.sda, steps: 64, corrections: 0, gamma: {SDA_GAMMA[op]}}}"
 COMPONENTS["letkf"] = "{type: sampler.enkf, method: letkf, localisation: {radius: 3}, inflation: {posterior_anomalies: 1.1}}"
