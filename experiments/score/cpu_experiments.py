@@ -111,9 +111,12 @@ class Experiment:
         self.stages.setdefault("truth", DATA["truth"])
         self.stages.setdefault(f"fit_{prior}", f"{{run: train, prior: $prior_{prior}, {FIT}}}")
 
-    def cell(self, op, mask, every, setting, methods, law="gaussian"):
-        """Observe one design and assimilate it with each method; returns the run names."""
+    def cell(self, op, mask, every, setting, methods, law="gaussian", windows=WINDOWS, seeds=1):
+        """Observe one design and assimilate it with each method; returns the run names.
+        Other than the default windows or seeds add "_w<windows>s<seeds>" to the run names."""
         s = suffix(op, mask, every, setting, law)
+        repeats = "" if (windows, seeds) == (WINDOWS, 1) else f"_w{windows}s{seeds}"
+        times = f"windows: {windows}" + ("" if seeds == 1 else f", seeds: {seeds}")
         self.need("qg64", op)
         self.stages.setdefault("test", DATA["test"])
         noise = "{sigma: 0.1}" if law == "gaussian" else f"{{law: {law}, sigma: 0.1}}"
@@ -146,8 +149,8 @@ class Experiment:
             else:
                 self.need("letkf", "qg32")
                 body = "sampler: $letkf, model: $qg32, members: 20"
-            self.stages[f"{method}_{s}"] = f"{{{head},\n    {body}, windows: {WINDOWS}}}"
-            runs.append(f"{method}_{s}")
+            self.stages[f"{method}_{s}{repeats}"] = f"{{{head},\n    {body}, {times}}}"
+            runs.append(f"{method}_{s}{repeats}")
         self.runs.setdefault(op, []).extend(runs)
         return runs
 
@@ -210,6 +213,12 @@ def main():
                + [f"sda_g{g}_k64" for g in ["0p01", "0p1", "1", "10"]]
                + [f"sda_g{g}_k256" for g in ["0p1", "1"]]
                + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]])
+    e.write()
+
+    e = Experiment("variability_cpu.yaml", "How much the windows and seeds move a cell: arctan and sin, p = 1, N = 1.",
+                   "SOAD and SDA with background on 6 windows x 2 seeds (the other files: 2 x 1), 32 x 32")
+    for op in ["easy", "hard"]:
+        e.cell(op, "all", 1, "bg", ["soad", "sda"], windows=6, seeds=2)
     e.write()
 
     e = Experiment("grid_cpu.yaml", "The full grid: 3 operators x 6 masks x N = 1, 2, 4, 8 x settings I and II.",
