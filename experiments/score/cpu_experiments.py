@@ -216,7 +216,7 @@ def main():
     e.write()
 
     e = Experiment("variability_cpu.yaml", "How much the windows and seeds move a cell: arctan and sin, p = 1, N = 1.",
-                   "SOAD and SDA with background on 6 windows x 2 seeds (the other files: 2 x 1), 32 x 32")
+                   "SOAD and SDA with background on 6 windows x 2 seeds (2 x 1 in the other files), 32 x 32")
     for op in ["easy", "hard"]:
         e.cell(op, "all", 1, "bg", ["soad", "sda"], windows=6, seeds=2)
     e.write()
