@@ -9,7 +9,8 @@ it (`python3 experiments/score/cpu_experiments.py`) rather than editing the
 YAML by hand.
 
 Stage names: obs_<operator>_<mask>_n<N>_<bg|nobg>, then soad_..., sda_...,
-letkf_... of the same suffix; scores_<file>_<operator> and report_<file>_<operator>
+letkf_... of the same suffix (and _w<windows>s<seeds> where a run repeats over
+more windows or seeds than 2 x 1); scores_<file>_<operator> and report_<file>_<operator>
 per file (they differ between files). Operators: easy = arctan(3x), hard =
 1.5 sin(3x), velocity = vorticity to velocity, multi = all three at once.
 """
