@@ -54,7 +54,10 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
 Parameters ScoreBasedSampler::parameters() {
   Parameters p;
   p.integer("steps", 64, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
-  p.integer("corrections", 1, "", "C: Langevin corrections after each predictor step").at_least(0);
+  p.integer("corrections", 1, "",
+            "C: Langevin corrections after each predictor step; they keep the samples on a weak prior's "
+            "manifold, which the predictor alone leaves (tests/e2e/pipeline.yaml), and cost one denoiser call each")
+      .at_least(0);
   p.real("tau", 0.5, "1", "Langevin step factor: delta = tau / mean(eps^2) per member").above(0);
   p.real("gamma", 1e-2, "1",
          "likelihood variance inflation: sigma_o^2 + gamma r_t^2 stands for the spread of x0 given x_t; small "
