@@ -26,10 +26,14 @@ const char* const kName = "sampler.soad";
 //   L = || mu_t y - T z + sigma_t T eps_hat(z, t) ||^2 = mu_t^2 || y - T z0_hat ||^2,
 // so that pi = sigma_t (eps_hat - sigma_t grad log p(y | z_t)) with the
 // Gaussian p(y | z_t) of variance sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2)
-// (exact for a N(m, sigma_z^2 I) prior: Theorem 3.1).
+// (exact for a N(m, sigma_z^2 I) prior: Theorem 3.1). With
+// background_guidance the background is one more block of T (frame 0's state
+// channels, noise sigma_b) with its own c_t, which is as exact.
 at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSchedule& schedule, const Options& options,
                     std::int64_t channels, const at::Tensor& z, double t) {
   const double mu = schedule.mu(t), sigma = schedule.sigma(t), r = sigma / mu;
+  const double s2 = options.sigma_z * options.sigma_z, r2 = r * r;
+  auto c_t = [&](double sigma_data) { return (r2 / 2) / (sigma_data * sigma_data + s2 * r2 / (s2 + r2)); };
   const at::AutoGradMode grad_mode(true);
   const at::Tensor z_t = z.detach().requires_grad_(true);
   const at::Tensor eps = prior.denoise(z_t, at::full({z.size(0)}, t, w.options));
@@ -38,18 +42,23 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
   // through the identity term T z.
   const at::Tensor residual = w.mask * (mu * w.y - z_t.narrow(2, channels, observed_channels) +
                                         sigma * eps.narrow(2, channels, observed_channels));
-  const at::Tensor grad = torch::autograd::grad({residual.square().sum()}, {z_t})[0];
-  const double s2 = options.sigma_z * options.sigma_z, r2 = r * r;
-  const double c_t = (r2 / 2) / (w.sigma_o * w.sigma_o + s2 * r2 / (s2 + r2));
-  if (!options.clip) return (sigma * eps + c_t * grad).detach();
-  // Clip c_t <- min(c_t, 1 / max|grad L|): a stabiliser that bounds the
-  // guidance step by 1 in every entry. The max is per member (not over the
+  at::Tensor weighted = c_t(w.sigma_o) * residual.square().sum();
+  if (options.background_guidance && w.background) {
+    const at::Tensor misfit = mu * *w.background - z_t.select(1, 0).narrow(1, 0, channels) +
+                              sigma * eps.select(1, 0).narrow(1, 0, channels);
+    weighted = weighted + c_t(w.sigma_b) * misfit.square().sum();
+  }
+  // c_t grad L, summed over the blocks of T.
+  const at::Tensor step = torch::autograd::grad({weighted}, {z_t})[0];
+  if (!options.clip) return (sigma * eps + step).detach();
+  // Clip c_t <- min(c_t, 1 / max|grad L|), i.e. scale the step so that no
+  // entry exceeds 1: a stabiliser. The max is per member (not over the
   // whole batch as in the reference code) so that members stay independent
   // draws and the result does not depend on how members are batched.
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(grad.dim() - 1));
+  std::vector<std::int64_t> dims(static_cast<std::size_t>(step.dim() - 1));
   for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i) + 1;
-  const at::Tensor c = at::clamp_max(1 / grad.abs().amax(dims, /*keepdim=*/true), c_t);
-  return (sigma * eps + c * grad).detach();
+  const at::Tensor scale = at::clamp_max(1 / step.abs().amax(dims, /*keepdim=*/true), 1.0);
+  return (sigma * eps + scale * step).detach();
 }
 
 }  // namespace
@@ -71,6 +80,10 @@ Parameters AugmentedSampler::parameters() {
   p.boolean("forward_corrector", true,
             "overwrite the observed entries (and frame 0's state with a background) by forward diffusion of the "
             "data while r_t exceeds their noise level; false for the ablation");
+  p.boolean("background_guidance", false,
+            "also guide frame 0's state towards the background (one more block of T, noise sigma_b, its own c_t), "
+            "as SDA does; Algorithm 1 uses the background only in the forward corrector, which lets go of it once "
+            "r_t < sigma_b, so the last steps see the observations but not the background");
   p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
@@ -84,6 +97,7 @@ AugmentedSampler::AugmentedSampler(const Config& config) {
   options_.clip = config.get<bool>("clip");
   options_.reuse_guidance = config.get<bool>("reuse_guidance");
   options_.forward_corrector = config.get<bool>("forward_corrector");
+  options_.background_guidance = config.get<bool>("background_guidance");
   options_.batch = config.get<std::int64_t>("batch");
 }
 

@@ -23,6 +23,7 @@ struct Options {
   bool clip = true;               // c_t <- min(c_t, 1 / max|grad L|)
   bool reuse_guidance = false;    // the reference code's stale pi
   bool forward_corrector = true;  // overwrite observed entries by forward diffusion of y (and x_b)
+  bool background_guidance = false;  // the background in the guidance too, not only in the corrector
   std::int64_t batch = 32;        // members per denoiser call
 };
 

@@ -132,6 +132,45 @@ TEST_CASE("Theorem 3.1: SOAD's guidance with a scalar Gaussian prior over z give
   CHECK(std::abs(e.variance_free) < 0.025);
 }
 
+TEST_CASE("SOAD's background_guidance makes the background one more block of T: still exact (Theorem 3.1)") {
+  // The background observes frame 0's x channel, which in this prior is
+  // independent of the h channels: the exact posterior is Kalman with the
+  // background alone on frame 0's x, the prior on later x, Kalman with y on h.
+  auto p = augmented_problem(0.5);
+  p.background = kMean + at::randn({1, kNy, kNx}, at::make_generator<at::CPUGeneratorImpl>(8), toy::f64);
+  p.background_sigma = 0.5;
+  const double wb = 1 / (p.background_sigma * p.background_sigma);
+  at::Tensor x_mean = at::full({kFrames, 1, kNy, kNx}, kMean, toy::f64);
+  at::Tensor x_variance = at::full({kFrames, 1, kNy, kNx}, kVariance, toy::f64);
+  x_mean[0] = (kMean / kVariance + wb * *p.background) / (1 / kVariance + wb);
+  x_variance[0].fill_(1 / (1 / kVariance + wb));
+  auto without_background = p;
+  without_background.background.reset();
+  const toy::Moments h = kalman(without_background);
+  const toy::Moments exact{at::cat({x_mean, h.mean}, 1), at::cat({x_variance, h.variance}, 1)};
+  at::Tensor seen_x = at::zeros_like(p.mask);
+  seen_x[0].fill_(1);
+  const at::Tensor seen = at::cat({seen_x, p.mask}, 1);
+
+  assim::soad::Options options;  // as in the test of Theorem 3.1
+  options.corrections = 0;
+  options.forward_corrector = false;
+  options.clip = false;
+  options.batch = 64;
+  options.background_guidance = true;
+  Errors e = compare(assim::soad::AugmentedSampler(options).sample_augmented(p, kMembers, 5), exact, seen);
+  MESSAGE("SOAD with background_guidance (K = 256, N_c = 0, no forward corrector) vs Kalman: " << e.text());
+  CHECK(e.mean_z < 4.5);
+  CHECK(std::abs(e.variance_obs) < 0.025);
+  CHECK(std::abs(e.variance_free) < 0.025);
+  // Without it (and without the forward corrector) nothing brings the
+  // background in: frame 0's x stays at the prior, far from this posterior.
+  options.background_guidance = false;
+  e = compare(assim::soad::AugmentedSampler(options).sample_augmented(p, kMembers, 5), exact, seen);
+  MESSAGE("SOAD without background_guidance: " << e.text());
+  CHECK(e.mean_z > 10);
+}
+
 TEST_CASE("SOAD's Langevin corrections: exact for a small tau, within the unadjusted-Langevin bias for 0.25") {
   // delta = tau / mean(eps~^2) is one step for the whole window, sized by
   // the broad (unobserved) entries; at small t it is a = delta sigma^2 ~
