@@ -127,12 +127,14 @@ class Experiment:
         for method in methods:
             head = f"run: assimilate, observations: $obs_{s}, operator: ${op}"
             if method.startswith("soad"):
-                # "soad", or "soad_k<steps>[_c<corrections>][_noclip]" for a study of its settings.
+                # "soad", or "soad_k<steps>[_c<corrections>][_noclip][_bgg]" for a study of
+                # its settings (bgg: the background in the guidance too).
                 if method not in COMPONENTS:
                     study = settings_of(method)
                     clip = ", clip: false" if "noclip" in study else ""
+                    bgg = ", background_guidance: true" if "bgg" in study else ""
                     COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
-                                          f"corrections: {study.get('c', '0')}{clip}}}")
+                                          f"corrections: {study.get('c', '0')}{clip}{bgg}}}")
                 self.fit(op)
                 self.need(method)
                 body = f"sampler: ${method}, prior: $prior_{op}, trained_by: $fit_{op}, members: {MEMBERS}"
@@ -204,13 +206,15 @@ def main():
 
     e = Experiment("sampler_settings_cpu.yaml", "The samplers' settings, arctan and sin, p = 1, N = 1, background.",
                    "SDA over gamma = 0.01 .. 10, 64 or 256 steps and 0 to 2 Langevin corrections; SOAD over "
-                   "64 or 256 steps and 0 or 1 Langevin move; 32 x 32")
+                   "64 or 256 steps, 0 or 1 Langevin move, background in the guidance or not; 32 x 32")
     for op in ["easy", "hard"]:
         # SOAD without its clip diverges within 8 steps on these priors (README);
         # reproduce: --set components.soad.clip=false --only soad_easy_all_n1_bg.
         # Langevin corrections: SDA's own corrector (its default is 1), at the
         # best gamma of both operators; SOAD with one move for the same budget.
-        e.cell(op, "all", 1, "bg", ["soad", "soad_k256", "soad_k64_c1"]
+        # SOAD with the background in its guidance (background_guidance), the
+        # test of why it trails SDA on arctan with a background (README).
+        e.cell(op, "all", 1, "bg", ["soad", "soad_k256", "soad_k64_c1", "soad_k64_bgg", "soad_k64_c1_bgg"]
                + [f"sda_g{g}_k64" for g in ["0p01", "0p1", "1", "10"]]
                + [f"sda_g{g}_k256" for g in ["0p1", "1"]]
                + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]])
