@@ -70,7 +70,8 @@ DATA = {
     "test": "{run: generate, model: $qg64, trajectories: 2, spinup: 5 years, sample_every: 1 day, frames: 32,\n"
             "         pieces: 2, piece_every: 100 days, coarsen: 2, seed: 1011}",
 }
-FIT = "data: $truth, epochs: 8, batch_size: 8, learning_rate: 1e-3"
+FIT = "data: $truth, epochs: {epochs}, batch_size: 8, learning_rate: 1e-3"
+EPOCHS = 8
 
 MASKS = {"all": "{}", "p25": "{random: 0.25}", "p06": "{random: 0.0625}", "p01": "{random: 0.01}",
          "s2": "{stride: 2}", "s4": "{stride: 4}"}
@@ -107,16 +108,21 @@ class Experiment:
             for ref in re.findall(r"\$(\w+)", COMPONENTS[n]):
                 self.need(ref)
 
-    def fit(self, prior):
+    def fit(self, prior, epochs):
+        """The stage that trains prior_<prior>: fit_<prior>, or fit_<prior>_e<epochs>."""
         self.need(f"prior_{prior}")
         self.stages.setdefault("truth", DATA["truth"])
-        self.stages.setdefault(f"fit_{prior}", f"{{run: train, prior: $prior_{prior}, {FIT}}}")
+        name = f"fit_{prior}" + ("" if epochs == EPOCHS else f"_e{epochs}")
+        self.stages.setdefault(name, f"{{run: train, prior: $prior_{prior}, {FIT.format(epochs=epochs)}}}")
+        return name
 
-    def cell(self, op, mask, every, setting, methods, law="gaussian", windows=WINDOWS, seeds=1):
+    def cell(self, op, mask, every, setting, methods, law="gaussian", windows=WINDOWS, seeds=1, epochs=EPOCHS):
         """Observe one design and assimilate it with each method; returns the run names.
-        Other than the default windows or seeds add "_w<windows>s<seeds>" to the run names."""
+        Other than the default windows or seeds add "_w<windows>s<seeds>" to the run names,
+        priors trained for other than the default epochs "_e<epochs>"."""
         s = suffix(op, mask, every, setting, law)
         repeats = "" if (windows, seeds) == (WINDOWS, 1) else f"_w{windows}s{seeds}"
+        repeats += "" if epochs == EPOCHS else f"_e{epochs}"
         times = f"windows: {windows}" + ("" if seeds == 1 else f", seeds: {seeds}")
         self.need("qg64", op)
         self.stages.setdefault("test", DATA["test"])
@@ -135,9 +141,9 @@ class Experiment:
                     bgg = ", background_guidance: true" if "bgg" in study else ""
                     COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
                                           f"corrections: {study.get('c', '0')}{clip}{bgg}}}")
-                self.fit(op)
                 self.need(method)
-                body = f"sampler: ${method}, prior: $prior_{op}, trained_by: $fit_{op}, members: {MEMBERS}"
+                body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
+                        f"members: {MEMBERS}")
             elif method.startswith("sda"):
                 # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>]" for the
                 # stability study (gamma written with p for the point: 0p1 = 0.1).
@@ -146,9 +152,9 @@ class Experiment:
                     study = settings_of(method)
                     COMPONENTS[sampler] = (f"{{type: sampler.sda, steps: {study['k']}, "
                                            f"corrections: {study.get('c', '0')}, gamma: {study['g']}}}")
-                self.fit("state")
                 self.need(sampler)
-                body = f"sampler: ${sampler}, prior: $prior_state, trained_by: $fit_state, members: {MEMBERS}"
+                body = (f"sampler: ${sampler}, prior: $prior_state, trained_by: ${self.fit('state', epochs)}, "
+                        f"members: {MEMBERS}")
             else:
                 self.need("letkf", "qg32")
                 body = "sampler: $letkf, model: $qg32, members: 20"
@@ -224,6 +230,14 @@ def main():
                    "SOAD and SDA with background on 6 windows x 2 seeds (2 x 1 in the other files), 32 x 32")
     for op in ["easy", "hard"]:
         e.cell(op, "all", 1, "bg", ["soad", "sda"], windows=6, seeds=2)
+    e.write()
+
+    e = Experiment("prior_training_cpu.yaml", "How the prior's training moves SOAD and SDA: arctan, p = 1, N = 1.",
+                   "SOAD and SDA with background on priors trained for 8 and 16 epochs, 32 x 32")
+    # Does SOAD, which must learn to invert H inside its prior, gain more from
+    # a better-trained prior than SDA, which applies H exactly? (README)
+    for epochs in [8, 16]:
+        e.cell("easy", "all", 1, "bg", ["soad", "soad_k64_bgg", "sda"], epochs=epochs)
     e.write()
 
     e = Experiment("grid_cpu.yaml", "The full grid: 3 operators x 6 masks x N = 1, 2, 4, 8 x settings I and II.",
