@@ -18,6 +18,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -68,6 +69,58 @@ std::string emit(const YAML::Node& node) {
   YAML::Emitter out;
   out << node;
   return out.c_str();
+}
+
+void quote(const std::string& text, std::string& out) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+// The hash's view of a setting: keys sorted, one layout, every scalar
+// quoted, so that reordering keys, switching between block and flow style
+// or a --set that appends a key does not make a stage look changed (and
+// recompute a prior that took an hour).
+void canonical(const YAML::Node& node, std::string& out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      std::map<std::string, YAML::Node> sorted;
+      for (const auto& kv : node) sorted.emplace(kv.first.Scalar(), kv.second);
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : sorted) {
+        if (!first) out += ',';
+        first = false;
+        quote(key, out);
+        out += ':';
+        canonical(value, out);
+      }
+      out += '}';
+      break;
+    }
+    case YAML::NodeType::Sequence:
+      out += '[';
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        if (i) out += ',';
+        canonical(node[i], out);
+      }
+      out += ']';
+      break;
+    case YAML::NodeType::Scalar:
+      quote(node.Scalar(), out);
+      break;
+    default:
+      out += '~';
+  }
+}
+
+std::string canonical(const YAML::Node& node) {
+  std::string out;
+  canonical(node, out);
+  return out;
 }
 
 std::string now_text() {
@@ -277,12 +330,12 @@ struct Session::State {
   std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes) const {
     const auto& stage = stages.at(name);
     std::string text = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION) + "\nstage " +
-                       name + "\n" + emit(stage.node) + "\n";
+                       name + "\n" + canonical(stage.node) + "\n";
     std::set<std::string> closure;
     for (const auto& c : stage.components) component_closure(c, closure);
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
-      text += "component " + c + " plugin " + (entry.type->plugin ? entry.type->plugin->name + " " + entry.type->plugin->version : "host") + "\n" + emit(entry.node) + "\n";
+      text += "component " + c + " plugin " + (entry.type->plugin ? entry.type->plugin->name + " " + entry.type->plugin->version : "host") + "\n" + canonical(entry.node) + "\n";
     }
     for (const auto& [key, input] : stage.inputs) text += "input " + key + " " + input_hashes.at(input) + "\n";
     return hex(fnv1a(text));

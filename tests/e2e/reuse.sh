@@ -37,4 +37,25 @@ sed 's/^  seen:/  heard:/' "$case" > "$work/other.yaml"
 expect "stage truth \(generate\): unchanged, reusing" "an experiment of the same name reuses the other's truth"
 expect "stage heard \(observe\): running" "and computes its own stage"
 [ -f "$work/runs/reuse/seen/stage.yaml" ] || { echo "FAIL: the other experiment removed seen"; fail=1; }
+# The hash reads the settings, not how the file writes them: the same stages
+# with their keys reordered, in block or flow style, are reused.
+cat > "$work/reordered.yaml" <<'END'
+name: reuse
+components:
+  l96:
+    type: model.lorenz96
+  direct: {type: obs.identity}
+stages:
+  truth: {frames: 12, model: $l96, spinup: 10 steps, run: generate}
+  seen:
+    noise:
+      sigma: 0.2
+    operator: $direct
+    data: $truth
+    run: observe
+END
+"$assim" run "$work/reordered.yaml" --output "$work/runs" > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: run reordered.yaml"; exit 1; }
+expect "stage truth \(generate\): unchanged, reusing" "reordered keys reuse truth"
+expect "stage seen \(observe\): unchanged, reusing" "block style reuses seen"
 exit $fail
