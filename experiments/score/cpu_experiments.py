@@ -133,14 +133,15 @@ class Experiment:
         for method in methods:
             head = f"run: assimilate, observations: $obs_{s}, operator: ${op}"
             if method.startswith("soad"):
-                # "soad", or "soad_k<steps>[_c<corrections>][_noclip][_bgg]" for a study of
-                # its settings (bgg: the background in the guidance too).
+                # "soad", or "soad_k<steps>[_c<corrections>][_z<sigma_z>][_noclip][_bgg]" for a
+                # study of its settings (bgg: the background in the guidance too).
                 if method not in COMPONENTS:
                     study = settings_of(method)
                     clip = ", clip: false" if "noclip" in study else ""
                     bgg = ", background_guidance: true" if "bgg" in study else ""
+                    sigma_z = f", sigma_z: {study['z']}" if "z" in study else ""
                     COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
-                                          f"corrections: {study.get('c', '0')}{clip}{bgg}}}")
+                                          f"corrections: {study.get('c', '0')}{sigma_z}{clip}{bgg}}}")
                 self.need(method)
                 body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
                         f"members: {MEMBERS}")
@@ -218,9 +219,11 @@ def main():
         # reproduce: --set components.soad.clip=false --only soad_easy_all_n1_bg.
         # Langevin corrections: SDA's own corrector (its default is 1), at the
         # best gamma of both operators; SOAD with one move for the same budget.
-        # SOAD with the background in its guidance (background_guidance), the
-        # test of why it trails SDA on arctan with a background (README).
-        e.cell(op, "all", 1, "bg", ["soad", "soad_k256", "soad_k64_c1", "soad_k64_bgg", "soad_k64_c1_bgg"]
+        # SOAD with the background in its guidance (background_guidance) and
+        # with a smaller sigma_z (stronger guidance where r_t > sigma_z): tests
+        # of why it trails SDA on arctan with a background (README).
+        e.cell(op, "all", 1, "bg", ["soad", "soad_k256", "soad_k64_c1", "soad_k64_bgg", "soad_k64_c1_bgg",
+                                    "soad_k64_z0p3", "soad_k64_z0p1"]
                + [f"sda_g{g}_k64" for g in ["0p01", "0p1", "1", "10"]]
                + [f"sda_g{g}_k256" for g in ["0p1", "1"]]
                + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]])
