@@ -92,7 +92,7 @@ TEST_CASE("both samplers declare their parameters once and read them from YAML")
   const assim::Parameters soad_parameters = assim::soad::AugmentedSampler::parameters();
   for (const auto& p : soad_parameters.list()) names.push_back(p.name);
   CHECK(names == std::vector<std::string>{"steps", "corrections", "tau", "sigma_z", "clip", "reuse_guidance",
-                                          "forward_corrector", "batch"});
+                                          "forward_corrector", "background_guidance", "batch"});
 
   const assim::sda::ScoreBasedSampler sda(
       assim::config_from_yaml("{steps: 16, gamma: 0.1}", assim::sda::ScoreBasedSampler::parameters()));
@@ -100,12 +100,14 @@ TEST_CASE("both samplers declare their parameters once and read them from YAML")
   CHECK(sda.options().gamma == doctest::Approx(0.1));
   CHECK(sda.options().corrections == 1);
   const assim::soad::AugmentedSampler soad(assim::config_from_yaml(
-      "{reuse_guidance: true, forward_corrector: false}", assim::soad::AugmentedSampler::parameters()));
+      "{reuse_guidance: true, forward_corrector: false, background_guidance: true}",
+      assim::soad::AugmentedSampler::parameters()));
   CHECK(soad.options().steps == 256);
   CHECK(soad.options().corrections == 5);
   CHECK(soad.options().tau == doctest::Approx(0.25));
   CHECK(soad.options().reuse_guidance);
   CHECK_FALSE(soad.options().forward_corrector);
+  CHECK(soad.options().background_guidance);
   CHECK_THROWS_AS(assim::config_from_yaml("{steps: 0}", assim::soad::AugmentedSampler::parameters()),
                   assim::ConfigError);
   CHECK_THROWS_AS(assim::config_from_yaml("{tau: 0}", assim::sda::ScoreBasedSampler::parameters()),
