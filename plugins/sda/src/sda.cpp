@@ -21,15 +21,18 @@ const char* const kName = "sampler.sda";
 // The likelihood-guided noise prediction of SDA at time t for a chunk of
 // members x (n, L, state dims...): eps_hat - sigma_t grad_{x_t} log p(y | x_t).
 at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const score::Window& w,
-                      const CosineSchedule& schedule, double gamma, const at::Tensor& x, double t) {
+                      const CosineSchedule& schedule, const Options& options, const at::Tensor& x, double t) {
   const double mu = schedule.mu(t), sigma = schedule.sigma(t), r = sigma / mu;
   const at::AutoGradMode grad_mode(true);
   const at::Tensor x_t = x.detach().requires_grad_(true);
   const at::Tensor eps = prior.denoise(x_t, at::full({x.size(0)}, t, w.options));
-  // Tweedie's x0_hat keeps its dependence on x_t through both terms: the
-  // identity path (x_t / mu) is part of the gradient (see the reference
-  // doc's note on the SDA baseline that drops it).
-  const at::Tensor x0 = schedule.tweedie(x_t, eps, t);
+  // Tweedie's x0_hat = (x_t - sigma_t eps_hat) / mu_t depends on x_t through
+  // both terms, and the identity path is part of the gradient. Without it
+  // (x_t detached, the SOAD reference code's SDA baseline) the gradient is
+  // -(sigma_t / mu_t) J_eps^T grad_x0: for a Gaussian prior J_eps is a
+  // positive multiple of I and the guidance points away from y.
+  const bool full = options.gradient == Options::Gradient::kFull;
+  const at::Tensor x0 = schedule.tweedie(full ? x_t : x_t.detach(), eps, t);
   const at::Tensor hx = h.apply(x0);
   if (!hx.sizes().slice(1).equals(w.y.sizes()))
     throw Error(std::string(kName) + ": the observation operator returned " + shape_text(hx.sizes()) +
@@ -37,12 +40,12 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
   // Gaussian approximation of p(y | x_t): the Tweedie mean observed with
   // noise sigma_o^2 plus gamma r_t^2 standing for the spread of x0 | x_t.
   at::Tensor log_likelihood =
-      -0.5 * (w.mask * (w.y - hx).square()).sum() / (w.sigma_o * w.sigma_o + gamma * r * r);
+      -0.5 * (w.mask * (w.y - hx).square()).sum() / (w.sigma_o * w.sigma_o + options.gamma * r * r);
   if (w.background) {
     // The background is one more observation, of frame 0's state through the
     // identity, with its own noise level.
     log_likelihood = log_likelihood - 0.5 * (*w.background - x0.select(1, 0)).square().sum() /
-                                          (w.sigma_b * w.sigma_b + gamma * r * r);
+                                          (w.sigma_b * w.sigma_b + options.gamma * r * r);
   }
   // Members are independent, so the gradient of the sum is each member's own.
   const at::Tensor grad = torch::autograd::grad({log_likelihood}, {x_t})[0];
@@ -64,6 +67,12 @@ Parameters ScoreBasedSampler::parameters() {
          "gamma makes the explicit step stiff (more so the steeper H), large gamma guides weakly: on 32 x 32 QG "
          "with arctan(3x), 64 steps, 0.1 was best (experiments/score/README.md)")
       .at_least(0);
+  p.string("likelihood_gradient", "full", "",
+           "path of the likelihood's gradient to x_t: full = through the identity term of x0_hat = (x_t - "
+           "sigma_t eps_hat) / mu_t and the denoiser (correct); denoiser = through eps_hat alone, as the SDA "
+           "baseline of the SOAD reference code (x0_hat from a detached x_t), to reproduce its numbers: it points "
+           "away from y for a Gaussian prior")
+      .one_of({"full", "denoiser"});
   p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
@@ -75,6 +84,8 @@ ScoreBasedSampler::ScoreBasedSampler(const Config& config) {
   options_.tau = config.get<double>("tau");
   options_.gamma = config.get<double>("gamma");
   options_.batch = config.get<std::int64_t>("batch");
+  options_.gradient = config.get<std::string>("likelihood_gradient") == "full" ? Options::Gradient::kFull
+                                                                               : Options::Gradient::kDenoiser;
 }
 
 ScoreBasedSampler::ScoreBasedSampler(Options options) : options_(options) {
@@ -108,7 +119,7 @@ at::Tensor ScoreBasedSampler::sample(const AssimilationProblem& problem, std::in
   at::Tensor x = noise.normal(shape);
   auto eps_at = [&](const at::Tensor& xs, double t) {
     return score::by_chunks(members, options_.batch, [&](std::int64_t first, std::int64_t n) {
-      return guided_eps(prior, h, w, schedule_, options_.gamma, xs.narrow(0, first, n), t);
+      return guided_eps(prior, h, w, schedule_, options_, xs.narrow(0, first, n), t);
     });
   };
 

@@ -22,6 +22,11 @@ struct Options {
   int corrections = 1;       // Langevin moves after each predictor step
   double tau = 0.5;          // Langevin step factor
   double gamma = 1e-2;       // likelihood variance inflation sigma_o^2 + gamma r_t^2
+  // The path of the likelihood's gradient to x_t: through x0_hat's identity
+  // term and the denoiser (kFull, correct), or through the denoiser alone
+  // (kDenoiser: the SDA baseline of the SOAD reference code, kept to
+  // reproduce its numbers).
+  enum class Gradient { kFull, kDenoiser } gradient = Gradient::kFull;
   std::int64_t batch = 32;   // members per denoiser call
 };
 

@@ -231,3 +231,28 @@ TEST_CASE("SDA with a small gamma is close to the Kalman posterior, background i
   CHECK(std::abs(e.variance_obs) < 0.6);
   CHECK(std::abs(e.variance_free) < 0.2);
 }
+
+TEST_CASE("SDA's likelihood_gradient: denoiser (the reference code's baseline) guides away from the observations") {
+  // With a scalar Gaussian prior eps_hat is linear with a positive slope, so
+  // the gradient through the denoiser alone, -(sigma_t / mu_t) J^T grad_x0,
+  // has the sign opposite to the full one: the posterior mean of an observed
+  // point should move from the prior mean away from y, not towards it.
+  auto p = linear_problem(0.5);
+  p.prior = toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance);
+  assim::sda::Options options;
+  options.batch = 64;
+  auto shift_towards_y = [&](assim::sda::Options::Gradient gradient) {
+    options.gradient = gradient;
+    const at::Tensor mean = assim::sda::ScoreBasedSampler(options).sample(p, kMembers, 5).mean(0);
+    const at::Tensor innovation = at::nan_to_num(p.observations) - kMean;
+    // Regression slope of the mean's shift on the innovation over observed points.
+    return ((mean - kMean) * innovation * p.mask).sum().item<double>() /
+           (innovation.square() * p.mask).sum().item<double>();
+  };
+  const double full = shift_towards_y(assim::sda::Options::Gradient::kFull);
+  const double denoiser = shift_towards_y(assim::sda::Options::Gradient::kDenoiser);
+  MESSAGE("slope of the posterior mean's shift on y - prior mean: full " << full << ", denoiser " << denoiser
+                                                                         << " (Kalman gain " << 1 / 1.25 << ")");
+  CHECK(full == doctest::Approx(1 / 1.25).epsilon(0.1));
+  CHECK(denoiser < 0);
+}
