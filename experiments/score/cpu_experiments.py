@@ -146,13 +146,16 @@ class Experiment:
                 body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
                         f"members: {MEMBERS}")
             elif method.startswith("sda"):
-                # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>]" for the
-                # stability study (gamma written with p for the point: 0p1 = 0.1).
+                # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>][_det]" for the
+                # stability study (gamma written with p for the point: 0p1 = 0.1;
+                # det: the gradient through the denoiser alone, x_t detached in
+                # x0_hat, as the SOAD reference code's SDA baseline).
                 sampler = f"sda_{op}" if method == "sda" else method
                 if sampler not in COMPONENTS:
                     study = settings_of(method)
+                    det = ", likelihood_gradient: denoiser" if "det" in study else ""
                     COMPONENTS[sampler] = (f"{{type: sampler.sda, steps: {study['k']}, "
-                                           f"corrections: {study.get('c', '0')}, gamma: {study['g']}}}")
+                                           f"corrections: {study.get('c', '0')}, gamma: {study['g']}{det}}}")
                 self.need(sampler)
                 body = (f"sampler: ${sampler}, prior: $prior_state, trained_by: ${self.fit('state', epochs)}, "
                         f"members: {MEMBERS}")
@@ -241,6 +244,18 @@ def main():
     # a better-trained prior than SDA, which applies H exactly? (README)
     for epochs in [8, 16]:
         e.cell("easy", "all", 1, "bg", ["soad", "soad_k64_bgg", "sda"], epochs=epochs)
+    e.write()
+
+    e = Experiment("reference_baseline_cpu.yaml",
+                   "The SOAD paper's SDA baseline against ours: arctan and sin, p = 1, N = 1, settings I and II.",
+                   "SOAD, SDA, and SDA with the likelihood's gradient through the denoiser alone (the SOAD "
+                   "reference code's baseline), with and without background, 32 x 32")
+    # The paper's SDA numbers (1.4 to 15) are far worse than ours; its
+    # baseline differs from sampler.sda in the gradient's path (and ignores
+    # the background: setting II is its setting I). Same gamma as ours.
+    for op, gamma in [("easy", "0p1"), ("hard", "1")]:
+        for setting in SETTINGS:
+            e.cell(op, "all", 1, setting, ["soad", "sda", f"sda_g{gamma}_k64_det"])
     e.write()
 
     e = Experiment("grid_cpu.yaml", "The full grid: 3 operators x 6 masks x N = 1, 2, 4, 8 x settings I and II.",
