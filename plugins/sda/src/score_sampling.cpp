@@ -64,6 +64,12 @@ at::Tensor per_member_mean_square(const at::Tensor& eps) {
   return eps.square().mean(dims, /*keepdim=*/true);
 }
 
+at::Tensor clip_per_member(const at::Tensor& step) {
+  std::vector<std::int64_t> dims(static_cast<std::size_t>(step.dim() - 1));
+  for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i) + 1;
+  return at::clamp_max(1 / step.abs().amax(dims, /*keepdim=*/true), 1.0) * step;
+}
+
 at::Tensor langevin(const at::Tensor& x, const at::Tensor& eps, double sigma, double tau, Noise& noise) {
   const at::Tensor delta = tau / per_member_mean_square(eps);
   return x - sigma * (delta * eps + at::sqrt(2 * delta) * noise.normal(x.sizes()));

@@ -1,6 +1,6 @@
 // Pieces that the two score-based samplers (sampler.sda, sampler.soad) share:
 // the checked view of an assimilation problem, the seeded noise source, the
-// Langevin move of SDA's corrector and the finiteness check that turns a NaN
+// Langevin move of SDA's corrector, the guidance clip and the finiteness check that turns a NaN
 // into a DivergenceError naming the diffusion step.
 #pragma once
 
@@ -52,6 +52,13 @@ class Noise {
 
 // mean(eps^2) over all but the first (member) dim, shaped to broadcast.
 at::Tensor per_member_mean_square(const at::Tensor& eps);
+
+// The guidance step scaled so that none of a member's entries exceeds 1 in
+// absolute value (SOAD's clip c_t <- min(c_t, 1 / max|grad L|), a
+// stabiliser; reference doc, "SOAD"). The max is per member, not over the
+// batch as in the reference code, so that members stay independent draws
+// and the result does not depend on how members are batched.
+at::Tensor clip_per_member(const at::Tensor& step);
 
 // Langevin move at noise level sigma (SDA's corrector, reference doc
 // "Langevin corrector"): delta = tau / mean(eps^2) per member,

@@ -49,7 +49,11 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
   }
   // Members are independent, so the gradient of the sum is each member's own.
   const at::Tensor grad = torch::autograd::grad({log_likelihood}, {x_t})[0];
-  return (eps - sigma * grad).detach();
+  if (!options.clip) return (eps - sigma * grad).detach();
+  // In SOAD's units, pi = sigma_t eps_hat + step with step = -sigma_t^2 grad:
+  // the same guidance form (Theorem 3.1's c_t grad L with SDA's variance),
+  // clipped as SOAD clips it.
+  return (eps + score::clip_per_member(-sigma * sigma * grad) / sigma).detach();
 }
 
 }  // namespace
@@ -73,6 +77,10 @@ Parameters ScoreBasedSampler::parameters() {
            "baseline of the SOAD reference code (x0_hat from a detached x_t), to reproduce its numbers: it points "
            "away from y for a Gaussian prior")
       .one_of({"full", "denoiser"});
+  p.boolean("clip", false,
+            "scale the guidance step sigma_t^2 grad log p(y | x_t) so that none of a member's entries exceeds 1, as "
+            "sampler.soad clips its own (same form, SDA's variance): a stabiliser for steep operators such as "
+            "velocity, where the explicit step needs a gamma that mutes the guidance; false = SDA as published");
   p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
@@ -86,6 +94,7 @@ ScoreBasedSampler::ScoreBasedSampler(const Config& config) {
   options_.batch = config.get<std::int64_t>("batch");
   options_.gradient = config.get<std::string>("likelihood_gradient") == "full" ? Options::Gradient::kFull
                                                                                : Options::Gradient::kDenoiser;
+  options_.clip = config.get<bool>("clip");
 }
 
 ScoreBasedSampler::ScoreBasedSampler(Options options) : options_(options) {

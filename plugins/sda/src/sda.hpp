@@ -27,6 +27,7 @@ struct Options {
   // (kDenoiser: the SDA baseline of the SOAD reference code, kept to
   // reproduce its numbers).
   enum class Gradient { kFull, kDenoiser } gradient = Gradient::kFull;
+  bool clip = false;         // SOAD's clip of the guidance step, per member
   std::int64_t batch = 32;   // members per denoiser call
 };
 

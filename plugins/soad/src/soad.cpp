@@ -50,15 +50,7 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
   }
   // c_t grad L, summed over the blocks of T.
   const at::Tensor step = torch::autograd::grad({weighted}, {z_t})[0];
-  if (!options.clip) return (sigma * eps + step).detach();
-  // Clip c_t <- min(c_t, 1 / max|grad L|), i.e. scale the step so that no
-  // entry exceeds 1: a stabiliser. The max is per member (not over the
-  // whole batch as in the reference code) so that members stay independent
-  // draws and the result does not depend on how members are batched.
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(step.dim() - 1));
-  for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i) + 1;
-  const at::Tensor scale = at::clamp_max(1 / step.abs().amax(dims, /*keepdim=*/true), 1.0);
-  return (sigma * eps + scale * step).detach();
+  return (sigma * eps + (options.clip ? score::clip_per_member(step) : step)).detach();
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ TEST_CASE("both samplers declare their parameters once and read them from YAML")
   std::vector<std::string> names;
   const assim::Parameters sda_parameters = assim::sda::ScoreBasedSampler::parameters();
   for (const auto& p : sda_parameters.list()) names.push_back(p.name);
-  CHECK(names == std::vector<std::string>{"steps", "corrections", "tau", "gamma", "likelihood_gradient", "batch"});
+  CHECK(names == std::vector<std::string>{"steps", "corrections", "tau", "gamma", "likelihood_gradient", "clip", "batch"});
   names.clear();
   const assim::Parameters soad_parameters = assim::soad::AugmentedSampler::parameters();
   for (const auto& p : soad_parameters.list()) names.push_back(p.name);
@@ -100,10 +100,11 @@ TEST_CASE("both samplers declare their parameters once and read them from YAML")
   CHECK(sda.options().gamma == doctest::Approx(0.1));
   CHECK(sda.options().corrections == 1);
   CHECK(sda.options().gradient == assim::sda::Options::Gradient::kFull);
-  CHECK(assim::sda::ScoreBasedSampler(assim::config_from_yaml("{likelihood_gradient: denoiser}",
-                                                              assim::sda::ScoreBasedSampler::parameters()))
-            .options()
-            .gradient == assim::sda::Options::Gradient::kDenoiser);
+  CHECK_FALSE(sda.options().clip);
+  const assim::sda::ScoreBasedSampler sda_baseline(assim::config_from_yaml(
+      "{likelihood_gradient: denoiser, clip: true}", assim::sda::ScoreBasedSampler::parameters()));
+  CHECK(sda_baseline.options().gradient == assim::sda::Options::Gradient::kDenoiser);
+  CHECK(sda_baseline.options().clip);
   CHECK_THROWS_AS(assim::config_from_yaml("{likelihood_gradient: identity}", assim::sda::ScoreBasedSampler::parameters()),
                   assim::ConfigError);
   const assim::soad::AugmentedSampler soad(assim::config_from_yaml(
