@@ -146,16 +146,18 @@ class Experiment:
                 body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
                         f"members: {MEMBERS}")
             elif method.startswith("sda"):
-                # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>][_det]" for the
-                # stability study (gamma written with p for the point: 0p1 = 0.1;
+                # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>][_det][_clip]" for
+                # the stability study (gamma written with p for the point: 0p1 = 0.1;
                 # det: the gradient through the denoiser alone, x_t detached in
-                # x0_hat, as the SOAD reference code's SDA baseline).
+                # x0_hat, as the SOAD reference code's SDA baseline; clip: SOAD's
+                # clip of the guidance step).
                 sampler = f"sda_{op}" if method == "sda" else method
                 if sampler not in COMPONENTS:
                     study = settings_of(method)
                     det = ", likelihood_gradient: denoiser" if "det" in study else ""
+                    clip = ", clip: true" if "clip" in study else ""
                     COMPONENTS[sampler] = (f"{{type: sampler.sda, steps: {study['k']}, "
-                                           f"corrections: {study.get('c', '0')}, gamma: {study['g']}{det}}}")
+                                           f"corrections: {study.get('c', '0')}, gamma: {study['g']}{det}{clip}}}")
                 self.need(sampler)
                 body = (f"sampler: ${sampler}, prior: $prior_state, trained_by: ${self.fit('state', epochs)}, "
                         f"members: {MEMBERS}")
@@ -215,7 +217,8 @@ def main():
     e.write()
 
     e = Experiment("sampler_settings_cpu.yaml", "The samplers' settings, arctan and sin, p = 1, N = 1, background.",
-                   "SDA over gamma = 0.01 .. 10, 64 or 256 steps and 0 to 2 Langevin corrections; SOAD over "
+                   "SDA over gamma = 0.01 .. 10, 64 or 256 steps, 0 to 2 Langevin corrections, SOAD's clip (also on "
+                   "velocity); SOAD over "
                    "64 or 256 steps, 0 or 1 Langevin move, background in the guidance or not; 32 x 32")
     for op in ["easy", "hard"]:
         # SOAD without its clip diverges within 8 steps on these priors (README);
@@ -229,7 +232,10 @@ def main():
                                     "soad_k64_z0p3", "soad_k64_z0p1"]
                + [f"sda_g{g}_k64" for g in ["0p01", "0p1", "1", "10"]]
                + [f"sda_g{g}_k256" for g in ["0p1", "1"]]
-               + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]])
+               + [f"sda_g{g}_k64_c{c}" for g in ["0p1", "1"] for c in [1, 2]]
+               + [f"sda_g{g}_k64_clip" for g in ["0p01", "0p1", "1"]])
+    # SDA with SOAD's clip where no gamma works without it (README).
+    e.cell("velocity", "all", 1, "bg", [f"sda_g{g}_k64_clip" for g in ["0p01", "0p1", "1"]])
     e.write()
 
     e = Experiment("variability_cpu.yaml", "How much the windows and seeds move a cell: arctan and sin, p = 1, N = 1.",
