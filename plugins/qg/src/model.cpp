@@ -98,9 +98,10 @@ assim::Parameters TwoLayerModel::parameters() {
   p.real("filterfac", d.filterfac, "", "strength of the exponential small-scale filter").at_least(0);
   p.boolean("dealias", d.dealias,
             "replace the exponential filter by the 2/3-rule mask (not pyqg's scheme)");
-  p.string("fft_planning", "measure", "",
-           "FFTW planning: measure (fastest plan) or estimate (the same plan, so the same bits, "
-           "every run)")
+  p.string("fft_planning", "estimate", "",
+           "FFTW planning: estimate (the same plan, so the same bits, in every run: a seed reproduces the data) "
+           "or measure (the plan timed fastest at start-up; it may differ between runs, and over years of "
+           "chaotic flow its last bits grow into a different trajectory)")
       .one_of({"measure", "estimate"});
   return p;
 }

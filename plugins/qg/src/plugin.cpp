@@ -3,7 +3,7 @@
 
 #include <assim/registrar.hpp>
 
-ASSIM_PLUGIN("qg", "0.1.0") {
+ASSIM_PLUGIN("qg", "0.2.0") {
   registrar.add<qg::TwoLayerModel>(
       "qg.two_layer", "two-layer quasi-geostrophic model on a doubly periodic grid (pyqg's scheme, FFTW)");
 }
