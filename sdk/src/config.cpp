@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <map>
 #include <sstream>
 
 namespace assim {
@@ -129,6 +131,20 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
     }
     case ParameterType::String:
       if (!value.IsScalar()) wrong_type();
+      if (p.path_role == PathRole::OutputName) {
+        const std::string& name = value.Scalar();
+        if (name.empty() || name == "." || name == ".." || name[0] == '.' ||
+            name.find_first_of("/\\") != std::string::npos || name.find('\0') != std::string::npos)
+          fail("'" + name + "' is not a plain file name: a result stays inside its stage's folder (no '/', "
+               "not '.', '..' or a hidden name)");
+      }
+      if (p.path_role == PathRole::InputFile && !value.Scalar().empty()) {
+        std::filesystem::path file = value.Scalar();
+        if (file.is_relative()) file = std::filesystem::path(origin.file).parent_path() / file;
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) fail("file " + file.string() + " does not exist");
+        if (!std::filesystem::is_regular_file(file, ec)) fail(file.string() + " is not a regular file");
+      }
       if (!p.choices.empty() &&
           std::find(p.choices.begin(), p.choices.end(), value.Scalar()) == p.choices.end()) {
         std::string list;
@@ -190,6 +206,31 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
 
 }  // namespace
 
+void check_unique_keys(const YAML::Node& node, const ConfigOrigin& origin, const std::string& path) {
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      check_unique_keys(node[i], origin, path + "[" + std::to_string(i) + "]");
+    return;
+  }
+  if (!node.IsMap()) return;
+  // yaml-cpp keeps every pair of a map with a repeated key and answers a
+  // lookup with the first, so a second 'components:' would be ignored.
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar())
+      throw ConfigError(location(origin, entry.first, path, node), path, "a key must be a plain name, not " +
+                                                                            describe_node(entry.first));
+    const std::string& key = entry.first.Scalar();
+    std::string key_path = join_path(path, key);
+    auto [it, fresh] = seen.emplace(key, entry.first.Mark());
+    if (!fresh)
+      throw ConfigError(location(origin, entry.first, key_path, node), key_path,
+                        "duplicate key '" + key + "' (first given at line " + std::to_string(it->second.line + 1) +
+                            "); write each key once");
+    check_unique_keys(entry.second, origin, key_path);
+  }
+}
+
 void validate_settings(YAML::Node node, const std::vector<Parameter>& declared, const ConfigOrigin& origin,
               const std::string& path, const std::set<std::string>& reserved,
               const std::string& owner) {
@@ -213,6 +254,13 @@ void validate_settings(YAML::Node node, const std::vector<Parameter>& declared, 
   for (const auto& p : declared) {
     std::string key_path = join_path(path, p.name);
     YAML::Node value = node[p.name];
+    if (value.IsDefined() && value.IsNull() && p.type != ParameterType::Section)
+      throw ConfigError(location(origin, value, key_path, node), key_path,
+                        "has no value (an explicit null such as '~' or an empty --set); give a value, or "
+                        "remove the key to take " +
+                            (p.presence == Presence::Defaulted ? "the default " + p.default_value
+                                                               : std::string("no value")) +
+                            " (" + owner + " expects " + p.describe() + ")");
     if (!value.IsDefined() || value.IsNull()) {
       if (p.presence == Presence::Required)
         throw ConfigError(location(origin, node, path, node), key_path,

@@ -50,6 +50,10 @@ ASSIM_API void validate_settings(YAML::Node node, const std::vector<Parameter>& 
               const std::string& path, const std::set<std::string>& reserved,
               const std::string& owner);
 
+// Refuses a map anywhere under `node` that gives one key twice (naming the
+// second place), and keys that are not plain scalars.
+ASSIM_API void check_unique_keys(const YAML::Node& node, const ConfigOrigin& origin, const std::string& path);
+
 // The closest candidate to `word` by edit distance, or "" if none is close.
 ASSIM_API std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 

@@ -18,6 +18,22 @@ DivergenceError::DivergenceError(long step, const std::string& message)
     : Error("diverged at step " + std::to_string(step) + ": " + message), step_(step) {}
 DivergenceError::~DivergenceError() = default;
 
+std::string without_backtrace(const std::string& message) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < message.size()) {
+    std::size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    start = end + 1;
+    bool frame = line.rfind("frame #", 0) == 0 || line.rfind("Exception raised from ", 0) == 0 ||
+                 line == "<omitting python frames>";
+    if (frame || line.empty()) continue;
+    out += (out.empty() ? "" : "\n") + line;
+  }
+  return out;
+}
+
 Component::~Component() = default;
 Model::~Model() = default;
 Trajectory::~Trajectory() = default;

@@ -78,6 +78,14 @@ Parameter& Parameter::one_of(std::vector<std::string> values) {
   choices = std::move(values);
   return *this;
 }
+Parameter& Parameter::output_name() {
+  path_role = PathRole::OutputName;
+  return *this;
+}
+Parameter& Parameter::input_file() {
+  path_role = PathRole::InputFile;
+  return *this;
+}
 Parameter& Parameter::optional() {
   presence = Presence::Optional;
   default_value.clear();
@@ -96,6 +104,8 @@ std::string Parameter::describe() const {
   if (presence == Presence::Optional) out << ", optional";
   if (presence == Presence::Defaulted) out << ", default " << default_value;
   if (!unit.empty()) out << ", unit " << unit;
+  if (path_role == PathRole::OutputName) out << ", a file name inside the stage's folder";
+  if (path_role == PathRole::InputFile) out << ", a file read (relative to the experiment file; hashed)";
   if (minimum) out << (minimum_exclusive ? ", > " : ", >= ") << number_text(*minimum);
   if (maximum) out << (maximum_exclusive ? ", < " : ", <= ") << number_text(*maximum);
   if (!choices.empty()) {

@@ -14,7 +14,7 @@
 // built against the old headers unsafe to load (a virtual function added,
 // a struct changed). ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 1
+#define ASSIM_ABI_VERSION 2
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 
@@ -31,11 +31,14 @@ namespace assim {
 class Registrar;
 }
 
-// Declares a plugin and opens the body of its registration function:
+// Declares a plugin and opens the body of its registration function (as in
+// sdk/examples/observation_operator/cubic.cpp, a whole plugin):
 //
-//   ASSIM_PLUGIN("lorenz", "1.0.0") {
-//     registrar.add<MyModel>("model.lorenz96", "Lorenz-96 ...", MyModel::parameters());
-//   }
+// ```cpp-from sdk/examples/observation_operator/cubic.cpp
+// ASSIM_PLUGIN("example_cubic", "1.0.0") {
+//   registrar.add<example::Cubic>("example.cubic", "y = scale * x^3, element-wise");
+// }
+// ```
 #define ASSIM_PLUGIN(NAME, VERSION)                                                     \
   extern "C" ASSIM_API const assim_plugin_info assim_plugin_info = {                    \
       ASSIM_ABI_VERSION, ASSIM_SDK_VERSION, NAME, VERSION};                             \

@@ -5,6 +5,7 @@
 #include <assim/component.hpp>
 #include <assim/config.hpp>
 #include <assim/diffusion.hpp>
+#include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>

@@ -41,4 +41,8 @@ class ASSIM_API DivergenceError : public Error {
   long step_;
 };
 
+// `message` without the C++ stack trace LibTorch appends to its errors
+// ("Exception raised from ...", "frame #0: ..."): the lines a user can act on.
+ASSIM_API std::string without_backtrace(const std::string& message);
+
 }  // namespace assim

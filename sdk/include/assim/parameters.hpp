@@ -3,11 +3,14 @@
 // Validation of an experiment, the defaults filled into it, and the text of
 // `assim plugins --verbose` all come from this list:
 //
-//   assim::Parameters p;
-//   p.real("dt", 7200.0, "s", "time step").above(0);
-//   p.integer("nx", 64, "", "grid points per side").at_least(4);
-//   p.string("scheme", "rk4", "", "time scheme").one_of({"rk4", "euler"});
-//   p.component("model", Kind::Model, "the model to run");
+// ```cpp-body
+// assim::Parameters p;
+// p.real("dt", 7200.0, "s", "time step").above(0);
+// p.integer("nx", 64, "", "grid points per side").at_least(4);
+// p.string("scheme", "rk4", "", "time scheme").one_of({"rk4", "euler"});
+// p.string("out", "data.nc", "", "file name of the result").output_name();
+// p.component("model", assim::Kind::Model, "the model to run");
+// ```
 #pragma once
 
 #include <assim/abi.hpp>
@@ -37,6 +40,15 @@ enum class ParameterType {
 
 ASSIM_API const char* to_string(ParameterType type);
 
+// What a string parameter names on disk, so that the host can keep every
+// write inside the run folder and put the content of every file read into the
+// stage's hash.
+enum class PathRole {
+  None,
+  OutputName,  // a plain file or folder name inside the stage's own result folder
+  InputFile,   // a file the stage reads, relative to the experiment file; its bytes are hashed
+};
+
 enum class Presence {
   Required,     // must be given
   Defaulted,    // filled with `default_value` when absent
@@ -52,9 +64,10 @@ struct ASSIM_API Parameter {
   std::string doc;            // one line
   std::optional<double> minimum, maximum;  // for numbers and each element of number lists
   bool minimum_exclusive = false, maximum_exclusive = false;
-  std::vector<std::string> choices;        // for strings
+  std::vector<std::string> choices;        // for strings; for Stage(s): the `run:` kinds accepted
   std::optional<Kind> component_kind;      // for Component
   std::vector<Parameter> fields;           // for Section
+  PathRole path_role = PathRole::None;     // for String
 
   // Constraints, chainable.
   Parameter& at_least(double v);
@@ -62,6 +75,12 @@ struct ASSIM_API Parameter {
   Parameter& at_most(double v);
   Parameter& below(double v);
   Parameter& one_of(std::vector<std::string> values);
+  // A String naming a result inside the stage's folder: a plain name, no
+  // '/', not '.' or '..', not hidden (validated before anything runs).
+  Parameter& output_name();
+  // A String naming a file the stage reads (empty: none): a changed, added
+  // or deleted file recomputes the stage.
+  Parameter& input_file();
   // May be absent, and then has no value (`has(name)` is false).
   Parameter& optional();
   // For Section: declare its fields.
