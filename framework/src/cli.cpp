@@ -48,6 +48,11 @@ struct Common {
       const char* omp = std::getenv("OMP_NUM_THREADS");
       n = omp ? std::atoi(omp) : static_cast<int>(std::thread::hardware_concurrency());
     }
+    // More threads than cores only contend; thousands would take minutes to start.
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (n > 4 * cores)
+      throw po::error((threads > 0 ? "--threads " : "OMP_NUM_THREADS=") + std::to_string(n) +
+                      " is more than 4 threads per core of this machine (" + std::to_string(cores) + " cores)");
     at::set_num_threads(std::max(1, n));
   }
 };
@@ -165,8 +170,14 @@ int command_line(int argc, char** argv) {
   } catch (const po::error& e) {
     std::cerr << "assim " << command << ": " << e.what() << "\n(see `assim " << command << " --help`)\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "assim: error: out of memory (a grid, ensemble or batch too large for this machine)\n";
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "assim: error: " << e.what() << "\n";
+    std::cerr << "assim: error: " << without_backtrace(e.what()) << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "assim: error: a plugin threw something that is not a std::exception\n";
     return 1;
   }
 }

@@ -16,8 +16,12 @@ std::int64_t steps_in(const std::string& text, double step, const std::string& t
   std::string rest;
   if (in >> rest) throw Error("'" + text + "' is not a duration: unexpected '" + rest + "'");
   if (value < 0) throw Error("duration '" + text + "' is negative");
+  // Beyond 2^53 steps a double no longer counts single steps (and a cast to
+  // int64 can overflow to a negative count that would skip the work).
+  constexpr double most_steps = 9007199254740992.0;
   if (unit == "step" || unit == "steps") {
     if (value != std::floor(value)) throw Error("'" + text + "' is not a whole number of steps");
+    if (!(value <= most_steps)) throw Error("'" + text + "' is more steps than can be counted (at most 2^53)");
     return static_cast<std::int64_t>(value);
   }
   static const std::map<std::string, double> seconds = {
@@ -35,6 +39,9 @@ std::int64_t steps_in(const std::string& text, double step, const std::string& t
     length = value * it->second;
   }
   double steps = length / step;
+  if (!(steps <= most_steps))
+    throw Error("'" + text + "' is more time steps than can be counted (at most 2^53 steps of " + std::to_string(step) +
+                " " + time_units + ")");
   double whole = std::round(steps);
   if (std::abs(steps - whole) > 1e-9 * std::max(1.0, whole)) {
     std::ostringstream why;

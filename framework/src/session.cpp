@@ -4,6 +4,7 @@
 #include <assim/log.hpp>
 
 #include "config_impl.hpp"
+#include "provenance.hpp"
 
 #include <torch/version.h>
 #include <yaml-cpp/yaml.h>
@@ -13,7 +14,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -43,26 +48,42 @@ struct StageEntry {
   std::set<std::string> components;           // component names referenced directly
 };
 
-std::string list_text(const std::vector<std::string>& names) {
+const char* article(const std::string& word) {
+  return !word.empty() && std::string("aeiou").find(word[0]) != std::string::npos ? "an" : "a";
+}
+
+std::string list_text(const std::vector<std::string>& names, const std::string& separator = ", ") {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& n : names) out += (out.empty() ? "" : separator) + n;
   return out.empty() ? "none" : out;
 }
 
-std::string hex(std::uint64_t v) {
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
-  return buffer;
+// Names become folders under the output root: a plain identifier, so that no
+// name can reach outside the experiment's folder or hide among its own
+// temporary folders.
+bool is_plain_name(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
 }
 
-// FNV-1a: a stable 64-bit hash of text, enough to tell settings apart.
-std::uint64_t fnv1a(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
+const char* plain_name_rule = "letters, digits, '_' and '-', starting with a letter or '_', at most 128 characters";
+
+// The files named by input_file() parameters under `node` (relative to `base`).
+void input_files(const YAML::Node& node, const std::vector<Parameter>& declared, const fs::path& base,
+                 const std::string& path, std::map<std::string, fs::path>& out) {
+  for (const auto& p : declared) {
+    YAML::Node value = node[p.name];
+    if (!value.IsDefined() || value.IsNull()) continue;
+    std::string key = join_path(path, p.name);
+    if (p.type == ParameterType::Section && value.IsMap()) input_files(value, p.fields, base, key, out);
+    if (p.path_role == PathRole::InputFile && value.IsScalar() && !value.Scalar().empty()) {
+      fs::path file = value.Scalar();
+      out[key] = file.is_relative() ? base / file : file;
+    }
   }
-  return h;
 }
 
 std::string emit(const YAML::Node& node) {
@@ -158,6 +179,63 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
   };
   descend(root, 0);
   origin.overrides[path] = "--set " + text;
+}
+
+// One run at a time per experiment folder: an exclusive flock on its .lock.
+class Lock {
+ public:
+  explicit Lock(const fs::path& folder) {
+    fs::path file = folder / ".lock";
+    fd_ = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw Error("cannot open the lock file " + file.string() + ": " + std::strerror(errno) +
+                  (errno == EISDIR ? " (a folder is in its place; remove it)" : ""));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      int why = errno;
+      ::close(fd_);
+      if (why == EWOULDBLOCK)
+        throw Error("another assim run is using " + folder.string() + "; wait for it to finish");
+      throw Error("cannot lock " + file.string() + ": " + std::strerror(why));
+    }
+  }
+  ~Lock() { ::close(fd_); }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// What a killed run left behind is never reused: the hidden folders this host
+// makes, `.<stage>.partial-<pid>` and `.<stage>.old-<pid>`, for the stages of
+// this experiment. Anything else is not the host's to delete.
+void clean_leftovers(const fs::path& folder, const std::vector<std::string>& stage_names) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (!entry.is_directory() || entry.is_symlink()) continue;
+    std::string n = entry.path().filename().string();
+    for (const auto& stage : stage_names)
+      for (const char* kind : {".partial-", ".old-"}) {
+        std::string prefix = "." + stage + kind;
+        if (n.size() > prefix.size() && n.rfind(prefix, 0) == 0 &&
+            std::all_of(n.begin() + static_cast<std::ptrdiff_t>(prefix.size()), n.end(),
+                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+          log::info("removing ", entry.path().string(), ", left by an interrupted run");
+          fs::remove_all(entry.path());
+        }
+      }
+  }
+}
+
+// A stage's record, or an empty node when there is none or it cannot be read
+// (a damaged record is the same as no result).
+YAML::Node read_record(const fs::path& result) {
+  if (!fs::exists(result / stage_record_file)) return YAML::Node(YAML::NodeType::Map);
+  try {
+    YAML::Node record = YAML::LoadFile((result / stage_record_file).string());
+    if (record.IsMap()) return record;
+  } catch (const YAML::Exception&) {
+  }
+  return YAML::Node(YAML::NodeType::Map);
 }
 
 Parameters experiment_parameters() {
@@ -260,7 +338,12 @@ struct Session::State {
       throw ConfigError(where(entry.node, path), path,
                         "plugin '" + (plugin ? plugin->name : std::string("host")) + "' (" +
                             (plugin ? plugin->file.string() : std::string("built in")) +
-                            ") failed to create a " + entry.type->type.name + ": " + e.what());
+                            ") failed to create a " + entry.type->type.name + ": " + without_backtrace(e.what()));
+    } catch (...) {
+      throw ConfigError(where(entry.node, path), path,
+                        "plugin '" + (plugin ? plugin->name : std::string("host")) + "' (" +
+                            (plugin ? plugin->file.string() : std::string("built in")) + ") failed to create a " +
+                            entry.type->type.name + ": it threw something that is not a std::exception");
     }
     if (!entry.built)
       throw ConfigError(where(entry.node, path), path, "the factory of " + entry.type->type.name + " returned nothing");
@@ -290,13 +373,15 @@ struct Session::State {
           component(name, *p.component_kind, where(value[i], element), element);
           stage.components.insert(name);
         }
-      if (p.type == ParameterType::Stage) add_input(stage, value, key);
+      if (p.type == ParameterType::Stage) add_input(stage, value, key, p.choices);
       if (p.type == ParameterType::Stages)
-        for (std::size_t i = 0; i < value.size(); ++i) add_input(stage, value[i], key + "[" + std::to_string(i) + "]");
+        for (std::size_t i = 0; i < value.size(); ++i)
+          add_input(stage, value[i], key + "[" + std::to_string(i) + "]", p.choices);
     }
   }
 
-  void add_input(StageEntry& stage, const YAML::Node& value, const std::string& key) {
+  void add_input(StageEntry& stage, const YAML::Node& value, const std::string& key,
+                 const std::vector<std::string>& kinds) {
     std::string name = value.Scalar().substr(1);
     if (!stages.count(name)) {
       std::string near = closest(name, stage_names);
@@ -306,6 +391,11 @@ struct Session::State {
                             (near.empty() ? "" : "; did you mean '" + near + "'?") +
                             " (stages: " + list_text(stage_names) + ")");
     }
+    YAML::Node run = stages.at(name).node["run"];
+    if (!kinds.empty() && run.IsScalar() && std::find(kinds.begin(), kinds.end(), run.Scalar()) == kinds.end())
+      throw ConfigError(where(value, key), key,
+                        "stage '" + name + "' is " + article(run.Scalar()) + " " + run.Scalar() + " stage, but " +
+                            article(kinds.front()) + " " + list_text(kinds, " or ") + " stage is needed here");
     stage.inputs[key] = name;
     stage.input_where[key] = where(value, key);
   }
@@ -327,7 +417,39 @@ struct Session::State {
     walk(entry.node, entry.type->type.parameters.list());
   }
 
-  std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes) const {
+  // Every file the stage reads, by the key that names it: its own
+  // input_file() parameters, those of the components it uses, and the files
+  // the stage names itself (the arrays of a meta.json restart).
+  std::map<std::string, fs::path> files_read(const std::string& name, const Config& config) const {
+    const auto& stage = stages.at(name);
+    fs::path base = fs::absolute(file).parent_path();
+    std::map<std::string, fs::path> out;
+    input_files(stage.node, stage.declared, base, "stages." + name, out);
+    std::set<std::string> closure;
+    for (const auto& c : stage.components) component_closure(c, closure);
+    for (const auto& c : closure) {
+      const auto& entry = components.at(c);
+      input_files(entry.node, entry.type->type.parameters.list(), base, "components." + c, out);
+    }
+    for (const auto& [key, path] : stage.stage->files_read(config, base)) out["stages." + name + "." + key] = path;
+    return out;
+  }
+
+  // " (components: prior = prior.score_unet from plugin score_prior 1.2.0, ...)"
+  std::string involved(const std::string& name) const {
+    std::set<std::string> closure;
+    for (const auto& c : stages.at(name).components) component_closure(c, closure);
+    std::string out;
+    for (const auto& c : closure) {
+      const auto& entry = components.at(c);
+      out += (out.empty() ? "" : ", ") + c + " = " + entry.type->type.name;
+      if (entry.type->plugin) out += " from plugin " + entry.type->plugin->name + " " + entry.type->plugin->version;
+    }
+    return out.empty() ? "" : " (components: " + out + ")";
+  }
+
+  std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes,
+                      const std::map<std::string, fs::path>& files) const {
     const auto& stage = stages.at(name);
     std::string text = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION) + "\nstage " +
                        name + "\n" + canonical(stage.node) + "\n";
@@ -338,7 +460,8 @@ struct Session::State {
       text += "component " + c + " plugin " + (entry.type->plugin ? entry.type->plugin->name + " " + entry.type->plugin->version : "host") + "\n" + canonical(entry.node) + "\n";
     }
     for (const auto& [key, input] : stage.inputs) text += "input " + key + " " + input_hashes.at(input) + "\n";
-    return hex(fnv1a(text));
+    for (const auto& [key, path] : files) text += "file " + key + " " + file_digest(path) + "\n";
+    return hex_digest(fnv1a(text));
   }
 };
 
@@ -356,11 +479,22 @@ Session::Session(const fs::path& file, const std::vector<std::string>& overrides
                       "malformed YAML: " + e.msg);
   }
   if (!s.root.IsMap()) throw ConfigError(file.string(), "", "an experiment must be a map with 'components' and 'stages'");
+  check_unique_keys(s.root, *s.origin, "");
   for (const auto& o : overrides) apply_override(s.root, o, *s.origin);
 
   validate_settings(s.root, experiment_parameters().list(), *s.origin, "", {"components", "stages"}, "the experiment");
   s.name = s.root["name"].as<std::string>();
-  if (s.name.empty()) s.name = file.stem().string();
+  if (s.name.empty()) {
+    s.name = file.stem().string();
+    if (!is_plain_name(s.name))
+      throw ConfigError(file.string(), "name",
+                        "the experiment's folder is named after its file, but '" + s.name +
+                            "' is not a plain name (" + plain_name_rule + "); give one with 'name:'");
+  } else if (!is_plain_name(s.name)) {
+    throw ConfigError(s.where(s.root["name"], "name"), "name",
+                      "'" + s.name + "' is not a plain name (" + plain_name_rule +
+                          "): it names the experiment's folder under --output");
+  }
 
   for (const char* section : {"components", "stages"}) {
     YAML::Node node = s.root[section];
@@ -369,11 +503,18 @@ Session::Session(const fs::path& file, const std::vector<std::string>& overrides
   }
   for (const auto& entry : s.root["components"]) {
     std::string name = entry.first.Scalar();
+    if (!is_plain_name(name))
+      throw ConfigError(s.where(entry.first, "components." + name), "components." + name,
+                        "'" + name + "' is not a plain name (" + plain_name_rule + ")");
     s.component_names.push_back(name);
     s.components[name].node = entry.second;
   }
   for (const auto& entry : s.root["stages"]) {
     std::string name = entry.first.Scalar();
+    if (!is_plain_name(name))
+      throw ConfigError(s.where(entry.first, "stages." + name), "stages." + name,
+                        "'" + name + "' is not a plain name (" + plain_name_rule +
+                            "): it names the stage's result folder");
     if (s.components.count(name))
       throw ConfigError(s.where(entry.first, "stages." + name), "stages." + name,
                         "'" + name + "' names both a component and a stage");
@@ -431,6 +572,7 @@ void Session::validate() {
     entry.declared = declared.list();
     validate_settings(entry.node, entry.declared, *s.origin, path, {"run"}, "stage '" + name + "' (" + run.Scalar() + ")");
     s.collect_references(entry.node, entry.declared, path, entry);
+    entry.stage->check(Config(s.config_impl(entry.node, path, entry.declared)));
   }
 
   // Depth-first topological order; a stage on the current path again is a cycle.
@@ -473,43 +615,42 @@ void Session::run(const RunOptions& options) {
     }
   }
   fs::path folder = options.output_root / s.name;
-  fs::create_directories(folder);
+  std::error_code made;
+  fs::create_directories(folder, made);
+  if (made || !fs::is_directory(folder))
+    throw Error("cannot make the experiment's folder " + folder.string() + ": " +
+                (made ? made.message() : std::string("a file of that name is in the way")));
+  Lock lock(folder);
+  clean_leftovers(folder, s.stage_names);
 
-  // One run at a time per experiment folder.
-  int lock = ::open((folder / ".lock").c_str(), O_CREAT | O_RDWR, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0)
-    throw Error("another assim run is using " + folder.string() + "; wait for it to finish");
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock};
-
-  // What a killed run left behind is never reused.
-  for (const auto& entry : fs::directory_iterator(folder)) {
-    std::string n = entry.path().filename().string();
-    if (n.size() > 1 && n[0] == '.' && (n.find(".partial-") != std::string::npos || n.find(".old-") != std::string::npos)) {
-      log::info("removing ", entry.path().string(), ", left by an interrupted run");
-      fs::remove_all(entry.path());
-    }
+  // A folder in a stage's place that no stage record marks as assim's is
+  // someone else's: refuse before any stage runs rather than replace it.
+  for (const auto& name : s.order) {
+    fs::path result = folder / name;
+    if ((only.empty() || only.count(name)) && fs::exists(fs::symlink_status(result)) &&
+        !fs::exists(result / stage_record_file))
+      throw Error("stage '" + name + "': " + result.string() +
+                  " exists but holds no stage record (" + stage_record_file +
+                  "), so assim did not write it; move it away or choose another --output");
   }
 
   std::map<std::string, std::string> hashes;
   std::vector<std::string> failures;
-  std::set<std::string> failed;
+  std::set<std::string> failed, damaged;
   for (const auto& name : s.order) {
     const auto& entry = s.stages.at(name);
     fs::path result = folder / name;
-    std::string recorded;
-    if (fs::exists(result / stage_record_file)) {
-      try {
-        recorded = YAML::LoadFile((result / stage_record_file).string())["hash"].as<std::string>("");
-      } catch (const YAML::Exception&) {
-        recorded.clear();
-      }
-    }
+    YAML::Node record = read_record(result);
+    std::string recorded = record["hash"].as<std::string>("");
     bool selected = only.empty() || only.count(name) > 0;
     if (!selected) {
-      if (!recorded.empty()) hashes[name] = recorded;
+      // Read by a selected stage as it is: only when intact.
+      std::string damage = recorded.empty() ? "" : provenance::damage(result, record["outputs"]);
+      if (!damage.empty()) {
+        log::warning("stage ", name, ": its result is damaged (", damage, ")");
+        damaged.insert(name);
+      } else if (!recorded.empty())
+        hashes[name] = recorded;
       continue;
     }
     auto blocker = std::find_if(entry.inputs.begin(), entry.inputs.end(),
@@ -522,14 +663,21 @@ void Session::run(const RunOptions& options) {
     }
     for (const auto& [key, input] : entry.inputs)
       if (!hashes.count(input))
-        throw Error("stage '" + name + "' reads the results of stage '" + input +
-                    "', which has none in " + folder.string() + "; run the experiment without --only first");
-    std::string hash = s.hash_of(name, hashes);
+        throw Error("stage '" + name + "' reads the results of stage '" + input + "', which has " +
+                    (damaged.count(input) ? "a damaged one" : "none") + " in " + folder.string() +
+                    "; run it too (--only " + input + ") or the experiment without --only");
+    Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
+    const auto files = s.files_read(name, config);
+    std::string hash = s.hash_of(name, hashes, files);
     hashes[name] = hash;
     std::string run = entry.node["run"].Scalar();
     if (!options.force && recorded == hash) {
-      log::info("stage ", name, " (", run, "): unchanged, reusing ", result.string());
-      continue;
+      std::string damage = provenance::damage(result, record["outputs"]);
+      if (damage.empty()) {
+        log::info("stage ", name, " (", run, "): unchanged, reusing ", result.string());
+        continue;
+      }
+      log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
     }
 
     fs::path partial = folder / ("." + name + ".partial-" + std::to_string(::getpid()));
@@ -537,7 +685,6 @@ void Session::run(const RunOptions& options) {
     fs::create_directories(partial);
     std::map<std::string, fs::path> inputs;
     for (const auto& [key, input] : entry.inputs) inputs[key.substr(std::string("stages." + name + ".").size())] = folder / input;
-    Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
     auto settings = [&s, &config](const std::string& key) {
       std::vector<std::pair<std::string, std::string>> out;
       const auto& component = s.components.at(config.reference(key));
@@ -570,26 +717,34 @@ void Session::run(const RunOptions& options) {
       } catch (const ConfigError&) {
         fs::remove_all(partial);
         throw;
+      } catch (const std::bad_alloc&) {
+        fs::remove_all(partial);
+        throw Error("stage '" + name + "' (" + run + ") ran out of memory" + s.involved(name) +
+                    "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
       } catch (const std::exception& e) {
         fs::remove_all(partial);
-        throw Error("stage '" + name + "' (" + run + ") failed: " + e.what());
+        throw Error("stage '" + name + "' (" + run + ") failed" + s.involved(name) + ": " + without_backtrace(e.what()));
+      } catch (...) {
+        fs::remove_all(partial);
+        throw Error("stage '" + name + "' (" + run + ") failed" + s.involved(name) +
+                    ": a plugin threw something that is not a std::exception");
       }
     } catch (const std::exception& e) {
       if (!options.keep_going) throw;
-      log::warning(e.what());
-      failures.push_back(e.what());
+      log::warning(without_backtrace(e.what()));
+      failures.push_back(without_backtrace(e.what()));
       failed.insert(name);
       hashes.erase(name);
       continue;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    YAML::Node record;
-    record["stage"] = name;
-    record["run"] = run;
-    record["hash"] = hash;
-    record["seed"] = entry.node["seed"].as<std::int64_t>();
-    record["config"] = YAML::Clone(entry.node);
+    YAML::Node out;
+    out["stage"] = name;
+    out["run"] = run;
+    out["hash"] = hash;
+    out["seed"] = entry.node["seed"].as<std::int64_t>();
+    out["config"] = YAML::Clone(entry.node);
     std::set<std::string> closure;
     for (const auto& c : entry.components) s.component_closure(c, closure);
     for (const auto& c : closure) {
@@ -601,29 +756,35 @@ void Session::run(const RunOptions& options) {
         info["plugin_version"] = component.type->plugin->version;
         info["plugin_file"] = component.type->plugin->file.string();
       }
-      record["components"][c] = info;
+      out["components"][c] = info;
     }
-    for (const auto& [key, input] : entry.inputs) record["inputs"][input] = hashes[input];
-    record["versions"]["assim"] = ASSIM_SDK_VERSION;
-    record["versions"]["abi"] = ASSIM_ABI_VERSION;
-    record["versions"]["libtorch"] = TORCH_VERSION;
-    record["experiment"] = fs::absolute(s.file).string();
-    record["started"] = started;
-    record["finished"] = now_text();
-    record["seconds"] = seconds;
+    for (const auto& [key, input] : entry.inputs) out["inputs"][input] = hashes[input];
+    for (const auto& [key, path] : files) {
+      out["files_read"][key]["path"] = path.string();
+      out["files_read"][key]["digest"] = file_digest(path);
+    }
+    out["outputs"] = provenance::digest_outputs(partial, stage_record_file);
+    out["versions"]["assim"] = ASSIM_SDK_VERSION;
+    out["versions"]["abi"] = ASSIM_ABI_VERSION;
+    out["versions"]["libtorch"] = TORCH_VERSION;
+    out["experiment"] = fs::absolute(s.file).string();
+    out["started"] = started;
+    out["finished"] = now_text();
+    out["seconds"] = seconds;
     {
-      std::ofstream out(partial / stage_record_file);
-      out << emit(record) << "\n";
-      if (!out) throw Error("cannot write " + (partial / stage_record_file).string());
+      std::ofstream stream(partial / stage_record_file);
+      stream << emit(out) << "\n";
+      if (!stream) throw Error("cannot write " + (partial / stage_record_file).string());
     }
-    // The result appears under its name only now, complete.
+    // The result appears under its name only now, complete. What was there
+    // holds a stage record (checked above): an earlier result of this stage.
     fs::path old = folder / ("." + name + ".old-" + std::to_string(::getpid()));
-    if (fs::exists(result)) fs::rename(result, old);
+    if (fs::exists(fs::symlink_status(result))) fs::rename(result, old);
     fs::rename(partial, result);
     fs::remove_all(old);
     // Resume folders of this stage, under any hash, are spent.
-    for (const auto& entry : fs::directory_iterator(folder))
-      if (entry.path().filename().string().rfind("." + name + ".resume-", 0) == 0) fs::remove_all(entry.path());
+    for (const auto& leftover : fs::directory_iterator(folder))
+      if (leftover.path().filename().string().rfind("." + name + ".resume-", 0) == 0) fs::remove_all(leftover.path());
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", result.string());
   }
   if (!failures.empty()) {

@@ -46,6 +46,12 @@ std::vector<std::pair<std::string, std::string>> StageContext::settings_of(const
 
 Stage::~Stage() = default;
 
+void Stage::check(const Config&) const {}
+
+std::map<std::string, std::filesystem::path> Stage::files_read(const Config&, const std::filesystem::path&) const {
+  return {};
+}
+
 std::unique_ptr<Stage> make_generate_stage();
 std::unique_ptr<Stage> make_observe_stage();
 std::unique_ptr<Stage> make_filter_stage();

@@ -57,7 +57,16 @@ class Stage {
   virtual std::string name() const = 0;  // the `run:` value
   virtual std::string doc() const = 0;
   virtual Parameters parameters() const = 0;
+  // Refuses what the stage would refuse on its settings alone (durations,
+  // ranges that depend on a component), so that `validate` catches it before
+  // any stage runs. The components are built; no input is read.
+  virtual void check(const Config& config) const;
   virtual void run(StageContext& context) const = 0;
+  // Files the stage reads besides those its input_file() parameters name
+  // (the arrays a meta.json lists), by a key for the record; relative paths
+  // are taken from `experiment_folder`. Their bytes are in the stage's hash.
+  virtual std::map<std::string, std::filesystem::path> files_read(const Config& config,
+                                                                  const std::filesystem::path& experiment_folder) const;
 };
 
 // The stages this host provides, by `run:` name.
