@@ -3,6 +3,9 @@
 #include <assim/log.hpp>
 
 #include "config_impl.hpp"
+#include "plugin_file.hpp"
+
+#include <dlfcn.h>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -27,14 +30,17 @@ std::vector<boost::dll::shared_library>& loaded_libraries() {
 PluginCatalog::PluginCatalog() = default;
 PluginCatalog::~PluginCatalog() = default;
 
-std::vector<fs::path> default_plugin_folders() {
-  std::vector<fs::path> folders;
+namespace {
+// The folders searched before any experiment's plugin_path, each with where
+// it came from for messages.
+std::vector<std::pair<fs::path, std::string>> plugin_folders_and_origins() {
+  std::vector<std::pair<fs::path, std::string>> folders;
   fs::path exe = boost::dll::program_location().parent_path().string();
   // In a build tree the host sits in <build>/apps/assim and plugins in
   // <build>/plugins; installed, in <prefix>/bin and <prefix>/lib/assim/plugins.
   for (const fs::path& candidate : {exe / ".." / ".." / "plugins", exe / ".." / ASSIM_PLUGIN_INSTALL_DIR}) {
     std::error_code ec;
-    if (fs::is_directory(candidate, ec)) folders.push_back(fs::weakly_canonical(candidate));
+    if (fs::is_directory(candidate, ec)) folders.emplace_back(fs::weakly_canonical(candidate), "the default plugin path");
   }
   if (const char* env = std::getenv("ASSIM_PLUGIN_PATH")) {
     std::string list = env;
@@ -42,15 +48,22 @@ std::vector<fs::path> default_plugin_folders() {
     while (start <= list.size()) {
       std::size_t end = list.find(':', start);
       if (end == std::string::npos) end = list.size();
-      if (end > start) folders.emplace_back(list.substr(start, end - start));
+      if (end > start) folders.emplace_back(list.substr(start, end - start), "ASSIM_PLUGIN_PATH");
       start = end + 1;
     }
   }
   return folders;
 }
+}  // namespace
+
+std::vector<fs::path> default_plugin_folders() {
+  std::vector<fs::path> out;
+  for (const auto& [folder, origin] : plugin_folders_and_origins()) out.push_back(folder);
+  return out;
+}
 
 void PluginCatalog::load_defaults() {
-  for (const auto& folder : default_plugin_folders()) load(folder, "the default plugin path");
+  for (const auto& [folder, origin] : plugin_folders_and_origins()) load(folder, origin);
 }
 
 void PluginCatalog::load(const fs::path& path, const std::string& asked_by) {
@@ -58,21 +71,40 @@ void PluginCatalog::load(const fs::path& path, const std::string& asked_by) {
   if (!fs::exists(path, ec))
     throw Error(asked_by + ": plugin path '" + path.string() + "' does not exist");
   if (!fs::is_directory(path, ec)) {
-    load_file(path, asked_by);
+    load_file(path, asked_by, false);
     return;
   }
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(path))
     if (entry.is_regular_file() && entry.path().extension() == ".so") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  for (const auto& file : files) load_file(file, asked_by);
+  for (const auto& file : files) load_file(file, asked_by, true);
 }
 
-void PluginCatalog::load_file(const fs::path& file, const std::string& asked_by) {
+void PluginCatalog::load_file(const fs::path& file, const std::string& asked_by, bool in_folder) {
   fs::path canonical = fs::weakly_canonical(file);
   for (const auto& p : plugins_)
     if (p->file == canonical) return;
   std::string who = "plugin " + canonical.string() + " (from " + asked_by + ")";
+
+  // The info record is plain data in the file: read it before the library is
+  // loaded, since loading runs its constructors.
+  PluginFileInfo info = read_plugin_file(canonical);
+  if (!info.elf) throw Error(who + ": " + info.not_elf_why);
+  if (!info.has_info || !info.has_register) {
+    const std::string why = "not an assim plugin (it exports no assim_plugin_info/assim_plugin_register;"
+                            " was it built with ASSIM_PLUGIN?)";
+    // A folder may hold other libraries beside the plugins (their dependencies).
+    if (in_folder) {
+      log::info("skipping ", canonical.string(), " (from ", asked_by, "): ", why);
+      return;
+    }
+    throw Error(who + ": " + why);
+  }
+  if (info.abi_version != ASSIM_ABI_VERSION)
+    throw Error(who + ": built for assim ABI version " + std::to_string(info.abi_version) + " (SDK " +
+                (info.sdk_version.empty() ? "?" : info.sdk_version) + "), but this host has ABI version " +
+                std::to_string(ASSIM_ABI_VERSION) + " (SDK " ASSIM_SDK_VERSION "); rebuild the plugin against this SDK");
 
   boost::dll::shared_library library;
   boost::system::error_code ec;
@@ -80,24 +112,20 @@ void PluginCatalog::load_file(const fs::path& file, const std::string& asked_by)
   // load time, instead of in the middle of a run.
   library.load(canonical.string(), ec,
                boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  if (ec) throw Error(who + ": cannot be loaded: " + ec.message());
-  if (!library.has("assim_plugin_info") || !library.has("assim_plugin_register"))
-    throw Error(who + ": not an assim plugin (it exports no assim_plugin_info/assim_plugin_register;"
-                      " was it built with ASSIM_PLUGIN?)");
-
-  // The info record is plain data: read it before running any plugin code.
-  const auto& info = library.get<const assim_plugin_info>("assim_plugin_info");
-  if (info.abi_version != ASSIM_ABI_VERSION)
-    throw Error(who + ": built for assim ABI version " + std::to_string(info.abi_version) +
-                " (SDK " + (info.sdk_version ? info.sdk_version : "?") +
-                "), but this host has ABI version " + std::to_string(ASSIM_ABI_VERSION) +
-                " (SDK " ASSIM_SDK_VERSION "); rebuild the plugin against this SDK");
+  if (ec) {
+    const char* detail = ::dlerror();
+    throw Error(who + ": cannot be loaded: " + (detail ? std::string(detail) : ec.message()));
+  }
+  const auto& record = library.get<const assim_plugin_info>("assim_plugin_info");
+  info.name = record.name ? record.name : "?";
+  info.version = record.version ? record.version : "?";
+  info.sdk_version = record.sdk_version ? record.sdk_version : "?";
 
   auto plugin = std::make_unique<LoadedPlugin>();
   plugin->file = canonical;
-  plugin->name = info.name ? info.name : "?";
-  plugin->version = info.version ? info.version : "?";
-  plugin->sdk_version = info.sdk_version ? info.sdk_version : "?";
+  plugin->name = info.name;
+  plugin->version = info.version;
+  plugin->sdk_version = info.sdk_version;
   for (const auto& p : plugins_)
     if (p->name == plugin->name)
       throw Error(who + ": a plugin named '" + plugin->name + "' was already loaded from " +

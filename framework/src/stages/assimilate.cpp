@@ -6,6 +6,7 @@
 // diverges is recorded as diverged with its step, not scored.
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
+#include <assim/framework/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
@@ -87,18 +88,22 @@ class Assimilate : public Stage {
   }
   Parameters parameters() const override {
     Parameters p;
-    p.stage("observations", "the observe stage whose windows are assimilated");
+    p.stage("observations", "the observe stage whose windows are assimilated").one_of({"observe"});
     p.component("operator", Kind::ObservationOperator, "H: the operator the observe stage used");
     p.component("sampler", Kind::Sampler, "the posterior sampler (sampler.sda, sampler.soad, ...)");
     p.component("prior", Kind::Prior, "the prior score-based samplers use").optional();
-    p.stage("trained_by", "the train stage that fitted a learned prior").optional();
+    p.stage("trained_by", "the train stage that fitted a learned prior").one_of({"train"}).optional();
     p.component("model", Kind::Model, "forecast model for a filter cycled through the window (sampler.enkf); "
                 "its grid must be the observations' grid").optional();
     p.integer("members", 8, "", "posterior samples per window").at_least(1);
     p.integer("windows", 0, "", "windows to assimilate, from the first; 0: all").at_least(0);
     p.integer("seeds", 1, "", "independent repetitions per window, seeds seed, seed + 1, ...").at_least(1);
+    p.real("divergence_factor", 10, "",
+           "a window whose RMSE in some frame exceeds this multiple of the truth's standard deviation over the "
+           "window is recorded as diverged, not scored (a climatological guess scores about 1.4)")
+        .above(0);
     p.boolean("keep_samples", false, "also write every sample (large), not only mean and spread");
-    p.string("out", "assimilation.nc", "", "file name of the result");
+    p.string("out", "assimilation.nc", "", "file name of the result").output_name();
     return p;
   }
 
@@ -179,6 +184,19 @@ class Assimilate : public Stage {
     for (std::size_t d = 2; d < truth_dims.size(); ++d)
       spec.dims.push_back({truth_dims[d], state_sizes[d - 2], "", file.has_variable(truth_dims[d]) ? 1.0 : 0.0});
 
+    {
+      double per_state = 1;
+      for (auto n : state_sizes) per_state *= static_cast<double>(n);
+      const double window_states = static_cast<double>(frames) * per_state;
+      // Mean and spread of every window and seed (float64), the samples kept
+      // (float32), and one window's members as the sampler works on them.
+      double bytes = 2 * 8.0 * windows * seeds * window_states + 8.0 * 4 * members * window_states;
+      if (config.get<bool>("keep_samples")) bytes += 4.0 * windows * seeds * members * window_states;
+      check_memory(config, "members", bytes,
+                   std::to_string(windows) + " windows x " + std::to_string(seeds) + " seeds x " +
+                       std::to_string(members) + " members of " + std::to_string(frames) + " frames " +
+                       shape_text(state_sizes));
+    }
     std::vector<std::int64_t> result_shape = {windows, seeds, frames};
     result_shape.insert(result_shape.end(), state_sizes.begin(), state_sizes.end());
     at::Tensor mean = at::full(result_shape, NAN, at::kDouble), spread = at::full(result_shape, NAN, at::kDouble);
@@ -216,6 +234,14 @@ class Assimilate : public Stage {
           if (!at::isfinite(samples).all().item<bool>())
             throw DivergenceError(0, "the sampler returned non-finite samples");
           FrameScores f = score(samples, truth[w]);
+          const double limit = config.get<double>("divergence_factor") * truth[w].std().item<double>();
+          at::Tensor beyond = (f.rmse > limit).nonzero();
+          if (beyond.size(0) > 0) {
+            const auto frame = beyond[0][0].item<std::int64_t>();
+            throw DivergenceError(frame, "RMSE " + std::to_string(f.rmse[frame].item<double>()) + " in frame " +
+                                             std::to_string(frame) + " is above divergence_factor x the truth's std (" +
+                                             std::to_string(limit) + ")");
+          }
           mean[w][s] = samples.mean(0);
           spread[w][s] = samples.std(0, /*unbiased=*/true);
           rmse[w][s] = f.rmse;

@@ -26,8 +26,8 @@ class Evaluate : public Stage {
   std::string doc() const override { return "score assimilation runs side by side: RMSE, spread, calibration, CRPS"; }
   Parameters parameters() const override {
     Parameters p;
-    p.stages("of", "the assimilate stages to compare");
-    p.string("out", "evaluation.nc", "", "file name of the NetCDF result; the table goes beside it as .txt");
+    p.stages("of", "the assimilate stages to compare").one_of({"assimilate"});
+    p.string("out", "evaluation.nc", "", "file name of the NetCDF result; the table goes beside it as .txt").output_name();
     return p;
   }
 

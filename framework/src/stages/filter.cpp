@@ -60,9 +60,37 @@ class Filter : public Stage {
     p.integer("repetitions", 1, "", "independent runs, with seeds seed, seed + 1, ...").at_least(1);
     p.real("divergence_rmse", 1e6, "state units", "an analysis RMSE above this marks the run diverged").above(0);
     p.section("observations", "how the truth is observed each cycle", observe);
-    p.string("out", "filter.nc", "", "file name of the result");
+    p.string("out", "filter.nc", "", "file name of the result").output_name();
     return p;
   }
+
+  // The cycle length in steps and the observation shape, checked.
+  struct Plan {
+    std::int64_t steps;
+    std::vector<std::int64_t> obs_shape;
+  };
+  Plan plan(const Config& config) const {
+    auto model = config.component<Model>("model");
+    auto op = config.component<ObservationOperator>("operator");
+    StateSpec spec = model->state_spec();
+    if (config.get<std::int64_t>("burn_in") >= config.get<std::int64_t>("cycles"))
+      config.fail("burn_in", "leaves no cycle to average over");
+    Plan out{};
+    try {
+      out.steps = steps_in(config.get<std::string>("cycle_length"), spec.time_step, spec.time_units);
+    } catch (const Error& e) {
+      config.fail("cycle_length", e.what());
+    }
+    if (out.steps < 1) config.fail("cycle_length", "must be at least one time step");
+    try {
+      out.obs_shape = op->output_shape(spec.shape());
+    } catch (const std::exception& e) {
+      config.fail("operator", std::string("cannot observe the model's states: ") + e.what());
+    }
+    return out;
+  }
+
+  void check(const Config& config) const override { plan(config); }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();
@@ -75,23 +103,12 @@ class Filter : public Stage {
     const auto burn_in = config.get<std::int64_t>("burn_in");
     const auto repetitions = config.get<std::int64_t>("repetitions");
     const double limit = config.get<double>("divergence_rmse");
-    if (burn_in >= cycles) config.fail("burn_in", "leaves no cycle to average over");
-    std::int64_t steps = 0;
-    try {
-      steps = steps_in(config.get<std::string>("cycle_length"), spec.time_step, spec.time_units);
-    } catch (const Error& e) {
-      config.fail("cycle_length", e.what());
-    }
-    if (steps < 1) config.fail("cycle_length", "must be at least one time step");
+    const Plan checked = plan(config);
+    const std::int64_t steps = checked.steps;
     Config observe = config.section("observations");
     const double sigma = observe.get<double>("sigma");
     auto state_shape = spec.shape();
-    std::vector<std::int64_t> obs_shape;
-    try {
-      obs_shape = op->output_shape(state_shape);
-    } catch (const std::exception& e) {
-      config.fail("operator", std::string("cannot observe the model's states: ") + e.what());
-    }
+    const std::vector<std::int64_t>& obs_shape = checked.obs_shape;
     std::size_t spatial = 0;
     for (const auto& d : spec.dims) spatial += d.spacing > 0 ? 1 : 0;
     std::vector<std::int64_t> grid(obs_shape.end() - spatial, obs_shape.end());

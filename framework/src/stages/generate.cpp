@@ -9,11 +9,13 @@
 // sample = piece * trajectories + trajectory.
 #include <assim/error.hpp>
 #include <assim/framework/duration.hpp>
+#include <assim/framework/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
 #include <assim/progress.hpp>
+#include <assim/shape.hpp>
 
 #include "restart.hpp"
 
@@ -51,6 +53,60 @@ at::Tensor coarsen(const at::Tensor& states, const StateSpec& spec, std::int64_t
   return out;
 }
 
+// The settings of a generate stage in steps, checked: what `validate` can
+// refuse before anything runs.
+struct Schedule {
+  std::int64_t trajectories, frames, factor, pieces, spinup, every, piece_every;
+  StateSpec out_spec;  // the spec of a written snapshot (after coarsening)
+};
+
+Schedule schedule(const Config& config) {
+  auto model = config.component<Model>("model");
+  const StateSpec spec = model->state_spec();
+  Schedule plan;
+  plan.trajectories = config.get<std::int64_t>("trajectories");
+  plan.frames = config.get<std::int64_t>("frames");
+  plan.factor = config.get<std::int64_t>("coarsen");
+  plan.pieces = config.get<std::int64_t>("pieces");
+  auto steps_of = [&](const std::string& key) {
+    try {
+      return steps_in(config.get<std::string>(key), spec.time_step, spec.time_units);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      config.fail(key, e.what());
+    }
+  };
+  plan.spinup = steps_of("spinup");
+  plan.every = steps_of("sample_every");
+  if (plan.every < 1) config.fail("sample_every", "must be at least one time step");
+  plan.piece_every = config.get<std::string>("piece_every").empty() ? plan.frames * plan.every : steps_of("piece_every");
+  if (plan.piece_every < (plan.frames - 1) * plan.every + 1 && plan.pieces > 1)
+    config.fail("piece_every", "pieces would overlap: a piece spans " + std::to_string((plan.frames - 1) * plan.every) +
+                                   " steps, but pieces start only " + std::to_string(plan.piece_every) + " steps apart");
+  // The steps to integrate must be countable (a huge duration must not wrap
+  // around to a negative count).
+  const double total = static_cast<double>(plan.spinup) + static_cast<double>(plan.pieces - 1) * plan.piece_every +
+                       static_cast<double>(plan.frames - 1) * plan.every;
+  if (!(total < 9.0e15)) config.fail("spinup", "the integration would take more time steps than can be counted");
+  // The host holds the initial states and one snapshot of every trajectory;
+  // a model keeps a few working copies of its states (QG about ten).
+  double state_bytes = 8.0 * static_cast<double>(plan.trajectories);
+  for (auto n : spec.shape()) state_bytes *= static_cast<double>(n);
+  check_memory(config, "trajectories", 16 * state_bytes,
+               std::to_string(plan.trajectories) + " trajectories of states " + shape_text(spec.shape()));
+  plan.out_spec = spec;
+  for (auto& d : plan.out_spec.dims)
+    if (d.spacing > 0) {
+      if (d.size % plan.factor != 0)
+        config.fail("coarsen", "factor " + std::to_string(plan.factor) + " does not divide dimension " + d.name +
+                                   " of size " + std::to_string(d.size));
+      d.size /= plan.factor;
+      d.spacing *= plan.factor;
+    }
+  return plan;
+}
+
 class Generate : public Stage {
  public:
   std::string name() const override { return "generate"; }
@@ -69,48 +125,30 @@ class Generate : public Stage {
              "time from the start of one piece to the start of the next; empty: contiguous pieces");
     p.integer("coarsen", 1, "", "block-average factor over the spatial dims of each snapshot").at_least(1);
     p.string("initial", "", "", "restart file for the initial states (NetCDF with the model's variable, or a "
-             "meta.json of raw float64 arrays); empty: the model's seeded initial condition");
+             "meta.json of raw float64 arrays); empty: the model's seeded initial condition").input_file();
     p.string("initial_array", "q_step0", "", "array of a meta.json restart to start from");
-    p.string("out", "data.nc", "", "file name of the result");
+    p.string("out", "data.nc", "", "file name of the result").output_name();
     return p;
   }
+
+  std::map<std::string, std::filesystem::path> files_read(const Config& config,
+                                                          const std::filesystem::path& folder) const override {
+    std::filesystem::path initial = config.get<std::string>("initial");
+    if (initial.empty()) return {};
+    return restart_files(initial.is_relative() ? folder / initial : initial, config.get<std::string>("initial_array"));
+  }
+
+  void check(const Config& config) const override { schedule(config); }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto model = config.component<Model>("model");
     StateSpec spec = model->state_spec();
-    const auto trajectories = config.get<std::int64_t>("trajectories");
-    const auto frames = config.get<std::int64_t>("frames");
-    const auto factor = config.get<std::int64_t>("coarsen");
-    auto steps_of = [&](const std::string& key) {
-      try {
-        return steps_in(config.get<std::string>(key), spec.time_step, spec.time_units);
-      } catch (const ConfigError&) {
-        throw;
-      } catch (const Error& e) {
-        config.fail(key, e.what());
-      }
-    };
-    const std::int64_t spinup = steps_of("spinup");
-    const std::int64_t every = steps_of("sample_every");
-    if (every < 1) config.fail("sample_every", "must be at least one time step");
-    const auto pieces = config.get<std::int64_t>("pieces");
-    const std::int64_t piece_every = config.get<std::string>("piece_every").empty() ? frames * every
-                                                                                    : steps_of("piece_every");
-    if (piece_every < (frames - 1) * every + 1 && pieces > 1)
-      config.fail("piece_every", "pieces would overlap: a piece spans " + std::to_string((frames - 1) * every) +
-                                     " steps, but pieces start only " + std::to_string(piece_every) + " steps apart");
+    const Schedule plan = schedule(config);
+    const auto trajectories = plan.trajectories, frames = plan.frames, factor = plan.factor, pieces = plan.pieces;
+    const std::int64_t spinup = plan.spinup, every = plan.every, piece_every = plan.piece_every;
     const std::int64_t samples = trajectories * pieces;
-
-    StateSpec out_spec = spec;
-    for (auto& d : out_spec.dims)
-      if (d.spacing > 0) {
-        if (d.size % factor != 0)
-          config.fail("coarsen", "factor " + std::to_string(factor) + " does not divide dimension " + d.name +
-                                     " of size " + std::to_string(d.size));
-        d.size /= factor;
-        d.spacing *= factor;
-      }
+    const StateSpec& out_spec = plan.out_spec;
 
     at::Tensor initial;
     std::string initial_file = config.get<std::string>("initial");

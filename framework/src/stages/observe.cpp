@@ -7,6 +7,7 @@
 // random comes from the stage's seed and is saved, so that every sampler sees
 // the very same observations.
 #include <assim/error.hpp>
+#include <assim/framework/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
@@ -25,6 +26,14 @@ namespace assim {
 
 namespace {
 
+// "[1.2, 0]": a short per-channel tensor for a message.
+std::string data_text(const at::Tensor& values) {
+  std::string out = "[";
+  for (std::int64_t i = 0; i < values.numel(); ++i)
+    out += (i ? ", " : "") + std::to_string(values[i].item<double>());
+  return out + "]";
+}
+
 class Observe : public Stage {
  public:
   std::string name() const override { return "observe"; }
@@ -36,7 +45,7 @@ class Observe : public Stage {
     mask.real("random", 1.0, "", "fraction of grid points observed, drawn at random once").above(0).at_most(1);
     mask.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
     mask.string("file", "", "", "NetCDF file with an integer variable over the grid (1: observed), "
-                "relative to the experiment; replaces random and stride");
+                "relative to the experiment; replaces random and stride").input_file();
     mask.string("variable", "mask", "", "the mask variable in `file`");
     Parameters noise;
     noise.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma)")
@@ -49,7 +58,7 @@ class Observe : public Stage {
     background.component("model", Kind::Model, "if given, the background is this model's one-frame forecast "
                          "from the previous state perturbed by sigma (in physical units)").optional();
     Parameters p;
-    p.stage("data", "the generate stage whose states are observed");
+    p.stage("data", "the generate stage whose states are observed").one_of({"generate"});
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
     p.boolean("normalise", false, "divide the states by the data's per-channel std before H "
               "(the papers observe normalised states); the background is then normalised too");
@@ -60,7 +69,7 @@ class Observe : public Stage {
     p.section("noise", "the observation noise", noise);
     p.section("background", "a background state at frame 0 (setting I of the papers); absent sigma: none",
               background);
-    p.string("out", "observations.nc", "", "file name of the result");
+    p.string("out", "observations.nc", "", "file name of the result").output_name();
     return p;
   }
 
@@ -117,7 +126,12 @@ class Observe : public Stage {
                                      shape_text(std::vector<std::int64_t>(mshape.begin(), mshape.end())) +
                                      ", the grid is " + shape_text(grid));
       auto values = file.read(var);
-      mask = at::from_blob(values.data(), grid, at::kDouble).clone() != 0;
+      at::Tensor read = at::from_blob(values.data(), grid, at::kDouble).clone();
+      const auto other = (read.ne(0).logical_and(read.ne(1))).sum().item<std::int64_t>();
+      if (other > 0)
+        mask_config.fail("file", path.string() + ": variable '" + var + "' has " + std::to_string(other) +
+                                     " values that are neither 0 (unobserved) nor 1 (observed), such as NaN, 0.5 or 2");
+      mask = read.eq(1);
     } else {
       const auto stride = mask_config.get<std::int64_t>("stride");
       for (auto n : grid)
@@ -141,6 +155,10 @@ class Observe : public Stage {
     if (config.get<bool>("normalise")) {
       scale = read_tensor(data, variable + "_std").reshape({-1});
       if (scale.numel() == 1) scale = scale.expand({channels}).contiguous();
+      if (!(scale > 0).logical_and(at::isfinite(scale)).all().item<bool>())
+        config.fail("normalise", "the data's standard deviation " + data_text(scale) +
+                                     " is not a positive finite number in every channel (a constant field?); "
+                                     "set normalise: false");
     }
     std::vector<std::int64_t> scale_view(state_shape.size(), 1);
     if (state_channel_dim) scale_view[0] = channels;
@@ -160,6 +178,12 @@ class Observe : public Stage {
     }
     // A forecast background starts from the frame before the window.
     const std::int64_t offset = forecaster ? 1 : 0;
+    {
+      double bytes = 8.0;
+      for (auto n : shape) bytes *= static_cast<double>(n);
+      // The states, their windows, the observations and the background.
+      check_memory(config, "data", 4 * bytes, "observing " + shape_text(shape) + " float64 values");
+    }
     at::Tensor states = read_tensor(data, variable);
     const std::int64_t per_sample = (frames - offset) / window;
     at::Tensor windows = states.slice(1, offset, offset + per_sample * window).reshape([&] {
@@ -191,6 +215,10 @@ class Observe : public Stage {
     obs_mask_view.insert(obs_mask_view.end(), grid.begin(), grid.end());
     at::Tensor obs_mask = time_mask.reshape(obs_mask_view).to(at::kDouble);
     y = ((y + design::noise(law, sigma, y.sizes(), generator)) * obs_mask).contiguous();
+    if (!at::isfinite(y).all().item<bool>())
+      config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
+                               " non-finite values (NaN or Inf): the noise (sigma " + std::to_string(sigma) +
+                               ") or the operator overflows on these data");
 
     at::Tensor background;
     if (with_background) {
@@ -215,6 +243,9 @@ class Observe : public Stage {
         at::Tensor x0 = windows.select(1, 0);
         background = (x0 + sigma_b * at::randn(x0.sizes(), generator, options)).contiguous();
       }
+      if (!at::isfinite(background).all().item<bool>())
+        background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
+                                            std::to_string(sigma_b) + " overflows, or the forecast diverged");
     }
 
     auto path = context.output() / config.get<std::string>("out");

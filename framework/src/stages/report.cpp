@@ -24,13 +24,13 @@ class Report : public Stage {
   }
   Parameters parameters() const override {
     Parameters p;
-    p.stages("of", "the assimilate, filter and evaluate stages to show, in any mix and order");
+    p.stages("of", "the assimilate, filter and evaluate stages to show, in any mix and order").one_of({"assimilate", "filter", "evaluate"});
     p.integer("window", 0, "", "the window whose fields are drawn").at_least(0);
     p.integer("seed_index", 0, "", "which of an assimilate stage's seeds to draw (0: its first)").at_least(0);
     p.integers("frames", {}, "", "frames of the window to draw; empty: all").at_least(0);
     p.integer("pixels", 128, "px", "approximate size of a field's image; grids are enlarged by whole factors")
         .at_least(16);
-    p.string("out", "report", "", "folder of the page (index.html), its images and report.json");
+    p.string("out", "report", "", "folder of the page (index.html), its images and report.json").output_name();
     return p;
   }
 

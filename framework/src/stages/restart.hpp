@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 namespace assim {
@@ -18,7 +19,14 @@ namespace assim {
 // - a meta.json describing raw little-endian float64 arrays (the layout of
 //   ../shared/data/pyqg), from which `array` is taken.
 // `where` names the setting in error messages.
+// Refuses a meta.json whose entries are malformed, name a file outside its
+// folder or disagree with the raw file's size, and a restart holding NaN or Inf.
 at::Tensor read_restart(const std::filesystem::path& file, const std::string& array, const StateSpec& spec,
                         std::int64_t trajectories, const std::string& where);
+
+// The raw file a meta.json restart reads for `array` (empty for NetCDF or a
+// meta.json that cannot be read), for the stage's hash.
+std::map<std::string, std::filesystem::path> restart_files(const std::filesystem::path& file,
+                                                           const std::string& array);
 
 }  // namespace assim

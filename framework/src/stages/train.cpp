@@ -26,7 +26,7 @@ class Train : public Stage {
   Parameters parameters() const override {
     Parameters p;
     p.component("prior", Kind::Prior, "the prior to fit (a learned one, such as prior.score_unet)");
-    p.stage("data", "the generate stage whose pieces are the training data");
+    p.stage("data", "the generate stage whose pieces are the training data").one_of({"generate"});
     p.integer("epochs", 10, "", "passes over the training pieces").at_least(1);
     p.integer("batch_size", 8, "windows", "windows per optimiser step").at_least(1);
     p.real("learning_rate", 2e-4, "", "AdamW learning rate at the start, decayed linearly to 0").above(0);

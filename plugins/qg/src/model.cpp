@@ -84,7 +84,7 @@ TwoLayerModel::TwoLayerModel(const Parameters& parameters, Planning planning)
 assim::Parameters TwoLayerModel::parameters() {
   assim::Parameters p;
   const Parameters d;  // pyqg's defaults
-  p.integer("nx", d.nx, "", "grid points per side, even (ny = nx)").at_least(4);
+  p.integer("nx", d.nx, "", "grid points per side, even (ny = nx)").at_least(4).at_most(8192);
   p.real("L", d.L, "m", "domain side (W = L)").above(0);
   p.real("dt", d.dt, "s", "time step (7200 s is unstable from nx = 256 on: use 900-1800 s there)")
       .above(0);

@@ -1,5 +1,6 @@
 #include "score_prior.hpp"
 
+#include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
@@ -66,6 +67,8 @@ void write_architecture(torch::serialize::OutputArchive& archive, const Architec
     archive.write("architecture/" + name, torch::tensor(values, torch::kLong));
 }
 
+fs::path digest_path(const fs::path& file) { return file.parent_path() / (file.filename().string() + ".digest"); }
+
 [[noreturn]] void fail_file(const fs::path& file, const std::string& why) {
   throw assim::Error(file.string() + ": " + why);
 }
@@ -125,6 +128,18 @@ std::int64_t read_int(torch::serialize::InputArchive& archive, const std::string
 void open_archive(torch::serialize::InputArchive& archive, const fs::path& file, const char* format,
                   const torch::Device& device = torch::kCPU) {
   if (!fs::exists(file)) fail_file(file, "no such file");
+  // The digest written beside the file when it was saved: a flipped byte is
+  // found here, not later as a diverging sampler.
+  const fs::path sum = digest_path(file);
+  if (fs::exists(sum)) {
+    std::ifstream in(sum);
+    std::string recorded;
+    std::getline(in, recorded);
+    const std::string now = assim::file_digest(file);
+    if (now != recorded)
+      fail_file(file, "is corrupt: its bytes (" + now + ") differ from the digest recorded when it was written (" +
+                          recorded + ", " + sum.filename().string() + ")");
+  }
   try {
     archive.load_from(file.string(), device);
   } catch (const std::exception& e) {
@@ -136,13 +151,6 @@ void open_archive(torch::serialize::InputArchive& archive, const fs::path& file,
   if (found != format) fail_file(file, "is a '" + found + "', expected a '" + format + "'");
 }
 
-// Write beside the target, then rename: a killed process never leaves a half-written file.
-void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& file) {
-  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
-  archive.save_to(temporary.string());
-  fs::rename(temporary, file);
-}
-
 void write_text_atomically(const std::string& text, const fs::path& file) {
   const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
   {
@@ -150,6 +158,15 @@ void write_text_atomically(const std::string& text, const fs::path& file) {
     out << text;
     if (!out) throw assim::Error("cannot write " + temporary.string());
   }
+  fs::rename(temporary, file);
+}
+
+// Write beside the target, then rename: a killed process never leaves a
+// half-written file. The digest goes beside it (model.pt.digest).
+void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& file) {
+  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
+  archive.save_to(temporary.string());
+  write_text_atomically(assim::file_digest(temporary) + "\n", digest_path(file));
   fs::rename(temporary, file);
 }
 

@@ -39,7 +39,7 @@ class PluginCatalog : public Registrar {
   const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
 
  private:
-  void load_file(const std::filesystem::path& file, const std::string& asked_by);
+  void load_file(const std::filesystem::path& file, const std::string& asked_by, bool in_folder);
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
   std::map<std::string, RegisteredType> types_;
   const LoadedPlugin* loading_ = nullptr;
