@@ -15,5 +15,7 @@ cat "$work/log"
 [ ! -e "$work/b/keep_going/needs_broken" ] || { echo "FAIL: a stage whose input failed ran"; fail=1; }
 grep -q "2 stage(s) failed or were skipped" "$work/log" || { echo "FAIL: no summary"; fail=1; }
 grep -q "'needs_broken' skipped (needs 'broken')" "$work/log" || { echo "FAIL: the skipped stage is not named"; fail=1; }
-grep -q "stages.broken.sample_every" "$work/log" || { echo "FAIL: the failure is not named"; fail=1; }
+grep -q "stage 'broken' (generate) failed (components: l96 = model.lorenz96 from plugin lorenz" "$work/log" \
+  || { echo "FAIL: the failure is not named with its components and plugin"; fail=1; }
+grep -q "keep_going.sh: is not a NetCDF file" "$work/log" || { echo "FAIL: the cause is not named"; fail=1; }
 exit $fail
