@@ -20,13 +20,13 @@ RANDOM=7
 for k in $(seq 1 "$kills"); do
   out="$work/killed_$k"
   for attempt in 1 2; do  # two kills in a row before the rerun
-    delay=$(awk -v r=$RANDOM -v t="$total" 'BEGIN {printf "%.2f", 0.2 + (t + 1) * r / 32767}')
+    delay=$(awk -v r=$RANDOM -v t="$total" 'BEGIN {printf "%.2f", 0.8 + t * r / 32767}')
     "$assim" run "$case" --output "$out" > "$work/kill.log" 2>&1 &
     pid=$!
     sleep "$delay"
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
-    echo "kill $k.$attempt after ${delay} s: $(grep -c 'done in' "$work/kill.log") stage(s) had finished"
+    echo "kill $k.$attempt after ${delay} s: during $(grep -o "stage [a-z]* ([a-z]*): running" "$work/kill.log" | tail -1)"
   done
   "$assim" run "$case" --output "$out" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: rerun after kill $k"; fail=1; continue; }
   [ "$(data "$out")" = "$reference" ] || { echo "FAIL: after kill $k the results differ from the reference"; fail=1; }
