@@ -572,7 +572,6 @@ void Session::validate() {
     entry.declared = declared.list();
     validate_settings(entry.node, entry.declared, *s.origin, path, {"run"}, "stage '" + name + "' (" + run.Scalar() + ")");
     s.collect_references(entry.node, entry.declared, path, entry);
-    entry.stage->check(Config(s.config_impl(entry.node, path, entry.declared)));
   }
 
   // Depth-first topological order; a stage on the current path again is a cycle.
@@ -596,6 +595,19 @@ void Session::validate() {
     s.order.push_back(name);
   };
   for (const auto& name : s.stage_names) visit(name);
+
+  // Every stage's settings are complete now: each checks them against those
+  // of the stages it reads.
+  for (const auto& name : s.order) {
+    auto& entry = s.stages[name];
+    const std::string prefix = "stages." + name + ".";
+    std::map<std::string, Config> inputs;
+    for (const auto& [key, input] : entry.inputs) {
+      const auto& read = s.stages[input];
+      inputs.emplace(key.substr(prefix.size()), Config(s.config_impl(read.node, "stages." + input, read.declared)));
+    }
+    entry.stage->check(Config(s.config_impl(entry.node, "stages." + name, entry.declared)), inputs);
+  }
   s.validated = true;
 }
 

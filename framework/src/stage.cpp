@@ -46,7 +46,7 @@ std::vector<std::pair<std::string, std::string>> StageContext::settings_of(const
 
 Stage::~Stage() = default;
 
-void Stage::check(const Config&) const {}
+void Stage::check(const Config&, const std::map<std::string, Config>&) const {}
 
 std::map<std::string, std::filesystem::path> Stage::files_read(const Config&, const std::filesystem::path&) const {
   return {};

@@ -80,6 +80,9 @@ at::Tensor cycle(const Model& model, const Sampler& filter, const AssimilationPr
   return at::stack(analyses, 1);
 }
 
+const char* needs_background =
+    "a filter cycled through the window starts from the background: give the observe stage a background: {sigma: ...}";
+
 class Assimilate : public Stage {
  public:
   std::string name() const override { return "assimilate"; }
@@ -105,6 +108,11 @@ class Assimilate : public Stage {
     p.boolean("keep_samples", false, "also write every sample (large), not only mean and spread");
     p.string("out", "assimilation.nc", "", "file name of the result").output_name();
     return p;
+  }
+
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    if (config.has("model") && !inputs.at("observations").section("background").has("sigma"))
+      config.fail("model", needs_background);
   }
 
   void run(StageContext& context) const override {
@@ -160,9 +168,7 @@ class Assimilate : public Stage {
     std::shared_ptr<Model> model;
     if (config.has("model")) {
       model = config.component<Model>("model");
-      if (!background)
-        config.fail("model", "a filter cycled through the window starts from the background: give the observe "
-                             "stage a background: {sigma: ...}");
+      if (!background) config.fail("model", needs_background);
       if (model->state_spec().shape() != truth.sizes().slice(2).vec())
         config.fail("model", "the model's states do not have the shape of the observed states");
     }

@@ -90,7 +90,7 @@ class Filter : public Stage {
     return out;
   }
 
-  void check(const Config& config) const override { plan(config); }
+  void check(const Config& config, const std::map<std::string, Config>&) const override { plan(config); }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();

@@ -138,7 +138,7 @@ class Generate : public Stage {
     return restart_files(initial.is_relative() ? folder / initial : initial, config.get<std::string>("initial_array"));
   }
 
-  void check(const Config& config) const override { schedule(config); }
+  void check(const Config& config, const std::map<std::string, Config>&) const override { schedule(config); }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();

@@ -34,6 +34,19 @@ std::string data_text(const at::Tensor& values) {
   return out + "]";
 }
 
+// The window in frames, checked against the samples' frames.
+std::int64_t window_of(const Config& config, std::int64_t frames) {
+  const std::int64_t window = config.get<std::int64_t>("window") == 0 ? frames : config.get<std::int64_t>("window");
+  if (window > frames)
+    config.fail("window", "window of " + std::to_string(window) + " frames is longer than the samples (" +
+                              std::to_string(frames) + " frames)");
+  const auto every = config.get<std::int64_t>("every");
+  if (every >= window && window > 1)
+    config.fail("every", "with N = " + std::to_string(every) + " only frame 0 of each " + std::to_string(window) +
+                             "-frame window is observed");
+  return window;
+}
+
 class Observe : public Stage {
  public:
   std::string name() const override { return "observe"; }
@@ -73,6 +86,10 @@ class Observe : public Stage {
     return p;
   }
 
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    window_of(config, inputs.at("data").get<std::int64_t>("frames"));
+  }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto op = config.component<ObservationOperator>("operator");
@@ -100,14 +117,8 @@ class Observe : public Stage {
                                   shape_text(state_shape) + ", so the mask cannot be applied to it");
     std::vector<std::int64_t> grid(out_shape.end() - spatial, out_shape.end());
     const std::int64_t frames = shape[1];
-    const std::int64_t window = config.get<std::int64_t>("window") == 0 ? frames : config.get<std::int64_t>("window");
-    if (window > frames)
-      config.fail("window", "window of " + std::to_string(window) + " frames is longer than the samples (" +
-                                std::to_string(frames) + " frames)");
+    const std::int64_t window = window_of(config, frames);
     const auto every = config.get<std::int64_t>("every");
-    if (every >= window && window > 1)
-      config.fail("every", "with N = " + std::to_string(every) + " only frame 0 of each " + std::to_string(window) +
-                               "-frame window is observed");
 
     Config mask_config = config.section("mask");
     auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());

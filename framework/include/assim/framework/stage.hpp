@@ -57,10 +57,12 @@ class Stage {
   virtual std::string name() const = 0;  // the `run:` value
   virtual std::string doc() const = 0;
   virtual Parameters parameters() const = 0;
-  // Refuses what the stage would refuse on its settings alone (durations,
-  // ranges that depend on a component), so that `validate` catches it before
-  // any stage runs. The components are built; no input is read.
-  virtual void check(const Config& config) const;
+  // Refuses what the stage would refuse on its settings and those of the
+  // stages it reads (durations, a window longer than the pieces), so that
+  // `validate` catches it before any stage runs. `inputs` holds the settings
+  // of each input stage by the key that names it ("data", "of[0]"); the
+  // components are built; no result is read.
+  virtual void check(const Config& config, const std::map<std::string, Config>& inputs) const;
   virtual void run(StageContext& context) const = 0;
   // Files the stage reads besides those its input_file() parameters name
   // (the arrays a meta.json lists), by a key for the record; relative paths
