@@ -50,7 +50,25 @@ cp "$runs/safety/again/data.nc" "$work/truth_copy.nc"
 run --set stages.again.initial=truth_copy.nc
 expect "stage again \(generate\): running" "a changed restart file recomputes the stage"
 
-# 5. A lock that is a folder, and an experiment folder that cannot be written.
+# 5. A mask file: only 0 and 1 count; its bytes are in the hash.
+mask() {  # mask FILE VALUE_OF_SITE_0: 40 sites, the rest observed
+  { echo "netcdf m { dimensions: site = 40 ; variables: double mask(site) ; data: mask = $2"
+    for _ in $(seq 2 40); do printf ', 1'; done; echo ' ; }'; } > "$work/mask.cdl"
+  ncgen -4 -o "$1" "$work/mask.cdl"
+}
+mask "$work/mask.nc" 0.5
+run --set stages.seen.mask.file=mask.nc && { echo "FAIL: a mask of 0.5 was taken"; fail=1; }
+expect "stages.seen.mask.file: .*mask.nc: variable 'mask' has 1 values that are neither 0 \\(unobserved\\) nor 1" "a mask value other than 0 or 1 is refused"
+mask "$work/mask.nc" 0
+run --set stages.seen.mask.file=mask.nc || { cat "$work/log"; echo "FAIL: a 0/1 mask"; fail=1; }
+expect "stage seen \(observe\): running" "a mask file recomputes observe"
+mask "$work/mask.nc" 1
+run --set stages.seen.mask.file=mask.nc
+expect "stage seen \(observe\): running" "a changed mask file recomputes observe"
+"$assim" validate "$work/exp.yaml" --threads 100000 > "$work/log" 2>&1 && { echo "FAIL: --threads 100000 accepted"; fail=1; }
+expect "--threads 100000 is more than 4 threads per core" "an absurd thread count is refused"
+
+# 6. A lock that is a folder, and an experiment folder that cannot be written.
 mkdir -p "$work/lockruns/safety/.lock"
 "$assim" run "$work/exp.yaml" --output "$work/lockruns" > "$work/log" 2>&1 && { echo "FAIL: ran with a folder as lock"; fail=1; }
 expect "cannot open the lock file .*\.lock: Is a directory \(a folder is in its place" "a folder lock is named"

@@ -26,6 +26,13 @@ namespace assim {
 
 namespace {
 
+// "1e+308": a number as a message shows it.
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 // "[1.2, 0]": a short per-channel tensor for a message.
 std::string data_text(const at::Tensor& values) {
   std::string out = "[";
@@ -228,7 +235,7 @@ class Observe : public Stage {
     y = ((y + design::noise(law, sigma, y.sizes(), generator)) * obs_mask).contiguous();
     if (!at::isfinite(y).all().item<bool>())
       config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
-                               " non-finite values (NaN or Inf): the noise (sigma " + std::to_string(sigma) +
+                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(sigma) +
                                ") or the operator overflows on these data");
 
     at::Tensor background;
@@ -256,7 +263,7 @@ class Observe : public Stage {
       }
       if (!at::isfinite(background).all().item<bool>())
         background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
-                                            std::to_string(sigma_b) + " overflows, or the forecast diverged");
+                                            number_text(sigma_b) + " overflows, or the forecast diverged");
     }
 
     auto path = context.output() / config.get<std::string>("out");
