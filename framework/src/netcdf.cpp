@@ -46,7 +46,7 @@ void File::dimension(const std::string& name, std::size_t size) {
 
 void File::variable(const std::string& name, const std::string& type,
                     const std::vector<std::string>& dimensions) {
-  nc_type nctype = type == "double" ? NC_DOUBLE : type == "float" ? NC_FLOAT : NC_INT;
+  nc_type nctype = type == "double" ? NC_DOUBLE : type == "float" ? NC_FLOAT : type == "string" ? NC_STRING : NC_INT;
   std::vector<int> dims;
   std::vector<std::size_t> chunks;
   for (const auto& d : dimensions) {
@@ -111,6 +111,22 @@ void File::write(const std::string& variable, const std::vector<std::size_t>& st
                  const std::vector<std::size_t>& count, const int* values) {
   check(nc_put_vara_int(id_, variable_id(variable), start.data(), count.data(), values),
         "writing " + variable);
+}
+
+void File::write(const std::string& variable, const std::vector<std::string>& values) {
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  std::size_t start = 0, count = values.size();
+  check(nc_put_vara_string(id_, variable_id(variable), &start, &count, pointers.data()), "writing " + variable);
+}
+
+std::vector<std::string> File::read_strings(const std::string& variable) const {
+  const std::size_t count = shape(variable).at(0), start = 0;
+  std::vector<char*> pointers(count, nullptr);
+  check(nc_get_vara_string(id_, variable_id(variable), &start, &count, pointers.data()), "reading " + variable);
+  std::vector<std::string> out(pointers.begin(), pointers.end());
+  nc_free_string(count, pointers.data());
+  return out;
 }
 
 void File::sync() { check(nc_sync(id_), "syncing"); }

@@ -3,8 +3,14 @@
 
 namespace assim {
 
+const StageInput& StageInput::input(const std::string& key) const {
+  auto it = inputs.find(key);
+  if (it == inputs.end()) throw Error("internal: stage '" + name + "' has no input '" + key + "'");
+  return *it->second;
+}
+
 StageContext::StageContext(
-    Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
+    Config config, std::filesystem::path output, std::map<std::string, std::shared_ptr<const StageInput>> inputs,
     std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
     std::filesystem::path experiment_folder, std::filesystem::path resume)
     : config_(std::move(config)),
@@ -19,12 +25,12 @@ const std::filesystem::path& StageContext::resume() const {
   return resume_;
 }
 
-std::vector<std::filesystem::path> StageContext::inputs(const std::string& key) const {
-  std::vector<std::filesystem::path> out;
+std::vector<const StageInput*> StageContext::inputs(const std::string& key) const {
+  std::vector<const StageInput*> out;
   for (std::size_t i = 0;; ++i) {
     auto it = inputs_.find(key + "[" + std::to_string(i) + "]");
     if (it == inputs_.end()) break;
-    out.push_back(it->second);
+    out.push_back(it->second.get());
   }
   if (out.empty()) throw Error("internal: stage input '" + key + "' is not a list of stage references");
   return out;
@@ -34,10 +40,10 @@ std::filesystem::path StageContext::resolve(const std::filesystem::path& path) c
   return path.is_absolute() ? path : experiment_folder_ / path;
 }
 
-const std::filesystem::path& StageContext::input(const std::string& key) const {
+const StageInput& StageContext::input(const std::string& key) const {
   auto it = inputs_.find(key);
   if (it == inputs_.end()) throw Error("internal: stage input '" + key + "' is not a stage reference");
-  return it->second;
+  return *it->second;
 }
 
 std::vector<std::pair<std::string, std::string>> StageContext::settings_of(const std::string& key) const {

@@ -1,15 +1,16 @@
 // `run: evaluate`: puts assimilation runs side by side. For each run: the
 // papers' RMSE (sqrt of the mean over channels and grid of the squared error
-// of the ensemble mean, normalised units) averaged over frames and windows,
+// of the ensemble mean, in the units the runs were scored in) averaged over frames and windows,
 // its mean and spread over seeds, the RMSE per frame, the ensemble spread and
 // its ratio to the RMSE (calibration: 1 for a well-calibrated ensemble), the
-// CRPS, and the climatology reference sqrt(mean truth^2) (~1 in normalised
-// units). Written as NetCDF and as a plain table.
+// CRPS, and the climatology reference sqrt(mean truth^2) (~1 for states
+// divided by their std). Written as NetCDF and as a plain table.
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 
+#include "products.hpp"
 #include "tensor_io.hpp"
 
 #include <algorithm>
@@ -33,68 +34,75 @@ class Evaluate : public Stage {
 
   void run(StageContext& context) const override {
     const Config& config = context.config();
-    auto folders = context.inputs("of");
-    const auto runs = static_cast<std::int64_t>(folders.size());
+    const auto inputs = context.inputs("of");
+    const auto runs = static_cast<std::int64_t>(inputs.size());
     std::vector<std::string> names, samplers;
     std::vector<double> rmse, rmse_seed_std, spread, calibration, crps, climatology, seconds, diverged;
     std::vector<at::Tensor> per_frame;
     std::int64_t frames = -1;
+    std::string units;
     for (std::int64_t r = 0; r < runs; ++r) {
-      auto file = netcdf::File::open(folders[r] / "assimilation.nc");
-      names.push_back(folders[r].filename().string());
-      samplers.push_back(file.has_attribute("", "sampler_type") ? file.text_attribute("", "sampler_type") : "?");
-      at::Tensor e = read_tensor(file, "rmse");  // (window, seed, time)
+      const products::AssimilationResult result = products::read_assimilation_scores(*inputs[r]);
+      names.push_back(inputs[r]->name);
+      samplers.push_back(result.sampler);
+      const at::Tensor& e = result.rmse;  // (window, seed, time)
       if (frames >= 0 && e.size(2) != frames)
         config.fail("of", "runs have windows of different lengths (" + std::to_string(frames) + " and " +
                               std::to_string(e.size(2)) + " frames)");
+      if (r > 0 && result.state.units != units)
+        config.fail("of", "runs are scored in different units ('" + units + "' and '" + result.state.units +
+                              "'): observe all of them with the same normalise setting");
       frames = e.size(2);
+      units = result.state.units;
       at::Tensor by_seed = at::nanmean(e, at::IntArrayRef{0, 2});
       rmse.push_back(by_seed.mean().item<double>());
       rmse_seed_std.push_back(by_seed.numel() > 1 ? by_seed.std().item<double>() : 0.0);
       per_frame.push_back(at::nanmean(e, at::IntArrayRef{0, 1}));
-      double s = at::nanmean(read_tensor(file, "ensemble_spread")).item<double>();
+      double s = at::nanmean(result.ensemble_spread).item<double>();
       spread.push_back(s);
       calibration.push_back(s / rmse.back());
-      crps.push_back(at::nanmean(read_tensor(file, "crps")).item<double>());
-      climatology.push_back(read_tensor(file, "truth").pow(2).mean().sqrt().item<double>());
-      seconds.push_back(file.number_attribute("", "seconds_per_window")[0]);
-      diverged.push_back(file.number_attribute("", "diverged")[0]);
+      crps.push_back(at::nanmean(result.crps).item<double>());
+      climatology.push_back(result.truth.pow(2).mean().sqrt().item<double>());
+      seconds.push_back(result.seconds_per_window);
+      diverged.push_back(static_cast<double>(result.diverged));
     }
 
     auto path = context.output() / config.get<std::string>("out");
     auto out = netcdf::File::create(path);
     out.dimension("run", runs);
+    out.variable("run", "string", {"run"});
+    out.attribute("run", "long_name", "the assimilate stage scored");
+    out.variable("sampler", "string", {"run"});
+    out.attribute("sampler", "long_name", "the type of its sampler");
     out.dimension("time", frames);
     out.variable("rmse_per_frame", "double", {"run", "time"});
+    out.attribute("rmse_per_frame", "units", units);
     out.attribute("rmse_per_frame", "long_name", "RMSE of the ensemble mean per frame, mean over windows and seeds");
     struct Column {
       const char* name;
       const char* doc;
       const std::vector<double>* values;
+      std::string units;
     };
     const std::vector<Column> columns = {
-        {"rmse", "RMSE averaged over frames, windows and seeds (normalised units)", &rmse},
-        {"rmse_seed_std", "standard deviation over seeds of the per-seed RMSE", &rmse_seed_std},
-        {"spread", "RMS ensemble spread", &spread},
-        {"calibration", "spread / RMSE (1: calibrated)", &calibration},
-        {"crps", "ensemble CRPS", &crps},
-        {"climatology", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", &climatology},
-        {"seconds_per_window", "sampling time per window and seed", &seconds},
-        {"diverged", "windows x seeds that diverged", &diverged}};
+        {"rmse", "RMSE averaged over frames, windows and seeds", &rmse, units},
+        {"rmse_seed_std", "standard deviation over seeds of the per-seed RMSE", &rmse_seed_std, units},
+        {"spread", "RMS ensemble spread", &spread, units},
+        {"calibration", "spread / RMSE (1: calibrated)", &calibration, "1"},
+        {"crps", "ensemble CRPS", &crps, units},
+        {"climatology", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", &climatology, units},
+        {"seconds_per_window", "sampling time per window and seed", &seconds, "s"},
+        {"diverged", "windows x seeds that diverged", &diverged, "1"}};
     for (const auto& c : columns) {
       out.variable(c.name, "double", {"run"});
+      out.attribute(c.name, "units", c.units);
       out.attribute(c.name, "long_name", c.doc);
     }
-    std::string run_list, sampler_list;
-    for (std::int64_t r = 0; r < runs; ++r) {
-      run_list += (r ? ", " : "") + names[r];
-      sampler_list += (r ? ", " : "") + samplers[r];
-    }
-    out.attribute("", "runs", run_list);
-    out.attribute("", "samplers", sampler_list);
     out.attribute("", "Conventions", "CF-1.8");
     out.attribute("", "source", "assim " ASSIM_SDK_VERSION " evaluate stage");
     out.end_definitions();
+    out.write("run", names);
+    out.write("sampler", samplers);
     write_tensor(out, "rmse_per_frame", at::stack(per_frame));
     for (const auto& c : columns)
       write_tensor(out, c.name, at::tensor(at::ArrayRef<double>(*c.values), at::kDouble));

@@ -16,27 +16,18 @@
 #include <assim/progress.hpp>
 #include <assim/sampler.hpp>
 
+#include "cycle.hpp"
+#include "scores.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <chrono>
 #include <cmath>
 #include <limits>
 
 namespace assim {
 
 namespace {
-
-struct Scores {
-  double rmse, spread;
-};
-
-Scores scores(const at::Tensor& ensemble, const at::Tensor& truth) {
-  at::Tensor mean = ensemble.mean(0);
-  double rmse = std::sqrt((mean - truth).pow(2).mean().item<double>());
-  double spread = std::sqrt(ensemble.var(0, /*unbiased=*/true).mean().item<double>());
-  return {rmse, spread};
-}
 
 class Filter : public Stage {
  public:
@@ -46,7 +37,9 @@ class Filter : public Stage {
   }
   Parameters parameters() const override {
     Parameters observe;
-    observe.real("sigma", 1.0, "state units", "std of the Gaussian observation noise (R = sigma^2 I)").above(0);
+    observe.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma); "
+                   "the analysis assumes Gaussian noise of that std").one_of(design::noise_law_names());
+    observe.real("sigma", 1.0, "state units", "std of the observation noise (R = sigma^2 I)").above(0);
     observe.real("random", 1.0, "", "fraction of points observed, drawn once").above(0).at_most(1);
     observe.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
     Parameters p;
@@ -90,7 +83,16 @@ class Filter : public Stage {
     return out;
   }
 
-  void check(const Config& config, const std::map<std::string, Config>&) const override { plan(config); }
+  void check(const Config& config, const std::map<std::string, Config>&) const override {
+    plan(config);
+    const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
+    if (!needs.forecast)
+      config.fail("sampler", "sampler '" + config.reference("sampler") +
+                                 "' does not analyse a forecast ensemble; a filter cycles one (sampler.enkf)");
+    if (config.get<std::int64_t>("members") < needs.min_members)
+      config.fail("members", "sampler '" + config.reference("sampler") + "' needs at least " +
+                                 std::to_string(needs.min_members) + " members");
+  }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();
@@ -115,11 +117,9 @@ class Filter : public Stage {
 
     std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
     std::vector<std::string> status(repetitions, "ok");
-    double forecast_seconds = 0, analysis_seconds = 0;
+    cycle::Seconds seconds;
     std::int64_t timed_cycles = 0;
-    auto seconds_since = [](std::chrono::steady_clock::time_point t0) {
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
+    const auto law = design::noise_law(observe.get<std::string>("law"));
     Progress progress("filter", repetitions * cycles, "cycle");
     for (std::int64_t r = 0; r < repetitions; ++r) {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
@@ -135,36 +135,31 @@ class Filter : public Stage {
       try {
         for (std::int64_t c = 0; c < cycles; ++c) {
           truth->advance(steps);
-          auto t0 = std::chrono::steady_clock::now();
-          auto forecast = model->start(ensemble);
-          forecast->advance(steps);
-          forecast_seconds += seconds_since(t0);
           at::Tensor x_true = truth->state().squeeze(0);
-          at::Tensor x_f = forecast->state();
-          Scores f = scores(x_f, x_true);
           AssimilationProblem problem;
           problem.state = spec;
           problem.observation_operator = op;
           problem.observations =
-              ((op->apply(x_true.unsqueeze(0)) + sigma * at::randn(obs_mask.sizes(), generator, at::kDouble)) *
-               obs_mask)
+              ((op->apply(x_true.unsqueeze(0)) + design::noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
                   .contiguous();
           problem.mask = obs_mask;
           problem.observation_sigma = sigma;
-          problem.forecast = x_f;
-          t0 = std::chrono::steady_clock::now();
-          ensemble = sampler->sample(problem, members, seed * 1000003ull + static_cast<std::uint64_t>(c)).select(1, 0);
-          analysis_seconds += seconds_since(t0);
+          cycle::Step step =
+              cycle::advance(*model, *sampler, ensemble, steps, problem, cycle::analysis_seed(seed, c), nullptr, seconds);
+          ensemble = step.analysis;
           ++timed_cycles;
-          Scores a = scores(ensemble, x_true);
+          auto frame = [&](const at::Tensor& members_of) {
+            return scores::of_frames(members_of.unsqueeze(1), x_true.unsqueeze(0));
+          };
+          scores::FrameScores f = frame(step.forecast), a = frame(ensemble);
           std::size_t i = static_cast<std::size_t>(r * cycles + c);
-          rmse_f[i] = f.rmse;
-          spread_f[i] = f.spread;
-          rmse_a[i] = a.rmse;
-          spread_a[i] = a.spread;
+          rmse_f[i] = f.rmse.item<double>();
+          spread_f[i] = f.spread.item<double>();
+          rmse_a[i] = a.rmse.item<double>();
+          spread_a[i] = a.spread.item<double>();
           progress.advance();
-          if (!std::isfinite(a.rmse) || a.rmse > limit) {
-            status[r] = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(a.rmse) + ")";
+          if (!std::isfinite(rmse_a[i]) || rmse_a[i] > limit) {
+            status[r] = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(rmse_a[i]) + ")";
             break;
           }
         }
@@ -216,9 +211,10 @@ class Filter : public Stage {
     for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
     file.attribute("", "status", all_status);
     file.attribute("", "members", static_cast<double>(members));
-    file.attribute("", "forecast_seconds_per_cycle", forecast_seconds / std::max<std::int64_t>(1, timed_cycles));
-    file.attribute("", "analysis_seconds_per_cycle", analysis_seconds / std::max<std::int64_t>(1, timed_cycles));
+    file.attribute("", "forecast_seconds_per_cycle", seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
+    file.attribute("", "analysis_seconds_per_cycle", seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
     file.attribute("", "observation_sigma", sigma);
+    file.attribute("", "noise_law", observe.get<std::string>("law"));
     file.attribute("", "seed", static_cast<double>(context.seed()));
     for (const auto& [key, value] : context.settings_of("sampler")) file.attribute("", "sampler_" + key, value);
     for (const auto& [key, value] : context.settings_of("model")) file.attribute("", "model_" + key, value);
@@ -234,8 +230,8 @@ class Filter : public Stage {
     file.close();
     log::info("rmse.a = ", time_mean(rmse_a), ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
               cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged; per cycle ",
-              forecast_seconds / std::max<std::int64_t>(1, timed_cycles), " s forecast, ",
-              analysis_seconds / std::max<std::int64_t>(1, timed_cycles), " s analysis");
+              seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s forecast, ",
+              seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s analysis");
     if (diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + all_status);
   }
 };

@@ -17,6 +17,7 @@
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
 
+#include "products.hpp"
 #include "restart.hpp"
 
 #include <ATen/ATen.h>
@@ -26,16 +27,6 @@
 namespace assim {
 
 namespace {
-
-bool is_number(const std::string& text, double& value) {
-  try {
-    std::size_t used = 0;
-    value = std::stod(text, &used);
-    return used == text.size();
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 // Block average over the trailing spatial dims (those with a spacing).
 at::Tensor coarsen(const at::Tensor& states, const StateSpec& spec, std::int64_t factor) {
@@ -160,69 +151,14 @@ class Generate : public Stage {
     }
     auto trajectory = model->start(initial.to(at::kDouble).contiguous());
 
+    products::Attributes attributes;
+    for (const auto& [key, value] : context.settings_of("model")) attributes.setting("model_" + key, value);
+    attributes.add("spinup_steps", static_cast<double>(spinup));
+    attributes.add("piece_every_steps", static_cast<double>(piece_every));
+    attributes.add("coarsen", static_cast<double>(factor));
+    attributes.add("seed", static_cast<double>(context.seed()));
     auto path = context.output() / config.get<std::string>("out");
-    auto file = netcdf::File::create(path);
-    file.dimension("sample", static_cast<std::size_t>(samples));
-    file.dimension("time", static_cast<std::size_t>(frames));
-    std::vector<std::string> dims = {"sample", "time"};
-    for (const auto& d : out_spec.dims) {
-      file.dimension(d.name, static_cast<std::size_t>(d.size));
-      dims.push_back(d.name);
-    }
-    file.variable("time", "double", {"time"});
-    file.attribute("time", "units", spec.time_units == "s" ? std::string("s") : std::string("1"));
-    file.attribute("time", "long_name", "time since the start of the piece");
-    file.variable("trajectory", "int", {"sample"});
-    file.attribute("trajectory", "long_name", "trajectory (independent initial state) the sample comes from");
-    file.variable("piece", "int", {"sample"});
-    file.attribute("piece", "long_name", "index of the piece within its trajectory");
-    file.variable("piece_start", "double", {"sample"});
-    file.attribute("piece_start", "units", spec.time_units == "s" ? std::string("s") : std::string("1"));
-    file.attribute("piece_start", "long_name", "start of the piece, counted from the end of the spin-up");
-    for (const auto& d : out_spec.dims) {
-      if (d.spacing <= 0) continue;
-      file.variable(d.name, "double", {d.name});
-      file.attribute(d.name, "units", d.units);
-      file.attribute(d.name, "long_name", "cell-centre coordinate");
-    }
-    file.variable(spec.variable, "double", dims);
-    file.attribute(spec.variable, "units", spec.units);
-    file.attribute(spec.variable, "long_name", spec.long_name);
-    // Normalisation statistics per channel (the first dim when it is an index, such as layer).
-    bool per_channel = !spec.dims.empty() && spec.dims[0].spacing <= 0;
-    std::vector<std::string> stat_dims;
-    if (per_channel) stat_dims.push_back(spec.dims[0].name);
-    for (const char* stat : {"_mean", "_std"}) {
-      file.variable(spec.variable + stat, "double", stat_dims);
-      file.attribute(spec.variable + stat, "units", spec.units);
-      file.attribute(spec.variable + stat, "long_name",
-                     std::string(stat == std::string("_mean") ? "mean" : "standard deviation") +
-                         " over trajectories, time and space, for normalisation");
-    }
-    file.attribute("", "Conventions", "CF-1.8");
-    file.attribute("", "title", "trajectories of " + spec.long_name);
-    file.attribute("", "source", "assim " ASSIM_SDK_VERSION " generate stage");
-    file.attribute("", "state_variable", spec.variable);
-    for (const auto& [key, value] : context.settings_of("model")) {
-      double number = 0;
-      if (is_number(value, number))
-        file.attribute("", "model_" + key, number);
-      else
-        file.attribute("", "model_" + key, value);
-    }
-    file.attribute("", "time_step", spec.time_step);
-    file.attribute("", "spinup_steps", static_cast<double>(spinup));
-    file.attribute("", "sample_every_steps", static_cast<double>(every));
-    file.attribute("", "piece_every_steps", static_cast<double>(piece_every));
-    file.attribute("", "coarsen", static_cast<double>(factor));
-    file.attribute("", "seed", static_cast<double>(context.seed()));
-    file.end_definitions();
-    for (const auto& d : out_spec.dims) {
-      if (d.spacing <= 0) continue;
-      std::vector<double> centres(d.size);
-      for (std::int64_t i = 0; i < d.size; ++i) centres[i] = (i + 0.5) * d.spacing;
-      file.write(d.name, {0}, {static_cast<std::size_t>(d.size)}, centres.data());
-    }
+    products::DatasetWriter file(path, out_spec, samples, frames, every, attributes);
 
     const std::int64_t total = spinup + (pieces - 1) * piece_every + (frames - 1) * every;
     Progress progress("generate", total, "step");
@@ -238,32 +174,22 @@ class Generate : public Stage {
     };
     advance(spinup);
 
-    std::int64_t channels = per_channel ? out_spec.dims[0].size : 1;
+    const std::int64_t channels = products::has_channel_dim(out_spec) ? out_spec.dims[0].size : 1;
     std::vector<double> sum(channels, 0.0), sum_sq(channels, 0.0);
     double count = 0;
-    std::vector<std::size_t> start(dims.size(), 0), count_of(dims.size());
-    count_of[0] = static_cast<std::size_t>(trajectories);
-    count_of[1] = 1;
-    for (std::size_t i = 0; i < out_spec.dims.size(); ++i) count_of[i + 2] = out_spec.dims[i].size;
     for (std::int64_t piece = 0; piece < pieces; ++piece) {
       if (piece > 0) advance(piece_every - (frames - 1) * every);
       std::vector<int> trajectory_index(trajectories), piece_index(trajectories, static_cast<int>(piece));
       std::vector<double> piece_start(trajectories, static_cast<double>(piece * piece_every) * spec.time_step);
       for (std::int64_t t = 0; t < trajectories; ++t) trajectory_index[t] = static_cast<int>(t);
-      std::vector<std::size_t> first = {static_cast<std::size_t>(piece * trajectories)};
-      std::vector<std::size_t> n = {static_cast<std::size_t>(trajectories)};
-      file.write("trajectory", first, n, trajectory_index.data());
-      file.write("piece", first, n, piece_index.data());
-      file.write("piece_start", first, n, piece_start.data());
-      start[0] = first[0];
+      file.write_samples(piece * trajectories, trajectory_index, piece_index, piece_start);
       for (std::int64_t f = 0; f < frames; ++f) {
         if (f > 0) advance(every);
         at::Tensor snapshot = coarsen(trajectory->state(), spec, factor).contiguous();
         if (!at::isfinite(snapshot).all().item<bool>())
           throw DivergenceError(trajectory->steps_taken(), "non-finite state in snapshot " + std::to_string(f) +
                                                                " of piece " + std::to_string(piece));
-        start[1] = static_cast<std::size_t>(f);
-        file.write(spec.variable, start, count_of, snapshot.data_ptr<double>());
+        file.write_frame(piece * trajectories, f, snapshot);
         at::Tensor by_channel =
             snapshot.reshape({trajectories, channels, -1}).transpose(0, 1).reshape({channels, -1});
         at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
@@ -274,18 +200,12 @@ class Generate : public Stage {
         count += static_cast<double>(by_channel.size(1));
       }
     }
-    std::vector<double> times(frames);
-    for (std::int64_t f = 0; f < frames; ++f) times[f] = static_cast<double>(f * every) * spec.time_step;
-    file.write("time", {0}, {static_cast<std::size_t>(frames)}, times.data());
     std::vector<double> mean(channels), std(channels);
     for (std::int64_t c = 0; c < channels; ++c) {
       mean[c] = sum[c] / count;
       std[c] = std::sqrt(std::max(0.0, sum_sq[c] / count - mean[c] * mean[c]));
     }
-    std::vector<std::size_t> stat_start(per_channel ? 1 : 0, 0), stat_count(per_channel ? 1 : 0, channels);
-    file.write(spec.variable + "_mean", stat_start, stat_count, mean.data());
-    file.write(spec.variable + "_std", stat_start, stat_count, std.data());
-    file.close();
+    file.finish(mean, std);
     progress.finish();
     log::info("wrote ", samples, " pieces x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
   }

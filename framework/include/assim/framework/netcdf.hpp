@@ -21,7 +21,7 @@ class File {
 
   // Defining (after create, before end_definitions). Size 0 is unlimited.
   void dimension(const std::string& name, std::size_t size);
-  // `type` is "double", "float" or "int". Chunks of one record along the
+  // `type` is "double", "float", "int" or "string" (one-dimensional). Chunks of one record along the
   // first dimension when it is unlimited.
   void variable(const std::string& name, const std::string& type,
                 const std::vector<std::string>& dimensions);
@@ -37,6 +37,8 @@ class File {
              const std::vector<std::size_t>& count, const float* values);
   void write(const std::string& variable, const std::vector<std::size_t>& start,
              const std::vector<std::size_t>& count, const int* values);
+  // All of a one-dimensional string variable.
+  void write(const std::string& variable, const std::vector<std::string>& values);
   void sync();
   void close();
 
@@ -46,6 +48,7 @@ class File {
   std::vector<std::size_t> shape(const std::string& variable) const;
   std::vector<double> read(const std::string& variable, const std::vector<std::size_t>& start = {},
                            const std::vector<std::size_t>& count = {}) const;
+  std::vector<std::string> read_strings(const std::string& variable) const;
   bool has_attribute(const std::string& variable, const std::string& name) const;
   std::string text_attribute(const std::string& variable, const std::string& name) const;
   std::vector<double> number_attribute(const std::string& variable, const std::string& name) const;

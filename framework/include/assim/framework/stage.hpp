@@ -17,9 +17,24 @@
 
 namespace assim {
 
+// A stage this stage reads, as the runner knows it: a stage finds its input
+// through the producing stage's declaration, never by guessing a file name
+// or parsing another stage's record.
+struct StageInput {
+  std::string name;               // the stage's name in the experiment
+  std::string run;                // its kind, the `run:` value
+  std::filesystem::path folder;   // its result folder
+  std::filesystem::path product;  // folder / the file its output_name() parameter names; empty if it has none
+  Config settings;                // its resolved settings; references resolve to this run's components
+  std::map<std::string, std::shared_ptr<const StageInput>> inputs;  // the stages it reads, by key ("of[0]")
+  // The input named by `key`, or the error every stage would otherwise word alike.
+  const StageInput& input(const std::string& key) const;
+};
+
 class StageContext {
  public:
-  StageContext(Config config, std::filesystem::path output, std::map<std::string, std::filesystem::path> inputs,
+  StageContext(Config config, std::filesystem::path output,
+               std::map<std::string, std::shared_ptr<const StageInput>> inputs,
                std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
                std::filesystem::path experiment_folder, std::filesystem::path resume);
 
@@ -27,10 +42,10 @@ class StageContext {
   // The folder to write into: a temporary folder the runner renames into
   // place when the stage succeeds.
   const std::filesystem::path& output() const { return output_; }
-  // The result folder of the stage a Stage-typed parameter refers to.
-  const std::filesystem::path& input(const std::string& key) const;
-  // The result folders of the stages a Stages-typed parameter lists, in order.
-  std::vector<std::filesystem::path> inputs(const std::string& key) const;
+  // The stage a Stage-typed parameter refers to.
+  const StageInput& input(const std::string& key) const;
+  // The stages a Stages-typed parameter lists, in order.
+  std::vector<const StageInput*> inputs(const std::string& key) const;
   // A folder that survives an interrupted run of this very stage (same
   // settings and inputs): long work keeps checkpoints here to resume from.
   // Made on first use; removed when the stage succeeds.
@@ -45,7 +60,7 @@ class StageContext {
  private:
   Config config_;
   std::filesystem::path output_;
-  std::map<std::string, std::filesystem::path> inputs_;
+  std::map<std::string, std::shared_ptr<const StageInput>> inputs_;
   std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings_;
   std::filesystem::path experiment_folder_;
   std::filesystem::path resume_;

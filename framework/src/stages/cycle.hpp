@@ -1,0 +1,38 @@
+// The forecast/analysis cycle, one implementation for the filter stage and
+// for a filter cycled through the window of an assimilate stage: advance the
+// ensemble with the model, then analyse it with the sampler where something
+// is observed.
+#pragma once
+
+#include "products.hpp"
+
+#include <assim/model.hpp>
+#include <assim/sampler.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace assim::cycle {
+
+// The seed of the analysis at cycle `index` of a run seeded `seed`: every
+// cycle draws its own stream, the same on every rerun.
+std::uint64_t analysis_seed(std::uint64_t seed, std::int64_t index);
+
+struct Seconds {
+  double forecast = 0, analysis = 0;
+};
+
+struct Step {
+  at::Tensor forecast, analysis;  // (members, state...)
+};
+
+// Forecasts `ensemble` (members, state...) by `steps` model steps (none for
+// 0) and analyses it against `problem`'s one frame of observations, unless
+// its mask observes nothing. States in normalised units go through the
+// model in physical units when `normalisation` is given.
+Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensemble, std::int64_t steps,
+             AssimilationProblem problem, std::uint64_t seed, const products::Normalisation* normalisation,
+             Seconds& seconds);
+
+}  // namespace assim::cycle

@@ -1,0 +1,145 @@
+// The products stages pass to each other, one schema each with one writer
+// and one reader: a generated dataset (generate -> observe, train), an
+// observation set (observe -> assimilate, report) and an assimilation result
+// (assimilate -> evaluate, report). The state's spec travels in full (units,
+// spacing, time step, dims) and comes back out, so no reader guesses it; every
+// dim has a coordinate variable and one name in every file.
+#pragma once
+
+#include <assim/framework/netcdf.hpp>
+#include <assim/framework/stage.hpp>
+#include <assim/model.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace assim::products {
+
+// Global attributes of a product: settings keep their YAML text unless it
+// is a number, which is written as a number (one type per attribute).
+struct Attributes {
+  std::vector<std::pair<std::string, std::string>> text;
+  std::vector<std::pair<std::string, double>> numbers;
+  void add(const std::string& name, const std::string& value) { text.emplace_back(name, value); }
+  void add(const std::string& name, double value) { numbers.emplace_back(name, value); }
+  // A component's setting (YAML scalar text): a number when it reads as one.
+  void setting(const std::string& name, const std::string& value);
+  void write(netcdf::File& file) const;
+};
+
+// The spatial dims of a state: those with a spacing (y, x, site); the others
+// (layer, component) are indices.
+std::size_t grid_rank(const StateSpec& spec);
+// Whether the first state dim is a channel (an index dim such as layer): the
+// normalisation is per channel.
+bool has_channel_dim(const StateSpec& spec);
+
+// The per-channel factor states are divided by (the papers' normalisation,
+// no mean removed): applied and undone here and nowhere else.
+class Normalisation {
+ public:
+  // scale: one factor per channel (or one for all); ones when not normalised.
+  Normalisation(at::Tensor scale, const StateSpec& spec);
+  // states (leading..., state dims...) with `leading` dims before the state's.
+  at::Tensor normalise(const at::Tensor& states, std::int64_t leading) const;
+  at::Tensor physical(const at::Tensor& states, std::int64_t leading) const;
+  const at::Tensor& scale() const { return scale_; }  // (channels)
+
+ private:
+  at::Tensor view(std::int64_t leading) const;
+  at::Tensor scale_;
+  std::int64_t rank_;
+  bool channel_dim_;
+};
+
+// -- generated dataset: (sample, time, state dims...) -------------------------
+
+struct Dataset {
+  std::filesystem::path path;
+  StateSpec spec;                  // of one stored state (after any coarsening); time_step of the model
+  std::int64_t samples = 0, frames = 0;
+  std::int64_t frame_steps = 0;    // model time steps between frames
+  at::Tensor std;                  // per channel (channels), over trajectories, time and space
+  at::Tensor states() const;       // (sample, time, state dims...), float64
+  std::vector<std::int64_t> shape() const;  // (sample, time, state dims...)
+};
+
+// The dataset a generate stage wrote; errors name the stage.
+Dataset read_dataset(const StageInput& input);
+
+// Writes a dataset as generate produces it: frame by frame, then the statistics.
+class DatasetWriter {
+ public:
+  DatasetWriter(const std::filesystem::path& path, const StateSpec& spec, std::int64_t samples, std::int64_t frames,
+                std::int64_t frame_steps, const Attributes& attributes);
+  // Which trajectory and piece samples first.. come from, and the piece's start time.
+  void write_samples(std::int64_t first, const std::vector<int>& trajectory, const std::vector<int>& piece,
+                     const std::vector<double>& piece_start);
+  // states (n, state dims...) as frame `frame` of samples first..first+n-1.
+  void write_frame(std::int64_t first, std::int64_t frame, const at::Tensor& states);
+  // Per-channel mean and standard deviation; closes the file.
+  void finish(const std::vector<double>& mean, const std::vector<double>& std);
+
+ private:
+  netcdf::File file_;
+  StateSpec spec_;
+  std::int64_t frames_;
+};
+
+// -- observation set: the assimilation problems of an observe stage -----------
+
+struct ObservationSet {
+  StateSpec state;                       // of the stored truth and background (units "1" when normalised)
+  at::Tensor scale;                      // (channels): the factor the states were divided by
+  std::vector<std::string> observation_dims;  // of one observed frame: channel..., grid dims
+  at::Tensor observations;               // (window, time, observation dims...): H(x) + noise, 0 where unobserved
+  at::Tensor mask;                       // (time, grid dims...), 1 where observed
+  at::Tensor truth;                      // (window, time, state dims...)
+  std::optional<at::Tensor> background;  // (window, state dims...)
+  std::string background_doc;            // how the background was made
+  double background_sigma = 0;
+  double sigma = 0;                      // observation noise std
+  std::string noise_law;
+  std::int64_t every = 1, frame_steps = 1;
+  std::vector<int> window_sample, window_start;
+  bool normalised = false;
+  double mask_fraction = 1;
+  std::string mask_design;
+  std::uint64_t seed = 0;
+  Attributes operator_settings;          // the operator's settings, `operator_<key>` (read back: its type)
+  // The mask over every observation dim, (time, observation dims...).
+  at::Tensor full_mask() const;
+};
+
+void write_observations(const std::filesystem::path& path, const ObservationSet& set);
+ObservationSet read_observations(const StageInput& input);
+
+// -- assimilation result ------------------------------------------------------
+
+struct AssimilationResult {
+  StateSpec state;                  // of the truth, mean and spread as stored (units "1" when normalised)
+  std::string observations_digest;  // of the observation set assimilated (file_digest)
+  at::Tensor mean, spread;          // (window, seed, time, state dims...)
+  at::Tensor truth;                 // (window, time, state dims...)
+  at::Tensor rmse, ensemble_spread, crps;  // (window, seed, time)
+  at::Tensor samples;               // (window, seed, member, time, state dims...) float32, or undefined
+  std::int64_t members = 0;
+  std::int64_t frame_steps = 1;     // model time steps between frames
+  double seconds_per_window = 0;
+  std::int64_t diverged = 0;
+  std::string status = "ok";
+  Attributes attributes;            // the sampler's settings and the observation design
+  std::string sampler;              // read back: the sampler's type (its `sampler_type` attribute)
+};
+
+void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);
+// What evaluate reads: everything but the fields.
+AssimilationResult read_assimilation_scores(const StageInput& input);
+
+}  // namespace assim::products
