@@ -1,5 +1,6 @@
 #include "provenance.hpp"
 
+#include <ctime>
 #include <map>
 
 namespace assim::provenance {
@@ -29,6 +30,71 @@ std::string damage(const fs::path& folder, const YAML::Node& recorded) {
                                                             entry.second.Scalar() + ")");
   }
   return "";
+}
+
+namespace {
+
+void quote(const std::string& text, std::string& out) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+void canonical(const YAML::Node& node, std::string& out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      std::map<std::string, YAML::Node> sorted;
+      for (const auto& kv : node) sorted.emplace(kv.first.Scalar(), kv.second);
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : sorted) {
+        if (!first) out += ',';
+        first = false;
+        quote(key, out);
+        out += ':';
+        canonical(value, out);
+      }
+      out += '}';
+      break;
+    }
+    case YAML::NodeType::Sequence:
+      out += '[';
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        if (i) out += ',';
+        canonical(node[i], out);
+      }
+      out += ']';
+      break;
+    case YAML::NodeType::Scalar:
+      quote(node.Scalar(), out);
+      break;
+    default:
+      out += '~';
+  }
+}
+
+}  // namespace
+
+std::string canonical(const YAML::Node& node) {
+  std::string out;
+  canonical(node, out);
+  return out;
+}
+
+std::string emit(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return out.c_str();
+}
+
+std::string now_text() {
+  std::time_t t = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buffer;
 }
 
 }  // namespace assim::provenance

@@ -13,6 +13,18 @@
 
 namespace assim::provenance {
 
+// The hash's view of a setting: keys sorted, one layout, every scalar
+// quoted, so that reordering keys, switching between block and flow style
+// or a --set that appends a key does not make a stage look changed (and
+// recompute a prior that took an hour).
+std::string canonical(const YAML::Node& node);
+
+// The node as YAML text, for records.
+std::string emit(const YAML::Node& node);
+
+// "2026-12-01T21:40:00Z": the present moment in UTC.
+std::string now_text();
+
 // Every regular file under `folder` (relative path -> file_digest), except
 // the stage record itself.
 YAML::Node digest_outputs(const std::filesystem::path& folder, const std::string& record_file);

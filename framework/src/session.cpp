@@ -4,28 +4,21 @@
 #include <assim/log.hpp>
 
 #include "config_impl.hpp"
+#include "experiment_file.hpp"
 #include "provenance.hpp"
+#include "result_folder.hpp"
 
 #include <torch/version.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fcntl.h>
 #include <fnmatch.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <cstdio>
-#include <ctime>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace assim {
 
@@ -58,19 +51,6 @@ std::string list_text(const std::vector<std::string>& names, const std::string& 
   return out.empty() ? "none" : out;
 }
 
-// Names become folders under the output root: a plain identifier, so that no
-// name can reach outside the experiment's folder or hide among its own
-// temporary folders.
-bool is_plain_name(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
-
-const char* plain_name_rule = "letters, digits, '_' and '-', starting with a letter or '_', at most 128 characters";
-
 // The files named by input_file() parameters under `node` (relative to `base`).
 void input_files(const YAML::Node& node, const std::vector<Parameter>& declared, const fs::path& base,
                  const std::string& path, std::map<std::string, fs::path>& out) {
@@ -84,158 +64,6 @@ void input_files(const YAML::Node& node, const std::vector<Parameter>& declared,
       out[key] = file.is_relative() ? base / file : file;
     }
   }
-}
-
-std::string emit(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << node;
-  return out.c_str();
-}
-
-void quote(const std::string& text, std::string& out) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
-
-// The hash's view of a setting: keys sorted, one layout, every scalar
-// quoted, so that reordering keys, switching between block and flow style
-// or a --set that appends a key does not make a stage look changed (and
-// recompute a prior that took an hour).
-void canonical(const YAML::Node& node, std::string& out) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      std::map<std::string, YAML::Node> sorted;
-      for (const auto& kv : node) sorted.emplace(kv.first.Scalar(), kv.second);
-      out += '{';
-      bool first = true;
-      for (const auto& [key, value] : sorted) {
-        if (!first) out += ',';
-        first = false;
-        quote(key, out);
-        out += ':';
-        canonical(value, out);
-      }
-      out += '}';
-      break;
-    }
-    case YAML::NodeType::Sequence:
-      out += '[';
-      for (std::size_t i = 0; i < node.size(); ++i) {
-        if (i) out += ',';
-        canonical(node[i], out);
-      }
-      out += ']';
-      break;
-    case YAML::NodeType::Scalar:
-      quote(node.Scalar(), out);
-      break;
-    default:
-      out += '~';
-  }
-}
-
-std::string canonical(const YAML::Node& node) {
-  std::string out;
-  canonical(node, out);
-  return out;
-}
-
-std::string now_text() {
-  std::time_t t = std::time(nullptr);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buffer;
-}
-
-// Applies one `--set a.b.c=value` to the experiment tree.
-void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& origin) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw Error("--set " + text + ": expected path.to.key=value");
-  std::string path = text.substr(0, eq);
-  YAML::Node value;
-  try {
-    value = YAML::Load(text.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    throw Error("--set " + text + ": the value is not valid YAML: " + e.msg);
-  }
-  std::vector<std::string> parts;
-  std::stringstream stream(path);
-  for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
-  std::function<void(YAML::Node, std::size_t)> descend = [&](YAML::Node node, std::size_t i) {
-    if (!node.IsMap() && !node.IsNull())
-      throw Error("--set " + text + ": '" + parts[i - 1] + "' is not a map");
-    if (i + 1 == parts.size()) {
-      node[parts[i]] = value;
-      return;
-    }
-    if (!node[parts[i]].IsDefined() || node[parts[i]].IsNull())
-      node[parts[i]] = YAML::Node(YAML::NodeType::Map);
-    descend(node[parts[i]], i + 1);
-  };
-  descend(root, 0);
-  origin.overrides[path] = "--set " + text;
-}
-
-// One run at a time per experiment folder: an exclusive flock on its .lock.
-class Lock {
- public:
-  explicit Lock(const fs::path& folder) {
-    fs::path file = folder / ".lock";
-    fd_ = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw Error("cannot open the lock file " + file.string() + ": " + std::strerror(errno) +
-                  (errno == EISDIR ? " (a folder is in its place; remove it)" : ""));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      int why = errno;
-      ::close(fd_);
-      if (why == EWOULDBLOCK)
-        throw Error("another assim run is using " + folder.string() + "; wait for it to finish");
-      throw Error("cannot lock " + file.string() + ": " + std::strerror(why));
-    }
-  }
-  ~Lock() { ::close(fd_); }
-  Lock(const Lock&) = delete;
-  Lock& operator=(const Lock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-// What a killed run left behind is never reused: the hidden folders this host
-// makes, `.<stage>.partial-<pid>` and `.<stage>.old-<pid>`, for the stages of
-// this experiment. Anything else is not the host's to delete.
-void clean_leftovers(const fs::path& folder, const std::vector<std::string>& stage_names) {
-  for (const auto& entry : fs::directory_iterator(folder)) {
-    if (!entry.is_directory() || entry.is_symlink()) continue;
-    std::string n = entry.path().filename().string();
-    for (const auto& stage : stage_names)
-      for (const char* kind : {".partial-", ".old-"}) {
-        std::string prefix = "." + stage + kind;
-        if (n.size() > prefix.size() && n.rfind(prefix, 0) == 0 &&
-            std::all_of(n.begin() + static_cast<std::ptrdiff_t>(prefix.size()), n.end(),
-                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-          log::info("removing ", entry.path().string(), ", left by an interrupted run");
-          fs::remove_all(entry.path());
-        }
-      }
-  }
-}
-
-// A stage's record, or an empty node when there is none or it cannot be read
-// (a damaged record is the same as no result).
-YAML::Node read_record(const fs::path& result) {
-  if (!fs::exists(result / stage_record_file)) return YAML::Node(YAML::NodeType::Map);
-  try {
-    YAML::Node record = YAML::LoadFile((result / stage_record_file).string());
-    if (record.IsMap()) return record;
-  } catch (const YAML::Exception&) {
-  }
-  return YAML::Node(YAML::NodeType::Map);
 }
 
 Parameters experiment_parameters() {
@@ -291,6 +119,9 @@ struct Session::State {
     if (!type.IsDefined() || !type.IsScalar())
       throw ConfigError(where(entry.node, path), path, "missing 'type' (run `assim plugins` to list the types)");
     entry.type = catalog.find(type.Scalar());
+    if (const std::string current = catalog.current_name(type.Scalar()); !current.empty())
+      log::warning(where(type, path + ".type"), ": type '", type.Scalar(), "' is deprecated; it is now '", current,
+                   "'");
     if (!entry.type) {
       std::string near = closest(type.Scalar(), catalog.type_names());
       throw ConfigError(where(type, path + ".type"), path + ".type",
@@ -448,20 +279,169 @@ struct Session::State {
     return out.empty() ? "" : " (components: " + out + ")";
   }
 
+  // What a reading stage learns of stage `name`: its folder under `folder`,
+  // the file its output_name() parameter names, its settings and, in turn,
+  // the stages it reads.
+  std::shared_ptr<const StageInput> stage_input(const std::string& name, const fs::path& folder) {
+    const auto& entry = stages.at(name);
+    auto in = std::make_shared<StageInput>(StageInput{name, entry.node["run"].Scalar(), folder / name, {},
+                                                      Config(config_impl(entry.node, "stages." + name, entry.declared)),
+                                                      {}});
+    for (const auto& p : entry.declared)
+      if (p.path_role == PathRole::OutputName) in->product = in->folder / in->settings.get<std::string>(p.name);
+    const std::string prefix = "stages." + name + ".";
+    for (const auto& [key, input] : entry.inputs) in->inputs[key.substr(prefix.size())] = stage_input(input, folder);
+    return in;
+  }
+
   std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes,
                       const std::map<std::string, fs::path>& files) const {
     const auto& stage = stages.at(name);
     std::string text = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION) + "\nstage " +
-                       name + "\n" + canonical(stage.node) + "\n";
+                       name + "\n" + provenance::canonical(stage.node) + "\n";
     std::set<std::string> closure;
     for (const auto& c : stage.components) component_closure(c, closure);
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
-      text += "component " + c + " plugin " + (entry.type->plugin ? entry.type->plugin->name + " " + entry.type->plugin->version : "host") + "\n" + canonical(entry.node) + "\n";
+      text += "component " + c + " plugin " + plugin_text(entry) + "\n" + provenance::canonical(entry.node) + "\n";
     }
     for (const auto& [key, input] : stage.inputs) text += "input " + key + " " + input_hashes.at(input) + "\n";
     for (const auto& [key, path] : files) text += "file " + key + " " + file_digest(path) + "\n";
     return hex_digest(fnv1a(text));
+  }
+
+  // "score_prior 1.2.0 <bytes> fnv1a:<hex>": a plugin rebuilt with other
+  // code but the same version is a different plugin to the hash.
+  mutable std::map<fs::path, std::string> plugin_digests;
+  std::string plugin_digest(const LoadedPlugin& plugin) const {
+    auto it = plugin_digests.find(plugin.file);
+    if (it == plugin_digests.end()) it = plugin_digests.emplace(plugin.file, file_digest(plugin.file)).first;
+    return it->second;
+  }
+  std::string plugin_text(const ComponentEntry& entry) const {
+    const LoadedPlugin* plugin = entry.type->plugin;
+    return plugin ? plugin->name + " " + plugin->version + " " + plugin_digest(*plugin) : "host";
+  }
+
+  // --only: stage names or glob patterns ('soad_*'); each must select a stage.
+  std::set<std::string> selected(const std::vector<std::string>& patterns) const {
+    std::set<std::string> out;
+    for (const auto& pattern : patterns) {
+      bool matched = false;
+      for (const auto& name : stage_names)
+        if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) out.insert(name), matched = true;
+      if (!matched) {
+        std::string near = closest(pattern, stage_names);
+        throw Error("--only " + pattern + ": no such stage" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+                    " (stages: " + list_text(stage_names) + ")");
+      }
+    }
+    return out;
+  }
+
+  // The resolved settings (name, YAML scalar text) of the component `key` of
+  // `config` refers to, nested keys dotted, for provenance attributes.
+  std::vector<std::pair<std::string, std::string>> settings_of(const Config& config, const std::string& key) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto& component = components.at(config.reference(key));
+    std::function<void(const YAML::Node&, const std::string&)> flatten = [&](const YAML::Node& node,
+                                                                             const std::string& prefix) {
+      for (const auto& kv : node) {
+        std::string k = prefix + kv.first.Scalar();
+        if (kv.second.IsMap()) {
+          flatten(kv.second, k + ".");
+        } else if (kv.second.IsScalar()) {
+          out.emplace_back(k, kv.second.Scalar());
+        } else {
+          YAML::Emitter e;
+          e << YAML::Flow << kv.second;
+          out.emplace_back(k, e.c_str());
+        }
+      }
+    };
+    flatten(component.node, "");
+    return out;
+  }
+
+  // The record of a stage that just ran into `partial`: its settings,
+  // components and their plugins, inputs, files read and written, versions.
+  std::string record_of(const std::string& name, const std::string& hash, const std::map<std::string, fs::path>& files,
+                        const std::map<std::string, std::string>& hashes, const fs::path& partial,
+                        const std::string& started, double seconds) const {
+    const auto& entry = stages.at(name);
+    YAML::Node out;
+    out["stage"] = name;
+    out["run"] = entry.node["run"].Scalar();
+    out["hash"] = hash;
+    out["seed"] = entry.node["seed"].as<std::int64_t>();
+    out["config"] = YAML::Clone(entry.node);
+    std::set<std::string> closure;
+    for (const auto& c : entry.components) component_closure(c, closure);
+    for (const auto& c : closure) {
+      const auto& component = components.at(c);
+      YAML::Node info;
+      info["settings"] = YAML::Clone(component.node);
+      if (const LoadedPlugin* plugin = component.type->plugin) {
+        info["plugin"] = plugin->name;
+        info["plugin_version"] = plugin->version;
+        info["plugin_file"] = plugin->file.string();
+        info["plugin_digest"] = plugin_digest(*plugin);
+      }
+      out["components"][c] = info;
+    }
+    for (const auto& [key, input] : entry.inputs) out["inputs"][input] = hashes.at(input);
+    for (const auto& [key, path] : files) {
+      out["files_read"][key]["path"] = path.string();
+      out["files_read"][key]["digest"] = file_digest(path);
+    }
+    out["outputs"] = provenance::digest_outputs(partial, stage_record_file);
+    out["versions"]["assim"] = ASSIM_SDK_VERSION;
+    out["versions"]["abi"] = ASSIM_ABI_VERSION;
+    out["versions"]["libtorch"] = TORCH_VERSION;
+    out["experiment"] = fs::absolute(file).string();
+    out["started"] = started;
+    out["finished"] = provenance::now_text();
+    out["seconds"] = seconds;
+    return provenance::emit(out);
+  }
+
+  // Runs one stage into a temporary folder and renames it into place with
+  // its record; a failure leaves nothing and names the components involved.
+  void run_stage(const std::string& name, const Config& config, const std::string& hash,
+                 const std::map<std::string, fs::path>& files, const std::map<std::string, std::string>& hashes,
+                 const ResultFolder& folder) {
+    const auto& entry = stages.at(name);
+    const std::string run = entry.node["run"].Scalar();
+    const fs::path partial = folder.partial(name);
+    std::map<std::string, std::shared_ptr<const StageInput>> inputs;
+    for (const auto& [key, input] : entry.inputs)
+      inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
+    StageContext context(
+        config, partial, inputs, [this, &config](const std::string& key) { return settings_of(config, key); },
+        fs::absolute(file).parent_path(), folder.resume(name, hash));
+    log::info("stage ", name, " (", run, "): running");
+    const std::string started = provenance::now_text();
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      entry.stage->run(context);
+    } catch (const ConfigError&) {
+      folder.failed(partial);
+      throw;
+    } catch (const std::bad_alloc&) {
+      folder.failed(partial);
+      throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
+                  "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
+    } catch (const std::exception& e) {
+      folder.failed(partial);
+      throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) + ": " + without_backtrace(e.what()));
+    } catch (...) {
+      folder.failed(partial);
+      throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) +
+                  ": a plugin threw something that is not a std::exception");
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    folder.commit(name, partial, record_of(name, hash, files, hashes, partial, started, seconds));
+    log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(name).string());
   }
 };
 
@@ -536,6 +516,7 @@ Session::~Session() = default;
 
 const std::string& Session::name() const { return state_->name; }
 const PluginCatalog& Session::catalog() const { return state_->catalog; }
+PluginCatalog& Session::catalog() { return state_->catalog; }
 std::vector<std::string> Session::order() const { return state_->order; }
 
 void Session::validate() {
@@ -614,55 +595,27 @@ void Session::validate() {
 void Session::run(const RunOptions& options) {
   validate();
   auto& s = *state_;
-  // --only: stage names or glob patterns ('soad_*'); each must select a stage.
-  std::set<std::string> only;
-  for (const auto& pattern : options.only) {
-    bool matched = false;
-    for (const auto& name : s.stage_names)
-      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) only.insert(name), matched = true;
-    if (!matched) {
-      std::string near = closest(pattern, s.stage_names);
-      throw Error("--only " + pattern + ": no such stage" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
-                  " (stages: " + list_text(s.stage_names) + ")");
-    }
-  }
-  fs::path folder = options.output_root / s.name;
-  std::error_code made;
-  fs::create_directories(folder, made);
-  if (made || !fs::is_directory(folder))
-    throw Error("cannot make the experiment's folder " + folder.string() + ": " +
-                (made ? made.message() : std::string("a file of that name is in the way")));
-  Lock lock(folder);
-  clean_leftovers(folder, s.stage_names);
+  const std::set<std::string> only = s.selected(options.only);
+  ResultFolder folder(options.output_root / s.name, s.stage_names);
+  for (const auto& name : s.order)
+    if (only.empty() || only.count(name)) folder.refuse_foreign(name);
 
-  // A folder in a stage's place that no stage record marks as assim's is
-  // someone else's: refuse before any stage runs rather than replace it.
-  for (const auto& name : s.order) {
-    fs::path result = folder / name;
-    if ((only.empty() || only.count(name)) && fs::exists(fs::symlink_status(result)) &&
-        !fs::exists(result / stage_record_file))
-      throw Error("stage '" + name + "': " + result.string() +
-                  " exists but holds no stage record (" + stage_record_file +
-                  "), so assim did not write it; move it away or choose another --output");
-  }
-
-  std::map<std::string, std::string> hashes;
+  std::map<std::string, std::string> hashes;  // of every stage whose result can be read
   std::vector<std::string> failures;
   std::set<std::string> failed, damaged;
   for (const auto& name : s.order) {
     const auto& entry = s.stages.at(name);
-    fs::path result = folder / name;
-    YAML::Node record = read_record(result);
-    std::string recorded = record["hash"].as<std::string>("");
-    bool selected = only.empty() || only.count(name) > 0;
-    if (!selected) {
+    YAML::Node record = folder.record(name);
+    const std::string recorded = record["hash"].as<std::string>("");
+    if (!only.empty() && !only.count(name)) {
       // Read by a selected stage as it is: only when intact.
-      std::string damage = recorded.empty() ? "" : provenance::damage(result, record["outputs"]);
+      const std::string damage = recorded.empty() ? "" : provenance::damage(folder.result(name), record["outputs"]);
       if (!damage.empty()) {
         log::warning("stage ", name, ": its result is damaged (", damage, ")");
         damaged.insert(name);
-      } else if (!recorded.empty())
+      } else if (!recorded.empty()) {
         hashes[name] = recorded;
+      }
       continue;
     }
     auto blocker = std::find_if(entry.inputs.begin(), entry.inputs.end(),
@@ -676,128 +629,30 @@ void Session::run(const RunOptions& options) {
     for (const auto& [key, input] : entry.inputs)
       if (!hashes.count(input))
         throw Error("stage '" + name + "' reads the results of stage '" + input + "', which has " +
-                    (damaged.count(input) ? "a damaged one" : "none") + " in " + folder.string() +
+                    (damaged.count(input) ? "a damaged one" : "none") + " in " + folder.path().string() +
                     "; run it too (--only " + input + ") or the experiment without --only");
     Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
     const auto files = s.files_read(name, config);
-    std::string hash = s.hash_of(name, hashes, files);
+    const std::string hash = s.hash_of(name, hashes, files);
     hashes[name] = hash;
-    std::string run = entry.node["run"].Scalar();
+    const std::string run = entry.node["run"].Scalar();
     if (!options.force && recorded == hash) {
-      std::string damage = provenance::damage(result, record["outputs"]);
+      const std::string damage = provenance::damage(folder.result(name), record["outputs"]);
       if (damage.empty()) {
-        log::info("stage ", name, " (", run, "): unchanged, reusing ", result.string());
+        log::info("stage ", name, " (", run, "): unchanged, reusing ", folder.result(name).string());
         continue;
       }
       log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
     }
-
-    fs::path partial = folder / ("." + name + ".partial-" + std::to_string(::getpid()));
-    fs::remove_all(partial);
-    fs::create_directories(partial);
-    std::map<std::string, fs::path> inputs;
-    for (const auto& [key, input] : entry.inputs) inputs[key.substr(std::string("stages." + name + ".").size())] = folder / input;
-    auto settings = [&s, &config](const std::string& key) {
-      std::vector<std::pair<std::string, std::string>> out;
-      const auto& component = s.components.at(config.reference(key));
-      std::function<void(const YAML::Node&, const std::string&)> flatten = [&](const YAML::Node& node,
-                                                                               const std::string& prefix) {
-        for (const auto& kv : node) {
-          std::string k = prefix + kv.first.Scalar();
-          if (kv.second.IsMap())
-            flatten(kv.second, k + ".");
-          else if (kv.second.IsScalar())
-            out.emplace_back(k, kv.second.Scalar());
-          else {
-            YAML::Emitter e;
-            e << YAML::Flow << kv.second;
-            out.emplace_back(k, e.c_str());
-          }
-        }
-      };
-      flatten(component.node, "");
-      return out;
-    };
-    fs::path resume = folder / ("." + name + ".resume-" + hash);
-    StageContext context(config, partial, inputs, settings, fs::absolute(s.file).parent_path(), resume);
-    log::info("stage ", name, " (", run, "): running");
-    std::string started = now_text();
-    auto t0 = std::chrono::steady_clock::now();
     try {
-      try {
-        entry.stage->run(context);
-      } catch (const ConfigError&) {
-        fs::remove_all(partial);
-        throw;
-      } catch (const std::bad_alloc&) {
-        fs::remove_all(partial);
-        throw Error("stage '" + name + "' (" + run + ") ran out of memory" + s.involved(name) +
-                    "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
-      } catch (const std::exception& e) {
-        fs::remove_all(partial);
-        throw Error("stage '" + name + "' (" + run + ") failed" + s.involved(name) + ": " + without_backtrace(e.what()));
-      } catch (...) {
-        fs::remove_all(partial);
-        throw Error("stage '" + name + "' (" + run + ") failed" + s.involved(name) +
-                    ": a plugin threw something that is not a std::exception");
-      }
+      s.run_stage(name, config, hash, files, hashes, folder);
     } catch (const std::exception& e) {
       if (!options.keep_going) throw;
       log::warning(without_backtrace(e.what()));
       failures.push_back(without_backtrace(e.what()));
       failed.insert(name);
       hashes.erase(name);
-      continue;
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    YAML::Node out;
-    out["stage"] = name;
-    out["run"] = run;
-    out["hash"] = hash;
-    out["seed"] = entry.node["seed"].as<std::int64_t>();
-    out["config"] = YAML::Clone(entry.node);
-    std::set<std::string> closure;
-    for (const auto& c : entry.components) s.component_closure(c, closure);
-    for (const auto& c : closure) {
-      const auto& component = s.components.at(c);
-      YAML::Node info;
-      info["settings"] = YAML::Clone(component.node);
-      if (component.type->plugin) {
-        info["plugin"] = component.type->plugin->name;
-        info["plugin_version"] = component.type->plugin->version;
-        info["plugin_file"] = component.type->plugin->file.string();
-      }
-      out["components"][c] = info;
-    }
-    for (const auto& [key, input] : entry.inputs) out["inputs"][input] = hashes[input];
-    for (const auto& [key, path] : files) {
-      out["files_read"][key]["path"] = path.string();
-      out["files_read"][key]["digest"] = file_digest(path);
-    }
-    out["outputs"] = provenance::digest_outputs(partial, stage_record_file);
-    out["versions"]["assim"] = ASSIM_SDK_VERSION;
-    out["versions"]["abi"] = ASSIM_ABI_VERSION;
-    out["versions"]["libtorch"] = TORCH_VERSION;
-    out["experiment"] = fs::absolute(s.file).string();
-    out["started"] = started;
-    out["finished"] = now_text();
-    out["seconds"] = seconds;
-    {
-      std::ofstream stream(partial / stage_record_file);
-      stream << emit(out) << "\n";
-      if (!stream) throw Error("cannot write " + (partial / stage_record_file).string());
-    }
-    // The result appears under its name only now, complete. What was there
-    // holds a stage record (checked above): an earlier result of this stage.
-    fs::path old = folder / ("." + name + ".old-" + std::to_string(::getpid()));
-    if (fs::exists(fs::symlink_status(result))) fs::rename(result, old);
-    fs::rename(partial, result);
-    fs::remove_all(old);
-    // Resume folders of this stage, under any hash, are spent.
-    for (const auto& leftover : fs::directory_iterator(folder))
-      if (leftover.path().filename().string().rfind("." + name + ".resume-", 0) == 0) fs::remove_all(leftover.path());
-    log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", result.string());
   }
   if (!failures.empty()) {
     std::string all;

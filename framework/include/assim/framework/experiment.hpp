@@ -43,6 +43,8 @@ class Session {
   // The stage names in the order they run.
   std::vector<std::string> order() const;
   const PluginCatalog& catalog() const;
+  // The defaults and the experiment's plugin_path, loaded; more may be added.
+  PluginCatalog& catalog();
 
  private:
   struct State;
