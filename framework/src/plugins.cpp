@@ -157,9 +157,22 @@ void PluginCatalog::add_type(ComponentType type) {
   types_.emplace(name, RegisteredType{std::move(type), loading_});
 }
 
+void PluginCatalog::add_deprecated_name(std::string old_name, std::string name) {
+  if (types_.count(old_name) || deprecated_.count(old_name))
+    throw Error("component type '" + old_name + "' is registered twice (as a deprecated name by " +
+                (loading_ ? loading_->file.string() : "the host") + ")");
+  deprecated_.emplace(std::move(old_name), std::move(name));
+}
+
 const RegisteredType* PluginCatalog::find(const std::string& type) const {
   auto it = types_.find(type);
+  if (it == types_.end() && deprecated_.count(type)) it = types_.find(deprecated_.at(type));
   return it == types_.end() ? nullptr : &it->second;
+}
+
+std::string PluginCatalog::current_name(const std::string& type) const {
+  auto it = deprecated_.find(type);
+  return it == deprecated_.end() ? "" : it->second;
 }
 
 std::vector<std::string> PluginCatalog::type_names() const {

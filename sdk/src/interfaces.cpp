@@ -50,6 +50,7 @@ void Prior::load(const std::filesystem::path&) {
   throw Error("this prior is analytic and has nothing to load");
 }
 Sampler::~Sampler() = default;
+SamplerNeeds Sampler::needs() const { return {}; }
 AssimilationProblem::~AssimilationProblem() = default;
 Registrar::~Registrar() = default;
 

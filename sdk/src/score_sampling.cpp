@@ -1,4 +1,4 @@
-#include "score_sampling.hpp"
+#include <assim/score_sampling.hpp>
 
 #include <assim/error.hpp>
 

@@ -23,7 +23,7 @@ done
 [ "$blocks" -gt 0 ] || { echo "FAIL: no yaml block found in README.md"; fail=1; }
 
 examples=0
-for header in "$source"/sdk/include/assim/*.hpp; do
+for header in "$source"/sdk/include/assim/*.hpp "$source"/sdk/testing/include/assim/testing/*.hpp; do
   awk -v dir="$work" -v base="$(basename "$header" .hpp)" '
     /^\/\/ ```cpp/ { n++; kind = $2; sub(/^```/, "", kind); from = $3;
                      file = dir "/" base "_" n "." kind; inside = 1;

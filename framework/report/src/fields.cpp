@@ -28,11 +28,10 @@ std::size_t product(const std::vector<std::size_t>& shape, std::size_t from, std
   return n;
 }
 
-// "layer 1" from the dim "state_layer"; the flat index when several dims are flattened.
+// "layer 1" from the dim "layer"; the flat index when several dims are flattened.
 std::string layer_label(const std::vector<std::string>& dims, std::size_t from, std::size_t to, std::size_t index) {
   if (to == from) return "";
-  std::string name = to - from == 1 ? dims[from] : "channel";
-  if (name.rfind("state_", 0) == 0) name = name.substr(6);
+  const std::string name = to - from == 1 ? dims[from] : "channel";
   return name + " " + std::to_string(index);
 }
 
@@ -46,8 +45,7 @@ struct Row {
 
 std::string fields_section(const Config& config, const Input& run, const std::optional<Input>& observe,
                            const std::string& why, const FieldsChoice& choice, Gallery& gallery) {
-  const std::string out = run.record["config"]["out"].as<std::string>();
-  auto file = netcdf::File::open(run.folder / out);
+  auto file = netcdf::File::open(run.product);
   const auto shape = file.shape("truth");  // (window, time, layers..., y, x)
   const auto dims = file.dimensions_of("truth");
   std::string html = "<h3>" + escape(run.name) + "</h3>\n";
@@ -123,7 +121,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
 
   std::string obs_note;
   if (observe) {
-    auto obs_file = netcdf::File::open(observe->folder / observe->record["config"]["out"].as<std::string>());
+    auto obs_file = netcdf::File::open(observe->product);
     const auto oshape = obs_file.shape("observation");  // (window, time, channels..., y, x)
     const auto odims = obs_file.dimensions_of("observation");
     if (oshape.size() >= 4 && obs_file.shape("mask").size() == 3) {

@@ -1,5 +1,6 @@
 #include "inputs.hpp"
 
+#include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
 #include <assim/framework/netcdf.hpp>
@@ -9,39 +10,35 @@
 
 namespace assim::report {
 
-Input read_input(const std::filesystem::path& folder) {
+Input read_input(const StageInput& stage) {
   Input in;
-  in.folder = folder;
-  in.name = folder.filename().string();
-  const auto path = folder / stage_record_file;
+  in.name = stage.name;
+  in.kind = stage.run;
+  in.folder = stage.folder;
+  in.product = stage.product;
+  in.stage = &stage;
+  const auto path = stage.folder / stage_record_file;
   std::ifstream file(path);
   if (!file) throw Error("cannot read " + path.string());
   std::stringstream text;
   text << file.rdbuf();
   in.record_text = text.str();
-  in.record = YAML::Load(in.record_text);
-  in.kind = in.record["run"].as<std::string>("");
   return in;
 }
 
 std::optional<Input> observations_of(const Input& assimilate, std::string& why) {
-  auto result = netcdf::File::open(assimilate.folder / assimilate.record["config"]["out"].as<std::string>());
-  if (!result.has_attribute("", "observations_stage")) {
-    why = "the result does not name its observe stage";
+  const StageInput& observe = assimilate.stage->input("observations");
+  if (!std::filesystem::exists(observe.product)) {
+    why = "the result of observe stage '" + observe.name + "' is gone";
     return std::nullopt;
   }
-  const std::string name = result.text_attribute("", "observations_stage");
-  const auto folder = assimilate.folder.parent_path() / name;
-  if (!std::filesystem::exists(folder / stage_record_file)) {
-    why = "the result of observe stage '" + name + "' is gone";
+  auto result = netcdf::File::open(assimilate.product);
+  if (!result.has_attribute("", "observations_digest") ||
+      result.text_attribute("", "observations_digest") != file_digest(observe.product)) {
+    why = "observe stage '" + observe.name + "' was rerun with other settings since";
     return std::nullopt;
   }
-  Input observe = read_input(folder);
-  if (observe.record["hash"].as<std::string>("") != assimilate.record["inputs"][name].as<std::string>("")) {
-    why = "observe stage '" + name + "' was rerun with other settings since";
-    return std::nullopt;
-  }
-  return observe;
+  return read_input(observe);
 }
 
 }  // namespace assim::report

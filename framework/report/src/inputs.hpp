@@ -1,8 +1,8 @@
-// The stages a report reads: their result folders and the records
-// (stage.yaml: resolved config and provenance) the runner wrote beside them.
+// The stages a report reads, as the runner describes them: result folder,
+// result file and the record the runner wrote beside them (shown as text).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
+#include <assim/framework/stage.hpp>
 
 #include <filesystem>
 #include <optional>
@@ -14,15 +14,16 @@ struct Input {
   std::string name;  // the stage's name in the experiment
   std::string kind;  // its `run:` (assimilate, filter, evaluate, observe)
   std::filesystem::path folder;
-  YAML::Node record;
-  std::string record_text;
+  std::filesystem::path product;  // its result file
+  std::string record_text;        // its stage.yaml, for the provenance section
+  const StageInput* stage = nullptr;
 };
 
-Input read_input(const std::filesystem::path& folder);
+Input read_input(const StageInput& stage);
 
-// The observe stage an assimilate stage read, when its result in the same
-// experiment folder is still the one the assimilate stage used (same hash);
-// otherwise nothing, with the reason in `why`.
+// The observe stage an assimilate stage read, when its result is still the
+// one the assimilate stage used (the digest it recorded); otherwise nothing,
+// with the reason in `why`.
 std::optional<Input> observations_of(const Input& assimilate, std::string& why);
 
 }  // namespace assim::report

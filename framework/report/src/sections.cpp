@@ -17,7 +17,7 @@ namespace assim::report {
 namespace {
 
 netcdf::File result(const Input& in) {
-  return netcdf::File::open(in.folder / in.record["config"]["out"].as<std::string>());
+  return netcdf::File::open(in.product);
 }
 
 std::string text_attribute(const netcdf::File& f, const std::string& name) {
@@ -61,21 +61,14 @@ std::string evaluate_section(const std::vector<Input>& evaluations) {
                                             "seconds_per_window", "diverged"};
   for (const auto& e : evaluations) {
     auto f = result(e);
-    std::string list = text_attribute(f, "runs") + ",", samplers = text_attribute(f, "samplers") + ",";
+    const auto names = f.read_strings("run"), samplers = f.read_strings("sampler");
     std::vector<std::string> header = {"run", "sampler"};
     for (const auto& c : columns) header.push_back(escape(c));
     std::vector<std::vector<double>> values;
     for (const auto& c : columns) values.push_back(f.read(c));
     std::vector<std::vector<std::string>> rows;
     for (std::size_t r = 0; r < values[0].size(); ++r) {
-      auto cut = [](std::string& s) {
-        auto at = s.find(',');
-        std::string head = s.substr(0, at);
-        s = s.substr(at + 1);
-        if (!s.empty() && s[0] == ' ') s.erase(0, 1);
-        return head;
-      };
-      std::vector<std::string> row = {escape(cut(list)), escape(cut(samplers))};
+      std::vector<std::string> row = {escape(names.at(r)), escape(samplers.at(r))};
       for (const auto& v : values) row.push_back(number(v[r]));
       rows.push_back(row);
     }
@@ -91,8 +84,11 @@ std::string rmse_section(const std::vector<Input>& runs) {
   std::vector<Series> series;
   std::vector<std::vector<std::string>> rows;
   std::size_t frames = 0;
+  std::string units;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     auto f = result(runs[r]);
+    const std::string u = f.has_attribute("rmse", "units") ? f.text_attribute("rmse", "units") : "?";
+    if (units.find(u) == std::string::npos) units += (units.empty() ? "" : ", ") + u;
     Series s{runs[r].name + " (" + method_of(f) + ")", {}, rmse_per_frame(f), series_colour(r), false};
     std::vector<std::string> row = {escape(runs[r].name)};
     for (std::size_t t = 0; t < s.y.size(); ++t) {
@@ -105,8 +101,9 @@ std::string rmse_section(const std::vector<Input>& runs) {
   }
   std::vector<std::string> header = {"run"};
   for (std::size_t t = 0; t < frames; ++t) header.push_back("frame " + std::to_string(t));
-  return "<h2>RMSE per frame</h2>\n<p class=\"note\">RMSE of the ensemble mean over layers and grid, in normalised "
-         "units, averaged over every window and seed of each run.</p>\n" +
+  return "<h2>RMSE per frame</h2>\n<p class=\"note\">RMSE of the ensemble mean over layers and grid, in the units "
+         "each run was scored in (" + escape(units) + "; 1: states divided by their std), averaged over every window "
+         "and seed of each run.</p>\n" +
          line_plot(series, {"RMSE per frame", "frame of the window", "RMSE"}) + "\n" + table(header, rows);
 }
 
@@ -238,7 +235,7 @@ std::string provenance_section(const std::vector<Input>& inputs) {
                      "in the folders named; this page is drawn from them.</p>\n";
   for (const auto& in : inputs) {
     html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " +
-            escape((in.folder / in.record["config"]["out"].as<std::string>("")).string()) + "</summary>\n<pre>" +
+            escape(in.product.string()) + "</summary>\n<pre>" +
             escape(in.record_text) + "</pre></details>\n";
   }
   return html;

@@ -6,11 +6,11 @@
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 
-#include "../report/fields.hpp"
-#include "../report/gallery.hpp"
-#include "../report/html.hpp"
-#include "../report/inputs.hpp"
-#include "../report/sections.hpp"
+#include "fields.hpp"
+#include "gallery.hpp"
+#include "html.hpp"
+#include "inputs.hpp"
+#include "sections.hpp"
 
 namespace assim {
 
@@ -37,8 +37,8 @@ class Report : public Stage {
   void run(StageContext& context) const override {
     const Config& config = context.config();
     std::vector<report::Input> all, runs, filters, evaluations;
-    for (const auto& folder : context.inputs("of")) {
-      report::Input in = report::read_input(folder);
+    for (const StageInput* stage : context.inputs("of")) {
+      report::Input in = report::read_input(*stage);
       if (in.kind == "assimilate")
         runs.push_back(in);
       else if (in.kind == "filter")
@@ -77,7 +77,7 @@ class Report : public Stage {
     body += "<h2>Opening the results</h2>\n<pre>import xarray as xr\n";
     for (const auto& in : all)
       body += report::escape(in.name) + " = xr.open_dataset(\"" +
-              report::escape((in.folder / in.record["config"]["out"].as<std::string>()).string()) + "\")\n";
+              report::escape(in.product.string()) + "\")\n";
     body += "</pre>\n";
     report::write_page(folder / "index.html", experiment + ": report", body);
     gallery.write_index(folder / "report.json");

@@ -24,6 +24,7 @@ struct Options {
 
 class EnsembleKalmanFilter : public Sampler {
  public:
+  SamplerNeeds needs() const override { return {false, true, 2}; }
   static Parameters parameters();
   explicit EnsembleKalmanFilter(const Config& config);
   explicit EnsembleKalmanFilter(Options options);

@@ -1,8 +1,9 @@
 #include "sda.hpp"
 
-#include "score_sampling.hpp"
+#include <assim/score_sampling.hpp>
 
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/progress.hpp>
 
 #include <ATen/ATen.h>
@@ -56,46 +57,40 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
   return (eps + score::clip_per_member(-sigma * sigma * grad) / sigma).detach();
 }
 
-}  // namespace
-
-Parameters ScoreBasedSampler::parameters() {
-  Parameters p;
-  p.integer("steps", 64, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
-  p.integer("corrections", 1, "",
+// Each of the sampler's settings, bound to the Options field it fills.
+Fields<Options> fields() {
+  Fields<Options> p;
+  p.integer("steps", &Options::steps, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
+  p.integer("corrections", &Options::corrections, "",
             "C: Langevin corrections after each predictor step; they keep the samples on a weak prior's "
             "manifold, which the predictor alone leaves (tests/e2e/pipeline.yaml), and cost one denoiser call each")
       .at_least(0);
-  p.real("tau", 0.5, "1", "Langevin step factor: delta = tau / mean(eps^2) per member").above(0);
-  p.real("gamma", 1e-2, "1",
+  p.real("tau", &Options::tau, "1", "Langevin step factor: delta = tau / mean(eps^2) per member").above(0);
+  p.real("gamma", &Options::gamma, "1",
          "likelihood variance inflation: sigma_o^2 + gamma r_t^2 stands for the spread of x0 given x_t; small "
          "gamma makes the explicit step stiff (more so the steeper H), large gamma guides weakly: on 32 x 32 QG "
          "with arctan(3x), 64 steps, 0.1 was best (experiments/score/README.md)")
       .at_least(0);
-  p.string("likelihood_gradient", "full", "",
+  p.choice("likelihood_gradient", &Options::gradient,
+           {{"full", Options::Gradient::kFull}, {"denoiser", Options::Gradient::kDenoiser}},
            "path of the likelihood's gradient to x_t: full = through the identity term of x0_hat = (x_t - "
            "sigma_t eps_hat) / mu_t and the denoiser (correct); denoiser = through eps_hat alone, as the SDA "
            "baseline of the SOAD reference code (x0_hat from a detached x_t), to reproduce its numbers: it points "
-           "away from y for a Gaussian prior")
-      .one_of({"full", "denoiser"});
-  p.boolean("clip", false,
+           "away from y for a Gaussian prior");
+  p.boolean("clip", &Options::clip,
             "scale the guidance step sigma_t^2 grad log p(y | x_t) so that none of a member's entries exceeds 1, as "
             "sampler.soad clips its own (same form, SDA's variance): a stabiliser for steep operators such as "
             "velocity, where the explicit step needs a gamma that mutes the guidance; false = SDA as published");
-  p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
+  p.integer("batch", &Options::batch, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
 }
 
-ScoreBasedSampler::ScoreBasedSampler(const Config& config) {
-  options_.steps = static_cast<int>(config.get<std::int64_t>("steps"));
-  options_.corrections = static_cast<int>(config.get<std::int64_t>("corrections"));
-  options_.tau = config.get<double>("tau");
-  options_.gamma = config.get<double>("gamma");
-  options_.batch = config.get<std::int64_t>("batch");
-  options_.gradient = config.get<std::string>("likelihood_gradient") == "full" ? Options::Gradient::kFull
-                                                                               : Options::Gradient::kDenoiser;
-  options_.clip = config.get<bool>("clip");
-}
+}  // namespace
+
+Parameters ScoreBasedSampler::parameters() { return fields().parameters(); }
+
+ScoreBasedSampler::ScoreBasedSampler(const Config& config) : ScoreBasedSampler(fields().read(config)) {}
 
 ScoreBasedSampler::ScoreBasedSampler(Options options) : options_(options) {
   if (options_.steps < 1 || options_.corrections < 0 || !(options_.tau > 0) || !(options_.gamma >= 0) ||

@@ -33,6 +33,7 @@ struct Options {
 
 class ScoreBasedSampler : public Sampler {
  public:
+  SamplerNeeds needs() const override { return {true, false, 1}; }
   static Parameters parameters();
   explicit ScoreBasedSampler(const Config& config);
   explicit ScoreBasedSampler(Options options);

@@ -1,8 +1,9 @@
 #include "soad.hpp"
 
-#include "score_sampling.hpp"
+#include <assim/score_sampling.hpp>
 
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/progress.hpp>
 
 #include <ATen/ATen.h>
@@ -53,45 +54,38 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
   return (sigma * eps + (options.clip ? score::clip_per_member(step) : step)).detach();
 }
 
-}  // namespace
-
-Parameters AugmentedSampler::parameters() {
-  Parameters p;
-  p.integer("steps", 256, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
-  p.integer("corrections", 5, "", "N_c: Langevin moves after each predictor step, each followed by the corrector")
+// Each of the sampler's settings, bound to the Options field it fills.
+Fields<Options> fields() {
+  Fields<Options> p;
+  p.integer("steps", &Options::steps, "", "K: reverse diffusion steps on linspace(1, 0, K + 1)").at_least(1);
+  p.integer("corrections", &Options::corrections, "", "N_c: Langevin moves after each predictor step, each followed by the corrector")
       .at_least(0);
-  p.real("tau", 0.25, "1", "Langevin step factor: delta = tau / mean((pi / sigma)^2) per member").above(0);
-  p.real("sigma_z", 1.0, "1", "prior scale sigma_z in c_t = (r^2 / 2) / (sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2))")
+  p.real("tau", &Options::tau, "1", "Langevin step factor: delta = tau / mean((pi / sigma)^2) per member").above(0);
+  p.real("sigma_z", &Options::sigma_z, "1", "prior scale sigma_z in c_t = (r^2 / 2) / (sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2))")
       .above(0);
-  p.boolean("clip", true,
+  p.boolean("clip", &Options::clip,
             "clip c_t at 1 / max|grad L| per member (the reference's stabiliser); false keeps the exact guidance of "
             "Theorem 3.1, which the clip weakens wherever it binds");
-  p.boolean("reuse_guidance", false,
+  p.boolean("reuse_guidance", &Options::reuse_guidance,
             "reproduce the reference code: pi is computed once per step, after the forward corrector, and drives "
             "the corrections and the next predictor step without being recomputed");
-  p.boolean("forward_corrector", true,
+  p.boolean("forward_corrector", &Options::forward_corrector,
             "overwrite the observed entries (and frame 0's state with a background) by forward diffusion of the "
             "data while r_t exceeds their noise level; false for the ablation");
-  p.boolean("background_guidance", false,
+  p.boolean("background_guidance", &Options::background_guidance,
             "also guide frame 0's state towards the background (one more block of T, noise sigma_b, its own c_t), "
             "as SDA does; Algorithm 1 uses the background only in the forward corrector, which lets go of it once "
             "r_t < sigma_b, so the last steps see the observations but not the background");
-  p.integer("batch", 32, "members", "members per denoiser call (memory bound; results do not depend on it)")
+  p.integer("batch", &Options::batch, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
 }
 
-AugmentedSampler::AugmentedSampler(const Config& config) {
-  options_.steps = static_cast<int>(config.get<std::int64_t>("steps"));
-  options_.corrections = static_cast<int>(config.get<std::int64_t>("corrections"));
-  options_.tau = config.get<double>("tau");
-  options_.sigma_z = config.get<double>("sigma_z");
-  options_.clip = config.get<bool>("clip");
-  options_.reuse_guidance = config.get<bool>("reuse_guidance");
-  options_.forward_corrector = config.get<bool>("forward_corrector");
-  options_.background_guidance = config.get<bool>("background_guidance");
-  options_.batch = config.get<std::int64_t>("batch");
-}
+}  // namespace
+
+Parameters AugmentedSampler::parameters() { return fields().parameters(); }
+
+AugmentedSampler::AugmentedSampler(const Config& config) : AugmentedSampler(fields().read(config)) {}
 
 AugmentedSampler::AugmentedSampler(Options options) : options_(options) {
   if (options_.steps < 1 || options_.corrections < 0 || !(options_.tau > 0) || !(options_.sigma_z > 0) ||

@@ -29,6 +29,7 @@ struct Options {
 
 class AugmentedSampler : public Sampler {
  public:
+  SamplerNeeds needs() const override { return {true, false, 1}; }
   static Parameters parameters();
   explicit AugmentedSampler(const Config& config);
   explicit AugmentedSampler(Options options);

@@ -7,7 +7,7 @@
 #include "gaussian.hpp"
 #include "operators.hpp"
 
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 #include <assim/diffusion.hpp>
 #include <assim/prior.hpp>
 #include <assim/sampler.hpp>
@@ -33,13 +33,13 @@ inline std::shared_ptr<const assim::ObservationOperator> sine() {
   return std::make_shared<Sine>(assim::config_from_yaml("{amplitude: 1.5, frequency: 3}", Sine::parameters()));
 }
 
-inline std::shared_ptr<gaussian_prior::GaussianPrior> gaussian(const std::vector<std::int64_t>& shape, double mean,
+inline std::shared_ptr<assim::gaussian_prior::GaussianPrior> gaussian(const std::vector<std::int64_t>& shape, double mean,
                                                                double variance) {
   std::string yaml = "shape: [";
   for (std::size_t i = 0; i < shape.size(); ++i) yaml += (i ? ", " : "") + std::to_string(shape[i]);
   yaml += "]\nmean: " + std::to_string(mean) + "\ncovariance: [" + std::to_string(variance) + "]\n";
-  return std::make_shared<gaussian_prior::GaussianPrior>(
-      assim::config_from_yaml(yaml, gaussian_prior::GaussianPrior::parameters()));
+  return std::make_shared<assim::gaussian_prior::GaussianPrior>(
+      assim::config_from_yaml(yaml, assim::gaussian_prior::GaussianPrior::parameters()));
 }
 
 // prior.gaussian cannot name an augmentation, so this wraps one over

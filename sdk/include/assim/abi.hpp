@@ -14,7 +14,7 @@
 // built against the old headers unsafe to load (a virtual function added,
 // a struct changed). ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 2
+#define ASSIM_ABI_VERSION 3
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 
@@ -32,9 +32,9 @@ class Registrar;
 }
 
 // Declares a plugin and opens the body of its registration function (as in
-// sdk/examples/observation_operator/cubic.cpp, a whole plugin):
+// sdk/examples/observation_operator/plugin.cpp, a whole plugin):
 //
-// ```cpp-from sdk/examples/observation_operator/cubic.cpp
+// ```cpp-from sdk/examples/observation_operator/plugin.cpp
 // ASSIM_PLUGIN("example_cubic", "1.0.0") {
 //   registrar.add<example::Cubic>("example.cubic", "y = scale * x^3, element-wise");
 // }

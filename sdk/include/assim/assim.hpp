@@ -7,6 +7,7 @@
 #include <assim/diffusion.hpp>
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
@@ -15,4 +16,5 @@
 #include <assim/progress.hpp>
 #include <assim/registrar.hpp>
 #include <assim/sampler.hpp>
+#include <assim/score_sampling.hpp>
 #include <assim/shape.hpp>

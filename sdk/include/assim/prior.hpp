@@ -29,7 +29,7 @@ struct ASSIM_API TrainingData {
 };
 
 struct ASSIM_API TrainingOptions {
-  std::int64_t epochs = 1;
+  std::int64_t epochs = 10;
   std::int64_t batch_size = 8;
   double learning_rate = 2e-4;   // AdamW, decayed linearly to 0 over the epochs
   double weight_decay = 1e-5;

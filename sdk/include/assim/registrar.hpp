@@ -13,7 +13,7 @@
 namespace assim {
 
 struct ASSIM_API ComponentType {
-  std::string name;        // "qg.two_layer"
+  std::string name;        // "model.qg": kind, then what it is
   Kind kind = Kind::Model;
   std::string doc;         // one line
   Parameters parameters;
@@ -24,6 +24,9 @@ class ASSIM_API Registrar {
  public:
   virtual ~Registrar();
   virtual void add_type(ComponentType type) = 0;
+  // An old name of a type this plugin adds under `name`: experiments that
+  // still use it run, with a warning that names the new one.
+  virtual void add_deprecated_name(std::string old_name, std::string name) = 0;
 
   // T derives from one of Model, ObservationOperator, Prior, Sampler, has a
   // constructor T(const Config&) and `static Parameters parameters()`.

@@ -44,10 +44,21 @@ struct ASSIM_API AssimilationProblem {
   std::shared_ptr<const Prior> prior;
 };
 
+// What a sampler needs besides the observations, so that a stage routes it
+// by that (not by which keys an experiment happens to give) and refuses a
+// missing piece before anything runs.
+struct ASSIM_API SamplerNeeds {
+  bool prior = false;             // problem.prior: a score-based sampler
+  bool forecast = false;          // problem.forecast: a filter, cycled with a model between analyses
+  std::int64_t min_members = 1;   // the fewest members it works with
+};
+
 class ASSIM_API Sampler : public Component {
  public:
   static constexpr Kind kind = Kind::Sampler;
   ~Sampler() override;
+  // The default needs nothing but the observations.
+  virtual SamplerNeeds needs() const;
 
   // Returns (members, L, state dims...) posterior samples. Throws
   // DivergenceError naming the step if a sample stops being finite.

@@ -1,9 +1,10 @@
-// Pieces that the two score-based samplers (sampler.sda, sampler.soad) share:
+// Pieces every score-based sampler needs (sampler.sda and sampler.soad use them):
 // the checked view of an assimilation problem, the seeded noise source, the
 // Langevin move of SDA's corrector, the guidance clip and the finiteness check that turns a NaN
 // into a DivergenceError naming the diffusion step.
 #pragma once
 
+#include <assim/abi.hpp>
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
@@ -19,7 +20,7 @@
 namespace assim::score {
 
 // The problem as the samplers use it, checked once.
-struct Window {
+struct ASSIM_API Window {
   std::int64_t frames = 0;              // L
   std::vector<std::int64_t> state;      // state dims (C, y, x)
   std::vector<std::int64_t> observed;   // observation dims (C_H, y, x)
@@ -35,12 +36,12 @@ struct Window {
 // Checks shapes, noise levels and finiteness of the observed entries; the
 // work dtype is that of the observations (float32 or float64), so a float64
 // problem runs in float64 end to end. `who` prefixes every message.
-Window window_of(const AssimilationProblem& problem, const std::string& who);
+ASSIM_API Window window_of(const AssimilationProblem& problem, const std::string& who);
 
 // N(0, I) draws from one CPU generator seeded by the caller's seed, moved to
 // the work device: the same seed gives the same samples on any device and
 // for any denoiser batch size.
-class Noise {
+class ASSIM_API Noise {
  public:
   Noise(std::uint64_t seed, at::TensorOptions options);
   at::Tensor normal(at::IntArrayRef shape);
@@ -51,28 +52,28 @@ class Noise {
 };
 
 // mean(eps^2) over all but the first (member) dim, shaped to broadcast.
-at::Tensor per_member_mean_square(const at::Tensor& eps);
+ASSIM_API at::Tensor per_member_mean_square(const at::Tensor& eps);
 
 // The guidance step scaled so that none of a member's entries exceeds 1 in
 // absolute value (SOAD's clip c_t <- min(c_t, 1 / max|grad L|), a
 // stabiliser; reference doc, "SOAD"). The max is per member, not over the
 // batch as in the reference code, so that members stay independent draws
 // and the result does not depend on how members are batched.
-at::Tensor clip_per_member(const at::Tensor& step);
+ASSIM_API at::Tensor clip_per_member(const at::Tensor& step);
 
 // Langevin move at noise level sigma (SDA's corrector, reference doc
 // "Langevin corrector"): delta = tau / mean(eps^2) per member,
 // x <- x - sigma (delta eps + sqrt(2 delta) z). eps = -sigma * score, so this
 // is x + a score + sqrt(2 a) z with step a = delta sigma^2.
-at::Tensor langevin(const at::Tensor& x, const at::Tensor& eps, double sigma, double tau, Noise& noise);
+ASSIM_API at::Tensor langevin(const at::Tensor& x, const at::Tensor& eps, double sigma, double tau, Noise& noise);
 
 // Calls f(first, count) on consecutive chunks of at most `batch` members and
 // concatenates the results along dim 0.
-at::Tensor by_chunks(std::int64_t members, std::int64_t batch,
+ASSIM_API at::Tensor by_chunks(std::int64_t members, std::int64_t batch,
                      const std::function<at::Tensor(std::int64_t, std::int64_t)>& f);
 
 // Throws DivergenceError(step, ...) when x has a non-finite entry. `step` is
 // the 1-based diffusion step t -> s in which it appeared.
-void check_finite(const at::Tensor& x, long step, double t, double s, const std::string& who);
+ASSIM_API void check_finite(const at::Tensor& x, long step, double t, double s, const std::string& who);
 
 }  // namespace assim::score

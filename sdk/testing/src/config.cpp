@@ -1,5 +1,5 @@
 #include <assim/error.hpp>
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 
 #include "config_impl.hpp"
 

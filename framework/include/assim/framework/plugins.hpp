@@ -34,7 +34,11 @@ class PluginCatalog : public Registrar {
   void load_defaults();
 
   void add_type(ComponentType type) override;
+  void add_deprecated_name(std::string old_name, std::string name) override;
+  // The type of that name, or of that deprecated name; nullptr if none.
   const RegisteredType* find(const std::string& type) const;
+  // The current name of a deprecated one; empty when `type` is not deprecated.
+  std::string current_name(const std::string& type) const;
   std::vector<std::string> type_names() const;
   const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
 
@@ -42,6 +46,7 @@ class PluginCatalog : public Registrar {
   void load_file(const std::filesystem::path& file, const std::string& asked_by, bool in_folder);
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
   std::map<std::string, RegisteredType> types_;
+  std::map<std::string, std::string> deprecated_;  // old name -> name
   const LoadedPlugin* loading_ = nullptr;
 };
 

@@ -13,7 +13,7 @@ namespace assim {
 
 // Throws ConfigError (naming `file`, line and key) when `yaml` does not fit
 // `declared`. `$name` references resolve to the given components.
-Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file = "<text>",
+ASSIM_API Config config_from_yaml(const std::string& yaml, const Parameters& declared, const std::string& file = "<text>",
                         std::map<std::string, std::shared_ptr<Component>> components = {});
 
 }  // namespace assim

@@ -1,0 +1,188 @@
+// Every in-tree plugin against the SDK's contract suites, loaded from its
+// built file the way the host loads it (no plugin's sources are included).
+#include <torch/torch.h>
+
+#include <assim/framework/plugins.hpp>
+#include <assim/testing/config.hpp>
+#include <assim/testing/contracts.hpp>
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+namespace {
+
+// Small settings for each type, so that the checks run in seconds.
+const std::map<std::string, std::string> settings = {
+    {"model.qg", "{nx: 16, dt: 7200}"},
+    {"model.lorenz96", "{sites: 12}"},
+    {"model.lorenz63", "{}"},
+    {"obs.identity", "{}"},
+    {"obs.arctan", "{scale: 3}"},
+    {"obs.sin", "{amplitude: 1.5, frequency: 3}"},
+    {"obs.stack", "{operators: [$arctan, $sine]}"},
+    {"obs.velocity", "{model: $qg}"},
+    {"prior.gaussian", "{shape: [3, 2, 16, 16]}"},
+    {"prior.score_unet", "{state_shape: [2, 16, 16], window: 3, channels: [4, 8], blocks: 1, frequencies: 2, "
+                         "embedding_hidden: 8, embedding: 8}"},
+    {"sampler.sda", "{steps: 4, corrections: 0}"},
+    {"sampler.soad", "{steps: 4, corrections: 0}"},
+    {"sampler.enkf", "{method: etkf}"},
+};
+
+struct Catalog {
+  assim::PluginCatalog catalog;
+  std::map<std::string, std::shared_ptr<assim::Component>> built;
+  Catalog() { catalog.load(ASSIM_PLUGIN_BUILD_DIR, "the build's plugin folder"); }
+
+  template <class T>
+  std::shared_ptr<T> make(const std::string& type, const std::string& yaml) {
+    const assim::RegisteredType* found = catalog.find(type);
+    REQUIRE_MESSAGE(found, "no plugin provides " << type);
+    return std::dynamic_pointer_cast<T>(
+        found->type.create(assim::config_from_yaml(yaml, found->type.parameters, type, built)));
+  }
+  template <class T>
+  std::shared_ptr<T> make(const std::string& type) {
+    return make<T>(type, settings.at(type));
+  }
+};
+
+assim::StateSpec spec_of(const std::vector<std::int64_t>& shape) {
+  assim::StateSpec spec;
+  spec.variable = "q";
+  spec.units = "1";
+  spec.time_step = 1;
+  spec.time_units = "1";
+  spec.dims.push_back({"layer", shape[0], "", 0.0});
+  spec.dims.push_back({"y", shape[1], "m", 1.0});
+  spec.dims.push_back({"x", shape[2], "m", 1.0});
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("every registered type has contract settings here, so that none goes unchecked") {
+  Catalog c;
+  std::set<std::string> missing;
+  for (const auto& name : c.catalog.type_names())
+    if (!settings.count(name)) missing.insert(name);
+  CHECK_MESSAGE(missing.empty(), "types without contract settings: " << *missing.begin());
+}
+
+TEST_CASE("models keep the Model contract") {
+  Catalog c;
+  for (const char* type : {"model.qg", "model.lorenz96", "model.lorenz63"}) {
+    CAPTURE(type);
+    const auto failures = assim::testing::check_model(*c.make<assim::Model>(type));
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+}
+
+TEST_CASE("observation operators keep the ObservationOperator contract") {
+  Catalog c;
+  c.built["qg"] = c.make<assim::Model>("model.qg");
+  c.built["arctan"] = c.make<assim::ObservationOperator>("obs.arctan");
+  c.built["sine"] = c.make<assim::ObservationOperator>("obs.sin");
+  for (const char* type : {"obs.identity", "obs.arctan", "obs.sin", "obs.stack"}) {
+    CAPTURE(type);
+    const auto failures = assim::testing::check_observation_operator(*c.make<assim::ObservationOperator>(type), {2, 16, 16});
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+  // The velocity operator inverts normalised PV (multiplied by its state_scale first).
+  const auto failures =
+      assim::testing::check_observation_operator(*c.make<assim::ObservationOperator>("obs.velocity"), {2, 16, 16});
+  CHECK_MESSAGE(failures.empty(), failures.text());
+}
+
+TEST_CASE("priors keep the Prior contract") {
+  Catalog c;
+  for (const char* type : {"prior.gaussian", "prior.score_unet"}) {
+    CAPTURE(type);
+    const auto failures = assim::testing::check_prior(*c.make<assim::Prior>(type), {3, 2, 16, 16});
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+}
+
+TEST_CASE("samplers keep the Sampler contract on a small window") {
+  Catalog c;
+  c.built["arctan"] = c.make<assim::ObservationOperator>("obs.arctan");
+  const auto op = std::dynamic_pointer_cast<const assim::ObservationOperator>(c.built["arctan"]);
+  assim::AssimilationProblem problem;
+  problem.state = spec_of({2, 16, 16});
+  problem.observation_operator = op;
+  const at::Tensor truth = at::randn({3, 2, 16, 16}, at::kDouble);
+  problem.observations = op->apply(truth);
+  problem.mask = at::ones_like(problem.observations);
+  problem.observation_sigma = 0.1;
+
+  SUBCASE("sampler.sda with a Gaussian prior") {
+    assim::AssimilationProblem p = problem;
+    p.prior = c.make<assim::Prior>("prior.gaussian");
+    const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.sda"), p, 4);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+  SUBCASE("sampler.soad with an (untrained) prior over z = (x, H(x))") {
+    assim::AssimilationProblem p = problem;
+    p.prior = c.make<assim::Prior>(
+        "prior.score_unet", settings.at("prior.score_unet").substr(0, settings.at("prior.score_unet").size() - 1) +
+                                ", augment_with: $arctan}");
+    const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.soad"), p, 4);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+  SUBCASE("sampler.enkf on one frame with a forecast ensemble") {
+    assim::AssimilationProblem p = problem;
+    p.observations = problem.observations.slice(0, 0, 1);
+    p.mask = problem.mask.slice(0, 0, 1);
+    p.forecast = truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble);
+    const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.enkf"), p, 6);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+}
+
+namespace {
+
+// Implementations that break one promise each, to show the suites catch it.
+class Leaky : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return x.detach().pow(2); }  // autograd cut
+  bool linear() const override { return true; }                                       // and not linear
+};
+
+class Coupled : public assim::Model {
+ public:
+  assim::StateSpec state_spec() const override { return {"x", "x", "1", {{"site", 4, "1", 1.0}}, 1.0, "1"}; }
+  at::Tensor initial_state(std::int64_t members, std::uint64_t) const override {  // ignores the seed
+    return at::arange(members * 4, at::kDouble).reshape({members, 4});
+  }
+  struct Run : assim::Trajectory {
+    at::Tensor x;
+    std::int64_t n = 0;
+    void advance(std::int64_t steps) override {
+      for (std::int64_t s = 0; s < steps; ++s, ++n) x = x + x.mean(0, true);  // members interact
+    }
+    at::Tensor state() const override { return x; }
+    std::int64_t steps_taken() const override { return n; }
+  };
+  std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
+    auto run = std::make_unique<Run>();
+    run->x = states.clone();
+    return run;
+  }
+};
+
+bool mentions(const assim::testing::Failures& f, const std::string& text) {
+  return f.text().find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the contract suites catch broken implementations") {
+  const auto op = assim::testing::check_observation_operator(Leaky(), {2, 4, 4});
+  CHECK(mentions(op, "not differentiable by autograd"));
+  CHECK(mentions(op, "linear() is true, but"));
+  const auto model = assim::testing::check_model(Coupled());
+  CHECK(mentions(model, "is the same for seeds 7 and 8"));
+  CHECK(mentions(model, "advanced alone differs"));
+}
