@@ -1,5 +1,6 @@
+#include "cli.hpp"
+
 #include <assim/error.hpp>
-#include <assim/framework/cli.hpp>
 #include <assim/framework/experiment.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
@@ -23,7 +24,7 @@ const char* usage =
     "commands:\n"
     "  run EXPERIMENT.yaml       run the stages of an experiment\n"
     "  validate EXPERIMENT.yaml  check an experiment without running it\n"
-    "  plugins                   list the component types and stages\n"
+    "  plugins [EXPERIMENT.yaml] list the component types and stages (with the experiment's plugin_path)\n"
     "\n"
     "`assim <command> --help` describes each command's options.\n";
 
@@ -118,18 +119,26 @@ int plugins(int argc, char** argv) {
   Common common;
   bool verbose = false;
   std::vector<std::string> paths;
-  po::options_description options("assim plugins [options]");
+  std::string experiment;
+  po::options_description options("assim plugins [EXPERIMENT.yaml] [options]");
   options.add_options()("verbose,v", po::bool_switch(&verbose), "list every parameter with type, default, unit and doc")(
-      "plugin-path", po::value(&paths)->composing(), "also load plugins from this file or folder (repeatable)");
+      "plugin-path", po::value(&paths)->composing(), "also load plugins from this file or folder (repeatable)")(
+      "experiment", po::value(&experiment), "also load the plugins of this experiment's plugin_path");
   options.add(common.options);
-  auto vm = parse(argc, argv, options, {});
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
+  auto vm = parse(argc, argv, options, positional);
   if (vm.count("help")) {
     std::cout << options;
     return 0;
   }
   common.apply();
-  PluginCatalog catalog;
-  catalog.load_defaults();
+  // An experiment brings the catalog its own plugin_path loads.
+  std::unique_ptr<Session> session;
+  PluginCatalog own;
+  if (!experiment.empty()) session = std::make_unique<Session>(experiment, std::vector<std::string>{});
+  else own.load_defaults();
+  PluginCatalog& catalog = session ? session->catalog() : own;
   for (const auto& p : paths) catalog.load(p, "--plugin-path");
   for (const auto& plugin : catalog.plugins()) {
     std::cout << "plugin " << plugin->name << " " << plugin->version << " (" << plugin->file.string() << ")\n";

@@ -1,5 +1,6 @@
-// The host: everything it does is in the framework; main only prepares the process.
-#include <assim/framework/cli.hpp>
+// The host: main prepares the process; cli.cpp reads the command line; the
+// framework does the rest.
+#include "cli.hpp"
 
 #include <malloc.h>
 

@@ -64,13 +64,13 @@ double pyqg_ms(std::int64_t nx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  qg::Planning planning = qg::Planning::Measure;
+  assim::qg::Planning planning = assim::qg::Planning::Measure;
   double seconds = 1.0;
   std::vector<std::int64_t> sizes;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--estimate") {
-      planning = qg::Planning::Estimate;
+      planning = assim::qg::Planning::Estimate;
     } else if (arg == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else if (!arg.empty() && arg[0] != '-') {
@@ -83,23 +83,23 @@ int main(int argc, char** argv) {
   if (sizes.empty()) sizes = {64, 128, 256, 512};
 
   std::printf("FFTW %s, planning %s, one thread, %.1f s per measurement\n", fftw_version,
-              planning == qg::Planning::Measure ? "FFTW_MEASURE" : "FFTW_ESTIMATE", seconds);
+              planning == assim::qg::Planning::Measure ? "FFTW_MEASURE" : "FFTW_ESTIMATE", seconds);
   std::printf("%5s %7s %8s %13s %15s %10s %10s %12s\n", "nx", "members", "dt [s]",
               "ms/step/mem", "member-steps/s", "floor [ms]", "step/floor", "pyqg/step");
   for (std::int64_t nx : sizes) {
-    qg::Parameters p;
+    assim::qg::Parameters p;
     p.nx = nx;
     p.dt = time_step(nx);
-    auto grid = std::make_shared<const qg::Grid>(p);
+    auto grid = std::make_shared<const assim::qg::Grid>(p);
     const auto plane = static_cast<std::size_t>(grid->points());
     const auto modes = static_cast<std::size_t>(grid->modes());
 
     // The step's 10 transforms alone, on the stepper's plans: 4 velocity
     // inverses, 4 flux forwards, 2 inverses for q. Zeros cost what data costs.
-    const qg::Transforms& plans = qg::transforms(nx, planning);
-    auto spectral = qg::complex_array(4 * modes);
-    auto real = qg::real_array(4 * plane);
-    auto q_real = qg::real_array(2 * plane);
+    const assim::qg::Transforms& plans = assim::qg::transforms(nx, planning);
+    auto spectral = assim::qg::complex_array(4 * modes);
+    auto real = assim::qg::real_array(4 * plane);
+    auto q_real = assim::qg::real_array(2 * plane);
     auto ten_ffts = [&] {
       fftw_execute_dft_c2r(plans.inverse4, spectral.get(), real.get());
       fftw_execute_dft_r2c(plans.forward4, real.get(), spectral.get());
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
 
     for (std::int64_t members : {1, 16}) {
       // pyqg's initial condition, then a spin-up past the Euler/AB2 start.
-      auto q = qg::real_array(static_cast<std::size_t>(members) * 2 * plane);
+      auto q = assim::qg::real_array(static_cast<std::size_t>(members) * 2 * plane);
       std::mt19937_64 engine(42);
       std::uniform_real_distribution<double> uniform(0.0, 1.0);
       for (std::int64_t m = 0; m < members; ++m) {
@@ -116,13 +116,13 @@ int main(int argc, char** argv) {
         for (std::size_t x = 0; x < plane; ++x)
           q1[x] = 1e-7 * uniform(engine) + 1e-6 * uniform(engine);
       }
-      qg::Stepper stepper(grid, members, planning);
+      assim::qg::Stepper stepper(grid, members, planning);
       stepper.start(q.get());
       stepper.advance(q.get(), 10);
       // Whole blocks of steps per call, as a long run advances.
       const auto [floor, block] = seconds_per_call(
-          ten_ffts, [&] { stepper.advance(q.get(), qg::Stepper::block); }, seconds);
-      const double step = block / qg::Stepper::block / static_cast<double>(members);
+          ten_ffts, [&] { stepper.advance(q.get(), assim::qg::Stepper::block); }, seconds);
+      const double step = block / assim::qg::Stepper::block / static_cast<double>(members);
       const double pyqg = pyqg_ms(nx);
       std::printf("%5lld %7lld %8.0f %13.4f %15.0f %10.4f %10.2f %12s\n",
                   static_cast<long long>(nx), static_cast<long long>(members), p.dt, step * 1e3,

@@ -45,7 +45,7 @@ double rate(Work work, std::int64_t per_call, double seconds) {
 int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  score_prior::Architecture a;
+  assim::score_prior::Architecture a;
   a.channels = {16, 32, 64};
   a.blocks = 2;
   a.kernel = 3;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     }
   }
   torch::manual_seed(0);
-  score_prior::UNet net(a);
+  assim::score_prior::UNet net(a);
   std::printf("parameters %lld\n", static_cast<long long>(net->parameter_count()));
   const assim::CosineSchedule schedule;
   torch::optim::AdamW optimiser(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(1e-5));

@@ -19,7 +19,7 @@
 #include "sda.hpp"
 #include "soad.hpp"
 
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -68,7 +68,7 @@ std::string yaml_list(const std::vector<std::int64_t>& v) {
 // prior.score_unet over states (h null) or over z = (x, h(x)), weights drawn
 // from torch's default generator seeded with 0: sampling speed does not
 // depend on training.
-std::shared_ptr<score_prior::ScorePrior> make_prior(const Settings& s,
+std::shared_ptr<assim::score_prior::ScorePrior> make_prior(const Settings& s,
                                                     const std::shared_ptr<assim::ObservationOperator>& h) {
   std::string yaml = "state_shape: " + yaml_list({2, s.grid, s.grid}) + "\nwindow: " + std::to_string(s.window) +
                      "\nchannels: " + yaml_list(s.channels) + "\nblocks: " + std::to_string(s.blocks) +
@@ -79,8 +79,8 @@ std::shared_ptr<score_prior::ScorePrior> make_prior(const Settings& s,
     components["h"] = h;
   }
   torch::manual_seed(0);
-  return std::make_shared<score_prior::ScorePrior>(
-      assim::config_from_yaml(yaml, score_prior::ScorePrior::parameters(), "<score_sampling_bench>", components));
+  return std::make_shared<assim::score_prior::ScorePrior>(
+      assim::config_from_yaml(yaml, assim::score_prior::ScorePrior::parameters(), "<score_sampling_bench>", components));
 }
 
 // float32 throughout (the work dtype is the observations').
@@ -129,7 +129,7 @@ assim::sda::ScoreBasedSampler sda(const Settings& s, int steps) {
 }
 
 void put_weights(c10::Dict<std::string, at::Tensor>& out, const std::string& prefix,
-                 const score_prior::ScorePrior& prior) {
+                 const assim::score_prior::ScorePrior& prior) {
   for (const auto& p : prior.network()->named_parameters()) out.insert(prefix + p.key(), p.value().detach().clone());
 }
 

@@ -36,10 +36,10 @@ seed: 11
 # QG truth at 64 x 64 (pyqg's defaults) block-averaged to 32 x 32, in 32-day
 # pieces 100 days apart; held-out test trajectories of their own seed.
 COMPONENTS = {
-    "qg64": "{type: qg.two_layer, nx: 64, dt: 7200}",
+    "qg64": "{type: model.qg, nx: 64, dt: 7200}",
     # The 32 x 32 model: the inversion of obs.velocity on the coarsened grid,
     # and the LETKF's forecast model (model error: the truth ran at 64 x 64).
-    "qg32": "{type: qg.two_layer, nx: 32, dt: 7200}",
+    "qg32": "{type: model.qg, nx: 32, dt: 7200}",
     "easy": "{type: obs.arctan, scale: 3}",
     "hard": "{type: obs.sin}",
     "velocity": "{type: obs.velocity, model: $qg32}",

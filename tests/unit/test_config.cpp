@@ -1,6 +1,6 @@
 // The parameter declaration drives validation, defaults and error messages.
 #include <assim/error.hpp>
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 
 #include <doctest/doctest.h>
 

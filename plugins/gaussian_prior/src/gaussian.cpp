@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace gaussian_prior {
+namespace assim::gaussian_prior {
 
 assim::Parameters GaussianPrior::parameters() {
   assim::Parameters p;
@@ -88,4 +88,4 @@ at::Tensor GaussianPrior::denoise(const at::Tensor& z_t, const at::Tensor& t) co
   return (s5 * (z - m5 * mean_) / (m5.square() * variance_ + s5.square())).to(z_t.scalar_type());
 }
 
-}  // namespace gaussian_prior
+}  // namespace assim::gaussian_prior

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace gaussian_prior {
+namespace assim::gaussian_prior {
 
 class GaussianPrior : public assim::Prior {
  public:
@@ -44,4 +44,4 @@ class GaussianPrior : public assim::Prior {
   at::Tensor eigenvalues_, eigenvectors_;
 };
 
-}  // namespace gaussian_prior
+}  // namespace assim::gaussian_prior

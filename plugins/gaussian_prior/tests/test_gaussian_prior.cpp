@@ -5,7 +5,7 @@
 
 #include <assim/diffusion.hpp>
 #include <assim/error.hpp>
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 
 #include <ATen/ATen.h>
 
@@ -14,7 +14,7 @@
 
 #include <string>
 
-using gaussian_prior::GaussianPrior;
+using assim::gaussian_prior::GaussianPrior;
 
 namespace {
 GaussianPrior make(const std::string& yaml) {

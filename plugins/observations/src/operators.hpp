@@ -62,7 +62,7 @@ class Velocity : public assim::ObservationOperator {
  public:
   static Parameters parameters() {
     Parameters p;
-    p.component("model", assim::Kind::Model, "the model whose inversion turns PV into velocities (qg.two_layer)");
+    p.component("model", assim::Kind::Model, "the model whose inversion turns PV into velocities (model.qg)");
     p.string("inversion", "physical", "",
              "physical: multiply the (normalised) input by state_scale before inverting; normalised: invert "
              "the input as it is (the SOAD reference code's behaviour)")

@@ -5,7 +5,7 @@
 #include "model.hpp"
 #include "operators.hpp"
 
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -22,7 +22,7 @@ std::shared_ptr<T> make(const std::string& yaml, std::map<std::string, std::shar
 }
 
 std::shared_ptr<assim::Component> qg_model(int nx) {
-  return make<qg::TwoLayerModel>("{nx: " + std::to_string(nx) + ", fft_planning: estimate}");
+  return make<assim::qg::TwoLayerModel>("{nx: " + std::to_string(nx) + ", fft_planning: estimate}");
 }
 
 // Largest relative difference between autograd's gradient of sum(w * H(x))

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-namespace qg {
+namespace assim::qg {
 
 FftwArray<double> real_array(std::size_t count) {
   auto* p = static_cast<double*>(fftw_malloc(sizeof(double) * count));
@@ -65,4 +65,4 @@ const Transforms& transforms(std::int64_t nx, Planning planning) {
   return it->second;
 }
 
-}  // namespace qg
+}  // namespace assim::qg

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace qg {
+namespace assim::qg {
 
 enum class Planning {
   Measure,   // FFTW_MEASURE: fastest; the plan, hence the last bits, may differ between runs
@@ -38,4 +38,4 @@ using FftwArray = std::unique_ptr<T[], FftwFree>;
 FftwArray<double> real_array(std::size_t count);
 FftwArray<fftw_complex> complex_array(std::size_t count);
 
-}  // namespace qg
+}  // namespace assim::qg

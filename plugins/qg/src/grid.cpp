@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace qg {
+namespace assim::qg {
 
 namespace {
 constexpr double pi = 3.141592653589793;
@@ -85,4 +85,4 @@ Grid::Grid(const Parameters& parameters)
   }
 }
 
-}  // namespace qg
+}  // namespace assim::qg

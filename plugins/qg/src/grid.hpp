@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace qg {
+namespace assim::qg {
 
 // pyqg's parameter names, units and defaults (reference doc, "Defaults").
 struct Parameters {
@@ -54,4 +54,4 @@ struct Grid {
   double H(int layer) const { return layer == 0 ? p.H1 : H2; }
 };
 
-}  // namespace qg
+}  // namespace assim::qg

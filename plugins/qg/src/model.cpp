@@ -11,7 +11,7 @@
 #include <random>
 #include <utility>
 
-namespace qg {
+namespace assim::qg {
 
 namespace {
 
@@ -146,7 +146,7 @@ void TwoLayerModel::check_shape(const at::Tensor& states, bool batched) const {
   if (!ok || states.size(-3) != 2 || states.size(-2) != n || states.size(-1) != n) {
     std::string shape;
     for (auto s : states.sizes()) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-    throw assim::Error("qg.two_layer expects states of shape " +
+    throw assim::Error("model.qg expects states of shape " +
                        std::string(batched ? "(member, 2, " : "(batch..., 2, ") +
                        std::to_string(n) + ", " + std::to_string(n) + "), not (" + shape + ")");
   }
@@ -168,7 +168,7 @@ std::vector<std::string> TwoLayerModel::quantities() const {
 at::Tensor TwoLayerModel::derive(const at::Tensor& states, const std::string& quantity) const {
   const auto names = quantities();
   if (std::find(names.begin(), names.end(), quantity) == names.end())
-    throw assim::Error("qg.two_layer derives psi, u, v and velocity, not '" + quantity + "'");
+    throw assim::Error("model.qg derives psi, u, v and velocity, not '" + quantity + "'");
   check_shape(states, false);
   const Grid& g = *grid_;
   const auto real_type = states.scalar_type();
@@ -187,4 +187,4 @@ at::Tensor TwoLayerModel::derive(const at::Tensor& states, const std::string& qu
   return at::fft_irfft2(at::cat({-il * psih, ik * psih}, -3), grid_shape);
 }
 
-}  // namespace qg
+}  // namespace assim::qg

@@ -1,4 +1,4 @@
-// qg.two_layer: the assim::Model face of the two-layer QG core.
+// model.qg: the assim::Model face of the two-layer QG core.
 #pragma once
 
 #include "fft.hpp"
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace qg {
+namespace assim::qg {
 
 class TwoLayerModel : public assim::Model {
  public:
@@ -47,4 +47,4 @@ class TwoLayerModel : public assim::Model {
   at::Tensor inversion_, ik_, il_;
 };
 
-}  // namespace qg
+}  // namespace assim::qg

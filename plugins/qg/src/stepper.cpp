@@ -6,7 +6,7 @@
 #include <limits>
 #include <sstream>
 
-namespace qg {
+namespace assim::qg {
 
 namespace {
 
@@ -315,4 +315,4 @@ void invert(const Grid& g, const double* q, double* psi, double* u, double* v) {
   }
 }
 
-}  // namespace qg
+}  // namespace assim::qg

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace qg {
+namespace assim::qg {
 
 // A member left the range where the scheme is valid: CFL > 1 or NaN. The
 // message names the member, the step, the CFL number and a dt that would pass.
@@ -79,4 +79,4 @@ class Stepper {
 // with FFTW_ESTIMATE plans; the reference the differentiable path is tested against.
 void invert(const Grid& grid, const double* q, double* psi, double* u, double* v);
 
-}  // namespace qg
+}  // namespace assim::qg

@@ -1,4 +1,4 @@
-// qg.two_layer against pyqg's own output and the invariants of the scheme
+// model.qg against pyqg's own output and the invariants of the scheme
 // (reference doc, "Checks a faithful port passes").
 //
 // ATen comes before doctest: glog's CHECK macros would replace doctest's.
@@ -40,8 +40,8 @@ double relative_error(const at::Tensor& a, const at::Tensor& reference) {
   return (a - reference).abs().max().item<double>() / reference.abs().max().item<double>();
 }
 
-qg::Parameters pyqg_reference_nx32() {
-  qg::Parameters p;
+assim::qg::Parameters pyqg_reference_nx32() {
+  assim::qg::Parameters p;
   p.nx = 32;
   p.rd = 30000.0;
   p.U1 = 0.05;
@@ -51,11 +51,11 @@ qg::Parameters pyqg_reference_nx32() {
 }
 
 // Volume-weighted energy and enstrophy per unit area (reference doc, last check).
-std::pair<double, double> energy_enstrophy(const qg::Grid& g, const at::Tensor& state) {
+std::pair<double, double> energy_enstrophy(const assim::qg::Grid& g, const at::Tensor& state) {
   const at::Tensor q = state.contiguous();
   const std::int64_t P = g.points();
   std::vector<double> psi(2 * P), u(2 * P), v(2 * P);
-  qg::invert(g, q.data_ptr<double>(), psi.data(), u.data(), v.data());
+  assim::qg::invert(g, q.data_ptr<double>(), psi.data(), u.data(), v.data());
   const double* qq = q.data_ptr<double>();
   const double H = g.p.H1 + g.H2;
   double E = 0, Z = 0;
@@ -76,7 +76,7 @@ struct Wave {
   int layer, k, l;
   double amplitude, phase;
 };
-at::Tensor waves(const qg::Grid& g, const std::vector<Wave>& list) {
+at::Tensor waves(const assim::qg::Grid& g, const std::vector<Wave>& list) {
   at::Tensor q = at::zeros({2, g.ny, g.nx}, at::kDouble);
   auto a = q.accessor<double, 3>();
   const double two_pi = 2 * 3.141592653589793;
@@ -93,7 +93,7 @@ at::Tensor waves(const qg::Grid& g, const std::vector<Wave>& list) {
 
 TEST_CASE("q matches pyqg after 1, 2, 3, 10, 100 and 1000 steps; psi, u, v of the last state") {
   const std::string run = "qg_default_nx64";
-  qg::TwoLayerModel model(qg::Parameters{}, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(assim::qg::Parameters{}, assim::qg::Planning::Estimate);
   auto trajectory = model.start(load(run, "q_step0", 64).unsqueeze(0));
   for (int k : {1, 2, 3, 10, 100, 1000}) {
     trajectory->advance(k - trajectory->steps_taken());
@@ -113,7 +113,7 @@ TEST_CASE("q matches pyqg after 1, 2, 3, 10, 100 and 1000 steps; psi, u, v of th
     CHECK(e < 1e-10);
   }
   std::vector<double> psi(2 * 64 * 64), u(psi.size()), v(psi.size());
-  qg::invert(model.grid(), q.contiguous().data_ptr<double>(), psi.data(), u.data(), v.data());
+  assim::qg::invert(model.grid(), q.contiguous().data_ptr<double>(), psi.data(), u.data(), v.data());
   CHECK(relative_error(at::from_blob(u.data(), {2, 64, 64}, at::kDouble),
                        load(run, "u_final", 64)) < 1e-10);
   CHECK(relative_error(at::from_blob(psi.data(), {2, 64, 64}, at::kDouble),
@@ -122,7 +122,7 @@ TEST_CASE("q matches pyqg after 1, 2, 3, 10, 100 and 1000 steps; psi, u, v of th
 
 TEST_CASE("pyqg's reference run: nx 32, 7290 steps, sum(q1^2) within 1 %") {
   const std::string run = "qg_pyqg_reference_nx32";
-  qg::TwoLayerModel model(pyqg_reference_nx32(), qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(pyqg_reference_nx32(), assim::qg::Planning::Estimate);
   auto trajectory = model.start(load(run, "q_step0", 32).unsqueeze(0));
   trajectory->advance(1);
   CHECK(relative_error(trajectory->state()[0], load(run, "q_step1", 32)) < 1e-10);
@@ -135,7 +135,7 @@ TEST_CASE("pyqg's reference run: nx 32, 7290 steps, sum(q1^2) within 1 %") {
 }
 
 TEST_CASE("the mean PV of each layer is conserved") {
-  qg::TwoLayerModel model(qg::Parameters{}, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(assim::qg::Parameters{}, assim::qg::Planning::Estimate);
   const at::Tensor q0 = load("qg_default_nx64", "q_step1000", 64).unsqueeze(0);
   auto trajectory = model.start(q0);
   trajectory->advance(500);
@@ -147,9 +147,9 @@ TEST_CASE("the mean PV of each layer is conserved") {
 }
 
 TEST_CASE("a single plane wave has zero Jacobian") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.beta = p.U1 = p.U2 = p.rek = 0;  // only advection remains
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
   const at::Tensor q0 =
       waves(model.grid(), {{0, 3, 2, 2e-5, 0.3}, {1, 3, 2, -7e-6, 0.3}}).unsqueeze(0);
   auto trajectory = model.start(q0);
@@ -160,10 +160,10 @@ TEST_CASE("a single plane wave has zero Jacobian") {
 }
 
 TEST_CASE("inversion, then the PV definition, returns q") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.nx = 32;
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
-  const qg::Grid& g = model.grid();
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
+  const assim::qg::Grid& g = model.grid();
   const at::Tensor q = at::randn({3, 2, 32, 32}, at::kDouble) * 1e-5;
   const at::Tensor psih = at::fft_rfft2(model.derive(q, "psi"));
   const at::Tensor kappa2 = at::from_blob(const_cast<double*>(g.kappa2.data()), {g.ny, g.nk},
@@ -178,12 +178,12 @@ TEST_CASE("inversion, then the PV definition, returns q") {
 }
 
 TEST_CASE("energy and enstrophy are conserved with beta = U = rek = 0 and the 2/3 mask") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.beta = p.U1 = p.U2 = p.rek = 0;
   p.dealias = true;
   p.dt = 3600;
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
-  const qg::Grid& g = model.grid();
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
+  const assim::qg::Grid& g = model.grid();
   // Random waves with |k|, |l| <= 6, well inside the 2/3 mask (|index| <= 21).
   std::mt19937_64 engine(5);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -211,8 +211,8 @@ TEST_CASE("energy and enstrophy are conserved with beta = U = rek = 0 and the 2/
 }
 
 TEST_CASE("a batch steps bitwise like its members one by one") {
-  for (auto planning : {qg::Planning::Estimate, qg::Planning::Measure}) {
-    qg::TwoLayerModel model(qg::Parameters{}, planning);
+  for (auto planning : {assim::qg::Planning::Estimate, assim::qg::Planning::Measure}) {
+    assim::qg::TwoLayerModel model(assim::qg::Parameters{}, planning);
     const at::Tensor q = load("qg_default_nx64", "q_step1000", 64) + model.initial_state(3, 7);
     auto batch = model.start(q);
     batch->advance(40);
@@ -226,9 +226,9 @@ TEST_CASE("a batch steps bitwise like its members one by one") {
 }
 
 TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.dt = 3e5;  // U1 alone gives CFL 0.48: the first steps pass, then the filtered AB3 blows up
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
   auto trajectory = model.start(load("qg_default_nx64", "q_step1000", 64).unsqueeze(0));
   bool thrown = false;
   try {
@@ -240,7 +240,7 @@ TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {
     CHECK(e.step() > 0);
     // Every member finished the block of steps in which the bad state was found.
     CHECK(trajectory->steps_taken() > e.step());
-    CHECK(trajectory->steps_taken() <= e.step() + qg::Stepper::block);
+    CHECK(trajectory->steps_taken() <= e.step() + assim::qg::Stepper::block);
     CHECK(what.find("step " + std::to_string(e.step())) != std::string::npos);
     CHECK(what.find("CFL") != std::string::npos);
     CHECK(what.find("try dt <=") != std::string::npos);
@@ -248,7 +248,7 @@ TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {
   CHECK(thrown);
 
   p.dt = 1e6;  // U1 alone gives CFL 1.6: the initial state is already out of range
-  qg::TwoLayerModel hopeless(p, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel hopeless(p, assim::qg::Planning::Estimate);
   auto at_once = hopeless.start(hopeless.initial_state(2, 1));
   try {
     at_once->advance(5);
@@ -259,9 +259,9 @@ TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {
 }
 
 TEST_CASE("derive(\"u\"), (\"v\"), (\"psi\") equal the core's inversion") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.nx = 32;
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
   const at::Tensor q = at::randn({3, 2, 32, 32}, at::kDouble) * 1e-5;
   const at::Tensor u = model.derive(q, "u"), v = model.derive(q, "v"),
                    psi = model.derive(q, "psi"), velocity = model.derive(q, "velocity");
@@ -270,7 +270,7 @@ TEST_CASE("derive(\"u\"), (\"v\"), (\"psi\") equal the core's inversion") {
   CHECK(at::equal(velocity.slice(1, 2, 4), v));
   for (std::int64_t m = 0; m < 3; ++m) {
     std::vector<double> cpsi(2 * 32 * 32), cu(cpsi.size()), cv(cpsi.size());
-    qg::invert(model.grid(), q[m].contiguous().data_ptr<double>(), cpsi.data(), cu.data(),
+    assim::qg::invert(model.grid(), q[m].contiguous().data_ptr<double>(), cpsi.data(), cu.data(),
                cv.data());
     auto as_tensor = [](std::vector<double>& a) {
       return at::from_blob(a.data(), {2, 32, 32}, at::kDouble);
@@ -284,9 +284,9 @@ TEST_CASE("derive(\"u\"), (\"v\"), (\"psi\") equal the core's inversion") {
 }
 
 TEST_CASE("derive is differentiable: autograd against finite differences") {
-  qg::Parameters p;
+  assim::qg::Parameters p;
   p.nx = 8;
-  qg::TwoLayerModel model(p, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(p, assim::qg::Planning::Estimate);
   const at::Tensor x0 = at::randn({2, 2, 8, 8}, at::kDouble) * 1e-5;
   const at::Tensor weights = at::randn({2, 4, 8, 8}, at::kDouble);
   auto objective = [&](const at::Tensor& x) { return (model.derive(x, "velocity") * weights).sum(); };
@@ -308,7 +308,7 @@ TEST_CASE("derive is differentiable: autograd against finite differences") {
 }
 
 TEST_CASE("initial states, state spec and parameters") {
-  qg::TwoLayerModel model(qg::Parameters{}, qg::Planning::Estimate);
+  assim::qg::TwoLayerModel model(assim::qg::Parameters{}, assim::qg::Planning::Estimate);
   const at::Tensor q = model.initial_state(3, 123);
   CHECK(q.sizes() == at::IntArrayRef{3, 2, 64, 64});
   CHECK((q.scalar_type() == at::kDouble));
@@ -329,7 +329,7 @@ TEST_CASE("initial states, state spec and parameters") {
   CHECK(spec.dims[2].spacing == doctest::Approx(1e6 / 64));
   CHECK(spec.time_step == 7200.0);
 
-  const assim::Parameters declared = qg::TwoLayerModel::parameters();
+  const assim::Parameters declared = assim::qg::TwoLayerModel::parameters();
   for (const char* name : {"nx", "L", "dt", "beta", "rd", "delta", "H1", "U1", "U2", "rek",
                            "filterfac", "dealias", "fft_planning"})
     CHECK_MESSAGE(declared.find(name) != nullptr, name);

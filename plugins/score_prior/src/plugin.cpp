@@ -4,7 +4,7 @@
 #include <assim/registrar.hpp>
 
 ASSIM_PLUGIN("score_prior", "0.1.0") {
-  registrar.add<score_prior::ScorePrior>(
+  registrar.add<assim::score_prior::ScorePrior>(
       "prior.score_unet",
       "learned diffusion prior over windows of normalised states (temporal U-Net, optionally over z = (x, H(x)))");
 }

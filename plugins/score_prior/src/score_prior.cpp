@@ -18,7 +18,7 @@
 #include <regex>
 #include <sstream>
 
-namespace score_prior {
+namespace assim::score_prior {
 
 namespace fs = std::filesystem;
 
@@ -516,4 +516,4 @@ void ScorePrior::load(const fs::path& folder) {
   scale_ = scale;
 }
 
-}  // namespace score_prior
+}  // namespace assim::score_prior

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-namespace score_prior {
+namespace assim::score_prior {
 
 class ScorePrior : public assim::Prior {
  public:
@@ -52,4 +52,4 @@ class ScorePrior : public assim::Prior {
   at::Tensor scale_;
 };
 
-}  // namespace score_prior
+}  // namespace assim::score_prior

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace score_prior {
+namespace assim::score_prior {
 
 namespace F = torch::nn::functional;
 
@@ -146,4 +146,4 @@ std::int64_t UNetImpl::parameter_count() const {
   return n;
 }
 
-}  // namespace score_prior
+}  // namespace assim::score_prior

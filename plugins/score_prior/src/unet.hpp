@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace score_prior {
+namespace assim::score_prior {
 
 // Everything that fixes the network's parameter shapes; a checkpoint that
 // disagrees with it cannot be loaded.
@@ -85,4 +85,4 @@ class UNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UNet);
 
-}  // namespace score_prior
+}  // namespace assim::score_prior

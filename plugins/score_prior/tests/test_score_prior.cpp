@@ -5,7 +5,7 @@
 #include "score_prior.hpp"
 
 #include <assim/error.hpp>
-#include <assim/framework/config_text.hpp>
+#include <assim/testing/config.hpp>
 #include <assim/log.hpp>
 
 #include <torch/torch.h>
@@ -23,7 +23,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using score_prior::ScorePrior;
+using assim::score_prior::ScorePrior;
 
 namespace {
 
