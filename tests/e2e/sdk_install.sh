@@ -25,6 +25,8 @@ done
   || { echo "FAIL: assim plugins does not list example.cubic"; exit 1; }
 ncdump -h "$work/runs/experiment/seen/observations.nc" | grep -q "operator_type = \"example.cubic\"" \
   || { echo "FAIL: the observations were not made by the example operator"; exit 1; }
+"$work/prefix/bin/assim" plugins "$work/model/experiment.yaml" | grep -q "model.example_advection" \
+  || { echo "FAIL: assim plugins EXPERIMENT.yaml does not list what its plugin_path loads"; exit 1; }
 grep -q "sampler.enkf" "$work/runs/example_model/scores/evaluation.txt" \
   || { echo "FAIL: the example model was not assimilated"; exit 1; }
 echo "out-of-tree plugins built against $work/prefix, their contracts checked, and run"
