@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdlib>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -58,10 +59,17 @@ struct Common {
   }
 };
 
-po::variables_map parse(int argc, char** argv, const po::options_description& options,
-                        const po::positional_options_description& positional) {
+// Parses a command whose one positional argument is the experiment file;
+// with --help, prints the options and returns nothing.
+std::optional<po::variables_map> parse(int argc, char** argv, const po::options_description& options) {
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options;
+    return std::nullopt;
+  }
   po::notify(vm);
   return vm;
 }
@@ -86,13 +94,7 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/");
   options.add(common.options);
-  po::positional_options_description positional;
-  positional.add("experiment", 1);
-  auto vm = parse(argc, argv, options, positional);
-  if (vm.count("help")) {
-    std::cout << options;
-    return 0;
-  }
+  if (!parse(argc, argv, options)) return 0;
   if (experiment.empty()) throw po::error("missing the experiment file");
   common.apply();
   Session session(experiment, sets);
@@ -125,13 +127,7 @@ int plugins(int argc, char** argv) {
       "plugin-path", po::value(&paths)->composing(), "also load plugins from this file or folder (repeatable)")(
       "experiment", po::value(&experiment), "also load the plugins of this experiment's plugin_path");
   options.add(common.options);
-  po::positional_options_description positional;
-  positional.add("experiment", 1);
-  auto vm = parse(argc, argv, options, positional);
-  if (vm.count("help")) {
-    std::cout << options;
-    return 0;
-  }
+  if (!parse(argc, argv, options)) return 0;
   common.apply();
   // An experiment brings the catalog its own plugin_path loads.
   std::unique_ptr<Session> session;
