@@ -80,6 +80,7 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   std::vector<std::string> sets;
   RunOptions run;
   std::string output_root;
+  bool print = false;
   po::options_description options(command == "run" ? "assim run EXPERIMENT.yaml [options]"
                                                    : "assim validate EXPERIMENT.yaml [options]");
   options.add_options()("experiment", po::value(&experiment), "the experiment file")(
@@ -93,6 +94,9 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "after a failed stage, run the stages that do not depend on it; fail at the end")(
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/");
+  else
+    options.add_options()("print", po::bool_switch(&print),
+                          "print the experiment as it would run: sweeps expanded, --set applied, defaults filled");
   options.add(common.options);
   if (!parse(argc, argv, options)) return 0;
   if (experiment.empty()) throw po::error("missing the experiment file");
@@ -100,6 +104,7 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   Session session(experiment, sets);
   session.validate();
   if (command == "validate") {
+    if (print) std::cout << session.resolved() << "\n";
     std::cout << experiment << ": valid; stages in order:";
     for (const auto& s : session.order()) std::cout << ' ' << s;
     std::cout << '\n';

@@ -264,16 +264,6 @@ def main():
             e.cell(op, "all", 1, setting, ["soad", "sda", f"sda_g{gamma}_k64_det"])
     e.write()
 
-    e = Experiment("grid_cpu.yaml", "The full grid: 3 operators x 6 masks x N = 1, 2, 4, 8 x settings I and II.",
-                   "SOAD and SDA over the papers' grid of observation designs at CPU scale (32 x 32); "
-                   "run it in parts with --only '*_easy_*' etc.")
-    for op in three:
-        for setting in SETTINGS:
-            for mask in MASKS:
-                for n in EVERY:
-                    e.cell(op, mask, n, setting, ["soad", "sda"])
-    e.write()
-
 
 if __name__ == "__main__":
     main()

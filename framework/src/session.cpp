@@ -7,6 +7,7 @@
 #include "experiment_file.hpp"
 #include "provenance.hpp"
 #include "result_folder.hpp"
+#include "sweeps.hpp"
 
 #include <torch/version.h>
 #include <yaml-cpp/yaml.h>
@@ -460,6 +461,7 @@ Session::Session(const fs::path& file, const std::vector<std::string>& overrides
   }
   if (!s.root.IsMap()) throw ConfigError(file.string(), "", "an experiment must be a map with 'components' and 'stages'");
   check_unique_keys(s.root, *s.origin, "");
+  expand_sweeps(s.root, *s.origin);
   for (const auto& o : overrides) apply_override(s.root, o, *s.origin);
 
   validate_settings(s.root, experiment_parameters().list(), *s.origin, "", {"components", "stages"}, "the experiment");
@@ -518,6 +520,23 @@ const std::string& Session::name() const { return state_->name; }
 const PluginCatalog& Session::catalog() const { return state_->catalog; }
 PluginCatalog& Session::catalog() { return state_->catalog; }
 std::vector<std::string> Session::order() const { return state_->order; }
+std::string Session::resolved() const {
+  // One line per component and stage, as experiment files are written.
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  for (const auto& kv : state_->root) {
+    out << YAML::Key << kv.first;
+    if ((kv.first.Scalar() == "components" || kv.first.Scalar() == "stages") && kv.second.IsMap()) {
+      out << YAML::Value << YAML::BeginMap;
+      for (const auto& entry : kv.second) out << YAML::Key << entry.first << YAML::Value << YAML::Flow << entry.second;
+      out << YAML::EndMap;
+    } else {
+      out << YAML::Value << kv.second;
+    }
+  }
+  out << YAML::EndMap;
+  return out.c_str();
+}
 
 void Session::validate() {
   auto& s = *state_;

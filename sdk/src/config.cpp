@@ -21,6 +21,8 @@ std::string location(const ConfigOrigin& origin, const YAML::Node& node, const s
   auto it = origin.overrides.find(path);
   if (it != origin.overrides.end()) return "command line (" + it->second + ")";
   auto mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+  if (mark.is_null())
+    if (auto made = origin.expanded.find(path); made != origin.expanded.end()) return made->second;
   if (mark.is_null() && fallback.IsDefined()) mark = fallback.Mark();
   if (mark.is_null()) return origin.file;
   return origin.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);

@@ -22,6 +22,9 @@ namespace assim {
 struct ConfigOrigin {
   std::string file;
   std::map<std::string, std::string> overrides;  // dotted path -> "--set path=value"
+  // Values a sweep made (copies, placeless): dotted path -> "file:line:column"
+  // of the value in the stage they were expanded from.
+  std::map<std::string, std::string> expanded;
 };
 
 // Finds (building it if needed) the component `name` for the value at

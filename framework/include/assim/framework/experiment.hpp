@@ -40,6 +40,9 @@ class Session {
   void validate();
   // Runs the stages in dependency order, reusing unchanged results.
   void run(const RunOptions& options);
+  // The experiment as validated: sweeps expanded, overrides applied,
+  // defaults filled (YAML text).
+  std::string resolved() const;
   // The stage names in the order they run.
   std::vector<std::string> order() const;
   const PluginCatalog& catalog() const;

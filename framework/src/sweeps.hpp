@@ -1,0 +1,33 @@
+// A grid of stages in a few lines: named dimensions under `sweeps:` and
+// stages that run `over:` some of them expand, before anything is checked,
+// into one stage per combination.
+//
+//   sweeps:
+//     op:   {easy: $easy, hard: $hard}          # label: value
+//     n:    [1, 2, 4]                           # labels are the values
+//   stages:
+//     obs_<op>_n<n>:  {run: observe, over: [op, n], operator: <op>, every: <n>, ...}
+//     soad_<op>_n<n>: {run: assimilate, over: [op, n], observations: $obs_<op>_n<n>, prior: $prior_<op>, ...}
+//     scores:         {run: evaluate, of: [$soad_<op>_n<n>]}
+//
+// In a stage that runs over a dimension, `<dim>` as a whole value is that
+// dimension's value (any YAML), and `<dim>` inside a longer text (a name, a
+// `$reference`) is its label. A stage's name holds `<dim>` for each of its
+// dimensions, so that every combination has its own name. In a list, elements
+// that name dimensions the stage does not run over expand into every
+// combination of them (dimensions in the order declared, the first slowest).
+// Angle brackets, unlike braces, need no quotes in YAML's flow style.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+namespace assim {
+
+struct ConfigOrigin;
+
+// Replaces `stages:` of `root` by its expansion and removes `sweeps:`; the
+// origin learns where each expanded value came from.
+// Throws ConfigError naming the file, line and key of a bad sweep.
+void expand_sweeps(YAML::Node root, ConfigOrigin& origin);
+
+}  // namespace assim

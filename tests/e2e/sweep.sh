@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A sweep expands into one stage per combination, with the values and labels
+# put in, lists expanded in the declared order (the first dimension slowest),
+# and runs; an override reaches one expanded stage only.
+set -u
+assim=$1 case=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+"$assim" validate "$case" --print > "$work/print" 2>&1 || { cat "$work/print"; echo "FAIL: validate"; exit 1; }
+grep -q "stages in order: truth seen_all_lo seen_all_hi seen_cube_lo seen_cube_hi letkf_all_lo" "$work/print" \
+  || { echo "FAIL: not one stage per combination, in order:"; tail -1 "$work/print"; fail=1; }
+grep -q 'seen_cube_hi: {run: observe, data: $truth, operator: $cube,.*noise: {sigma: 0.5' "$work/print" \
+  || { echo "FAIL: values not put in:"; grep seen_cube_hi "$work/print"; fail=1; }
+grep -q 'scores: {run: evaluate, of: \[$letkf_all_lo, $letkf_all_hi, $letkf_cube_lo, $letkf_cube_hi\]' "$work/print" \
+  || { echo "FAIL: the list did not expand in order:"; grep "scores:" "$work/print"; fail=1; }
+"$assim" validate "$case" --print --set stages.seen_all_lo.noise.sigma=0.3 > "$work/set" 2>&1 || { cat "$work/set"; fail=1; }
+grep -q 'seen_all_lo: .*noise: {sigma: 0.3' "$work/set" && grep -q 'seen_all_hi: .*noise: {sigma: 0.5' "$work/set" \
+  && grep -q 'seen_cube_lo: .*noise: {sigma: 0.1' "$work/set" \
+  || { echo "FAIL: --set on one expanded stage changed others (or not it)"; grep "seen_" "$work/set"; fail=1; }
+"$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
+[ "$(grep -c "sampler.enkf" "$work/runs/sweep/scores/evaluation.txt")" -eq 4 ] \
+  || { echo "FAIL: the evaluation does not hold the four runs"; cat "$work/runs/sweep/scores/evaluation.txt"; fail=1; }
+[ "$fail" -eq 0 ] && echo "the sweep expanded as declared and ran"
+exit $fail
