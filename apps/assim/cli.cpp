@@ -93,7 +93,10 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "keep-going", po::bool_switch(&run.keep_going),
         "after a failed stage, run the stages that do not depend on it; fail at the end")(
         "output", po::value(&output_root)->default_value("runs"),
-        "folder of the results: OUTPUT/<experiment>/<stage>/");
+        "folder of the results: OUTPUT/<experiment>/<stage>/")(
+        "variant", po::value(&run.variant),
+        "a name for the settings --set makes: the stages they change write to <stage>@NAME, beside the base "
+        "results, and the unchanged stages are shared");
   else
     options.add_options()("print", po::bool_switch(&print),
                           "print the experiment as it would run: sweeps expanded, --set applied, defaults filled");

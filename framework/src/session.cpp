@@ -93,6 +93,34 @@ struct Session::State {
   std::vector<std::string> building;
   std::vector<std::string> order;
   bool validated = false;
+  // --variant: the stages the overrides change, directly or through a
+  // component or an input, write to <stage>@<variant>; the others are shared.
+  std::string variant;
+  std::set<std::string> varied;
+
+  std::string result_name(const std::string& stage) const {
+    return varied.count(stage) ? stage + "@" + variant : stage;
+  }
+
+  // The stages whose settings, components or inputs an override changes.
+  std::set<std::string> changed_by_overrides() const {
+    auto touched = [&](const std::string& prefix) {
+      return std::any_of(origin->overrides.begin(), origin->overrides.end(), [&](const auto& o) {
+        return o.first == prefix || o.first.rfind(prefix + ".", 0) == 0;
+      });
+    };
+    std::set<std::string> out;
+    for (const auto& name : order) {
+      const auto& entry = stages.at(name);
+      bool changed = touched("stages." + name);
+      std::set<std::string> closure;
+      for (const auto& c : entry.components) component_closure(c, closure);
+      for (const auto& c : closure) changed = changed || touched("components." + c);
+      for (const auto& [key, input] : entry.inputs) changed = changed || out.count(input) > 0;
+      if (changed) out.insert(name);
+    }
+    return out;
+  }
 
   std::string where(const YAML::Node& node, const std::string& path) const {
     return location(*origin, node, path, root);
@@ -285,7 +313,7 @@ struct Session::State {
   // the stages it reads.
   std::shared_ptr<const StageInput> stage_input(const std::string& name, const fs::path& folder) {
     const auto& entry = stages.at(name);
-    auto in = std::make_shared<StageInput>(StageInput{name, entry.node["run"].Scalar(), folder / name, {},
+    auto in = std::make_shared<StageInput>(StageInput{name, entry.node["run"].Scalar(), folder / result_name(name), {},
                                                       Config(config_impl(entry.node, "stages." + name, entry.declared)),
                                                       {}});
     for (const auto& p : entry.declared)
@@ -375,6 +403,7 @@ struct Session::State {
     out["run"] = entry.node["run"].Scalar();
     out["hash"] = hash;
     out["seed"] = entry.node["seed"].as<std::int64_t>();
+    if (varied.count(name)) out["variant"] = variant;
     out["config"] = YAML::Clone(entry.node);
     std::set<std::string> closure;
     for (const auto& c : entry.components) component_closure(c, closure);
@@ -413,13 +442,14 @@ struct Session::State {
                  const ResultFolder& folder) {
     const auto& entry = stages.at(name);
     const std::string run = entry.node["run"].Scalar();
-    const fs::path partial = folder.partial(name);
+    const std::string result = result_name(name);
+    const fs::path partial = folder.partial(result);
     std::map<std::string, std::shared_ptr<const StageInput>> inputs;
     for (const auto& [key, input] : entry.inputs)
       inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
     StageContext context(
         config, partial, inputs, [this, &config](const std::string& key) { return settings_of(config, key); },
-        fs::absolute(file).parent_path(), folder.resume(name, hash));
+        fs::absolute(file).parent_path(), folder.resume(result, hash));
     log::info("stage ", name, " (", run, "): running");
     const std::string started = provenance::now_text();
     const auto t0 = std::chrono::steady_clock::now();
@@ -441,8 +471,8 @@ struct Session::State {
                   ": a plugin threw something that is not a std::exception");
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    folder.commit(name, partial, record_of(name, hash, files, hashes, partial, started, seconds));
-    log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(name).string());
+    folder.commit(result, partial, record_of(name, hash, files, hashes, partial, started, seconds));
+    log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(result).string());
   }
 };
 
@@ -615,20 +645,33 @@ void Session::run(const RunOptions& options) {
   validate();
   auto& s = *state_;
   const std::set<std::string> only = s.selected(options.only);
-  ResultFolder folder(options.output_root / s.name, s.stage_names);
+  s.variant = options.variant;
+  s.varied.clear();
+  if (!s.variant.empty()) {
+    if (!is_plain_name(s.variant))
+      throw Error("--variant " + s.variant + ": not a plain name (" + plain_name_rule + "); it names result folders");
+    s.varied = s.changed_by_overrides();
+    if (s.varied.empty()) log::warning("--variant ", s.variant, ": no --set changes any stage; every result is shared");
+  } else if (!s.origin->overrides.empty()) {
+    log::info("--set without --variant: the changed stages replace their results; --variant NAME keeps both");
+  }
+  std::vector<std::string> results;
+  for (const auto& name : s.stage_names) results.push_back(s.result_name(name));
+  ResultFolder folder(options.output_root / s.name, results);
   for (const auto& name : s.order)
-    if (only.empty() || only.count(name)) folder.refuse_foreign(name);
+    if (only.empty() || only.count(name)) folder.refuse_foreign(s.result_name(name));
 
   std::map<std::string, std::string> hashes;  // of every stage whose result can be read
   std::vector<std::string> failures;
   std::set<std::string> failed, damaged;
   for (const auto& name : s.order) {
     const auto& entry = s.stages.at(name);
-    YAML::Node record = folder.record(name);
+    const std::string result = s.result_name(name);
+    YAML::Node record = folder.record(result);
     const std::string recorded = record["hash"].as<std::string>("");
     if (!only.empty() && !only.count(name)) {
       // Read by a selected stage as it is: only when intact.
-      const std::string damage = recorded.empty() ? "" : provenance::damage(folder.result(name), record["outputs"]);
+      const std::string damage = recorded.empty() ? "" : provenance::damage(folder.result(result), record["outputs"]);
       if (!damage.empty()) {
         log::warning("stage ", name, ": its result is damaged (", damage, ")");
         damaged.insert(name);
@@ -656,9 +699,9 @@ void Session::run(const RunOptions& options) {
     hashes[name] = hash;
     const std::string run = entry.node["run"].Scalar();
     if (!options.force && recorded == hash) {
-      const std::string damage = provenance::damage(folder.result(name), record["outputs"]);
+      const std::string damage = provenance::damage(folder.result(result), record["outputs"]);
       if (damage.empty()) {
-        log::info("stage ", name, " (", run, "): unchanged, reusing ", folder.result(name).string());
+        log::info("stage ", name, " (", run, "): unchanged, reusing ", folder.result(result).string());
         continue;
       }
       log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
