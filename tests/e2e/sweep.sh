@@ -21,5 +21,10 @@ grep -q 'seen_all_lo: .*noise: {sigma: 0.3' "$work/set" && grep -q 'seen_all_hi:
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
 [ "$(grep -c "sampler.enkf" "$work/runs/sweep/scores/evaluation.txt")" -eq 4 ] \
   || { echo "FAIL: the evaluation does not hold the four runs"; cat "$work/runs/sweep/scores/evaluation.txt"; fail=1; }
+# States of one dim are drawn as time (6 frames) by space (12 sites), scaled by a whole factor.
+picture=$work/runs/sweep/report/report/letkf_cube_hi_w0_s0_truth.png
+[ -f "$picture" ] || { echo "FAIL: no time-by-space picture of the Lorenz-96 window"; fail=1; }
+size=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); w,h=struct.unpack('>II',d[16:24]); print(w % 12, h % 6, w // 12 == h // 6)" "$picture")
+[ "$size" == "0 0 True" ] || { echo "FAIL: the picture is not 12 sites by 6 frames scaled alike ($size)"; fail=1; }
 [ "$fail" -eq 0 ] && echo "the sweep expanded as declared and ran"
 exit $fail

@@ -41,6 +41,43 @@ struct Row {
   std::vector<std::string> cells;  // HTML per shown frame
 };
 
+// States with one dim (Lorenz-96's sites): truth, mean, spread and error of
+// the window as pictures of time (up) by space (across).
+std::string time_by_space(const Config& config, const Input& run, const netcdf::File& file, const FieldsChoice& choice,
+                          Gallery& gallery) {
+  const auto shape = file.shape("truth");  // (window, time, site)
+  if (shape.size() != 3) return "<p class=\"note\">Fields are drawn for states of one or two dimensions.</p>\n";
+  const std::size_t windows = shape[0], frames = shape[1], sites = shape[2], seeds = file.shape("mean")[1];
+  const auto w = static_cast<std::size_t>(choice.window), s = static_cast<std::size_t>(choice.seed);
+  if (w >= windows) config.fail("window", "run '" + run.name + "' has " + std::to_string(windows) + " windows");
+  if (s >= seeds) config.fail("seed_index", "run '" + run.name + "' has " + std::to_string(seeds) + " seeds");
+  const auto truth = slab(file, "truth", {w}), mean = slab(file, "mean", {w, s}), spread = slab(file, "spread", {w, s});
+  std::vector<double> error(truth.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) error[i] = mean[i] - truth[i];
+  const int h = static_cast<int>(frames), width = static_cast<int>(sites);
+  auto field = [&](const std::vector<double>& v) { return Field{v.data(), h, width, nullptr}; };
+  if (std::isnan(finite_range({field(mean)}).first))
+    return "<p class=\"note\">Window " + std::to_string(w) + ", seed " + std::to_string(s) +
+           " diverged: there are no fields to show.</p>\n";
+  const std::string stem = run.name + "_w" + std::to_string(w) + "_s" + std::to_string(s);
+  auto bar_of = [&](const std::string& key, const std::string& label, const std::vector<Field>& fields, bool symmetric) {
+    auto [lo, hi] = finite_range(fields);
+    return gallery.bar(stem + "_" + key + "_bar", Scale::fit(lo, hi, symmetric), label, fields.front());
+  };
+  const int state_bar = bar_of("state", "truth and mean", {field(truth), field(mean)}, finite_range({field(truth)}).first < 0);
+  const int spread_bar = bar_of("spread", "spread", {field(spread)}, false);
+  const int error_bar = bar_of("error", "error", {field(error)}, true);
+  std::string html = "<p class=\"note\">Window " + std::to_string(w) + ", seed " + std::to_string(s) + ": time " +
+                     "(frames 0 to " + std::to_string(frames - 1) + ") upwards, " + std::to_string(sites) +
+                     " points across.</p>\n<table class=\"fields\"><tr><th>truth</th><th>analysis mean</th><th></th>"
+                     "<th>ensemble spread</th><th></th><th>error (mean &minus; truth)</th><th></th></tr>\n<tr>";
+  html += "<td>" + gallery.field(stem + "_truth", field(truth), state_bar) + "</td>";
+  html += "<td>" + gallery.field(stem + "_mean", field(mean), state_bar) + "</td><td>" + gallery.bar_html(state_bar) + "</td>";
+  html += "<td>" + gallery.field(stem + "_spread", field(spread), spread_bar) + "</td><td>" + gallery.bar_html(spread_bar) + "</td>";
+  html += "<td>" + gallery.field(stem + "_error", field(error), error_bar) + "</td><td>" + gallery.bar_html(error_bar) + "</td>";
+  return html + "</tr></table>\n";
+}
+
 }  // namespace
 
 std::string fields_section(const Config& config, const Input& run, const std::optional<Input>& observe,
@@ -49,9 +86,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
   const auto shape = file.shape("truth");  // (window, time, layers..., y, x)
   const auto dims = file.dimensions_of("truth");
   std::string html = "<h3>" + escape(run.name) + "</h3>\n";
-  if (shape.size() < 4)
-    return html + "<p class=\"note\">Fields are drawn for states with two spatial dimensions; these have " +
-           std::to_string(shape.size() - 2) + ".</p>\n";
+  if (shape.size() < 4) return html + time_by_space(config, run, file, choice, gallery);
   const std::size_t windows = shape[0], frames = shape[1], ny = shape[shape.size() - 2], nx = shape.back();
   const std::size_t layers = product(shape, 2, shape.size() - 2), plane = ny * nx;
   const std::size_t seeds = file.shape("mean")[1];
