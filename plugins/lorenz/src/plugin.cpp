@@ -53,80 +53,85 @@ at::Tensor gaussian_states(std::int64_t members, std::uint64_t seed, const std::
   return m + std::sqrt(variance) * at::randn({members, n}, generator, at::kDouble);
 }
 
+struct Lorenz96Options {
+  std::int64_t sites = 40;
+  double forcing = 8.0;
+  double dt = 0.05;
+  double initial_variance = 0.001;
+};
+
 class Lorenz96 : public assim::Model {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.integer("sites", 40, "", "number of variables on the circle").at_least(4);
-    p.real("forcing", 8.0, "1", "constant forcing F").at_least(0);
-    p.real("dt", 0.05, "model time units", "RK4 time step").above(0);
-    p.real("initial_variance", 0.001, "1", "variance of the initial states around e_1 (Sakov & Oke 2008)").at_least(0);
+  static assim::Fields<Lorenz96Options> fields() {
+    assim::Fields<Lorenz96Options> p;
+    p.integer("sites", &Lorenz96Options::sites, "", "number of variables on the circle").at_least(4);
+    p.real("forcing", &Lorenz96Options::forcing, "1", "constant forcing F").at_least(0);
+    p.real("dt", &Lorenz96Options::dt, "model time units", "RK4 time step").above(0);
+    p.real("initial_variance", &Lorenz96Options::initial_variance, "1",
+           "variance of the initial states around e_1 (Sakov & Oke 2008)")
+        .at_least(0);
     return p;
   }
-  explicit Lorenz96(const Config& c)
-      : sites_(c.get<int>("sites")),
-        forcing_(c.get<double>("forcing")),
-        dt_(c.get<double>("dt")),
-        variance_(c.get<double>("initial_variance")) {}
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Lorenz96(const Config& c) : o_(fields().read(c)) {}
 
   assim::StateSpec state_spec() const override {
-    return {"x", "Lorenz-96 state", "1", {{"site", sites_, "1", 1.0}}, dt_, "1"};
+    return {"x", "Lorenz-96 state", "1", {{"site", o_.sites, "1", 1.0}}, o_.dt, "1"};
   }
   at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
-    std::vector<double> e1(sites_, 0.0);
+    std::vector<double> e1(static_cast<std::size_t>(o_.sites), 0.0);
     e1[0] = 1.0;
-    return gaussian_states(members, seed, e1, variance_);
+    return gaussian_states(members, seed, e1, o_.initial_variance);
   }
   std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
-    int n = sites_;
-    double f = forcing_;
+    const int n = static_cast<int>(o_.sites);
+    const double f = o_.forcing;
     return std::make_unique<RungeKuttaTrajectory>(
-        states, dt_, [n, f](const double* x, double* dxdt) { assim::lorenz::lorenz96_tendency(x, dxdt, n, f); });
+        states, o_.dt, [n, f](const double* x, double* dxdt) { assim::lorenz::lorenz96_tendency(x, dxdt, n, f); });
   }
 
  private:
-  int sites_;
-  double forcing_, dt_, variance_;
+  Lorenz96Options o_;
+};
+
+struct Lorenz63Options {
+  double sigma = 10.0, rho = 28.0, beta = 8.0 / 3.0;
+  double dt = 0.01;
+  std::vector<double> initial_mean{1.509, -1.531, 25.46};
+  double initial_variance = 2.0;
 };
 
 class Lorenz63 : public assim::Model {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.real("sigma", 10.0, "1", "Prandtl number").above(0);
-    p.real("rho", 28.0, "1", "Rayleigh number").above(0);
-    p.real("beta", 8.0 / 3.0, "1", "geometric factor").above(0);
-    p.real("dt", 0.01, "model time units", "RK4 time step").above(0);
-    p.reals("initial_mean", {1.509, -1.531, 25.46}, "1", "mean of the initial states (Sakov 2012)");
-    p.real("initial_variance", 2.0, "1", "variance of the initial states").at_least(0);
+  static assim::Fields<Lorenz63Options> fields() {
+    assim::Fields<Lorenz63Options> p;
+    p.real("sigma", &Lorenz63Options::sigma, "1", "Prandtl number").above(0);
+    p.real("rho", &Lorenz63Options::rho, "1", "Rayleigh number").above(0);
+    p.real("beta", &Lorenz63Options::beta, "1", "geometric factor").above(0);
+    p.real("dt", &Lorenz63Options::dt, "model time units", "RK4 time step").above(0);
+    p.reals("initial_mean", &Lorenz63Options::initial_mean, "1", "mean of the initial states (Sakov 2012)");
+    p.real("initial_variance", &Lorenz63Options::initial_variance, "1", "variance of the initial states").at_least(0);
     return p;
   }
-  explicit Lorenz63(const Config& c)
-      : sigma_(c.get<double>("sigma")),
-        rho_(c.get<double>("rho")),
-        beta_(c.get<double>("beta")),
-        dt_(c.get<double>("dt")),
-        mean_(c.get<std::vector<double>>("initial_mean")),
-        variance_(c.get<double>("initial_variance")) {
-    if (mean_.size() != 3) c.fail("initial_mean", "must have 3 values (x, y, z)");
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Lorenz63(const Config& c) : o_(fields().read(c)) {
+    if (o_.initial_mean.size() != 3) c.fail("initial_mean", "must have 3 values (x, y, z)");
   }
 
   assim::StateSpec state_spec() const override {
-    return {"x", "Lorenz-63 state", "1", {{"component", 3, "", 0.0}}, dt_, "1"};
+    return {"x", "Lorenz-63 state", "1", {{"component", 3, "", 0.0}}, o_.dt, "1"};
   }
   at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
-    return gaussian_states(members, seed, mean_, variance_);
+    return gaussian_states(members, seed, o_.initial_mean, o_.initial_variance);
   }
   std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
-    double s = sigma_, r = rho_, b = beta_;
+    const double s = o_.sigma, r = o_.rho, b = o_.beta;
     return std::make_unique<RungeKuttaTrajectory>(
-        states, dt_, [s, r, b](const double* x, double* dxdt) { assim::lorenz::lorenz63_tendency(x, dxdt, s, r, b); });
+        states, o_.dt, [s, r, b](const double* x, double* dxdt) { assim::lorenz::lorenz63_tendency(x, dxdt, s, r, b); });
   }
 
  private:
-  double sigma_, rho_, beta_, dt_;
-  std::vector<double> mean_;
-  double variance_;
+  Lorenz63Options o_;
 };
 
 }  // namespace

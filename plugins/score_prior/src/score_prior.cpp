@@ -2,6 +2,7 @@
 
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
@@ -196,43 +197,48 @@ struct Row {
 
 }  // namespace
 
-assim::Parameters ScorePrior::parameters() {
-  assim::Parameters p;
-  p.integers("state_shape", {2, 64, 64}, "",
-             "one state frame [channels, y, x]; the training data and z_t must have it")
+namespace {
+
+// The network's settings, each bound to the Architecture field it fills
+// (whose initial value is the default); the state's shape, the window and
+// the augmentation fill the prior itself.
+assim::Fields<Architecture> fields() {
+  assim::Fields<Architecture> p;
+  p.unbound()
+      .integers("state_shape", {2, 64, 64}, "", "one state frame [channels, y, x]; the training data and z_t must have it")
       .at_least(1);
-  p.integer("window", 9, "frames", "L: frames per window the prior is trained on").at_least(1);
-  p.integers("channels", {16, 32, 64}, "", "U-Net channels per level (levels = entries)").at_least(1);
-  p.integer("blocks", 2, "", "residual blocks per level on each side of the U-Net").at_least(1);
-  p.integer("kernel", 3, "cells", "spatial convolution kernel size (odd); the papers use 5").at_least(1);
-  p.integer("frequencies", 16, "", "time features cos/sin(pi k t), k = 1..frequencies").at_least(1);
-  p.integer("embedding_hidden", 256, "", "width of the time-embedding MLP").at_least(1);
-  p.integer("embedding", 64, "", "time-embedding size fed to every residual block").at_least(1);
-  p.boolean("positional", false,
+  p.unbound().integer("window", 9, "frames", "L: frames per window the prior is trained on").at_least(1);
+  p.integers("channels", &Architecture::channels, "", "U-Net channels per level (levels = entries)").at_least(1);
+  p.integer("blocks", &Architecture::blocks, "", "residual blocks per level on each side of the U-Net").at_least(1);
+  p.integer("kernel", &Architecture::kernel, "cells", "spatial convolution kernel size (odd); the papers use 5")
+      .at_least(1);
+  p.integer("frequencies", &Architecture::frequencies, "", "time features cos/sin(pi k t), k = 1..frequencies")
+      .at_least(1);
+  p.integer("embedding_hidden", &Architecture::hidden, "", "width of the time-embedding MLP").at_least(1);
+  p.integer("embedding", &Architecture::embedding, "", "time-embedding size fed to every residual block").at_least(1);
+  p.boolean("positional", &Architecture::positional,
             "append 4 fixed channels cos/sin(2 pi i/n), cos/sin(2 pi j/n) (SDA-QG); breaks translation "
             "equivariance, which homogeneous QG turbulence does not need");
-  p.component("augment_with", assim::Kind::ObservationOperator,
-              "H of SOAD's augmented state z = (x, H(x)): the prior then also carries H's output channels")
+  p.unbound()
+      .component("augment_with", assim::Kind::ObservationOperator,
+                 "H of SOAD's augmented state z = (x, H(x)): the prior then also carries H's output channels")
       .optional();
   return p;
 }
 
-ScorePrior::ScorePrior(const assim::Config& config) : settings_(config.yaml()) {
+}  // namespace
+
+assim::Parameters ScorePrior::parameters() { return fields().parameters(); }
+
+ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config)), settings_(config.yaml()) {
   const auto state = config.get<std::vector<std::int64_t>>("state_shape");
   if (state.size() != 3) config.fail("state_shape", "needs 3 entries [channels, y, x]");
   state_channels_ = state[0];
   arch_.height = state[1];
   arch_.width = state[2];
   window_ = config.get<std::int64_t>("window");
-  arch_.channels = config.get<std::vector<std::int64_t>>("channels");
   if (arch_.channels.empty()) config.fail("channels", "needs at least one level");
-  arch_.blocks = config.get<std::int64_t>("blocks");
-  arch_.kernel = config.get<std::int64_t>("kernel");
   if (arch_.kernel % 2 == 0) config.fail("kernel", "must be odd so that the padding centres it");
-  arch_.frequencies = config.get<std::int64_t>("frequencies");
-  arch_.hidden = config.get<std::int64_t>("embedding_hidden");
-  arch_.embedding = config.get<std::int64_t>("embedding");
-  arch_.positional = config.get<bool>("positional");
   // Each level below the first halves the grid with a stride-2 convolution.
   const std::int64_t factor = std::int64_t{1} << (arch_.channels.size() - 1);
   if (arch_.height % factor != 0 || arch_.width % factor != 0)

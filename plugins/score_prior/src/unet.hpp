@@ -17,8 +17,8 @@ namespace assim::score_prior {
 struct Architecture {
   std::int64_t channels_in = 2;    // z channels: state, plus H(x) when augmented
   std::vector<std::int64_t> channels{16, 32, 64};  // per level
-  std::int64_t blocks = 3;         // residual blocks per level, on each side
-  std::int64_t kernel = 5;         // spatial kernel (odd)
+  std::int64_t blocks = 2;         // residual blocks per level, on each side
+  std::int64_t kernel = 3;         // spatial kernel (odd)
   std::int64_t frequencies = 16;   // k = 1..F in [cos(pi k t), sin(pi k t)]
   std::int64_t hidden = 256;       // embedding MLP width
   std::int64_t embedding = 64;     // embedding size fed to every block
