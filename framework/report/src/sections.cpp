@@ -38,10 +38,11 @@ double finite_mean(const std::vector<double>& v, std::size_t count, std::size_t 
   return n ? sum / static_cast<double>(n) : NAN;
 }
 
-// RMSE per frame of an assimilate run: (window, seed, time) averaged over windows and seeds.
+// The papers' RMSE (of one sample) per frame of an assimilate run: (window,
+// seed, time) averaged over windows and seeds.
 std::vector<double> rmse_per_frame(const netcdf::File& f) {
-  auto shape = f.shape("rmse");
-  auto values = f.read("rmse");
+  auto shape = f.shape("rmse_sample");
+  auto values = f.read("rmse_sample");
   std::vector<double> out;
   for (std::size_t t = 0; t < shape[2]; ++t) out.push_back(finite_mean(values, shape[0] * shape[1], shape[2], t));
   return out;
@@ -57,7 +58,8 @@ std::string method_of(const netcdf::File& f) {
 
 std::string evaluate_section(const std::vector<Input>& evaluations) {
   std::string html = "<h2>Scores</h2>\n";
-  const std::vector<std::string> columns = {"rmse", "rmse_seed_std", "spread", "calibration", "crps", "climatology",
+  const std::vector<std::string> columns = {"rmse_sample", "rmse_sample_frame0", "rmse_sample_later", "rmse",
+                                            "rmse_seed_std", "spread", "calibration", "crps", "climatology",
                                             "seconds_per_window", "diverged"};
   for (const auto& e : evaluations) {
     auto f = result(e);
@@ -72,10 +74,10 @@ std::string evaluate_section(const std::vector<Input>& evaluations) {
       for (const auto& v : values) row.push_back(number(v[r]));
       rows.push_back(row);
     }
-    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">" +
-            escape(f.has_attribute("rmse", "long_name") ? f.text_attribute("rmse", "long_name")
-                                                        : "RMSE averaged over frames, windows and seeds") +
-            "; calibration is spread / RMSE (1: calibrated).</p>\n" + table(header, rows);
+    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">rmse_sample: " +
+            escape(f.text_attribute("rmse_sample", "long_name")) + "; rmse: " +
+            escape(f.text_attribute("rmse", "long_name")) + "; calibration: " +
+            escape(f.text_attribute("calibration", "long_name")) + ".</p>\n" + table(header, rows);
   }
   return html;
 }
@@ -87,7 +89,7 @@ std::string rmse_section(const std::vector<Input>& runs) {
   std::string units;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     auto f = result(runs[r]);
-    const std::string u = f.has_attribute("rmse", "units") ? f.text_attribute("rmse", "units") : "?";
+    const std::string u = f.has_attribute("rmse_sample", "units") ? f.text_attribute("rmse_sample", "units") : "?";
     if (units.find(u) == std::string::npos) units += (units.empty() ? "" : ", ") + u;
     Series s{runs[r].name + " (" + method_of(f) + ")", {}, rmse_per_frame(f), series_colour(r), false};
     std::vector<std::string> row = {escape(runs[r].name)};
@@ -101,9 +103,9 @@ std::string rmse_section(const std::vector<Input>& runs) {
   }
   std::vector<std::string> header = {"run"};
   for (std::size_t t = 0; t < frames; ++t) header.push_back("frame " + std::to_string(t));
-  return "<h2>RMSE per frame</h2>\n<p class=\"note\">RMSE of the ensemble mean over layers and grid, in the units "
-         "each run was scored in (" + escape(units) + "; 1: states divided by their std), averaged over every window "
-         "and seed of each run.</p>\n" +
+  return "<h2>RMSE per frame</h2>\n<p class=\"note\">RMSE of one posterior sample over layers and grid (the "
+         "papers' metric), in the units each run was scored in (" + escape(units) + "; 1: states divided by their "
+         "std), averaged over the samples and every window and seed of each run.</p>\n" +
          line_plot(series, {"RMSE per frame", "frame of the window", "RMSE"}) + "\n" + table(header, rows);
 }
 
@@ -126,7 +128,7 @@ std::string heatmap_section(const std::vector<Input>& runs) {
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& run : runs) {
     auto f = result(run);
-    const auto all = f.read("rmse");
+    const auto all = f.read("rmse_sample");
     const double rmse = finite_mean(all, all.size(), 1, 0);
     // Two decimals: runs drawn with the same nominal fraction land in one cell.
     const double fraction = std::round(number_attribute(f, "mask_fraction") * 100) / 100;
@@ -164,7 +166,7 @@ std::string heatmap_section(const std::vector<Input>& runs) {
     maps.push_back(std::move(m));
   }
   std::string html =
-      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">Mean RMSE over frames, windows and seeds per run, "
+      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">RMSE of one sample (the papers' metric), mean over samples, frames, windows and seeds per run, "
       "by the observed points of the grid (mask design) and the interval (in frames) between observed frames, one "
       "map per observation operator, method and setting (with or without a background), all on one colour scale (as "
       "figures 5 and 9 of the papers). Runs with the same settings share a cell, which shows their mean.</p>\n"

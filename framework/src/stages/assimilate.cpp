@@ -1,7 +1,8 @@
 // `run: assimilate`: solves the assimilation problems of an observe stage
 // with a sampler: for each window and seed an ensemble of posterior samples,
-// scored against the truth frame by frame (the papers' RMSE of the ensemble
-// mean in the observe stage's units, the ensemble spread, the CRPS). A learned prior
+// scored against the truth frame by frame in the observe stage's units (the
+// papers' RMSE of one sample, averaged over the samples; the RMSE of the
+// ensemble mean; the spread; the fair CRPS; the truth's rank histogram). A learned prior
 // is loaded from the train stage that fitted it. A window whose sampler
 // diverges is recorded as diverged with its step, not scored.
 #include <assim/digest.hpp>
@@ -133,8 +134,10 @@ class Assimilate : public Stage {
     result.mean = at::full(result_shape, NAN, at::kDouble);
     result.spread = at::full(result_shape, NAN, at::kDouble);
     result.rmse = at::full({windows, seeds, frames}, NAN, at::kDouble);
+    result.rmse_sample = result.rmse.clone();
     result.ensemble_spread = result.rmse.clone();
     result.crps = result.rmse.clone();
+    result.ranks = at::full({windows, seeds, members + 1}, NAN, at::kDouble);
     result.truth = truth.slice(0, 0, windows);
     if (config.get<bool>("keep_samples")) {
       std::vector<std::int64_t> shape = {windows, seeds, members, frames};
@@ -177,6 +180,8 @@ class Assimilate : public Stage {
           result.mean[w][s] = samples.mean(0);
           result.spread[w][s] = samples.std(0, /*unbiased=*/true);
           result.rmse[w][s] = f.rmse;
+          result.rmse_sample[w][s] = f.rmse_sample;
+          result.ranks[w][s] = f.ranks;
           result.ensemble_spread[w][s] = f.spread;
           result.crps[w][s] = f.crps;
           if (result.samples.defined()) result.samples[w][s] = samples.to(at::kFloat);
@@ -212,7 +217,8 @@ class Assimilate : public Stage {
     if (set.background) result.attributes.add("background_sigma", set.background_sigma);
     result.attributes.add("observations_stage", source.name);
     products::write_assimilation(context.output() / config.get<std::string>("out"), result);
-    log::info("assimilated ", windows, " windows x ", seeds, " seeds: mean RMSE ", at::nanmean(result.rmse).item<double>(),
+    log::info("assimilated ", windows, " windows x ", seeds, " seeds: RMSE per sample ",
+              at::nanmean(result.rmse_sample).item<double>(), ", of the mean ", at::nanmean(result.rmse).item<double>(),
               ", spread ", at::nanmean(result.ensemble_spread).item<double>(), ", CRPS ",
               at::nanmean(result.crps).item<double>(), ", ", result.seconds_per_window, " s per window; ",
               result.diverged, " diverged");

@@ -1,16 +1,19 @@
-// `run: evaluate`: puts assimilation runs side by side. For each run: the
-// papers' RMSE (sqrt of the mean over channels and grid of the squared error
-// of the ensemble mean, in the units the runs were scored in) averaged over frames and windows,
-// its mean and spread over seeds, the RMSE per frame, the ensemble spread and
-// its ratio to the RMSE (calibration: 1 for a well-calibrated ensemble), the
-// CRPS, and the climatology reference sqrt(mean truth^2) (~1 for states
-// divided by their std). Written as NetCDF and as a plain table.
+// `run: evaluate`: puts assimilation runs side by side. For each run, in the
+// units the runs were scored in: the papers' RMSE of one posterior sample
+// (sqrt of the mean over channels and grid of the squared error), averaged
+// over samples, frames, windows and seeds, and apart for frame 0 (pinned by a
+// background) and the later frames; the RMSE of the ensemble mean and its
+// spread over seeds; the ensemble spread and the spread-skill ratio with the
+// (M + 1) / M factor (1: calibrated); the fair CRPS; and the climatology
+// sqrt(mean truth^2) (~1 for states divided by their std). Written as NetCDF
+// and as a plain table.
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 
 #include "products.hpp"
+#include "scores.hpp"
 #include "tensor_io.hpp"
 
 #include <algorithm>
@@ -37,8 +40,34 @@ class Evaluate : public Stage {
     const auto inputs = context.inputs("of");
     const auto runs = static_cast<std::int64_t>(inputs.size());
     std::vector<std::string> names, samplers;
-    std::vector<double> rmse, rmse_seed_std, spread, calibration, crps, climatology, seconds, diverged;
-    std::vector<at::Tensor> per_frame;
+    // One column per score, in the table's order; the papers' metric first.
+    struct Column {
+      const char* name;
+      const char* header;
+      const char* format;
+      std::string units;
+      const char* doc;
+      std::vector<double> values;
+    };
+    std::vector<Column> columns = {
+        {"rmse_sample", "rmse", "%8.4f", "", "RMSE of one posterior sample (the papers' metric), averaged over samples, "
+                                              "frames, windows and seeds", {}},
+        {"rmse_sample_frame0", "frame0", "%8.4f", "", "the same at frame 0 alone (pinned by a background)", {}},
+        {"rmse_sample_later", "later", "%8.4f", "", "the same over frames 1..L-1", {}},
+        {"rmse", "rmse_mean", "%9.4f", "", "RMSE of the ensemble mean, averaged over frames, windows and seeds", {}},
+        {"rmse_seed_std", "+-seeds", "%8.4f", "", "standard deviation over seeds of the per-seed RMSE of the mean", {}},
+        {"spread", "spread", "%8.4f", "", "RMS ensemble spread", {}},
+        {"calibration", "calib", "%8.3f", "1", "sqrt((M + 1) / M) spread / RMSE of the mean (1: calibrated)", {}},
+        {"crps", "crps", "%8.4f", "", "fair ensemble CRPS", {}},
+        {"climatology", "clim", "%8.4f", "", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", {}},
+        {"seconds_per_window", "s/window", "%10.3g", "s", "sampling time per window and seed", {}},
+        {"diverged", "diverged", "%8.0f", "1", "windows x seeds that diverged", {}}};
+    auto column = [&](const char* name) -> std::vector<double>& {
+      for (auto& c : columns)
+        if (std::string(c.name) == name) return c.values;
+      throw Error(std::string("internal: no column ") + name);
+    };
+    std::vector<at::Tensor> per_frame, sample_per_frame;
     std::int64_t frames = -1;
     std::string units;
     for (std::int64_t r = 0; r < runs; ++r) {
@@ -54,18 +83,26 @@ class Evaluate : public Stage {
                               "'): observe all of them with the same normalise setting");
       frames = e.size(2);
       units = result.state.units;
-      at::Tensor by_seed = at::nanmean(e, at::IntArrayRef{0, 2});
-      rmse.push_back(by_seed.mean().item<double>());
-      rmse_seed_std.push_back(by_seed.numel() > 1 ? by_seed.std().item<double>() : 0.0);
+      const at::Tensor& sample = result.rmse_sample;
+      column("rmse_sample").push_back(at::nanmean(sample).item<double>());
+      column("rmse_sample_frame0").push_back(at::nanmean(sample.select(2, 0)).item<double>());
+      column("rmse_sample_later").push_back(frames > 1 ? at::nanmean(sample.slice(2, 1)).item<double>() : NAN);
+      const at::Tensor by_seed = at::nanmean(e, at::IntArrayRef{0, 2});
+      column("rmse").push_back(by_seed.mean().item<double>());
+      column("rmse_seed_std").push_back(by_seed.numel() > 1 ? by_seed.std().item<double>() : 0.0);
       per_frame.push_back(at::nanmean(e, at::IntArrayRef{0, 1}));
-      double s = at::nanmean(result.ensemble_spread).item<double>();
-      spread.push_back(s);
-      calibration.push_back(s / rmse.back());
-      crps.push_back(at::nanmean(result.crps).item<double>());
-      climatology.push_back(result.truth.pow(2).mean().sqrt().item<double>());
-      seconds.push_back(result.seconds_per_window);
-      diverged.push_back(static_cast<double>(result.diverged));
+      sample_per_frame.push_back(at::nanmean(sample, at::IntArrayRef{0, 1}));
+      const double spread = at::nanmean(result.ensemble_spread).item<double>();
+      column("spread").push_back(spread);
+      column("calibration")
+          .push_back(scores::calibration(spread, column("rmse").back(), static_cast<double>(result.members)));
+      column("crps").push_back(at::nanmean(result.crps).item<double>());
+      column("climatology").push_back(result.truth.pow(2).mean().sqrt().item<double>());
+      column("seconds_per_window").push_back(result.seconds_per_window);
+      column("diverged").push_back(static_cast<double>(result.diverged));
     }
+    for (auto& c : columns)
+      if (c.units.empty()) c.units = units;
 
     auto path = context.output() / config.get<std::string>("out");
     auto out = netcdf::File::create(path);
@@ -78,21 +115,10 @@ class Evaluate : public Stage {
     out.variable("rmse_per_frame", "double", {"run", "time"});
     out.attribute("rmse_per_frame", "units", units);
     out.attribute("rmse_per_frame", "long_name", "RMSE of the ensemble mean per frame, mean over windows and seeds");
-    struct Column {
-      const char* name;
-      const char* doc;
-      const std::vector<double>* values;
-      std::string units;
-    };
-    const std::vector<Column> columns = {
-        {"rmse", "RMSE averaged over frames, windows and seeds", &rmse, units},
-        {"rmse_seed_std", "standard deviation over seeds of the per-seed RMSE", &rmse_seed_std, units},
-        {"spread", "RMS ensemble spread", &spread, units},
-        {"calibration", "spread / RMSE (1: calibrated)", &calibration, "1"},
-        {"crps", "ensemble CRPS", &crps, units},
-        {"climatology", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", &climatology, units},
-        {"seconds_per_window", "sampling time per window and seed", &seconds, "s"},
-        {"diverged", "windows x seeds that diverged", &diverged, "1"}};
+    out.variable("rmse_sample_per_frame", "double", {"run", "time"});
+    out.attribute("rmse_sample_per_frame", "units", units);
+    out.attribute("rmse_sample_per_frame", "long_name",
+                  "RMSE of one sample per frame, mean over samples, windows and seeds");
     for (const auto& c : columns) {
       out.variable(c.name, "double", {"run"});
       out.attribute(c.name, "units", c.units);
@@ -104,32 +130,44 @@ class Evaluate : public Stage {
     out.write("run", names);
     out.write("sampler", samplers);
     write_tensor(out, "rmse_per_frame", at::stack(per_frame));
-    for (const auto& c : columns)
-      write_tensor(out, c.name, at::tensor(at::ArrayRef<double>(*c.values), at::kDouble));
+    write_tensor(out, "rmse_sample_per_frame", at::stack(sample_per_frame));
+    for (const auto& c : columns) write_tensor(out, c.name, at::tensor(at::ArrayRef<double>(c.values), at::kDouble));
     out.close();
 
     std::string table;
-    char line[1024];
+    char cell[64];
     // The run column as wide as the longest name, so that columns line up.
     int width = 20;
     for (const auto& n : names) width = std::max(width, static_cast<int>(n.size()));
-    std::snprintf(line, sizeof line, "%-*s %-16s %8s %8s %8s %8s %8s %8s %10s %8s\n", width, "run", "sampler", "rmse",
-                  "+-seeds", "spread", "calib", "crps", "clim", "s/window", "diverged");
-    table += line;
-    for (std::int64_t r = 0; r < runs; ++r) {
-      std::snprintf(line, sizeof line, "%-*s %-16s %8.4f %8.4f %8.4f %8.3f %8.4f %8.4f %10.3g %8.0f\n", width,
-                    names[r].c_str(), samplers[r].c_str(), rmse[r], rmse_seed_std[r], spread[r], calibration[r],
-                    crps[r], climatology[r], seconds[r], diverged[r]);
-      table += line;
+    std::snprintf(cell, sizeof cell, "%-*s %-16s", width, "run", "sampler");
+    table += cell;
+    for (const auto& c : columns) {
+      const int w = std::atoi(c.format + 1);
+      std::snprintf(cell, sizeof cell, " %*s", w, c.header);
+      table += cell;
     }
-    table += "\nRMSE per frame:\n";
+    table += "\n";
     for (std::int64_t r = 0; r < runs; ++r) {
-      table += names[r] + ":";
-      for (std::int64_t f = 0; f < frames; ++f) {
-        std::snprintf(line, sizeof line, " %.4f", per_frame[r][f].item<double>());
-        table += line;
+      std::snprintf(cell, sizeof cell, "%-*s %-16s", width, names[r].c_str(), samplers[r].c_str());
+      table += cell;
+      for (const auto& c : columns) {
+        std::snprintf(cell, sizeof cell, (std::string(" ") + c.format).c_str(), c.values[static_cast<std::size_t>(r)]);
+        table += cell;
       }
       table += "\n";
+    }
+    table += "\nrmse: one sample's, the papers' metric; rmse_mean: the ensemble mean's; units " + units + "\n";
+    for (const auto& [title, series] : {std::pair{"RMSE of one sample per frame:", &sample_per_frame},
+                                        std::pair{"RMSE of the mean per frame:", &per_frame}}) {
+      table += std::string("\n") + title + "\n";
+      for (std::int64_t r = 0; r < runs; ++r) {
+        table += names[r] + ":";
+        for (std::int64_t f = 0; f < frames; ++f) {
+          std::snprintf(cell, sizeof cell, " %.4f", (*series)[static_cast<std::size_t>(r)][f].item<double>());
+          table += cell;
+        }
+        table += "\n";
+      }
     }
     auto table_path = path;
     table_path.replace_extension(".txt");

@@ -404,12 +404,19 @@ void write_assimilation(const std::filesystem::path& path, const AssimilationRes
   file.variable("rmse", "double", per_frame);
   file.attribute("rmse", "units", units);
   file.attribute("rmse", "long_name", "RMSE of the ensemble mean per frame, over channels and grid");
+  file.variable("rmse_sample", "double", per_frame);
+  file.attribute("rmse_sample", "units", units);
+  file.attribute("rmse_sample", "long_name",
+                 "RMSE of each posterior sample per frame, averaged over the samples (the papers' metric)");
+  define_index(file, "rank", r.ranks.size(2), "number of members below the truth");
+  file.variable("rank_histogram", "double", {"window", "seed", "rank"});
+  file.attribute("rank_histogram", "long_name", "points and frames where the truth has that rank among the members");
   file.variable("ensemble_spread", "double", per_frame);
   file.attribute("ensemble_spread", "units", units);
   file.attribute("ensemble_spread", "long_name", "RMS of the ensemble std per frame");
   file.variable("crps", "double", per_frame);
   file.attribute("crps", "units", units);
-  file.attribute("crps", "long_name", "ensemble CRPS per frame, averaged over channels and grid");
+  file.attribute("crps", "long_name", "fair ensemble CRPS per frame (member pairs i != j), averaged over channels and grid");
   if (r.samples.defined()) {
     file.variable("samples", "float", with({"window", "seed", "member", "time"}, state_dims));
     file.attribute("samples", "units", units);
@@ -433,6 +440,9 @@ void write_assimilation(const std::filesystem::path& path, const AssimilationRes
   write_tensor(file, "spread", r.spread);
   write_tensor(file, "truth", r.truth);
   write_tensor(file, "rmse", r.rmse);
+  write_tensor(file, "rmse_sample", r.rmse_sample);
+  write_index(file, "rank", r.ranks.size(2));
+  write_tensor(file, "rank_histogram", r.ranks);
   write_tensor(file, "ensemble_spread", r.ensemble_spread);
   write_tensor(file, "crps", r.crps);
   if (r.samples.defined()) write_tensor<float>(file, "samples", r.samples);
@@ -445,6 +455,7 @@ AssimilationResult read_assimilation_scores(const StageInput& input) {
   r.state = read_state(file, "truth", 2);
   r.truth = read_tensor(file, "truth");
   r.rmse = read_tensor(file, "rmse");
+  r.rmse_sample = read_tensor(file, "rmse_sample");
   r.ensemble_spread = read_tensor(file, "ensemble_spread");
   r.crps = read_tensor(file, "crps");
   r.members = static_cast<std::int64_t>(number(file, "members"));

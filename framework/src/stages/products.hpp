@@ -127,7 +127,8 @@ struct AssimilationResult {
   std::string observations_digest;  // of the observation set assimilated (file_digest)
   at::Tensor mean, spread;          // (window, seed, time, state dims...)
   at::Tensor truth;                 // (window, time, state dims...)
-  at::Tensor rmse, ensemble_spread, crps;  // (window, seed, time)
+  at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
+  at::Tensor ranks;                 // (window, seed, rank): the truth's rank among the members, counted
   at::Tensor samples;               // (window, seed, member, time, state dims...) float32, or undefined
   std::int64_t members = 0;
   std::int64_t frame_steps = 1;     // model time steps between frames

@@ -1,18 +1,35 @@
 #include "scores.hpp"
 
+#include <cmath>
+
 namespace assim::scores {
 
 FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth) {
-  const std::int64_t frames = truth.size(0);
-  at::Tensor mean = samples.mean(0);
+  const std::int64_t members = samples.size(0), frames = truth.size(0);
+  const at::Tensor error = samples - truth.unsqueeze(0);  // (M, L, state...)
   FrameScores s;
-  s.rmse = (mean - truth).pow(2).reshape({frames, -1}).mean(1).sqrt();
-  s.spread = samples.var(0, /*unbiased=*/true).reshape({frames, -1}).mean(1).sqrt();
-  // Ensemble CRPS per point: E|X - y| - E|X - X'| / 2, averaged over the frame.
-  at::Tensor skill = (samples - truth.unsqueeze(0)).abs().mean(0);
-  at::Tensor pairs = (samples.unsqueeze(0) - samples.unsqueeze(1)).abs().mean(at::IntArrayRef{0, 1});
-  s.crps = (skill - 0.5 * pairs).reshape({frames, -1}).mean(1);
+  s.rmse = (samples.mean(0) - truth).pow(2).reshape({frames, -1}).mean(1).sqrt();
+  s.rmse_sample = error.pow(2).reshape({members, frames, -1}).mean(2).sqrt().mean(0);
+  s.spread = members > 1 ? samples.var(0, /*unbiased=*/true).reshape({frames, -1}).mean(1).sqrt()
+                         : at::zeros({frames}, samples.options());
+  // sum_{i != j} |X_i - X_j| = 2 sum_k (2k - M + 1) X_(k) over the sorted members.
+  at::Tensor crps = error.abs().mean(0);
+  if (members > 1) {
+    const at::Tensor sorted = std::get<0>(samples.sort(0));
+    std::vector<std::int64_t> view(static_cast<std::size_t>(samples.dim()), 1);
+    view[0] = members;
+    const at::Tensor weight = (2 * at::arange(members, samples.options()) - (members - 1)).view(view);
+    const at::Tensor pairs = 2 * (weight * sorted).sum(0);
+    crps = crps - pairs / (2.0 * static_cast<double>(members * (members - 1)));
+  }
+  s.crps = crps.reshape({frames, -1}).mean(1);
+  const at::Tensor below = (samples < truth.unsqueeze(0)).sum(0).reshape({-1});
+  s.ranks = at::bincount(below, {}, members + 1).to(at::kDouble);
   return s;
+}
+
+double calibration(double spread, double rmse, double members) {
+  return std::sqrt((members + 1) / members) * spread / rmse;
 }
 
 }  // namespace assim::scores

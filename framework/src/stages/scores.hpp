@@ -1,7 +1,9 @@
 // The scores of an ensemble against the truth, one definition for every
-// stage that scores (assimilate per window frame, filter per cycle): the RMSE
-// of the ensemble mean, the RMS ensemble spread and the ensemble CRPS, each
-// over channels and grid.
+// stage that scores (assimilate per window frame, filter per cycle), each
+// over channels and grid points: the RMSE of each member (the papers' metric:
+// one posterior sample scored per run) and of the ensemble mean, the RMS
+// ensemble spread, the fair ensemble CRPS, and the rank of the truth among
+// the members.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -9,10 +11,19 @@
 namespace assim::scores {
 
 struct FrameScores {
-  at::Tensor rmse, spread, crps;  // (frames)
+  at::Tensor rmse;         // (frames) of the ensemble mean
+  at::Tensor rmse_sample;  // (frames) of each member, averaged over the members
+  at::Tensor spread;       // (frames) RMS over points of the ensemble std (divisor M - 1)
+  at::Tensor crps;         // (frames) fair CRPS: E|X - y| - sum_{i != j} |X_i - X_j| / (2 M (M - 1))
+  at::Tensor ranks;        // (M + 1) how often the truth has k members below it, over frames and points
 };
 
 // samples (members, frames, state...) against truth (frames, state...).
 FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth);
+
+// The spread-skill ratio sqrt((M + 1) / M) spread / RMSE of the mean: 1 for a
+// calibrated ensemble of M members, whose mean misses the truth by the
+// spread times sqrt((M + 1) / M) on average.
+double calibration(double spread, double rmse, double members);
 
 }  // namespace assim::scores
