@@ -1,5 +1,7 @@
 #include "config_impl.hpp"
 
+#include <assim/shape.hpp>
+
 #include <assim/error.hpp>
 
 #include <algorithm>
@@ -84,12 +86,6 @@ bool parse_real(const YAML::Node& node, double& out) {
     return false;
   }
   return true;
-}
-
-std::string number_text(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
 }
 
 void check_range(const Parameter& p, double v, const std::function<void(const std::string&)>& fail) {

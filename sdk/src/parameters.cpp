@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 
 namespace assim {
 
@@ -24,8 +25,9 @@ const char* to_string(ParameterType type) {
 }
 
 namespace {
-// The shortest text that reads back as the same double (0.05, not 0.050000000000000003).
-std::string number_text(double v) {
+// The shortest text that reads back as the same double (0.05, not
+// 0.050000000000000003): a declared default shown as it will be read.
+std::string exact_text(double v) {
   if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   for (int precision = 1; precision <= 17; ++precision) {
     std::ostringstream out;
@@ -35,12 +37,16 @@ std::string number_text(double v) {
   }
   return std::to_string(v);
 }
-std::string number_text(std::int64_t v) { return std::to_string(v); }
 
 template <class T>
 std::string flow_list(const std::vector<T>& values) {
   std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + number_text(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if constexpr (std::is_integral_v<T>)
+      out += (i ? ", " : "") + std::to_string(values[i]);
+    else
+      out += (i ? ", " : "") + exact_text(values[i]);
+  }
   return out + "]";
 }
 
@@ -106,8 +112,8 @@ std::string Parameter::describe() const {
   if (!unit.empty()) out << ", unit " << unit;
   if (path_role == PathRole::OutputName) out << ", a file name inside the stage's folder";
   if (path_role == PathRole::InputFile) out << ", a file read (relative to the experiment file; hashed)";
-  if (minimum) out << (minimum_exclusive ? ", > " : ", >= ") << number_text(*minimum);
-  if (maximum) out << (maximum_exclusive ? ", < " : ", <= ") << number_text(*maximum);
+  if (minimum) out << (minimum_exclusive ? ", > " : ", >= ") << exact_text(*minimum);
+  if (maximum) out << (maximum_exclusive ? ", < " : ", <= ") << exact_text(*maximum);
   if (!choices.empty()) {
     out << ", one of";
     for (const auto& c : choices) out << ' ' << c;
@@ -150,7 +156,7 @@ Parameter& Parameters::integer(std::string name, std::int64_t v, std::string uni
                   std::move(unit), std::move(doc)));
 }
 Parameter& Parameters::real(std::string name, double v, std::string unit, std::string doc) {
-  return add(make(std::move(name), ParameterType::Real, Presence::Defaulted, number_text(v),
+  return add(make(std::move(name), ParameterType::Real, Presence::Defaulted, exact_text(v),
                   std::move(unit), std::move(doc)));
 }
 Parameter& Parameters::string(std::string name, std::string v, std::string unit, std::string doc) {

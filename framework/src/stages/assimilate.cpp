@@ -173,9 +173,9 @@ class Assimilate : public Stage {
           at::Tensor beyond = (f.rmse > limit).nonzero();
           if (beyond.size(0) > 0) {
             const auto frame = beyond[0][0].item<std::int64_t>();
-            throw DivergenceError(frame, "RMSE " + std::to_string(f.rmse[frame].item<double>()) + " in frame " +
+            throw DivergenceError(frame, "RMSE " + number_text(f.rmse[frame].item<double>()) + " in frame " +
                                              std::to_string(frame) + " is above divergence_factor x the truth's std (" +
-                                             std::to_string(limit) + ")");
+                                             number_text(limit) + ")");
           }
           result.mean[w][s] = samples.mean(0);
           result.spread[w][s] = samples.std(0, /*unbiased=*/true);

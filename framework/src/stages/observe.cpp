@@ -27,18 +27,11 @@ namespace assim {
 
 namespace {
 
-// "1e+308": a number as a message shows it.
-std::string number_text(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
-
 // "[1.2, 0]": a short per-channel tensor for a message.
 std::string data_text(const at::Tensor& values) {
   std::string out = "[";
   for (std::int64_t i = 0; i < values.numel(); ++i)
-    out += (i ? ", " : "") + std::to_string(values[i].item<double>());
+    out += (i ? ", " : "") + number_text(values[i].item<double>());
   return out + "]";
 }
 

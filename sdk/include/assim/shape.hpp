@@ -1,4 +1,4 @@
-// Tensor shapes in messages.
+// Tensor shapes and numbers in messages.
 #pragma once
 
 #include <assim/abi.hpp>
@@ -13,5 +13,8 @@ namespace assim {
 // "(2, 32, 32)": a shape as numpy and xarray print it, for error messages.
 // Takes sizes() of a tensor as well as a std::vector<std::int64_t>.
 ASSIM_API std::string shape_text(c10::IntArrayRef shape);
+
+// "0.05", "1e+308", "0.282481": a number as a message shows it (6 significant digits).
+ASSIM_API std::string number_text(double value);
 
 }  // namespace assim
