@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -164,6 +165,8 @@ int main(int argc, char** argv) {
         std::cerr << "FAIL: mutation " << i << " of " << path.filename().string() << ": " << why << "\n--- text:\n"
                   << mutated << "---\n";
     };
+    if (verbose) std::cout << "mutation " << i << " of " << path.filename().string() << "\n" << std::flush;
+    const auto started = std::chrono::steady_clock::now();
     try {
       assim::Session session(file, {});
       session.validate();
@@ -183,6 +186,11 @@ int main(int argc, char** argv) {
     } catch (...) {
       report("a non-standard exception");
     }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    // The slowest validations, to find a mutation that makes validate build something huge.
+    if (seconds > 1.0)
+      std::cout << "slow: mutation " << i << " of " << path.filename().string() << " took " << seconds << " s\n";
+    if (seconds > 1.0 && verbose) std::cout << mutated << "\n---\n";
     fs::remove(file);
   }
   fs::remove_all(work);

@@ -8,7 +8,7 @@
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
-#include <assim/framework/memory.hpp>
+#include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>

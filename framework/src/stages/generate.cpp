@@ -9,7 +9,7 @@
 // sample = piece * trajectories + trajectory.
 #include <assim/error.hpp>
 #include <assim/framework/duration.hpp>
-#include <assim/framework/memory.hpp>
+#include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>

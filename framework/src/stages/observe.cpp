@@ -7,7 +7,7 @@
 // random comes from the stage's seed and is saved, so that every sampler sees
 // the very same observations.
 #include <assim/error.hpp>
-#include <assim/framework/memory.hpp>
+#include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>

@@ -4,6 +4,7 @@
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
 
@@ -254,6 +255,10 @@ ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config
                                       ", " + std::to_string(arch_.width) + "] to stack it on the state's channels");
     arch_.channels_in += out[0];
   }
+  // float32 weights; training adds their gradients and AdamW's two moments.
+  const double weights = arch_.parameter_estimate();
+  assim::check_memory(config, "channels", 16 * weights,
+                      "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
   net_ = UNet(arch_);
 }
 

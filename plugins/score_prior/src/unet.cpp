@@ -13,6 +13,25 @@ std::vector<std::pair<std::string, std::vector<std::int64_t>>> Architecture::fie
           {"grid", {height, width}}};
 }
 
+double Architecture::parameter_estimate() const {
+  const double k2 = static_cast<double>(kernel) * static_cast<double>(kernel);
+  const double e = static_cast<double>(embedding);
+  auto conv = [](double in, double out, double taps) { return in * out * taps + out; };
+  // Projection of the embedding, ChannelNorm, expand (k x k), contract (1 x 1).
+  auto residual = [&](double c) { return (e * c + c) + 2 * c + conv(c, 4 * c, k2) + conv(4 * c, c, 1); };
+  auto temporal = [&](double c) { return conv(c, 4 * c, 3) + conv(4 * c, c, 1); };
+  const double f = static_cast<double>(frequencies), h = static_cast<double>(hidden);
+  const double in = static_cast<double>(channels_in), c0 = static_cast<double>(channels.front());
+  double n = (2 * f * h + h) + (h * e + e) + conv(in + (positional ? 4 : 0), c0, k2) + conv(c0, in, k2);
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const double c = static_cast<double>(channels[i]);
+    if (i > 0) n += conv(static_cast<double>(channels[i - 1]), c, k2) + 2 * temporal(c);
+    if (i + 1 < channels.size()) n += conv(static_cast<double>(channels[i + 1]), c, k2);
+    n += 2 * static_cast<double>(blocks) * residual(c);
+  }
+  return n;
+}
+
 namespace {
 // Periodic domains: circular padding keeps the network translation
 // equivariant on the torus (reference: "circular padding").

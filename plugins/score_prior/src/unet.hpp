@@ -27,6 +27,10 @@ struct Architecture {
 
   // (name, value) pairs for checkpoints and mismatch messages.
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> fields() const;
+  // The network's parameter count, computed without building it (in double:
+  // absurd settings must give a large number, not an overflow), so that a
+  // network the machine cannot hold is refused before it is allocated.
+  double parameter_estimate() const;
 };
 
 // LayerNorm over the channels of each pixel: (N, c, H, W), learnable gain and bias per channel.

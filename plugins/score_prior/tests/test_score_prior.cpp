@@ -131,6 +131,13 @@ TEST_CASE("the denoiser keeps the shape and dtype of z_t") {
                        doctest::Contains("t must have shape (batch) = (2)"), assim::Error);
 }
 
+TEST_CASE("a network larger than the machine is refused before it is built, naming the key") {
+  // 2^31 residual blocks per level: the estimate is about 1e14 parameters,
+  // and building it would take the machine down instead of failing.
+  CHECK_THROWS_WITH_AS(make("state_shape: [2, 16, 16]\nwindow: 3\nchannels: [8, 8]\nblocks: 2147483648\n"),
+                       doctest::Contains("channels: a U-Net of"), assim::Error);
+}
+
 TEST_CASE("circular padding: rolling the input in x and y rolls the output") {
   // Three levels halve the grid twice: rolls by multiples of 4 commute with the strides.
   const ScorePrior prior = make("state_shape: [2, 16, 16]\nwindow: 3\nchannels: [8, 8, 8]\nblocks: 1\n");
@@ -147,6 +154,8 @@ TEST_CASE("the reference network: ~3.7 M parameters, temporal reach +-4 frames")
                                                                                             << " parameters");
   CHECK(count > 3'500'000);
   CHECK(count < 3'900'000);
+  // The estimate that refuses oversized networks before building them is exact.
+  CHECK(prior.architecture().parameter_estimate() == static_cast<double>(count));
 
   const ScorePrior net = make(reference + "window: 11\n");
   torch::manual_seed(5);

@@ -1,4 +1,4 @@
-#include <assim/framework/memory.hpp>
+#include <assim/memory.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
