@@ -127,7 +127,7 @@ class Experiment:
         self.need("qg64", op)
         self.stages.setdefault("test", DATA["test"])
         noise = "{sigma: 0.1}" if law == "gaussian" else f"{{law: {law}, sigma: 0.1}}"
-        self.stages[f"obs_{s}"] = (f"{{run: observe, data: $test, operator: ${op}, normalise: true, window: 9, "
+        self.stages[f"obs_{s}"] = (f"{{run: observe, data: $test, operator: ${op}, normalise: true, scale_from: $truth, window: 9, "
                                    f"every: {every}, mask: {MASKS[mask]}, noise: {noise}{SETTINGS[setting]}}}")
         runs = []
         for method in methods:

@@ -80,6 +80,7 @@ class Assimilate : public Stage {
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", sampler + " needs at least " + std::to_string(needs.min_members) + " members");
     if (needs.forecast && !observe.section("background").has("sigma")) config.fail("model", needs_background);
+    if (inputs.count("trained_by")) same_scale(config, observe, inputs.at("trained_by"));
   }
 
   void run(StageContext& context) const override {
@@ -236,6 +237,24 @@ class Assimilate : public Stage {
                                                                          const StageInput& source) {
     same_operator(config, source.settings);
     return source.settings.component<ObservationOperator>("operator");
+  }
+
+  // A learned prior knows the units of its training data only: the train
+  // stage divides the states by that data's per-channel std, so the
+  // observations must be normalised by the same std (observe's scale_from),
+  // or the sampler's y, background and H(x) channels disagree with the prior
+  // by the ratio of the two (a few per cent move arctan's and sin's argument).
+  static void same_scale(const Config& config, const Config& observe, const Config& trainer) {
+    const std::string trained_on = trainer.reference("data");
+    const std::string fix = "give the observe stage '" + config.reference("observations") +
+                            "' normalise: true, scale_from: $" + trained_on;
+    if (!observe.get<bool>("normalise"))
+      config.fail("trained_by", "the prior was trained on states divided by the std of stage '" + trained_on +
+                                    "', but the observations are not normalised: " + fix);
+    const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
+    if (scaled_by != trained_on)
+      config.fail("trained_by", "the prior was trained on states divided by the std of stage '" + trained_on +
+                                    "', but the observations are divided by that of stage '" + scaled_by + "': " + fix);
   }
 
   // The prior, loaded from the train stage that fitted it when it is learned.

@@ -27,14 +27,6 @@ namespace assim {
 
 namespace {
 
-// "[1.2, 0]": a short per-channel tensor for a message.
-std::string data_text(const at::Tensor& values) {
-  std::string out = "[";
-  for (std::int64_t i = 0; i < values.numel(); ++i)
-    out += (i ? ", " : "") + number_text(values[i].item<double>());
-  return out + "]";
-}
-
 // The window in frames, checked against the samples' frames.
 std::int64_t window_of(const Config& config, std::int64_t frames) {
   const std::int64_t window = config.get<std::int64_t>("window") == 0 ? frames : config.get<std::int64_t>("window");
@@ -74,8 +66,13 @@ class Observe : public Stage {
     Parameters p;
     p.stage("data", "the generate stage whose states are observed").one_of({"generate"});
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
-    p.boolean("normalise", false, "divide the states by the data's per-channel std before H "
+    p.boolean("normalise", false, "divide the states by a per-channel std before H "
               "(the papers observe normalised states); the background is then normalised too");
+    p.stage("scale_from", "the generated dataset whose per-channel std normalises the states: the training data of "
+            "the prior that will assimilate them, so that the sampler sees the units the prior learned (a "
+            "trained prior refuses others); default: the observed data's own std")
+        .one_of({"generate"})
+        .optional();
     p.integer("window", 0, "frames", "frames per assimilation window, cut without overlap from each sample; "
               "0: the whole sample").at_least(0);
     p.integer("every", 1, "frames", "time interval N: frames 0, N, 2N, ... of each window are observed").at_least(1);
@@ -89,6 +86,8 @@ class Observe : public Stage {
 
   void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
     window_of(config, inputs.at("data").get<std::int64_t>("frames"));
+    if (config.has("scale_from") && !config.get<bool>("normalise"))
+      config.fail("scale_from", "takes the scale to normalise by, but normalise is false");
   }
 
   void run(StageContext& context) const override {
@@ -121,15 +120,28 @@ class Observe : public Stage {
     std::string mask_design;  // how the mask was drawn, in words, for tables and heatmaps
     at::Tensor mask = grid_mask(context, grid, generator, mask_design);
 
-    // Normalisation by the data's per-channel std, as stored by generate.
+    // Normalisation by a per-channel std as stored by generate: the
+    // training data's (scale_from) or the observed data's own.
     const std::int64_t channels = products::has_channel_dim(spec) ? state_shape[0] : 1;
     at::Tensor scale = at::ones({channels}, at::kDouble);
     if (config.get<bool>("normalise")) {
-      scale = data.std.numel() == 1 ? data.std.expand({channels}).contiguous() : data.std;
+      const std::string key = config.has("scale_from") ? "scale_from" : "normalise";
+      at::Tensor std = data.std;
+      if (config.has("scale_from")) {
+        const products::Dataset reference = products::read_dataset(context.input("scale_from"));
+        if (reference.spec.shape() != spec.shape())
+          config.fail("scale_from", "stage '" + config.reference("scale_from") + "' holds states " +
+                                        shape_text(reference.spec.shape()) + ", not the observed " +
+                                        shape_text(spec.shape()));
+        std = reference.std;
+      }
+      scale = std.numel() == 1 ? std.expand({channels}).contiguous() : std;
       if (!(scale > 0).logical_and(at::isfinite(scale)).all().item<bool>())
-        config.fail("normalise", "the data's standard deviation " + data_text(scale) +
-                                     " is not a positive finite number in every channel (a constant field?); "
-                                     "set normalise: false");
+        config.fail(key, (config.has("scale_from") ? "the standard deviation of stage '" + config.reference("scale_from") + "' "
+                                                    : std::string("the data's standard deviation ")) +
+                             products::values_text(scale) +
+                             " is not a positive finite number in every channel (a constant field?); "
+                             "set normalise: false");
     }
     const products::Normalisation normalisation(scale, spec);
 

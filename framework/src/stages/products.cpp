@@ -9,6 +9,13 @@
 
 namespace assim::products {
 
+std::string values_text(const at::Tensor& values) {
+  const at::Tensor flat = values.reshape({-1});
+  std::string out = "[";
+  for (std::int64_t i = 0; i < flat.numel(); ++i) out += (i ? ", " : "") + number_text(flat[i].item<double>());
+  return out + "]";
+}
+
 namespace {
 
 bool is_number(const std::string& text, double& value) {

@@ -58,6 +58,9 @@ class Normalisation {
   bool channel_dim_;
 };
 
+// "[1.2, 0.5]": a per-channel tensor for a message.
+std::string values_text(const at::Tensor& values);
+
 // -- generated dataset: (sample, time, state dims...) -------------------------
 
 struct Dataset {
