@@ -118,6 +118,7 @@ assim::soad::AugmentedSampler soad(const Settings& s, int steps) {
   assim::soad::Options o;  // defaults otherwise: tau 0.25, sigma_z 1, clip, forward corrector
   o.steps = steps;
   o.corrections = s.corrections;
+  o.guidance = assim::score::Guidance::kFresh;  // a fresh pi per move, as the PyTorch loop beside it
   return assim::soad::AugmentedSampler(o);
 }
 

@@ -135,13 +135,20 @@ class Experiment:
             if method.startswith("soad"):
                 # "soad", or "soad_k<steps>[_c<corrections>][_z<sigma_z>][_noclip][_bgg]" for a
                 # study of its settings (bgg: the background in the guidance too).
+                # t<tau>; stale (the reference code's pi) or fresh instead of
+                # Algorithm 1's caching; a stabiliser other than the clip:
+                # gfloor, mucap, qcap.
                 if method not in COMPONENTS:
                     study = settings_of(method)
-                    clip = ", clip: false" if "noclip" in study else ""
+                    clip = ", stabiliser: none" if "noclip" in study else ""
+                    for word, stabiliser in [("gfloor", "gamma_floor"), ("mucap", "mu_cap"), ("qcap", "quantile_cap")]:
+                        clip += f", stabiliser: {stabiliser}" if word in study else ""
                     bgg = ", background_guidance: true" if "bgg" in study else ""
                     sigma_z = f", sigma_z: {study['z']}" if "z" in study else ""
+                    tau = f", tau: {study['t']}" if "t" in study else ""
+                    guidance = "".join(f", guidance: {g}" for g in ["stale", "fresh"] if g in study)
                     COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
-                                          f"corrections: {study.get('c', '0')}{sigma_z}{clip}{bgg}}}")
+                                          f"corrections: {study.get('c', '0')}{tau}{sigma_z}{guidance}{clip}{bgg}}}")
                 self.need(method)
                 body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
                         f"members: {MEMBERS}")
@@ -152,6 +159,13 @@ class Experiment:
                 # x0_hat, as the SOAD reference code's SDA baseline; clip: SOAD's
                 # clip of the guidance step).
                 sampler = f"sda_{op}" if method == "sda" else method
+                if sampler not in COMPONENTS and method == "sda_ref":
+                    # The SOAD reference code's SDA baseline as it runs: the
+                    # gradient through the denoiser alone, the clip, K = 256,
+                    # 5 moves on a stale pi, gamma 0.1, no background.
+                    COMPONENTS[sampler] = ("{type: sampler.sda, steps: 256, corrections: 5, tau: 0.25, gamma: 0.1, "
+                                           "likelihood_gradient: denoiser, clip: true, guidance: stale, "
+                                           "background: ignore}")
                 if sampler not in COMPONENTS:
                     study = settings_of(method)
                     det = ", likelihood_gradient: denoiser" if "det" in study else ""
@@ -262,6 +276,20 @@ def main():
     for op, gamma in [("easy", "0p1"), ("hard", "1")]:
         for setting in SETTINGS:
             e.cell(op, "all", 1, setting, ["soad", "sda", f"sda_g{gamma}_k64_det"])
+    e.write()
+
+    e = Experiment("algorithm1_cpu.yaml",
+                   "Algorithm 1 as published, the stabilisers, and the reference code's SDA: p = 1, N = 1, background.",
+                   "SOAD with Algorithm 1's caching of pi (K = 64 and 256, 5 moves, tau 0.25 and 0.1), with the "
+                   "reference code's stale pi, with each stabiliser; SDA with the background's own gamma and the "
+                   "reference code's SDA baseline as it runs; 32 x 32")
+    # Algorithm 1 computes pi twice per step whatever N_c (2K calls); the
+    # stale pi of the reference code once (K + 1); the files above run
+    # N_c = 0 (K calls).
+    for op in three:
+        e.cell(op, "all", 1, "bg", ["soad", "soad_k64_c5", "soad_k64_c5_t0p1", "soad_k256_c5", "soad_k256_c5_t0p1",
+                                    "soad_k64_c5_stale", "soad_k64_gfloor", "soad_k64_mucap", "soad_k64_qcap",
+                                    "soad_k64_noclip", "sda", "sda_ref"])
     e.write()
 
 

@@ -1,6 +1,7 @@
 #include <assim/score_sampling.hpp>
 
 #include <assim/error.hpp>
+#include <assim/progress.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -68,6 +69,39 @@ at::Tensor clip_per_member(const at::Tensor& step) {
   std::vector<std::int64_t> dims(static_cast<std::size_t>(step.dim() - 1));
   for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i) + 1;
   return at::clamp_max(1 / step.abs().amax(dims, /*keepdim=*/true), 1.0) * step;
+}
+
+at::Tensor cap_per_member(const at::Tensor& step, const at::Tensor& magnitude, double limit) {
+  std::vector<std::int64_t> view(static_cast<std::size_t>(step.dim()), 1);
+  view[0] = step.size(0);
+  const at::Tensor m = magnitude.reshape(view);
+  return at::where(m > limit, limit / m, at::ones({}, m.options())) * step;
+}
+
+at::Tensor reverse_diffusion(const CosineSchedule& schedule, const ReverseDiffusion& settings, at::Tensor x,
+                             const std::function<at::Tensor(const at::Tensor&, double)>& eps,
+                             const std::function<at::Tensor(at::Tensor, double)>& correct, Noise& noise,
+                             const std::string& who) {
+  const std::vector<double> times = schedule.grid(settings.steps);
+  Progress progress(who, settings.steps, "step");
+  at::Tensor cached;  // the stale mode's eps at the end of the previous step
+  for (int i = 0; i < settings.steps; ++i) {
+    const double t = times[static_cast<std::size_t>(i)], s = times[static_cast<std::size_t>(i) + 1];
+    const bool stale = settings.guidance == Guidance::kStale;
+    const at::Tensor predictor_eps = stale && i > 0 ? cached : eps(x, t);
+    x = correct(schedule.step(x, predictor_eps, t, s), s);
+    // One evaluation at s shared by the moves (and, when stale, by the next
+    // predictor): eps at s is pi / sigma_s, the moves' eps~.
+    const bool shared = settings.guidance != Guidance::kFresh;
+    const bool needed = settings.corrections > 0 || (stale && i + 1 < settings.steps);
+    if (shared && needed) cached = eps(x, s);
+    for (int k = 0; k < settings.corrections; ++k)
+      x = correct(langevin(x, shared ? cached : eps(x, s), schedule.sigma(s), settings.tau, noise), s);
+    check_finite(x, i + 1, t, s, who);
+    progress.advance();
+  }
+  progress.finish();
+  return x;
 }
 
 at::Tensor langevin(const at::Tensor& x, const at::Tensor& eps, double sigma, double tau, Noise& noise) {

@@ -120,10 +120,10 @@ TEST_CASE("Theorem 3.1: SOAD's guidance with a scalar Gaussian prior over z give
   // variance ratio has a standard error of 0.006).
   assim::soad::Options options;
   options.corrections = 0;
-  options.forward_corrector = false;
+  options.observation_corrector = options.background_corrector = false;
   // The clip of c_t binds wherever the guidance exceeds 1 in some entry
   // (often, with 512 observed entries) and then weakens it: off here.
-  options.clip = false;
+  options.stabiliser = assim::soad::Stabiliser::kNone;
   options.batch = 64;
   const Errors e = soad_errors(augmented_problem(0.5), options, kMembers);
   MESSAGE("SOAD (K = 256, N_c = 0, no forward corrector) vs Kalman: " << e.text());
@@ -154,8 +154,8 @@ TEST_CASE("SOAD's background_guidance makes the background one more block of T: 
 
   assim::soad::Options options;  // as in the test of Theorem 3.1
   options.corrections = 0;
-  options.forward_corrector = false;
-  options.clip = false;
+  options.observation_corrector = options.background_corrector = false;
+  options.stabiliser = assim::soad::Stabiliser::kNone;
   options.batch = 64;
   options.background_guidance = true;
   Errors e = compare(assim::soad::AugmentedSampler(options).sample_augmented(p, kMembers, 5), exact, seen);
@@ -178,7 +178,9 @@ TEST_CASE("SOAD's Langevin corrections: exact for a small tau, within the unadju
   // unadjusted Langevin has the stationary variance V / (1 - a / (2 V)):
   // up to +45 % for tau = 0.25, +1 % for tau = 0.01.
   assim::soad::Options options;
-  options.forward_corrector = false;
+  options.observation_corrector = options.background_corrector = false;
+  // A Langevin chain: every move with its own fresh pi.
+  options.guidance = assim::score::Guidance::kFresh;
   options.steps = 64;
   options.batch = 64;
   options.tau = 0.01;

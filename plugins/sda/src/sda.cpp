@@ -4,7 +4,6 @@
 
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
-#include <assim/progress.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -22,7 +21,8 @@ const char* const kName = "sampler.sda";
 // The likelihood-guided noise prediction of SDA at time t for a chunk of
 // members x (n, L, state dims...): eps_hat - sigma_t grad_{x_t} log p(y | x_t).
 at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const score::Window& w,
-                      const CosineSchedule& schedule, const Options& options, const at::Tensor& x, double t) {
+                      const CosineSchedule& schedule, const Options& options, const at::Tensor& gamma,
+                      const at::Tensor& x, double t) {
   const double mu = schedule.mu(t), sigma = schedule.sigma(t), r = sigma / mu;
   const at::AutoGradMode grad_mode(true);
   const at::Tensor x_t = x.detach().requires_grad_(true);
@@ -39,14 +39,15 @@ at::Tensor guided_eps(const Prior& prior, const ObservationOperator& h, const sc
     throw Error(std::string(kName) + ": the observation operator returned " + shape_text(hx.sizes()) +
                 " for a batch of windows, expected (batch, " + shape_text(w.y.sizes()).substr(1));
   // Gaussian approximation of p(y | x_t): the Tweedie mean observed with
-  // noise sigma_o^2 plus gamma r_t^2 standing for the spread of x0 | x_t.
-  at::Tensor log_likelihood =
-      -0.5 * (w.mask * (w.y - hx).square()).sum() / (w.sigma_o * w.sigma_o + options.gamma * r * r);
-  if (w.background) {
+  // noise sigma_o^2 plus gamma r_t^2 standing for the spread of x0 | x_t,
+  // gamma per observation channel when given.
+  const at::Tensor variance = w.sigma_o * w.sigma_o + gamma * (r * r);
+  at::Tensor log_likelihood = -0.5 * (w.mask * (w.y - hx).square() / variance).sum();
+  if (w.background && options.use_background) {
     // The background is one more observation, of frame 0's state through the
-    // identity, with its own noise level.
+    // identity, with its own noise level and its own gamma.
     log_likelihood = log_likelihood - 0.5 * (*w.background - x0.select(1, 0)).square().sum() /
-                                          (w.sigma_b * w.sigma_b + options.gamma * r * r);
+                                          (w.sigma_b * w.sigma_b + options.background_gamma * r * r);
   }
   // Members are independent, so the gradient of the sum is each member's own.
   const at::Tensor grad = torch::autograd::grad({log_likelihood}, {x_t})[0];
@@ -71,6 +72,17 @@ Fields<Options> fields() {
          "gamma makes the explicit step stiff (more so the steeper H), large gamma guides weakly: on 32 x 32 QG "
          "with arctan(3x), 64 steps, 0.1 was best (experiments/score/README.md)")
       .at_least(0);
+  p.reals("channel_gamma", &Options::channel_gamma, "1",
+          "one gamma per observation channel, for operators of several blocks (obs.stack: arctan's 2 channels, "
+          "velocity's 4, ...), whose slopes need different inflations; empty: gamma for every channel")
+      .at_least(0);
+  p.choice("background", &Options::use_background, {{"use", true}, {"ignore", false}},
+           "use = the background is one more block of the likelihood, frame 0's state observed with noise sigma_b "
+           "and inflation background_gamma; ignore = as the SOAD reference code's SDA baseline, which never uses it");
+  p.real("background_gamma", &Options::background_gamma, "1",
+         "gamma of the background block (an identity observation): sigma_b^2 + background_gamma r_t^2; 0.1 is "
+         "what every arctan run used before the blocks had their own gamma")
+      .at_least(0);
   p.choice("likelihood_gradient", &Options::gradient,
            {{"full", Options::Gradient::kFull}, {"denoiser", Options::Gradient::kDenoiser}},
            "path of the likelihood's gradient to x_t: full = through the identity term of x0_hat = (x_t - "
@@ -81,6 +93,13 @@ Fields<Options> fields() {
             "scale the guidance step sigma_t^2 grad log p(y | x_t) so that none of a member's entries exceeds 1, as "
             "sampler.soad clips its own (same form, SDA's variance): a stabiliser for steep operators such as "
             "velocity, where the explicit step needs a gamma that mutes the guidance; false = SDA as published");
+  p.choice("guidance", &Options::guidance,
+           {{"fresh", score::Guidance::kFresh}, {"algorithm1", score::Guidance::kAlgorithm1},
+            {"stale", score::Guidance::kStale}},
+           "when the guided eps is evaluated: fresh = for the predictor and for every correction (SDA as "
+           "published), K (1 + C) network calls; algorithm1 = fresh for the predictor, once more at s for all C "
+           "corrections, 2K; stale = once per step at s, also driving the next predictor (the SOAD reference code's "
+           "SDA baseline), K + 1");
   p.integer("batch", &Options::batch, "members", "members per denoiser call (memory bound; results do not depend on it)")
       .at_least(1);
   return p;
@@ -115,31 +134,33 @@ at::Tensor ScoreBasedSampler::sample(const AssimilationProblem& problem, std::in
 
   const Prior& prior = *problem.prior;
   const ObservationOperator& h = *problem.observation_operator;
+  at::Tensor gamma = at::full({}, options_.gamma, w.options);
+  if (!options_.channel_gamma.empty()) {
+    if (w.observed.size() < 2 || static_cast<std::int64_t>(options_.channel_gamma.size()) != w.observed[0])
+      throw Error(who + ": channel_gamma has " + std::to_string(options_.channel_gamma.size()) +
+                  " entries; the observations have dims " + shape_text(w.observed) +
+                  ", so it needs one per channel (the first dim)");
+    std::vector<std::int64_t> view(w.observed.size(), 1);
+    view[0] = w.observed[0];
+    gamma = at::tensor(options_.channel_gamma, at::TensorOptions().dtype(at::kDouble)).to(w.options).reshape(view);
+  }
   const at::NoGradGuard no_grad;
   score::Noise noise(seed, w.options);
   std::vector<std::int64_t> shape{members, w.frames};
   shape.insert(shape.end(), w.state.begin(), w.state.end());
-  // x_1 ~ N(0, I): mu(1) = eta leaves almost nothing of the data.
-  at::Tensor x = noise.normal(shape);
   auto eps_at = [&](const at::Tensor& xs, double t) {
     return score::by_chunks(members, options_.batch, [&](std::int64_t first, std::int64_t n) {
-      return guided_eps(prior, h, w, schedule_, options_, xs.narrow(0, first, n), t);
+      return guided_eps(prior, h, w, schedule_, options_, gamma, xs.narrow(0, first, n), t);
     });
   };
-
-  const std::vector<double> times = schedule_.grid(options_.steps);
-  Progress progress(who, options_.steps, "step");
-  for (int i = 0; i < options_.steps; ++i) {
-    const double t = times[static_cast<std::size_t>(i)], s = times[static_cast<std::size_t>(i) + 1];
-    // Predictor: exponential-integrator step t -> s with the guided eps.
-    x = schedule_.step(x, eps_at(x, t), t, s);
-    // Corrector: Langevin moves targeting p_s(x | y).
-    for (int c = 0; c < options_.corrections; ++c) x = score::langevin(x, eps_at(x, s), schedule_.sigma(s), options_.tau, noise);
-    score::check_finite(x, i + 1, t, s, who);
-    progress.advance();
-  }
-  progress.finish();
-  return x;
+  score::ReverseDiffusion settings;
+  settings.steps = options_.steps;
+  settings.corrections = options_.corrections;
+  settings.tau = options_.tau;
+  settings.guidance = options_.guidance;
+  // x_1 ~ N(0, I): mu(1) = eta leaves almost nothing of the data.
+  return score::reverse_diffusion(
+      schedule_, settings, noise.normal(shape), eps_at, [](at::Tensor x, double) { return x; }, noise, who);
 }
 
 }  // namespace assim::sda

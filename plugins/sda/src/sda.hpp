@@ -12,8 +12,10 @@
 #include <assim/diffusion.hpp>
 #include <assim/parameters.hpp>
 #include <assim/sampler.hpp>
+#include <assim/score_sampling.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace assim::sda {
 
@@ -22,12 +24,20 @@ struct Options {
   int corrections = 1;       // Langevin moves after each predictor step
   double tau = 0.5;          // Langevin step factor
   double gamma = 1e-2;       // likelihood variance inflation sigma_o^2 + gamma r_t^2
+  // One gamma per observation channel (obs.stack's blocks: arctan's 2
+  // channels, velocity's 4, ...); empty: `gamma` for all.
+  std::vector<double> channel_gamma;
+  // The background is a block of its own: the identity observation of
+  // frame 0 with noise sigma_b and its own inflation.
+  bool use_background = true;
+  double background_gamma = 0.1;
   // The path of the likelihood's gradient to x_t: through x0_hat's identity
   // term and the denoiser (kFull, correct), or through the denoiser alone
   // (kDenoiser: the SDA baseline of the SOAD reference code, kept to
   // reproduce its numbers).
   enum class Gradient { kFull, kDenoiser } gradient = Gradient::kFull;
   bool clip = false;         // SOAD's clip of the guidance step, per member
+  score::Guidance guidance = score::Guidance::kFresh;  // when the guided eps is evaluated
   std::int64_t batch = 32;   // members per denoiser call
 };
 

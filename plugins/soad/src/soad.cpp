@@ -4,13 +4,14 @@
 
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
-#include <assim/progress.hpp>
+#include <assim/log.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -21,6 +22,17 @@ namespace {
 
 const char* const kName = "sampler.soad";
 
+// Which entries of z the forward corrector overwrites after a step to a time
+// of noise ratio r: 1 where it does not, (L, C + C_H, grid...).
+at::Tensor not_overwritten(const score::Window& w, const Options& options, std::int64_t channels, double r) {
+  std::vector<std::int64_t> shape{w.frames, channels + w.observed[0]};
+  shape.insert(shape.end(), w.state.begin() + 1, w.state.end());
+  at::Tensor free = at::ones(shape, w.options);
+  if (options.observation_corrector && r > w.sigma_o) free.narrow(1, channels, w.observed[0]).mul_(1 - w.mask);
+  if (options.background_corrector && w.background && r > w.sigma_b) free.select(0, 0).narrow(0, 0, channels).zero_();
+  return free;
+}
+
 // The guided, sigma-scaled noise prediction of Algorithm 1 for a chunk of
 // members z (n, L, C + C_H, ...) at time t:
 //   pi(z, t) = sigma_t eps_hat(z, t) + c_t grad_z L,
@@ -29,12 +41,12 @@ const char* const kName = "sampler.soad";
 // Gaussian p(y | z_t) of variance sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2)
 // (exact for a N(m, sigma_z^2 I) prior: Theorem 3.1). With
 // background_guidance the background is one more block of T (frame 0's state
-// channels, noise sigma_b) with its own c_t, which is as exact.
+// channels, noise sigma_b) with its own c_t, which is as exact. The
+// stabiliser bounds the step c_t grad L; `trace` records what it did.
 at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSchedule& schedule, const Options& options,
-                    std::int64_t channels, const at::Tensor& z, double t) {
+                    std::int64_t channels, const at::Tensor& z, double t, StabiliserTrace& trace) {
   const double mu = schedule.mu(t), sigma = schedule.sigma(t), r = sigma / mu;
-  const double s2 = options.sigma_z * options.sigma_z, r2 = r * r;
-  auto c_t = [&](double sigma_data) { return (r2 / 2) / (sigma_data * sigma_data + s2 * r2 / (s2 + r2)); };
+  const double floor = options.stabiliser == Stabiliser::kGammaFloor ? options.stabiliser_gamma : 0.0;
   const at::AutoGradMode grad_mode(true);
   const at::Tensor z_t = z.detach().requires_grad_(true);
   const at::Tensor eps = prior.denoise(z_t, at::full({z.size(0)}, t, w.options));
@@ -43,15 +55,45 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
   // through the identity term T z.
   const at::Tensor residual = w.mask * (mu * w.y - z_t.narrow(2, channels, observed_channels) +
                                         sigma * eps.narrow(2, channels, observed_channels));
-  at::Tensor weighted = c_t(w.sigma_o) * residual.square().sum();
+  at::Tensor weighted = guidance_weight(r, w.sigma_o, options.sigma_z, floor) * residual.square().sum();
   if (options.background_guidance && w.background) {
     const at::Tensor misfit = mu * *w.background - z_t.select(1, 0).narrow(1, 0, channels) +
                               sigma * eps.select(1, 0).narrow(1, 0, channels);
-    weighted = weighted + c_t(w.sigma_b) * misfit.square().sum();
+    weighted = weighted + guidance_weight(r, w.sigma_b, options.sigma_z, floor) * misfit.square().sum();
   }
   // c_t grad L, summed over the blocks of T.
-  const at::Tensor step = torch::autograd::grad({weighted}, {z_t})[0];
-  return (sigma * eps + (options.clip ? score::clip_per_member(step) : step)).detach();
+  const at::Tensor step = torch::autograd::grad({weighted}, {z_t})[0].detach();
+  const at::Tensor largest = step.abs().flatten(1).amax(1);  // (n)
+  at::Tensor stable = step;
+  switch (options.stabiliser) {
+    case Stabiliser::kNone:
+      break;
+    case Stabiliser::kClip:
+      stable = score::cap_per_member(step, largest, 1.0);
+      break;
+    case Stabiliser::kMuCap:
+      stable = score::cap_per_member(step, largest, mu);
+      break;
+    case Stabiliser::kQuantileCap: {
+      const at::Tensor free = not_overwritten(w, options, channels, r).flatten().nonzero().squeeze(1);
+      const at::Tensor entries = step.abs().flatten(1);
+      const at::Tensor kept = free.numel() > 0 ? entries.index_select(1, free) : entries;
+      stable = score::cap_per_member(step, at::quantile(kept, options.stabiliser_quantile, 1), 1.0);
+      break;
+    }
+    case Stabiliser::kGammaFloor:
+      break;  // in c_t itself
+  }
+  // The factor the stabiliser applied, averaged over the members' entries
+  // of largest size (1 where it did not bind).
+  const double exact_weight = guidance_weight(r, w.sigma_o, options.sigma_z, 0);
+  const double factor = options.stabiliser == Stabiliser::kGammaFloor
+                            ? guidance_weight(r, w.sigma_o, options.sigma_z, floor) / exact_weight
+                            : (stable.abs().flatten(1).amax(1) / largest.clamp_min(1e-300)).mean().item<double>();
+  trace.times.push_back(t);
+  trace.largest_step.push_back(largest.max().item<double>());
+  trace.factor.push_back(factor);
+  return (sigma * eps.detach() + stable).detach();
 }
 
 // Each of the sampler's settings, bound to the Options field it fills.
@@ -63,15 +105,29 @@ Fields<Options> fields() {
   p.real("tau", &Options::tau, "1", "Langevin step factor: delta = tau / mean((pi / sigma)^2) per member").above(0);
   p.real("sigma_z", &Options::sigma_z, "1", "prior scale sigma_z in c_t = (r^2 / 2) / (sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2))")
       .above(0);
-  p.boolean("clip", &Options::clip,
-            "clip c_t at 1 / max|grad L| per member (the reference's stabiliser); false keeps the exact guidance of "
-            "Theorem 3.1, which the clip weakens wherever it binds");
-  p.boolean("reuse_guidance", &Options::reuse_guidance,
-            "reproduce the reference code: pi is computed once per step, after the forward corrector, and drives "
-            "the corrections and the next predictor step without being recomputed");
-  p.boolean("forward_corrector", &Options::forward_corrector,
-            "overwrite the observed entries (and frame 0's state with a background) by forward diffusion of the "
-            "data while r_t exceeds their noise level; false for the ablation");
+  p.choice("guidance", &Options::guidance,
+           {{"fresh", score::Guidance::kFresh}, {"algorithm1", score::Guidance::kAlgorithm1},
+            {"stale", score::Guidance::kStale}},
+           "when pi is evaluated: fresh = for the predictor and for every move, K (1 + N_c) network calls, each move "
+           "a Langevin step; algorithm1 = as the paper's Algorithm 1 (line 13), fresh for the predictor and once "
+           "more at s for all N_c moves, 2K, which makes the moves one Langevin step of N_c delta (on the sin toy of "
+           "tests/samplers it overdisperses the posterior); stale = the reference code, once per step at s, also "
+           "driving the next predictor, K + 1. All three are the same with N_c = 0");
+  p.choice("stabiliser", &Options::stabiliser,
+           {{"clip", Stabiliser::kClip}, {"none", Stabiliser::kNone}, {"gamma_floor", Stabiliser::kGammaFloor},
+            {"mu_cap", Stabiliser::kMuCap}, {"quantile_cap", Stabiliser::kQuantileCap}},
+           "what bounds the guidance step c_t grad L per member: clip = the reference's max |step| <= 1; none = "
+           "Theorem 3.1's exact c_t; gamma_floor = stabiliser_gamma r_t^2 added to c_t's variance (c_t <= 1 / (2 "
+           "gamma)); mu_cap = max |step| <= mu_t; quantile_cap = the stabiliser_quantile of |step| over the entries "
+           "the corrector does not overwrite <= 1");
+  p.real("stabiliser_gamma", &Options::stabiliser_gamma, "1", "gamma of stabiliser: gamma_floor").above(0);
+  p.real("stabiliser_quantile", &Options::stabiliser_quantile, "1", "q of stabiliser: quantile_cap").above(0).at_most(1);
+  p.boolean("observation_corrector", &Options::observation_corrector,
+            "overwrite the observed entries by forward diffusion of y while r_t exceeds sigma_o (Algorithm 1's "
+            "corrector); false for the ablation");
+  p.boolean("background_corrector", &Options::background_corrector,
+            "overwrite frame 0's state by forward diffusion of the background while r_t exceeds sigma_b; false for "
+            "the ablation");
   p.boolean("background_guidance", &Options::background_guidance,
             "also guide frame 0's state towards the background (one more block of T, noise sigma_b, its own c_t), "
             "as SDA does; Algorithm 1 uses the background only in the forward corrector, which lets go of it once "
@@ -83,24 +139,44 @@ Fields<Options> fields() {
 
 }  // namespace
 
+at::Tensor forward_diffused(const at::Tensor& data, double sigma_data, double mu, double r, const at::Tensor& normal) {
+  return mu * (data + std::sqrt(r * r - sigma_data * sigma_data) * normal);
+}
+
+double guidance_weight(double r, double sigma_data, double sigma_z, double gamma) {
+  const double s2 = sigma_z * sigma_z, r2 = r * r;
+  return (r2 / 2) / (sigma_data * sigma_data + s2 * r2 / (s2 + r2) + gamma * r2);
+}
+
 Parameters AugmentedSampler::parameters() { return fields().parameters(); }
 
 AugmentedSampler::AugmentedSampler(const Config& config) : AugmentedSampler(fields().read(config)) {}
 
 AugmentedSampler::AugmentedSampler(Options options) : options_(options) {
   if (options_.steps < 1 || options_.corrections < 0 || !(options_.tau > 0) || !(options_.sigma_z > 0) ||
-      options_.batch < 1)
-    throw Error(std::string(kName) + ": needs steps >= 1, corrections >= 0, tau > 0, sigma_z > 0 and batch >= 1");
+      options_.batch < 1 || !(options_.stabiliser_gamma > 0) ||
+      !(options_.stabiliser_quantile > 0 && options_.stabiliser_quantile <= 1))
+    throw Error(std::string(kName) + ": needs steps >= 1, corrections >= 0, tau > 0, sigma_z > 0, batch >= 1, "
+                                     "stabiliser_gamma > 0 and 0 < stabiliser_quantile <= 1");
 }
 
 at::Tensor AugmentedSampler::sample(const AssimilationProblem& problem, std::int64_t members,
                                     std::uint64_t seed) const {
   const std::int64_t channels = problem.state.shape().at(0);
-  return sample_augmented(problem, members, seed).narrow(2, 0, channels).contiguous();
+  StabiliserTrace trace;
+  at::Tensor z = sample_augmented(problem, members, seed, &trace);
+  std::size_t bound = 0;
+  for (double f : trace.factor) bound += f < 0.99;
+  log::info(kName, ": the stabiliser bound in ", bound, " of ", trace.factor.size(), " guidance evaluations; largest |c_t grad L| ",
+            trace.largest_step.empty() ? 0.0 : *std::max_element(trace.largest_step.begin(), trace.largest_step.end()));
+  for (std::size_t i = 0; i < trace.times.size(); ++i)
+    log::debug(kName, ": t ", trace.times[i], ": largest |c_t grad L| ", trace.largest_step[i], ", stabiliser factor ",
+               trace.factor[i]);
+  return z.narrow(2, 0, channels).contiguous();
 }
 
 at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem, std::int64_t members,
-                                              std::uint64_t seed) const {
+                                              std::uint64_t seed, StabiliserTrace* trace) const {
   const std::string who = kName;
   if (!problem.prior) throw Error(who + ": needs a prior (the problem has none)");
   const auto augmentation = problem.prior->augmentation();
@@ -139,60 +215,42 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
   score::Noise noise(seed, w.options);
   std::vector<std::int64_t> shape{members, w.frames, c + c_h};
   shape.insert(shape.end(), w.state.begin() + 1, w.state.end());
-  auto pi_at = [&](const at::Tensor& zs, double t) {
+  StabiliserTrace local;
+  StabiliserTrace& record = trace ? *trace : local;
+  // The guided eps = pi / sigma_t, chunk by chunk.
+  auto eps_at = [&](const at::Tensor& zs, double t) {
     return score::by_chunks(members, options_.batch, [&](std::int64_t first, std::int64_t n) {
-      return guidance(prior, w, schedule_, options_, c, zs.narrow(0, first, n), t);
-    });
+             return guidance(prior, w, schedule_, options_, c, zs.narrow(0, first, n), t, record);
+           }) /
+           schedule_.sigma(t);
   };
   // Forward-diffusion corrector at time s: while the data are noisier than
   // the diffusion (r_s > sigma), the observed entries and, with a
-  // background, frame 0's state are replaced by a forward-diffused draw
-  // mu_s (data + sqrt(r_s^2 - sigma^2) n), which is z_s's law given the data
-  // when the prior is flat there.
+  // background, frame 0's state are replaced by a forward-diffused draw,
+  // which is z_s's law given the data when the prior is flat there.
   auto correct = [&](at::Tensor z, double s) {
-    if (!options_.forward_corrector) return z;
     const double mu = schedule_.mu(s), r = schedule_.ratio(s);
-    if (r > w.sigma_o) {
+    if (options_.observation_corrector && r > w.sigma_o) {
       std::vector<std::int64_t> y_shape{members};
       y_shape.insert(y_shape.end(), w.y.sizes().begin(), w.y.sizes().end());
-      const at::Tensor drawn = mu * (w.y + std::sqrt(r * r - w.sigma_o * w.sigma_o) * noise.normal(y_shape));
+      const at::Tensor drawn = forward_diffused(w.y, w.sigma_o, mu, r, noise.normal(y_shape));
       at::Tensor h_part = z.narrow(2, c, c_h);
       h_part.copy_(at::where(w.mask != 0, drawn, h_part));
     }
-    if (w.background && r > w.sigma_b) {
+    if (options_.background_corrector && w.background && r > w.sigma_b) {
       std::vector<std::int64_t> b_shape{members};
       b_shape.insert(b_shape.end(), w.state.begin(), w.state.end());
-      z.select(1, 0).narrow(1, 0, c).copy_(mu * (*w.background + std::sqrt(r * r - w.sigma_b * w.sigma_b) *
-                                                                     noise.normal(b_shape)));
+      z.select(1, 0).narrow(1, 0, c).copy_(forward_diffused(*w.background, w.sigma_b, mu, r, noise.normal(b_shape)));
     }
     return z;
   };
-
+  score::ReverseDiffusion settings;
+  settings.steps = options_.steps;
+  settings.corrections = options_.corrections;
+  settings.tau = options_.tau;
+  settings.guidance = options_.guidance;
   // z_1 ~ N(0, I): mu(1) = eta leaves almost nothing of the data.
-  at::Tensor z = noise.normal(shape);
-  at::Tensor pi;
-  const std::vector<double> times = schedule_.grid(options_.steps);
-  Progress progress(who, options_.steps, "step");
-  for (int i = 0; i < options_.steps; ++i) {
-    const double t = times[static_cast<std::size_t>(i)], s = times[static_cast<std::size_t>(i) + 1];
-    const double sigma_s = schedule_.sigma(s);
-    if (!options_.reuse_guidance || i == 0) pi = pi_at(z, t);
-    // Algorithm 1 predictor: z <- (mu_s / mu_t) z + (sigma_s / sigma_t - mu_s / mu_t) pi,
-    // the exponential-integrator step with eps = pi / sigma_t.
-    z = correct(schedule_.step(z, pi / schedule_.sigma(t), t, s), s);
-    // Reference-code mode: one pi per step, at s, before the corrections; it
-    // also drives the next predictor step.
-    if (options_.reuse_guidance && (options_.corrections > 0 || i + 1 < options_.steps)) pi = pi_at(z, s);
-    // N_c Langevin moves at s with eps~ = pi / sigma_s, each followed by the corrector.
-    for (int k = 0; k < options_.corrections; ++k) {
-      if (!options_.reuse_guidance) pi = pi_at(z, s);
-      z = correct(score::langevin(z, pi / sigma_s, sigma_s, options_.tau, noise), s);
-    }
-    score::check_finite(z, i + 1, t, s, who);
-    progress.advance();
-  }
-  progress.finish();
-  return z;
+  return score::reverse_diffusion(schedule_, settings, noise.normal(shape), eps_at, correct, noise, who);
 }
 
 }  // namespace assim::soad

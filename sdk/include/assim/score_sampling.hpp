@@ -1,10 +1,12 @@
 // Pieces every score-based sampler needs (sampler.sda and sampler.soad use them):
 // the checked view of an assimilation problem, the seeded noise source, the
-// Langevin move of SDA's corrector, the guidance clip and the finiteness check that turns a NaN
-// into a DivergenceError naming the diffusion step.
+// Langevin move of SDA's corrector, the caps on the guidance step, the
+// finiteness check that turns a NaN into a DivergenceError naming the
+// diffusion step, and the one predictor-corrector loop both run.
 #pragma once
 
 #include <assim/abi.hpp>
+#include <assim/diffusion.hpp>
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
@@ -60,6 +62,40 @@ ASSIM_API at::Tensor per_member_mean_square(const at::Tensor& eps);
 // batch as in the reference code, so that members stay independent draws
 // and the result does not depend on how members are batched.
 ASSIM_API at::Tensor clip_per_member(const at::Tensor& step);
+
+// The guidance step of each member scaled by min(1, limit / magnitude),
+// magnitude (members) a size of that member's step: its max entry is the
+// clip (limit 1), a high quantile of its entries a cap that one outlier does
+// not set. Members whose magnitude is 0 are left as they are.
+ASSIM_API at::Tensor cap_per_member(const at::Tensor& step, const at::Tensor& magnitude, double limit);
+
+// When a predictor-corrector sampler evaluates its guided noise prediction
+// (a network call each). K steps, N_c Langevin moves per step:
+enum class Guidance {
+  kFresh,       // fresh for the predictor and for every move: K (1 + N_c) calls
+  kAlgorithm1,  // SOAD's Algorithm 1 (line 13): fresh for the predictor, then one at s, after the
+                // predictor and the corrector, for all N_c moves: 2K calls (K when N_c = 0)
+  kStale,       // the SOAD reference code: one per step, at s after the predictor and the
+                // corrector, for the N_c moves and the next predictor: K + 1 calls (K when N_c = 0)
+};
+
+struct ReverseDiffusion {
+  int steps = 64;        // K, on linspace(1, 0, K + 1)
+  int corrections = 0;   // N_c Langevin moves after each predictor step
+  double tau = 0.25;     // Langevin step factor
+  Guidance guidance = Guidance::kFresh;
+};
+
+// x from t = 1 down to t = 0: each step the exponential-integrator predictor
+// t -> s with eps(x, t), then correct(x, s), then N_c Langevin moves at s,
+// each followed by correct(x, s). eps(x, t) is the guided noise prediction
+// (a network call), correct the data corrector (the identity for SDA, the
+// forward-diffusion corrector for SOAD). Throws DivergenceError naming the
+// step where x stops being finite; logs progress as `who`.
+ASSIM_API at::Tensor reverse_diffusion(const CosineSchedule& schedule, const ReverseDiffusion& settings, at::Tensor x,
+                                       const std::function<at::Tensor(const at::Tensor&, double)>& eps,
+                                       const std::function<at::Tensor(at::Tensor, double)>& correct, Noise& noise,
+                                       const std::string& who);
 
 // Langevin move at noise level sigma (SDA's corrector, reference doc
 // "Langevin corrector"): delta = tau / mean(eps^2) per member,
