@@ -78,6 +78,10 @@ at::Tensor cap_per_member(const at::Tensor& step, const at::Tensor& magnitude, d
   return at::where(m > limit, limit / m, at::ones({}, m.options())) * step;
 }
 
+std::vector<std::pair<std::string, Guidance>> guidance_names() {
+  return {{"fresh", Guidance::kFresh}, {"algorithm1", Guidance::kAlgorithm1}, {"stale", Guidance::kStale}};
+}
+
 at::Tensor reverse_diffusion(const CosineSchedule& schedule, const ReverseDiffusion& settings, at::Tensor x,
                              const std::function<at::Tensor(const at::Tensor&, double)>& eps,
                              const std::function<at::Tensor(at::Tensor, double)>& correct, Noise& noise,

@@ -261,27 +261,26 @@ TEST_CASE("network calls per window: K (1 + N_c) fresh, 2K as Algorithm 1, K + 1
                                    {Guidance::kFresh, 0, kSteps},
                                    {Guidance::kAlgorithm1, 0, kSteps},
                                    {Guidance::kStale, 0, kSteps}};
+  // The samples, and the denoiser calls it took to draw them.
+  auto counted = [](assim::AssimilationProblem problem, const auto& sampler) {
+    auto prior = std::make_shared<CountingPrior>(problem.prior);
+    problem.prior = prior;
+    const at::Tensor samples = sampler.sample(problem, 3, 4);
+    return std::make_pair(samples, prior->calls);
+  };
   std::vector<at::Tensor> without_moves;
   for (const Case& c : cases) {
     CAPTURE(static_cast<int>(c.guidance));
     CAPTURE(c.moves);
-    auto soad_problem = for_soad();
-    auto soad_prior = std::make_shared<CountingPrior>(soad_problem.prior);
-    soad_problem.prior = soad_prior;
     auto o = quick_soad();
     o.guidance = c.guidance;
     o.corrections = c.moves;
-    const at::Tensor z = assim::soad::AugmentedSampler(o).sample(soad_problem, 3, 4);
-    CHECK(soad_prior->calls == c.calls);
-
-    auto sda_problem = for_sda();
-    auto sda_prior = std::make_shared<CountingPrior>(sda_problem.prior);
-    sda_problem.prior = sda_prior;
+    const auto [z, soad_calls] = counted(for_soad(), assim::soad::AugmentedSampler(o));
+    CHECK(soad_calls == c.calls);
     auto s = quick_sda();
     s.guidance = c.guidance;
     s.corrections = c.moves;
-    assim::sda::ScoreBasedSampler(s).sample(sda_problem, 3, 4);
-    CHECK(sda_prior->calls == c.calls);
+    CHECK(counted(for_sda(), assim::sda::ScoreBasedSampler(s)).second == c.calls);
     if (c.moves == 0) without_moves.push_back(z);
   }
   // Without moves the three schedules evaluate pi at the same points.

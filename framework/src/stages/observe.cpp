@@ -58,11 +58,17 @@ class Observe : public Stage {
         .one_of(design::noise_law_names());
     noise.real("sigma", 0.1, "observation units", "standard deviation of the observation noise").at_least(0);
     Parameters background;
-    background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0")
+    background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0, as "
+                    "the samplers assume it (normalised units when normalise is true)")
+        .at_least(0)
+        .optional();
+    background.real("perturbation", 0.1, "state units", "standard deviation of the perturbation actually drawn, "
+                    "when it differs from the sigma the samplers assume (the SOAD paper's Fig. 8: 0.01 drawn, 0.1 "
+                    "assumed); default: sigma")
         .at_least(0)
         .optional();
     background.component("model", Kind::Model, "if given, the background is this model's one-frame forecast "
-                         "from the previous state perturbed by sigma (in physical units)").optional();
+                         "from the previous state perturbed by `perturbation` (default sigma)").optional();
     Parameters p;
     p.stage("data", "the generate stage whose states are observed").one_of({"generate"});
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
@@ -88,6 +94,9 @@ class Observe : public Stage {
     window_of(config, inputs.at("data").get<std::int64_t>("frames"));
     if (config.has("scale_from") && !config.get<bool>("normalise"))
       config.fail("scale_from", "takes the scale to normalise by, but normalise is false");
+    const Config background = config.section("background");
+    if (background.has("perturbation") && !background.has("sigma"))
+      background.fail("perturbation", "needs a sigma (the background error the samplers assume)");
   }
 
   void run(StageContext& context) const override {
@@ -149,7 +158,7 @@ class Observe : public Stage {
     const bool with_background = background_config.has("sigma");
     std::shared_ptr<Model> forecaster;
     if (background_config.has("model")) {
-      if (!with_background) background_config.fail("model", "needs a sigma to perturb the previous state with");
+      if (!with_background) background_config.fail("model", "needs a sigma (the background error the samplers assume)");
       forecaster = background_config.component<Model>("model");
       if (forecaster->state_spec().shape() != state_shape)
         background_config.fail("model", "its states " + shape_text(forecaster->state_spec().shape()) +
@@ -216,6 +225,7 @@ class Observe : public Stage {
 
     if (with_background) {
       const double sigma_b = background_config.get<double>("sigma");
+      const double drawn = background_config.has("perturbation") ? background_config.get<double>("perturbation") : sigma_b;
       set.background_sigma = sigma_b;
       const auto options = at::TensorOptions().dtype(at::kDouble);
       at::Tensor background;
@@ -231,16 +241,18 @@ class Observe : public Stage {
                                                           .index_select(0, at::tensor(starts, at::kLong)),
                                                       1);
         at::Tensor perturbed =
-            normalisation.physical(previous + sigma_b * at::randn(previous.sizes(), generator, options), 1);
+            normalisation.physical(previous + drawn * at::randn(previous.sizes(), generator, options), 1);
         auto trajectory = forecaster->start(perturbed.contiguous());
         trajectory->advance(data.frame_steps);
         background = normalisation.normalise(trajectory->state(), 1).contiguous();
         set.background_doc = "one-frame forecast of the perturbed previous state";
       } else {
         at::Tensor x0 = windows.select(1, 0);
-        background = (x0 + sigma_b * at::randn(x0.sizes(), generator, options)).contiguous();
+        background = (x0 + drawn * at::randn(x0.sizes(), generator, options)).contiguous();
         set.background_doc = "true state at frame 0 plus noise";
       }
+      if (drawn != sigma_b)
+        set.background_doc += " (perturbation std " + number_text(drawn) + ", assumed " + number_text(sigma_b) + ")";
       if (!at::isfinite(background).all().item<bool>())
         background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
                                             number_text(sigma_b) + " overflows, or the forecast diverged");

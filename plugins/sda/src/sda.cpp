@@ -94,8 +94,7 @@ Fields<Options> fields() {
             "sampler.soad clips its own (same form, SDA's variance): a stabiliser for steep operators such as "
             "velocity, where the explicit step needs a gamma that mutes the guidance; false = SDA as published");
   p.choice("guidance", &Options::guidance,
-           {{"fresh", score::Guidance::kFresh}, {"algorithm1", score::Guidance::kAlgorithm1},
-            {"stale", score::Guidance::kStale}},
+           score::guidance_names(),
            "when the guided eps is evaluated: fresh = for the predictor and for every correction (SDA as "
            "published), K (1 + C) network calls; algorithm1 = fresh for the predictor, once more at s for all C "
            "corrections, 2K; stale = once per step at s, also driving the next predictor (the SOAD reference code's "

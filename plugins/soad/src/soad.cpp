@@ -22,8 +22,8 @@ namespace {
 
 const char* const kName = "sampler.soad";
 
-// Which entries of z the forward corrector overwrites after a step to a time
-// of noise ratio r: 1 where it does not, (L, C + C_H, grid...).
+// Which entries of z the forward corrector overwrites at noise ratio r (the
+// step's, to within one step): 1 where it does not, (L, C + C_H, grid...).
 at::Tensor not_overwritten(const score::Window& w, const Options& options, std::int64_t channels, double r) {
   std::vector<std::int64_t> shape{w.frames, channels + w.observed[0]};
   shape.insert(shape.end(), w.state.begin() + 1, w.state.end());
@@ -84,8 +84,8 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
     case Stabiliser::kGammaFloor:
       break;  // in c_t itself
   }
-  // The factor the stabiliser applied, averaged over the members' entries
-  // of largest size (1 where it did not bind).
+  // The factor the stabiliser scaled the step by, averaged over the members
+  // (1 where it did not bind; for the gamma floor, the floored c_t over the exact one).
   const double exact_weight = guidance_weight(r, w.sigma_o, options.sigma_z, 0);
   const double factor = options.stabiliser == Stabiliser::kGammaFloor
                             ? guidance_weight(r, w.sigma_o, options.sigma_z, floor) / exact_weight
@@ -106,8 +106,7 @@ Fields<Options> fields() {
   p.real("sigma_z", &Options::sigma_z, "1", "prior scale sigma_z in c_t = (r^2 / 2) / (sigma_o^2 + sigma_z^2 r^2 / (sigma_z^2 + r^2))")
       .above(0);
   p.choice("guidance", &Options::guidance,
-           {{"fresh", score::Guidance::kFresh}, {"algorithm1", score::Guidance::kAlgorithm1},
-            {"stale", score::Guidance::kStale}},
+           score::guidance_names(),
            "when pi is evaluated: fresh = for the predictor and for every move, K (1 + N_c) network calls, each move "
            "a Langevin step; algorithm1 = as the paper's Algorithm 1 (line 13), fresh for the predictor and once "
            "more at s for all N_c moves, 2K, which makes the moves one Langevin step of N_c delta (on the sin toy of "

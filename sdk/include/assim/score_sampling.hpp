@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace assim::score {
@@ -78,6 +79,9 @@ enum class Guidance {
   kStale,       // the SOAD reference code: one per step, at s after the predictor and the
                 // corrector, for the N_c moves and the next predictor: K + 1 calls (K when N_c = 0)
 };
+
+// The schedules by the names the samplers' `guidance` setting takes.
+ASSIM_API std::vector<std::pair<std::string, Guidance>> guidance_names();
 
 struct ReverseDiffusion {
   int steps = 64;        // K, on linspace(1, 0, K + 1)
