@@ -65,11 +65,7 @@ at::Tensor per_member_mean_square(const at::Tensor& eps) {
   return eps.square().mean(dims, /*keepdim=*/true);
 }
 
-at::Tensor clip_per_member(const at::Tensor& step) {
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(step.dim() - 1));
-  for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i) + 1;
-  return at::clamp_max(1 / step.abs().amax(dims, /*keepdim=*/true), 1.0) * step;
-}
+at::Tensor clip_per_member(const at::Tensor& step) { return cap_per_member(step, step.abs().flatten(1).amax(1), 1.0); }
 
 at::Tensor cap_per_member(const at::Tensor& step, const at::Tensor& magnitude, double limit) {
   std::vector<std::int64_t> view(static_cast<std::size_t>(step.dim()), 1);

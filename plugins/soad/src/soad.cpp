@@ -69,7 +69,7 @@ at::Tensor guidance(const Prior& prior, const score::Window& w, const CosineSche
     case Stabiliser::kNone:
       break;
     case Stabiliser::kClip:
-      stable = score::cap_per_member(step, largest, 1.0);
+      stable = score::clip_per_member(step);
       break;
     case Stabiliser::kMuCap:
       stable = score::cap_per_member(step, largest, mu);
