@@ -76,6 +76,12 @@ at::Tensor Model::derive(const at::Tensor&, const std::string& quantity) const {
   throw Error("this model provides no derived quantity '" + quantity + "'");
 }
 
+bool Model::differentiable() const { return false; }
+
+at::Tensor Model::differentiable_trajectory(const at::Tensor&, std::int64_t, std::int64_t) const {
+  throw Error("this model has no differentiable time step");
+}
+
 std::vector<std::int64_t> ObservationOperator::output_shape(
     const std::vector<std::int64_t>& state_shape) const {
   return state_shape;

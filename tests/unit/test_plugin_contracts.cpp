@@ -29,6 +29,7 @@ const std::map<std::string, std::string> settings = {
     {"sampler.sda", "{steps: 4, corrections: 0}"},
     {"sampler.soad", "{steps: 4, corrections: 0}"},
     {"sampler.enkf", "{method: etkf}"},
+    {"sampler.var4d", "{constraint: weak, iterations: 20}"},
 };
 
 struct Catalog {
@@ -139,6 +140,23 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.enkf"), p, 6);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }
+  SUBCASE("sampler.var4d through Lorenz-96's differentiable step") {
+    assim::AssimilationProblem p;
+    const auto model = c.make<assim::Model>("model.lorenz96");
+    p.state = model->state_spec();
+    p.model = model;
+    p.frame_steps = 2;
+    p.observation_operator = c.make<assim::ObservationOperator>("obs.identity");
+    const at::Tensor start = model->initial_state(1, 3) + 2;
+    const at::Tensor truth = model->differentiable_trajectory(start, 3, 2)[0];
+    p.observations = truth + 0.5 * at::randn(truth.sizes(), at::kDouble);
+    p.mask = at::ones_like(p.observations);
+    p.observation_sigma = 0.5;
+    p.background = start[0];
+    p.background_sigma = 1;
+    const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.var4d"), p, 3);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
 }
 
 namespace {
@@ -170,6 +188,18 @@ class Coupled : public assim::Model {
     run->x = states.clone();
     return run;
   }
+  // The stepper's values, but autograd misses the coupling: a wrong adjoint.
+  bool differentiable() const override { return true; }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    std::vector<at::Tensor> out{states};
+    at::Tensor x = states;
+    for (std::int64_t k = 1; k < frames; ++k) {
+      for (std::int64_t s = 0; s < frame_steps; ++s) x = x + x.mean(0, true).detach();
+      out.push_back(x);
+    }
+    return at::stack(out, 1);
+  }
 };
 
 bool mentions(const assim::testing::Failures& f, const std::string& text) {
@@ -185,4 +215,6 @@ TEST_CASE("the contract suites catch broken implementations") {
   const auto model = assim::testing::check_model(Coupled());
   CHECK(mentions(model, "is the same for seeds 7 and 8"));
   CHECK(mentions(model, "advanced alone differs"));
+  CHECK_FALSE(mentions(model, "differs from start/advance"));
+  CHECK(mentions(model, "the adjoint of differentiable_trajectory"));
 }

@@ -49,8 +49,9 @@ class Assimilate : public Stage {
     p.component("sampler", Kind::Sampler, "the posterior sampler (sampler.sda, sampler.soad, ...)");
     p.component("prior", Kind::Prior, "the prior score-based samplers use").optional();
     p.stage("trained_by", "the train stage that fitted a learned prior").one_of({"train"}).optional();
-    p.component("model", Kind::Model, "forecast model of a sampler that analyses a forecast ensemble (sampler.enkf), "
-                "cycled through the window; its grid must be the observations' grid").optional();
+    p.component("model", Kind::Model, "the model of the window's dynamics, for a sampler that analyses a forecast "
+                "ensemble (sampler.enkf, cycled through the window) or integrates the window itself (sampler.var4d); "
+                "its grid must be the observations' grid").optional();
     p.integer("members", 8, "", "posterior samples per window").at_least(1);
     p.integer("windows", 0, "", "windows to assimilate, from the first; 0: all").at_least(0);
     p.integer("seeds", 1, "", "independent repetitions per window, seeds seed, seed + 1, ...").at_least(1);
@@ -75,11 +76,24 @@ class Assimilate : public Stage {
     if (needs.forecast && !config.has("model"))
       config.fail("sampler", sampler + " analyses a forecast ensemble: give model: $name, the model it is cycled "
                              "with through the window");
-    if (!needs.forecast && config.has("model"))
-      config.fail("model", sampler + " samples the whole window at once; it uses no forecast model");
+    if (needs.differentiable_model) {
+      if (!config.has("model"))
+        config.fail("sampler", sampler + " integrates the window through the model: give model: $name");
+      if (!config.component<Model>("model")->differentiable())
+        config.fail("model", sampler + " differentiates through the model, and model '" + config.reference("model") +
+                             "' has no differentiable time step");
+    }
+    if (!needs.forecast && !needs.differentiable_model && config.has("model"))
+      config.fail("model", sampler + " samples the whole window from its prior; it uses no model");
+    if (needs.climatology)
+      config.fail("sampler", sampler + " takes B from a climatology, which the assimilate stage does not supply yet "
+                             "(a filter stage does); use background_covariance: scalar");
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", sampler + " needs at least " + std::to_string(needs.min_members) + " members");
     if (needs.forecast && !observe.section("background").has("sigma")) config.fail("model", needs_background);
+    if (needs.differentiable_model && !observe.section("background").has("sigma"))
+      config.fail("sampler", sampler + " minimises from a background of frame 0: give the observe stage "
+                             "background: {sigma: ...}");
     if (inputs.count("trained_by")) same_scale(config, observe, inputs.at("trained_by"));
   }
 
@@ -160,11 +174,15 @@ class Assimilate : public Stage {
         problem.background_sigma = set.background_sigma;
       }
       problem.prior = prior;
+      if (model && !sampler->needs().forecast) {
+        problem.model = products::in_units(model, normalisation, result.state);
+        problem.frame_steps = set.frame_steps;
+      }
       for (std::int64_t s = 0; s < seeds; ++s) {
         const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
         auto t0 = std::chrono::steady_clock::now();
         try {
-          at::Tensor samples = model ? cycled(*model, *sampler, problem, members, seed, normalisation, set.frame_steps)
+          at::Tensor samples = model && sampler->needs().forecast ? cycled(*model, *sampler, problem, members, seed, normalisation, set.frame_steps)
                                      : sampler->sample(problem, members, seed).to(at::kDouble);
           seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (!at::isfinite(samples).all().item<bool>())

@@ -27,11 +27,13 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
     seconds.forecast += seconds_since(t0);
   }
   out.analysis = out.forecast;
+  out.window = out.forecast.unsqueeze(1);
   if (problem.mask.sum().item<double>() > 0) {
     const std::int64_t members = ensemble.size(0);
     problem.forecast = out.forecast.contiguous();
     auto t0 = std::chrono::steady_clock::now();
-    out.analysis = sampler.sample(problem, members, seed).select(1, 0);
+    out.window = sampler.sample(problem, members, seed);
+    out.analysis = out.window.select(1, out.window.size(1) - 1);
     seconds.analysis += seconds_since(t0);
   }
   return out;

@@ -24,13 +24,16 @@ struct Seconds {
 };
 
 struct Step {
-  at::Tensor forecast, analysis;  // (members, state...)
+  at::Tensor forecast, analysis;  // (members, state...); the analysis at the problem's last frame
+  at::Tensor window;              // (members, frames, state...): every frame the sampler returned
 };
 
 // Forecasts `ensemble` (members, state...) by `steps` model steps (none for
-// 0) and analyses it against `problem`'s one frame of observations, unless
-// its mask observes nothing. States in normalised units go through the
-// model in physical units when `normalisation` is given.
+// 0) and analyses it against `problem`'s observations, unless its mask
+// observes nothing: one frame for a filter or 3D-Var, the frames of a
+// variational window that starts at the forecast's time. States in
+// normalised units go through the model in physical units when
+// `normalisation` is given.
 Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensemble, std::int64_t steps,
              AssimilationProblem problem, std::uint64_t seed, const products::Normalisation* normalisation,
              Seconds& seconds);

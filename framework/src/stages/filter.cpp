@@ -23,6 +23,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <deque>
 #include <limits>
 
 namespace assim {
@@ -46,7 +47,17 @@ class Filter : public Stage {
     p.component("model", Kind::Model, "the model of the truth and of the forecasts");
     p.component("sampler", Kind::Sampler, "the analysis (sampler.enkf)");
     p.component("operator", Kind::ObservationOperator, "the observation operator H");
-    p.integer("members", 20, "", "ensemble size").at_least(2);
+    p.integer("members", 20, "", "ensemble size (the sampler says how few it takes: 2 for an EnKF, 1 for 4D-Var)")
+        .at_least(1);
+    p.integer("window", 0, "observation times",
+              "a sliding 4D-Var window (DAPPER's Lag): each analysis minimises over the last `window` observation "
+              "times from the estimate at the window's start, then the window slides by one observation time and "
+              "rmse.a is taken at its end; 0 = analyse each observation time from the forecast (EnKF, 3D-Var)")
+        .at_least(0);
+    p.integer("climatology_samples", 2000, "states",
+              "for a sampler whose B comes from the climatology: states of an independent free run of the model, "
+              "one per cycle after burn_in cycles of spin-up")
+        .at_least(2);
     p.integer("cycles", 1000, "", "analysis cycles").at_least(1);
     p.string("cycle_length", "1 step", "duration", "time between analyses ('1 step', '1 day')");
     p.integer("burn_in", 0, "cycles", "cycles left out of the time means").at_least(0);
@@ -86,12 +97,36 @@ class Filter : public Stage {
   void check(const Config& config, const std::map<std::string, Config>&) const override {
     plan(config);
     const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
-    if (!needs.forecast)
-      config.fail("sampler", "sampler '" + config.reference("sampler") +
-                                 "' does not analyse a forecast ensemble; a filter cycles one (sampler.enkf)");
+    const std::string sampler = "sampler '" + config.reference("sampler") + "'";
+    if (needs.prior)
+      config.fail("sampler", sampler + " samples from a learned prior over windows; a filter cycles a forecast "
+                             "ensemble (sampler.enkf) or a variational analysis (sampler.var4d)");
+    if (!needs.forecast && !needs.differentiable_model)
+      config.fail("sampler", sampler + " analyses neither a forecast ensemble (sampler.enkf) nor a window through "
+                             "the model (sampler.var4d)");
+    if (needs.differentiable_model && !config.component<Model>("model")->differentiable())
+      config.fail("model", sampler + " differentiates through the model, and model '" + config.reference("model") +
+                           "' has no differentiable time step");
+    if (config.get<std::int64_t>("window") > 0 && !needs.differentiable_model)
+      config.fail("window", sampler + " analyses one observation time from the forecast; a window takes a "
+                            "variational sampler (sampler.var4d)");
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", "sampler '" + config.reference("sampler") + "' needs at least " +
                                  std::to_string(needs.min_members) + " members");
+  }
+
+  // States of an independent free run (its own seed), one per cycle after
+  // burn_in cycles of spin-up, for a B taken from the climatology.
+  static at::Tensor climatology(const Model& model, const Config& config, std::int64_t steps, std::uint64_t seed) {
+    const auto samples = config.get<std::int64_t>("climatology_samples");
+    auto run = model.start(model.initial_state(1, 2 * seed + 1000003ull));
+    run->advance(steps * std::max<std::int64_t>(1, config.get<std::int64_t>("burn_in")));
+    std::vector<at::Tensor> states;
+    for (std::int64_t i = 0; i < samples; ++i) {
+      run->advance(steps);
+      states.push_back(run->state().squeeze(0).clone());
+    }
+    return at::stack(states, 0);
   }
 
   void run(StageContext& context) const override {
@@ -120,6 +155,8 @@ class Filter : public Stage {
     cycle::Seconds seconds;
     std::int64_t timed_cycles = 0;
     const auto law = design::noise_law(observe.get<std::string>("law"));
+    const std::int64_t window = config.get<std::int64_t>("window");
+    const SamplerNeeds needs = sampler->needs();
     Progress progress("filter", repetitions * cycles, "cycle");
     for (std::int64_t r = 0; r < repetitions; ++r) {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
@@ -132,26 +169,60 @@ class Filter : public Stage {
       // Truth and ensemble start from independent draws of the model's initial distribution.
       auto truth = model->start(model->initial_state(1, 2 * seed));
       at::Tensor ensemble = model->initial_state(members, 2 * seed + 1);
+      AssimilationProblem base;
+      base.state = spec;
+      base.observation_operator = op;
+      base.observation_sigma = sigma;
+      base.model = model;
+      base.frame_steps = steps;
+      if (needs.climatology) base.climatology = climatology(*model, config, steps, seed);
+      // A sliding window keeps its observations and its start (the estimate
+      // at the window's first time, from the previous window's frame 1).
+      std::deque<at::Tensor> recent;
+      std::int64_t window_start = 0;
+      at::Tensor next_start;
       try {
         for (std::int64_t c = 0; c < cycles; ++c) {
           truth->advance(steps);
           at::Tensor x_true = truth->state().squeeze(0);
-          AssimilationProblem problem;
-          problem.state = spec;
-          problem.observation_operator = op;
+          AssimilationProblem problem = base;
           problem.observations =
               ((op->apply(x_true.unsqueeze(0)) + design::noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
                   .contiguous();
           problem.mask = obs_mask;
-          problem.observation_sigma = sigma;
-          cycle::Step step =
-              cycle::advance(*model, *sampler, ensemble, steps, problem, cycle::analysis_seed(seed, c), nullptr, seconds);
-          ensemble = step.analysis;
+          cycle::Step step;
+          if (window == 0) {
+            step = cycle::advance(*model, *sampler, ensemble, steps, problem, cycle::analysis_seed(seed, c), nullptr,
+                                  seconds);
+            ensemble = step.analysis;
+          } else {
+            // Observation time t = c + 1; the window covers (start, t].
+            recent.push_back(problem.observations);
+            if (static_cast<std::int64_t>(recent.size()) > window) recent.pop_front();
+            if (c + 1 - window > window_start) {
+              ensemble = next_start;
+              ++window_start;
+            }
+            std::vector<at::Tensor> ys{at::zeros_like(problem.observations)}, masks{at::zeros_like(obs_mask)};
+            for (const auto& y : recent) {
+              ys.push_back(y);
+              masks.push_back(obs_mask);
+            }
+            problem.observations = at::cat(ys, 0);
+            problem.mask = at::cat(masks, 0);
+            step = cycle::advance(*model, *sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c), nullptr,
+                                  seconds);
+            next_start = step.window.select(1, 1);
+            // The forecast is the background's trajectory to the window's end.
+            auto background = model->start(ensemble.contiguous());
+            background->advance(steps * static_cast<std::int64_t>(recent.size()));
+            step.forecast = background->state();
+          }
           ++timed_cycles;
           auto frame = [&](const at::Tensor& members_of) {
             return scores::of_frames(members_of.unsqueeze(1), x_true.unsqueeze(0));
           };
-          scores::FrameScores f = frame(step.forecast), a = frame(ensemble);
+          scores::FrameScores f = frame(step.forecast), a = frame(step.analysis);
           std::size_t i = static_cast<std::size_t>(r * cycles + c);
           rmse_f[i] = f.rmse.item<double>();
           spread_f[i] = f.spread.item<double>();

@@ -202,6 +202,53 @@ at::Tensor Normalisation::physical(const at::Tensor& states, std::int64_t leadin
   return states * view(leading);
 }
 
+namespace {
+
+class NormalisedTrajectory : public Trajectory {
+ public:
+  NormalisedTrajectory(std::unique_ptr<Trajectory> inner, const Normalisation& normalisation)
+      : inner_(std::move(inner)), normalisation_(normalisation) {}
+  void advance(std::int64_t steps) override { inner_->advance(steps); }
+  at::Tensor state() const override { return normalisation_.normalise(inner_->state(), 1); }
+  std::int64_t steps_taken() const override { return inner_->steps_taken(); }
+
+ private:
+  std::unique_ptr<Trajectory> inner_;
+  Normalisation normalisation_;
+};
+
+class NormalisedModel : public Model {
+ public:
+  NormalisedModel(std::shared_ptr<const Model> model, Normalisation normalisation, StateSpec spec)
+      : model_(std::move(model)), normalisation_(std::move(normalisation)), spec_(std::move(spec)) {}
+  StateSpec state_spec() const override { return spec_; }
+  at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
+    return normalisation_.normalise(model_->initial_state(members, seed), 1);
+  }
+  std::unique_ptr<Trajectory> start(const at::Tensor& states) const override {
+    return std::make_unique<NormalisedTrajectory>(model_->start(normalisation_.physical(states, 1).contiguous()),
+                                                  normalisation_);
+  }
+  bool differentiable() const override { return model_->differentiable(); }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    return normalisation_.normalise(
+        model_->differentiable_trajectory(normalisation_.physical(states, 1), frames, frame_steps), 2);
+  }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  Normalisation normalisation_;
+  StateSpec spec_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const Normalisation& normalisation,
+                                      const StateSpec& spec) {
+  return std::make_shared<NormalisedModel>(std::move(model), normalisation, spec);
+}
+
 // -- dataset ------------------------------------------------------------------
 
 at::Tensor Dataset::states() const { return read_tensor(netcdf::File::open(path), spec.variable); }

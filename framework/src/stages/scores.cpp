@@ -11,7 +11,7 @@ FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth) {
   s.rmse = (samples.mean(0) - truth).pow(2).reshape({frames, -1}).mean(1).sqrt();
   s.rmse_sample = error.pow(2).reshape({members, frames, -1}).mean(2).sqrt().mean(0);
   s.spread = members > 1 ? samples.var(0, /*unbiased=*/true).reshape({frames, -1}).mean(1).sqrt()
-                         : at::zeros({frames}, samples.options());
+                         : at::full({frames}, NAN, samples.options());  // absent, not zero
   // sum_{i != j} |X_i - X_j| = 2 sum_k (2k - M + 1) X_(k) over the sorted members.
   at::Tensor crps = error.abs().mean(0);
   if (members > 1) {

@@ -13,7 +13,7 @@ namespace assim::scores {
 struct FrameScores {
   at::Tensor rmse;         // (frames) of the ensemble mean
   at::Tensor rmse_sample;  // (frames) of each member, averaged over the members
-  at::Tensor spread;       // (frames) RMS over points of the ensemble std (divisor M - 1)
+  at::Tensor spread;       // (frames) RMS over points of the ensemble std (divisor M - 1); NaN for one member
   at::Tensor crps;         // (frames) fair CRPS: E|X - y| - sum_{i != j} |X_i - X_j| / (2 M (M - 1))
   at::Tensor ranks;        // (M + 1) how often the truth has k members below it, over frames and points
 };

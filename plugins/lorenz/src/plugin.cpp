@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <functional>
+#include <vector>
 
 namespace {
 
@@ -44,6 +45,26 @@ class RungeKuttaTrajectory : public assim::Trajectory {
   std::vector<double> scratch_;
   std::int64_t taken_ = 0;
 };
+
+// The same RK4 in torch operations, so that autograd differentiates through
+// it (4D-Var's adjoint): (member, frames, size) after 0, frame_steps, ...
+// steps. The operations are the C++ step's, in its order.
+at::Tensor rk4_frames(const at::Tensor& states, std::int64_t frames, std::int64_t frame_steps, double dt,
+                      const std::function<at::Tensor(const at::Tensor&)>& tendency) {
+  at::Tensor x = states.to(at::kDouble);
+  std::vector<at::Tensor> out{x};
+  for (std::int64_t k = 1; k < frames; ++k) {
+    for (std::int64_t s = 0; s < frame_steps; ++s) {
+      const at::Tensor k1 = tendency(x);
+      const at::Tensor k2 = tendency(x + 0.5 * dt * k1);
+      const at::Tensor k3 = tendency(x + 0.5 * dt * k2);
+      const at::Tensor k4 = tendency(x + dt * k3);
+      x = x + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+    }
+    out.push_back(x);
+  }
+  return at::stack(out, 1);
+}
 
 at::Tensor gaussian_states(std::int64_t members, std::uint64_t seed, const std::vector<double>& mean,
                            double variance) {
@@ -89,6 +110,15 @@ class Lorenz96 : public assim::Model {
     return std::make_unique<RungeKuttaTrajectory>(
         states, o_.dt, [n, f](const double* x, double* dxdt) { assim::lorenz::lorenz96_tendency(x, dxdt, n, f); });
   }
+  bool differentiable() const override { return true; }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    const double f = o_.forcing;
+    // x_{i+1}, x_{i-2}, x_{i-1} by cyclic shifts along the sites.
+    return rk4_frames(states, frames, frame_steps, o_.dt, [f](const at::Tensor& x) {
+      return (at::roll(x, {-1}, {-1}) - at::roll(x, {2}, {-1})) * at::roll(x, {1}, {-1}) - x + f;
+    });
+  }
 
  private:
   Lorenz96Options o_;
@@ -128,6 +158,15 @@ class Lorenz63 : public assim::Model {
     const double s = o_.sigma, r = o_.rho, b = o_.beta;
     return std::make_unique<RungeKuttaTrajectory>(
         states, o_.dt, [s, r, b](const double* x, double* dxdt) { assim::lorenz::lorenz63_tendency(x, dxdt, s, r, b); });
+  }
+  bool differentiable() const override { return true; }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    const double s = o_.sigma, r = o_.rho, b = o_.beta;
+    return rk4_frames(states, frames, frame_steps, o_.dt, [s, r, b](const at::Tensor& v) {
+      const at::Tensor x = v.select(-1, 0), y = v.select(-1, 1), z = v.select(-1, 2);
+      return at::stack({s * (y - x), x * (r - z) - y, x * y - b * z}, -1);
+    });
   }
 
  private:

@@ -61,6 +61,18 @@ class ASSIM_API Model : public Component {
   // velocities), differentiable by autograd in `states`.
   virtual std::vector<std::string> quantities() const;
   virtual at::Tensor derive(const at::Tensor& states, const std::string& quantity) const;
+
+  // A model whose time step is also written in torch operations offers it
+  // here, so that autograd gives the adjoint and 4D-Var needs no hand-written
+  // one (Li & Liu's argument for borrowing backpropagation). Returns the
+  // states after 0, frame_steps, ..., (frames - 1) * frame_steps steps from
+  // `states` (member, spec dims...), shape (member, frames, spec dims...),
+  // float64, differentiable in `states` and equal to what start() and
+  // advance() give to rounding. A model without it answers false, and 4D-Var
+  // refuses it by name before anything runs.
+  virtual bool differentiable() const;
+  virtual at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                               std::int64_t frame_steps) const;
 };
 
 }  // namespace assim

@@ -1,7 +1,8 @@
 // A posterior sampler: given observations of a window of L frames, returns an
 // ensemble of states that explain them. Score-based samplers (SDA, SOAD) take
 // the prior from the problem and sample the whole window; an ensemble Kalman
-// filter analyses one frame (L = 1) starting from a forecast ensemble.
+// filter analyses one frame (L = 1) starting from a forecast ensemble; 4D-Var
+// minimises its cost over the window through the problem's model.
 #pragma once
 
 #include <assim/component.hpp>
@@ -42,6 +43,15 @@ struct ASSIM_API AssimilationProblem {
   // States, observations and background are then in the prior's normalised
   // units (divided by TrainingData::scale per channel).
   std::shared_ptr<const Prior> prior;
+  // For a sampler that differentiates through the dynamics (4D-Var): the
+  // model, in the problem's units (the stage converts normalised states), and
+  // the model steps from one frame of the window to the next.
+  std::shared_ptr<const Model> model;
+  std::int64_t frame_steps = 0;
+  // States drawn from the system's climatology, (samples, state dims...), in
+  // the problem's units, for a sampler that estimates a static background
+  // covariance from them (DAPPER's B = xB * the truth's covariance).
+  std::optional<at::Tensor> climatology;
 };
 
 // What a sampler needs besides the observations, so that a stage routes it
@@ -51,6 +61,8 @@ struct ASSIM_API SamplerNeeds {
   bool prior = false;             // problem.prior: a score-based sampler
   bool forecast = false;          // problem.forecast: a filter, cycled with a model between analyses
   std::int64_t min_members = 1;   // the fewest members it works with
+  bool differentiable_model = false;  // problem.model, with Model::differentiable()
+  bool climatology = false;       // problem.climatology
 };
 
 class ASSIM_API Sampler : public Component {

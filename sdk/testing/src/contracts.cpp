@@ -52,6 +52,44 @@ bool runs(Failures& f, const std::string& what, F&& body) {
   return false;
 }
 
+// A differentiable model: its torch trajectory is the stepper's to 1e-12
+// relative at every frame, and autograd's derivative along a random
+// direction is a central finite difference's.
+void check_differentiable(Failures& f, const Model& model, const at::Tensor& states, std::int64_t steps) {
+  const std::int64_t frames = 3;
+  runs(f, "differentiable_trajectory", [&] {
+    const at::Tensor frames_of = model.differentiable_trajectory(states, frames, steps);
+    const std::vector<std::int64_t> expected = with_leading({states.size(0), frames}, model.state_spec().shape());
+    if (frames_of.sizes().vec() != expected) {
+      f.add("differentiable_trajectory(states, 3, steps) has shape " + shape_text(frames_of.sizes().vec()) +
+            ", not (members, frames, dims...) " + shape_text(expected));
+      return;
+    }
+    if (frames_of.scalar_type() != at::kDouble) f.add("differentiable_trajectory is not float64");
+    auto trajectory = model.start(states);
+    for (std::int64_t k = 0; k < frames; ++k) {
+      if (k > 0) trajectory->advance(steps);
+      if (!close(frames_of.select(1, k), trajectory->state(), 1e-12)) {
+        f.add("differentiable_trajectory frame " + std::to_string(k) + " differs from start/advance by " +
+              number((frames_of.select(1, k) - trajectory->state()).abs().max().item<double>()));
+        break;
+      }
+    }
+    const at::Tensor weight = normal(frames_of.sizes().vec(), 3);
+    const at::Tensor direction = normal(states.sizes().vec(), 4);
+    auto cost = [&](const at::Tensor& x) { return (weight * model.differentiable_trajectory(x, frames, steps)).sum(); };
+    at::Tensor x = states.clone().requires_grad_(true);
+    const at::Tensor gradient = torch::autograd::grad({cost(x)}, {x})[0];
+    const double analytic = (gradient * direction).sum().item<double>();
+    at::NoGradGuard no_grad;
+    const double h = 1e-6 * (1 + states.abs().max().item<double>());
+    const double numeric = (cost(states + h * direction) - cost(states - h * direction)).item<double>() / (2 * h);
+    if (!(std::abs(analytic - numeric) <= 1e-5 * (std::abs(numeric) + 1e-8)))
+      f.add("the adjoint of differentiable_trajectory along a random direction is " + number(analytic) +
+            ", a central difference gives " + number(numeric));
+  });
+}
+
 }  // namespace
 
 std::string Failures::text() const {
@@ -120,6 +158,7 @@ Failures check_model(const Model& model, std::int64_t steps) {
       }
     }
   });
+  if (model.differentiable()) check_differentiable(f, model, given, steps);
   return f;
 }
 
@@ -209,6 +248,9 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
   const SamplerNeeds needs = sampler.needs();
   if (needs.prior && !problem.prior) f.add("needs() declares a prior, but the problem given has none");
   if (needs.forecast && !problem.forecast) f.add("needs() declares a forecast, but the problem given has none");
+  if (needs.differentiable_model && !(problem.model && problem.model->differentiable()))
+    f.add("needs() declares a differentiable model, but the problem given has none");
+  if (needs.climatology && !problem.climatology) f.add("needs() declares a climatology, but the problem given has none");
   if (members < needs.min_members) f.add("fewer members than needs().min_members");
   if (!f.empty()) return f;
   at::Tensor a, b;
@@ -240,6 +282,16 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
     AssimilationProblem lacking = problem;
     lacking.forecast.reset();
     refused(lacking, "a forecast");
+  }
+  if (needs.differentiable_model) {
+    AssimilationProblem lacking = problem;
+    lacking.model = nullptr;
+    refused(lacking, "a model");
+  }
+  if (needs.climatology) {
+    AssimilationProblem lacking = problem;
+    lacking.climatology.reset();
+    refused(lacking, "a climatology");
   }
   return f;
 }

@@ -38,6 +38,9 @@ struct ASSIM_API Failures {
 // finite, equal for a seed and different for another; start() keeping the
 // states it was given, advance(`steps`) keeping shape and finiteness and
 // counting steps, and members advanced in one batch equal to each alone.
+// A differentiable() model also: differentiable_trajectory equal to
+// start/advance to 1e-12 relative, and its autograd derivative equal to a
+// central finite difference along a random direction.
 ASSIM_API Failures check_model(const Model& model, std::int64_t steps = 3);
 
 // An ObservationOperator on float64 states of `state_shape` drawn from
@@ -55,7 +58,7 @@ ASSIM_API Failures check_observation_operator(const ObservationOperator& op, con
 ASSIM_API Failures check_prior(const Prior& prior, const std::vector<std::int64_t>& window_shape);
 
 // A Sampler on a problem the caller builds (with the prior, forecast or
-// background the sampler's needs() declares): samples of shape (members, L,
+// background, model or climatology the sampler's needs() declares): samples of shape (members, L,
 // state...), finite, equal for a seed and different for another; a problem
 // lacking what needs() declares is refused with an exception.
 ASSIM_API Failures check_sampler(const Sampler& sampler, const AssimilationProblem& problem, std::int64_t members);

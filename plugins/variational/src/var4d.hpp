@@ -1,0 +1,60 @@
+// sampler.var4d: 4D-Var by automatic differentiation. The MAP estimate of a
+// window under Gaussian laws minimises Li & Liu's eq. 18,
+//   J = 1/2 |x_0 - x_b|^2_B^-1 + 1/2 sum_t |y_t - H(x_t)|^2_R^-1
+//       + 1/2 sum_t |x_t - M(x_t-1)|^2_Q^-1,
+// whose gradient autograd takes through the model's differentiable step and
+// the observation operator: no hand-written adjoint. The control is
+// preconditioned by B^(1/2) (x_0 = x_b + B^(1/2) v, so the background term is
+// 1/2 |v|^2) and, in the weak constraint, model errors enter as forcings
+// (x_t = M(x_t-1) + sigma_q eta_t, 1/2 |eta_t|^2): the same minimiser as the
+// state formulation, better conditioned. L-BFGS minimises it. One frame is
+// 3D-Var. Several members form an ensemble of data assimilations: each
+// minimises J with its own perturbed observations (and, when the background
+// is one state, a perturbed background), which for linear H and M draws
+// exactly from the Gaussian posterior (randomised maximum likelihood).
+#pragma once
+
+#include <assim/config.hpp>
+#include <assim/parameters.hpp>
+#include <assim/sampler.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace assim::variational {
+
+struct Options {
+  enum class Constraint { kStrong, kWeak } constraint = Constraint::kStrong;
+  double model_sigma = 0.1;    // std of the model error per frame transition (weak constraint)
+  enum class Covariance { kScalar, kClimatology } covariance = Covariance::kScalar;
+  double background_scale = 1;  // xB: B = xB * (sigma_b^2 I or the climatology's covariance)
+  std::int64_t iterations = 100;
+  double gradient_tolerance = 1e-8;  // stop when |grad J| <= this x |grad J| at the background
+};
+
+// What one minimisation went through, one entry per L-BFGS iteration (the
+// first is the background).
+struct Trace {
+  std::vector<double> cost, gradient_norm;
+};
+
+class Var4D : public Sampler {
+ public:
+  SamplerNeeds needs() const override;
+  static Parameters parameters();
+  explicit Var4D(const Config& config);
+  explicit Var4D(Options options);
+
+  // (members, L, state dims...) float64: the minimiser of each member's J.
+  at::Tensor sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const override;
+  // The same, recording J and |grad J| of the sum over members.
+  at::Tensor minimise(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed,
+                      Trace* trace) const;
+
+ private:
+  Options options_;
+};
+
+}  // namespace assim::variational

@@ -1,0 +1,247 @@
+// sampler.var4d against closed forms: on a linear model with Gaussian errors
+// its strong- and weak-constraint minimisers are the Kalman (RTS) smoother's
+// mean with Q = 0 and Q = sigma_q^2 I; its ensemble of data assimilations
+// samples that posterior; J falls monotonically on a nonlinear operator; a
+// model without a differentiable step is refused.
+// ATen comes before doctest: glog's CHECK macros would replace doctest's.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "var4d.hpp"
+
+#include <assim/error.hpp>
+#include <assim/observation_operator.hpp>
+#include <assim/testing/config.hpp>
+#include <assim/testing/contracts.hpp>
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using assim::variational::Options;
+using assim::variational::Trace;
+using assim::variational::Var4D;
+
+namespace {
+
+const auto f64 = at::TensorOptions().dtype(at::kDouble);
+
+// x_{k+1} = A x_k on 4 sites: a damped rotation mixing neighbours.
+at::Tensor step_matrix() {
+  return at::tensor({0.9, 0.3, 0.0, 0.0, -0.3, 0.9, 0.1, 0.0, 0.0, -0.1, 0.95, 0.2, 0.1, 0.0, -0.2, 0.95}, f64)
+      .reshape({4, 4});
+}
+
+class Linear : public assim::Model {
+ public:
+  explicit Linear(bool differentiable = true) : differentiable_(differentiable) {}
+  assim::StateSpec state_spec() const override { return {"x", "x", "1", {{"site", 4, "1", 1.0}}, 1.0, "1"}; }
+  at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return at::randn({members, 4}, g, f64);
+  }
+  struct Run : assim::Trajectory {
+    at::Tensor x;
+    std::int64_t n = 0;
+    void advance(std::int64_t steps) override {
+      for (std::int64_t s = 0; s < steps; ++s, ++n) x = at::matmul(x, step_matrix().t());
+    }
+    at::Tensor state() const override { return x; }
+    std::int64_t steps_taken() const override { return n; }
+  };
+  std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
+    auto run = std::make_unique<Run>();
+    run->x = states.to(at::kDouble).clone();
+    return run;
+  }
+  bool differentiable() const override { return differentiable_; }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    std::vector<at::Tensor> out{states};
+    at::Tensor x = states;
+    for (std::int64_t k = 1; k < frames; ++k) {
+      for (std::int64_t s = 0; s < frame_steps; ++s) x = at::matmul(x, step_matrix().t());
+      out.push_back(x);
+    }
+    return at::stack(out, 1);
+  }
+
+ private:
+  bool differentiable_;
+};
+
+// y = (x_0, 2 x_2): linear, two of the four sites.
+at::Tensor observation_matrix() { return at::tensor({1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0}, f64).reshape({2, 4}); }
+class Sites : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return at::matmul(x, observation_matrix().t()); }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>&) const override { return {2}; }
+  bool linear() const override { return true; }
+};
+// The same sites through arctan: smooth and nonlinear.
+class ArctanSites : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return at::atan(at::matmul(x, observation_matrix().t())); }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>&) const override { return {2}; }
+};
+
+const double kSigmaO = 0.3, kSigmaB = 0.7, kSigmaQ = 0.2;
+const std::int64_t kFrameSteps = 2;
+
+assim::AssimilationProblem window(std::int64_t frames, std::shared_ptr<const assim::ObservationOperator> op) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(3);
+  assim::AssimilationProblem p;
+  p.state = Linear().state_spec();
+  p.observation_operator = std::move(op);
+  p.observations = at::randn({frames, 2}, g, f64);
+  p.mask = at::ones({frames, 2}, f64);
+  if (frames > 2) p.mask[1][1] = 0;  // one entry unobserved
+  p.observation_sigma = kSigmaO;
+  p.background = at::randn({4}, g, f64);
+  p.background_sigma = kSigmaB;
+  p.model = std::make_shared<Linear>();
+  p.frame_steps = kFrameSteps;
+  return p;
+}
+
+// The Kalman filter forward and the Rauch-Tung-Striebel smoother backward:
+// the mean of every frame given all of the window's observations.
+at::Tensor smoother_mean(const assim::AssimilationProblem& p, double sigma_q) {
+  const std::int64_t frames = p.observations.size(0);
+  const at::Tensor M = at::matrix_power(step_matrix(), kFrameSteps), H = observation_matrix();
+  const at::Tensor Q = sigma_q * sigma_q * at::eye(4, f64);
+  std::vector<at::Tensor> mf, Pf, mp, Pp;
+  at::Tensor m = *p.background, P = kSigmaB * kSigmaB * at::eye(4, f64);
+  for (std::int64_t t = 0; t < frames; ++t) {
+    if (t > 0) {
+      m = at::matmul(M, m);
+      P = at::matmul(at::matmul(M, P), M.t()) + Q;
+    }
+    mp.push_back(m);
+    Pp.push_back(P);
+    const at::Tensor observed = p.mask[t].nonzero().squeeze(1);
+    const at::Tensor Ht = H.index_select(0, observed);
+    const at::Tensor S = at::matmul(at::matmul(Ht, P), Ht.t()) + kSigmaO * kSigmaO * at::eye(Ht.size(0), f64);
+    const at::Tensor K = at::matmul(at::matmul(P, Ht.t()), at::inverse(S));
+    m = m + at::matmul(K, p.observations[t].index_select(0, observed) - at::matmul(Ht, m));
+    P = P - at::matmul(at::matmul(K, Ht), P);
+    mf.push_back(m);
+    Pf.push_back(P);
+  }
+  std::vector<at::Tensor> ms(static_cast<std::size_t>(frames));
+  ms.back() = mf.back();
+  for (std::int64_t t = frames - 2; t >= 0; --t) {
+    const at::Tensor G = at::matmul(at::matmul(Pf[t], M.t()), at::inverse(Pp[t + 1]));
+    ms[t] = mf[t] + at::matmul(G, ms[t + 1] - mp[t + 1]);
+  }
+  return at::stack(ms, 0);
+}
+
+double relative_error(const at::Tensor& a, const at::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
+}
+
+Options with(Options::Constraint constraint) {
+  Options o;
+  o.constraint = constraint;
+  o.model_sigma = kSigmaQ;
+  o.iterations = 500;
+  o.gradient_tolerance = 1e-12;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("strong-constraint 4D-Var's minimiser is the Kalman smoother's mean without model error") {
+  for (std::int64_t frames : {1, 2, 5}) {
+    CAPTURE(frames);
+    const auto p = window(frames, std::make_shared<Sites>());
+    const at::Tensor x = Var4D(with(Options::Constraint::kStrong)).sample(p, 1, 1)[0];
+    CHECK(relative_error(x, smoother_mean(p, 0)) < 1e-6);
+  }
+}
+
+TEST_CASE("weak-constraint 4D-Var's minimiser is the Kalman smoother's mean with Q = sigma_q^2 I") {
+  const auto p = window(5, std::make_shared<Sites>());
+  const at::Tensor x = Var4D(with(Options::Constraint::kWeak)).sample(p, 1, 1)[0];
+  CHECK(relative_error(x, smoother_mean(p, kSigmaQ)) < 1e-6);
+  // And it is not the strong constraint's: Q matters.
+  CHECK(relative_error(x, smoother_mean(p, 0)) > 1e-2);
+}
+
+TEST_CASE("an ensemble of data assimilations samples the linear-Gaussian posterior") {
+  const auto p = window(3, std::make_shared<Sites>());
+  const std::int64_t members = 400;
+  const at::Tensor x0 = Var4D(with(Options::Constraint::kStrong)).sample(p, members, 7).select(1, 0);
+  // The posterior of x_0: precision B^-1 + sum_t (H M^t)^T R^-1 (H M^t) over observed rows.
+  const at::Tensor M = at::matrix_power(step_matrix(), kFrameSteps), H = observation_matrix();
+  at::Tensor precision = at::eye(4, f64) / (kSigmaB * kSigmaB);
+  at::Tensor propagator = at::eye(4, f64);
+  for (std::int64_t t = 0; t < 3; ++t) {
+    const at::Tensor G = at::matmul(H.index_select(0, p.mask[t].nonzero().squeeze(1)), propagator);
+    precision = precision + at::matmul(G.t(), G) / (kSigmaO * kSigmaO);
+    propagator = at::matmul(M, propagator);
+  }
+  const at::Tensor variance = at::diagonal(at::inverse(precision));
+  const at::Tensor mean = smoother_mean(p, 0)[0];
+  const at::Tensor z = (x0.mean(0) - mean) / at::sqrt(variance / members);
+  CHECK(z.abs().max().item<double>() < 4);
+  const at::Tensor ratio = x0.var(0) / variance;  // 7 % std at 400 members
+  CHECK(ratio.min().item<double>() > 0.75);
+  CHECK(ratio.max().item<double>() < 1.3);
+}
+
+TEST_CASE("L-BFGS lowers J at every iteration on a nonlinear operator and stops on the gradient") {
+  const auto p = window(4, std::make_shared<ArctanSites>());
+  for (auto constraint : {Options::Constraint::kStrong, Options::Constraint::kWeak}) {
+    Options o = with(constraint);
+    o.gradient_tolerance = 1e-6;
+    Trace trace;
+    Var4D(o).minimise(p, 2, 1, &trace);
+    REQUIRE(trace.cost.size() > 2);
+    for (std::size_t i = 1; i < trace.cost.size(); ++i) CHECK(trace.cost[i] <= trace.cost[i - 1]);
+    CHECK(trace.gradient_norm.back() <= 1e-6 * trace.gradient_norm.front());
+    CHECK(trace.cost.back() < 0.9 * trace.cost.front());
+  }
+}
+
+TEST_CASE("a model without a differentiable step is refused by name") {
+  auto p = window(3, std::make_shared<Sites>());
+  p.model = std::make_shared<Linear>(false);
+  CHECK_THROWS_WITH_AS(Var4D(Options{}).sample(p, 1, 1), doctest::Contains("no differentiable time step"),
+                       assim::Error);
+  p.model = nullptr;
+  CHECK_THROWS_WITH_AS(Var4D(Options{}).sample(p, 1, 1), doctest::Contains("needs the model"), assim::Error);
+}
+
+TEST_CASE("B from the climatology: the background term follows its covariance") {
+  // A climatology whose site 3 never varies: B has no increment there, so
+  // 3D-Var leaves the background's site 3 alone and moves the observed ones.
+  auto p = window(1, std::make_shared<Sites>());
+  auto g = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::Tensor states = at::randn({500, 4}, g, f64);
+  states.select(1, 3).fill_(2.0);
+  p.climatology = states;
+  Options o = with(Options::Constraint::kStrong);
+  o.covariance = Options::Covariance::kClimatology;
+  const Var4D var(o);
+  CHECK(var.needs().climatology);
+  const at::Tensor x = var.sample(p, 1, 1)[0][0];
+  CHECK(std::abs(x[3].item<double>() - (*p.background)[3].item<double>()) < 1e-9);
+  CHECK(std::abs(x[0].item<double>() - (*p.background)[0].item<double>()) > 1e-3);
+  p.climatology.reset();
+  CHECK_THROWS_WITH_AS(var.sample(p, 1, 1), doctest::Contains("gave no climatology"), assim::Error);
+}
+
+TEST_CASE("sampler.var4d keeps the Sampler contract and reads its settings") {
+  const auto p = window(3, std::make_shared<Sites>());
+  const Var4D var(assim::config_from_yaml("{constraint: weak, model_sigma: 0.2, iterations: 50}", Var4D::parameters()));
+  const auto failures = assim::testing::check_sampler(var, p, 3);
+  CHECK_MESSAGE(failures.empty(), failures.text());
+  CHECK(var.needs().differentiable_model);
+  CHECK_FALSE(var.needs().climatology);
+  CHECK_THROWS_AS(assim::config_from_yaml("{constraint: medium}", Var4D::parameters()), assim::ConfigError);
+}
