@@ -54,9 +54,10 @@ class Filter : public Stage {
               "times from the estimate at the window's start, then the window slides by one observation time and "
               "rmse.a is taken at its end; 0 = analyse each observation time from the forecast (EnKF, 3D-Var)")
         .at_least(0);
-    p.integer("climatology_samples", 2000, "states",
+    p.integer("climatology_samples", 10000, "states",
               "for a sampler whose B comes from the climatology: states of an independent free run of the model, "
-              "one per cycle after burn_in cycles of spin-up")
+              "one per cycle after burn_in cycles of spin-up (successive states are correlated: on Lorenz-96, "
+              "3D-Var's rmse.a over 5 x 5,000 cycles was 0.424 with 2,000, 0.412 with 10,000)")
         .at_least(2);
     p.integer("cycles", 1000, "", "analysis cycles").at_least(1);
     p.string("cycle_length", "1 step", "duration", "time between analyses ('1 step', '1 day')");

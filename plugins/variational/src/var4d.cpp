@@ -53,7 +53,22 @@ struct BackgroundRoot {
   }
 };
 
-BackgroundRoot background_root(const Options& o, const AssimilationProblem& problem, std::int64_t n) {
+at::Tensor climatology_root(const Options& o, const at::Tensor& climatology, std::int64_t n);
+
+BackgroundRoot background_root(const Options& o, const AssimilationProblem& problem, std::int64_t n,
+                               Var4D::Cache& cache);
+
+}  // namespace
+
+struct Var4D::Cache {
+  std::mutex mutex;
+  at::Tensor climatology, root;  // the climatology seen last and its B^(1/2)
+};
+
+namespace {
+
+BackgroundRoot background_root(const Options& o, const AssimilationProblem& problem, std::int64_t n,
+                               Var4D::Cache& cache) {
   BackgroundRoot root;
   if (o.covariance == Options::Covariance::kScalar) {
     if (!(problem.background_sigma > 0))
@@ -64,7 +79,17 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
     return root;
   }
   if (!problem.climatology) fail("background_covariance: climatology, but the stage gave no climatology");
-  const at::Tensor states = problem.climatology->to(at::kDouble).reshape({problem.climatology->size(0), -1});
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  if (!cache.climatology.defined() || !cache.climatology.is_same(*problem.climatology)) {
+    cache.root = climatology_root(o, *problem.climatology, n);
+    cache.climatology = *problem.climatology;
+  }
+  root.matrix = cache.root;
+  return root;
+}
+
+at::Tensor climatology_root(const Options& o, const at::Tensor& climatology, std::int64_t n) {
+  const at::Tensor states = climatology.to(at::kDouble).reshape({climatology.size(0), -1});
   if (states.size(1) != n)
     fail("the climatology's states have " + std::to_string(states.size(1)) + " entries, the window's " +
          std::to_string(n));
@@ -74,15 +99,14 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
   // The symmetric root U diag(sqrt(lambda)) (DAPPER's sym_sqrt): exact for a
   // rank-deficient B, whose increments then stay in its span.
   auto [lambda, vectors] = at::linalg_eigh(covariance);
-  root.matrix = vectors * at::sqrt(o.background_scale * lambda.clamp_min(0)).unsqueeze(0);
-  return root;
+  return vectors * at::sqrt(o.background_scale * lambda.clamp_min(0)).unsqueeze(0);
 }
 
 }  // namespace
 
 Parameters Var4D::parameters() { return fields().parameters(); }
 Var4D::Var4D(const Config& config) : Var4D(fields().read(config)) {}
-Var4D::Var4D(Options options) : options_(options) {}
+Var4D::Var4D(Options options) : options_(options), cache_(std::make_shared<Cache>()) {}
 
 SamplerNeeds Var4D::needs() const {
   SamplerNeeds needs;
@@ -113,7 +137,7 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
 
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
-  const BackgroundRoot root = background_root(options_, problem, n);
+  const BackgroundRoot root = background_root(options_, problem, n, *cache_);
   // Each member's background: its own forecast when cycled, else the one
   // background, perturbed by B^(1/2) xi when there are several members.
   at::Tensor background;
@@ -157,7 +181,18 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     return at::stack(out, 1);
   };
   double last_cost = NAN, last_gradient = NAN;
+  std::int64_t evaluations = 0;
+  // step() re-evaluates J where the previous line search ended; the point
+  // and its gradient are already known then, and a model run is saved.
+  std::vector<at::Tensor> evaluated_at;
+  at::Tensor evaluated_cost;
   auto cost = [&]() {
+    if (!evaluated_at.empty()) {
+      bool same = true;
+      for (std::size_t i = 0; i < controls.size() && same; ++i) same = at::equal(controls[i], evaluated_at[i]);
+      if (same) return evaluated_cost;
+    }
+    ++evaluations;
     for (auto& c : controls)
       if (c.grad().defined()) c.mutable_grad().zero_();
     const at::Tensor x = window();
@@ -169,7 +204,10 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     for (auto& c : controls) g2 += c.grad().square().sum().item<double>();
     last_cost = j.item<double>();
     last_gradient = std::sqrt(g2);
-    return j.detach();
+    evaluated_at.clear();
+    for (auto& c : controls) evaluated_at.push_back(c.detach().clone());
+    evaluated_cost = j.detach();
+    return evaluated_cost;
   };
 
   cost();
@@ -200,7 +238,9 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     if (last_cost >= before) break;  // the line search found no decrease: converged to rounding
   }
   log::debug(kName, ": J ", first_cost, " -> ", last_cost, " in ", iteration,
-             " iterations, |grad J| ", first_gradient, " -> ", last_gradient);
+             " iterations (", evaluations, " evaluations of J and its gradient), |grad J| ", first_gradient, " -> ",
+             last_gradient);
+  if (trace) trace->evaluations = evaluations;
   at::NoGradGuard no_grad;
   return window().detach();
 }

@@ -21,6 +21,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace assim::variational {
@@ -31,13 +33,14 @@ struct Options {
   enum class Covariance { kScalar, kClimatology } covariance = Covariance::kScalar;
   double background_scale = 1;  // xB: B = xB * (sigma_b^2 I or the climatology's covariance)
   std::int64_t iterations = 100;
-  double gradient_tolerance = 1e-8;  // stop when |grad J| <= this x |grad J| at the background
+  double gradient_tolerance = 1e-5;  // stop when |grad J| <= this x |grad J| at the background
 };
 
 // What one minimisation went through, one entry per L-BFGS iteration (the
 // first is the background).
 struct Trace {
   std::vector<double> cost, gradient_norm;
+  std::int64_t evaluations = 0;  // of J and its gradient: one model run forward and back each
 };
 
 class Var4D : public Sampler {
@@ -53,8 +56,13 @@ class Var4D : public Sampler {
   at::Tensor minimise(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed,
                       Trace* trace) const;
 
+  // B^(1/2) from a climatology, computed once per climatology: a filter
+  // hands the same one to every cycle.
+  struct Cache;
+
  private:
   Options options_;
+  std::shared_ptr<Cache> cache_;
 };
 
 }  // namespace assim::variational
