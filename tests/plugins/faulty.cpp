@@ -1,12 +1,15 @@
 // Test plugins that misbehave on purpose: one source, three builds (see
-// CMakeLists.txt): factories that throw, a plugin built for another ABI
-// version, and a library that is no plugin at all. Every build leaves a
+// CMakeLists.txt): factories that throw, a model that lacks a capability, a
+// plugin built for another ABI version, and a library that is no plugin at all. Every build leaves a
 // mark when its code runs (ASSIM_TEST_LOAD_MARKER), so that a test can tell
 // whether the host ran any of it before refusing it.
 #include <assim/assim.hpp>
 
 #include <cstdlib>
+#include <ATen/ATen.h>
+
 #include <fstream>
+#include <memory>
 
 namespace {
 struct LoadMarker {
@@ -34,11 +37,37 @@ class ThrowingInt : public assim::ObservationOperator {
   at::Tensor apply(const at::Tensor& x) const override { return x; }
 };
 
+// A model with a stepper but no differentiable step, which 4D-Var refuses.
+class StepperOnly : public assim::Model {
+ public:
+  static assim::Parameters parameters() { return {}; }
+  explicit StepperOnly(const assim::Config&) {}
+  assim::StateSpec state_spec() const override { return {"x", "x", "1", {{"site", 8, "1", 1.0}}, 1.0, "1"}; }
+  at::Tensor initial_state(std::int64_t members, std::uint64_t) const override {
+    return at::ones({members, 8}, at::kDouble);
+  }
+  struct Run : assim::Trajectory {
+    at::Tensor x;
+    std::int64_t n = 0;
+    void advance(std::int64_t steps) override {
+      for (std::int64_t s = 0; s < steps; ++s, ++n) x = 0.9 * x;
+    }
+    at::Tensor state() const override { return x; }
+    std::int64_t steps_taken() const override { return n; }
+  };
+  std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
+    auto run = std::make_unique<Run>();
+    run->x = states.clone();
+    return run;
+  }
+};
+
 }  // namespace faulty
 
 ASSIM_PLUGIN("faulty", "0.0.1") {
   registrar.add<faulty::Throwing>("test.throwing", "always fails to build");
   registrar.add<faulty::ThrowingInt>("test.throwing_int", "throws an int when built");
+  registrar.add<faulty::StepperOnly>("test.stepper_only", "a model without a differentiable step");
 }
 #else
 extern "C" int not_a_plugin() { return 42; }

@@ -79,6 +79,53 @@ TwoLayerModel::TwoLayerModel(const Parameters& parameters, Planning planning)
   const at::Tensor k = tensor_of(g.k, {g.nk}), l = tensor_of(g.l, {g.ny, 1});
   ik_ = at::complex(at::zeros_like(k), k);
   il_ = at::complex(at::zeros_like(l), l);
+  k_ = k;
+  l_ = l;
+  kQy_ = at::stack({tensor_of(g.kQy1, {1, g.nk}), tensor_of(g.kQy2, {1, g.nk})});
+  drag_ = at::stack({at::zeros({g.ny, g.nk}, at::kDouble), tensor_of(g.rek_kappa2, {g.ny, g.nk})});
+  filter_ = tensor_of(g.filter, {g.ny, g.nk});
+}
+
+at::Tensor TwoLayerModel::streamfunction_spectrum(const at::Tensor& qh) const {
+  return (inversion_.to(qh.device(), c10::toRealValueType(qh.scalar_type())) * qh.unsqueeze(-4)).sum(-3);
+}
+
+at::Tensor TwoLayerModel::differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                                    std::int64_t frame_steps) const {
+  check_shape(states, true);
+  const Grid& g = *grid_;
+  const std::array<std::int64_t, 2> grid_shape{g.ny, g.nx};
+  const double dt = g.p.dt;
+  const at::Tensor U = at::tensor({g.p.U1, g.p.U2}, at::kDouble).view({2, 1, 1});
+  const at::Tensor minus_i = at::complex(at::zeros({}, at::kDouble), -at::ones({}, at::kDouble));
+  at::Tensor q = states.to(at::kDouble);
+  at::Tensor qh = at::fft_rfft2(q);
+  at::Tensor previous, before;  // unfiltered tendencies R_n-1, R_n-2
+  std::int64_t level = 0;       // 0: Euler, 1: AB2, 2: AB3, as after setting q in pyqg
+  std::vector<at::Tensor> out{q};
+  for (std::int64_t f = 1; f < frames; ++f) {
+    for (std::int64_t s = 0; s < frame_steps; ++s) {
+      // Invert, velocities and fluxes on the grid, back to the spectrum.
+      const at::Tensor psih = streamfunction_spectrum(qh);
+      const at::Tensor u = at::fft_irfft2(-il_ * psih, grid_shape) + U;
+      const at::Tensor v = at::fft_irfft2(ik_ * psih, grid_shape);
+      const at::Tensor fh = at::fft_rfft2(u * q), gh = at::fft_rfft2(v * q);
+      // R = -i (k F + l G + k Qy psih) + drag psih, grouped as the stepper sums it.
+      const at::Tensor R = minus_i * ((k_ * fh + l_ * gh) + kQy_ * psih) + drag_ * psih;
+      at::Tensor next;
+      if (level == 0) next = qh + dt * R;
+      if (level == 1) next = (qh + 1.5 * dt * R) + (-0.5 * dt) * previous;
+      if (level == 2)
+        next = ((qh + 23. / 12. * dt * R) + (-16. / 12. * dt) * previous) + 5. / 12. * dt * before;
+      qh = filter_ * next;
+      before = previous;
+      previous = R;
+      level = std::min<std::int64_t>(level + 1, 2);
+      q = at::fft_irfft2(qh, grid_shape);
+    }
+    out.push_back(q);
+  }
+  return at::stack(out, 1);
 }
 
 assim::Parameters TwoLayerModel::parameters() {
@@ -177,8 +224,7 @@ at::Tensor TwoLayerModel::derive(const at::Tensor& states, const std::string& qu
   // The stepper's inversion (reference doc, "Physics") in ATen ops, so that
   // autograd sees it: psih_i = sum_j a_ij qh_j, uh = -i l psih, vh = i k psih.
   const at::Tensor qh = at::fft_rfft2(states);
-  const at::Tensor a = inversion_.to(states.device(), real_type);
-  const at::Tensor psih = (a * qh.unsqueeze(-4)).sum(-3);
+  const at::Tensor psih = streamfunction_spectrum(qh);
   if (quantity == "psi") return at::fft_irfft2(psih, grid_shape);
   const at::Tensor ik = ik_.to(states.device(), complex_type);
   const at::Tensor il = il_.to(states.device(), complex_type);

@@ -9,7 +9,9 @@
 //   integration (its own copy of the states and any history of the scheme);
 // - dims with a spacing are the grid (here "site"); the others are indices;
 // - initial_state draws from a generator seeded with `seed` only, so that the
-//   same seed gives the same states on every run.
+//   same seed gives the same states on every run;
+// - a step written in torch operations can also be offered to autograd
+//   (differentiable_trajectory), which is all 4D-Var needs of a model.
 #pragma once
 
 #include <assim/assim.hpp>
@@ -18,6 +20,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <vector>
 
 namespace example {
 
@@ -29,14 +32,20 @@ struct Options {
   double dt = 100;       // s
 };
 
+// One step in torch operations: the stepper's, and (through autograd) the
+// adjoint 4D-Var needs, from the same line.
+inline at::Tensor step(const at::Tensor& c, double courant, double diffusion) {
+  const at::Tensor left = at::roll(c, {1}, {-1}), right = at::roll(c, {-1}, {-1});
+  return c - courant * (c - left) + diffusion * (right - 2 * c + left);
+}
+
 class Trajectory : public assim::Trajectory {
  public:
   Trajectory(at::Tensor states, double courant, double diffusion)
       : c_(states.to(at::kDouble).clone()), courant_(courant), diffusion_(diffusion) {}
   void advance(std::int64_t steps) override {
     for (std::int64_t s = 0; s < steps; ++s) {
-      const at::Tensor left = at::roll(c_, {1}, {-1}), right = at::roll(c_, {-1}, {-1});
-      c_ = c_ - courant_ * (c_ - left) + diffusion_ * (right - 2 * c_ + left);
+      c_ = step(c_, courant_, diffusion_);
       ++steps_;
     }
     if (!at::isfinite(c_).all().item<bool>()) throw assim::DivergenceError(steps_, "the tracer is not finite");
@@ -94,6 +103,21 @@ class Advection : public assim::Model {
 
   std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
     return std::make_unique<Trajectory>(states, courant_, diffusion_);
+  }
+
+  // Optional: a step autograd can differentiate (sampler.var4d asks for it).
+  // The contract suite then checks it against start/advance and finite
+  // differences.
+  bool differentiable() const override { return true; }
+  at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
+                                       std::int64_t frame_steps) const override {
+    std::vector<at::Tensor> out{states.to(at::kDouble)};
+    for (std::int64_t f = 1; f < frames; ++f) {
+      at::Tensor c = out.back();
+      for (std::int64_t s = 0; s < frame_steps; ++s) c = step(c, courant_, diffusion_);
+      out.push_back(c);
+    }
+    return at::stack(out, 1);
   }
 
  private:
