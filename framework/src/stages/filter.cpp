@@ -23,7 +23,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
-#include <deque>
 #include <limits>
 
 namespace assim {
@@ -50,9 +49,10 @@ class Filter : public Stage {
     p.integer("members", 20, "", "ensemble size (the sampler says how few it takes: 2 for an EnKF, 1 for 4D-Var)")
         .at_least(1);
     p.integer("window", 0, "observation times",
-              "a sliding 4D-Var window (DAPPER's Lag): each analysis minimises over the last `window` observation "
-              "times from the estimate at the window's start, then the window slides by one observation time and "
-              "rmse.a is taken at its end; 0 = analyse each observation time from the forecast (EnKF, 3D-Var)")
+              "a sliding 4D-Var window (DAPPER's Lag): each analysis controls the state `window` observation times "
+              "back and fits the newest observation through the model (the older ones are already in that state), "
+              "then the window slides by one observation time; rmse.a is taken at its end; 0 = analyse each "
+              "observation time from the forecast (EnKF, 3D-Var)")
         .at_least(0);
     p.integer("climatology_samples", 10000, "states",
               "for a sampler whose B comes from the climatology: states of an independent free run of the model, "
@@ -177,9 +177,8 @@ class Filter : public Stage {
       base.model = model;
       base.frame_steps = steps;
       if (needs.climatology) base.climatology = climatology(*model, config, steps, seed);
-      // A sliding window keeps its observations and its start (the estimate
-      // at the window's first time, from the previous window's frame 1).
-      std::deque<at::Tensor> recent;
+      // A sliding window keeps its start: the estimate at its first time,
+      // frame 1 of the previous window's solution once the window is full.
       std::int64_t window_start = 0;
       at::Tensor next_start;
       try {
@@ -197,18 +196,19 @@ class Filter : public Stage {
                                   seconds);
             ensemble = step.analysis;
           } else {
-            // Observation time t = c + 1; the window covers (start, t].
-            recent.push_back(problem.observations);
-            if (static_cast<std::int64_t>(recent.size()) > window) recent.pop_front();
+            // Observation time t = c + 1; the window covers (start, t]. Only
+            // t is observed: the earlier times are already in the start
+            // state, which the previous windows fitted to them (DAPPER's
+            // Var4D and iEnKS assimilate each observation once).
             if (c + 1 - window > window_start) {
               ensemble = next_start;
               ++window_start;
             }
-            std::vector<at::Tensor> ys{at::zeros_like(problem.observations)}, masks{at::zeros_like(obs_mask)};
-            for (const auto& y : recent) {
-              ys.push_back(y);
-              masks.push_back(obs_mask);
-            }
+            const std::int64_t frames = c + 1 - window_start + 1;
+            std::vector<at::Tensor> ys(static_cast<std::size_t>(frames - 1), at::zeros_like(problem.observations));
+            std::vector<at::Tensor> masks(static_cast<std::size_t>(frames - 1), at::zeros_like(obs_mask));
+            ys.push_back(problem.observations);
+            masks.push_back(obs_mask);
             problem.observations = at::cat(ys, 0);
             problem.mask = at::cat(masks, 0);
             step = cycle::advance(*model, *sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c), nullptr,
@@ -216,7 +216,7 @@ class Filter : public Stage {
             next_start = step.window.select(1, 1);
             // The forecast is the background's trajectory to the window's end.
             auto background = model->start(ensemble.contiguous());
-            background->advance(steps * static_cast<std::int64_t>(recent.size()));
+            background->advance(steps * (frames - 1));
             step.forecast = background->state();
           }
           ++timed_cycles;
