@@ -8,10 +8,7 @@ assim=$1 case=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
-values() {  # the numbers of one variable, one per line
-  ncdump -v "$2" "$1" | awk -v name=" $2 =" 'index($0, name) == 1 { on = 1 } on { print } on && /;/ { exit }' |
-    sed "s/^ $2 =//; s/;//" | tr ',' '\n' | sed '/^ *$/d'
-}
+. "$(dirname "$0")/netcdf_values.sh"
 error_std() {  # background minus frame 0 of the truth, over all windows, layers and points
   local f=$work/runs/bg/$1/observations.nc
   paste <(values "$f" background) <(values "$f" truth | awk -v n=$((9 * 2 * 32 * 32)) -v m=$((2 * 32 * 32)) \

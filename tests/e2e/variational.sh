@@ -9,10 +9,7 @@ assim=$1 case=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
-values() {  # the numbers of one variable, one per line
-  ncdump -v "$2" "$1" | awk -v name=" $2 =" 'index($0, name) == 1 { on = 1 } on { print } on && /;/ { exit }' |
-    sed "s/^ $2 =//; s/;//" | tr ',' '\n' | sed '/^ *$/d'
-}
+. "$(dirname "$0")/netcdf_values.sh"
 mean() { values "$work/runs/var/$1/assimilation.nc" "$2" | awk '{ s += $1; n++ } END { printf "%.4f", s / n }'; }
 frame0() {  # RMSE of frame 0: every 5th value of (window, seed, time)
   values "$work/runs/var/$1/assimilation.nc" rmse | awk '(NR - 1) % 5 == 0 { s += $1; n++ } END { printf "%.4f", s / n }'
