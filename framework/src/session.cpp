@@ -5,6 +5,7 @@
 
 #include "config_impl.hpp"
 #include "experiment_file.hpp"
+#include "machine.hpp"
 #include "provenance.hpp"
 #include "result_folder.hpp"
 #include "sweeps.hpp"
@@ -428,6 +429,10 @@ struct Session::State {
     out["versions"]["assim"] = ASSIM_SDK_VERSION;
     out["versions"]["abi"] = ASSIM_ABI_VERSION;
     out["versions"]["libtorch"] = TORCH_VERSION;
+    const machine::Facts m = machine::facts();
+    out["machine"]["blas"] = m.blas;
+    out["machine"]["cpu_capability"] = m.cpu_capability;
+    out["machine"]["threads"] = m.threads;
     out["experiment"] = fs::absolute(file).string();
     out["started"] = started;
     out["finished"] = provenance::now_text();
@@ -655,6 +660,7 @@ void Session::run(const RunOptions& options) {
   } else if (!s.origin->overrides.empty()) {
     log::info("--set without --variant: the changed stages replace their results; --variant NAME keeps both");
   }
+  log::info("machine: ", machine::text(machine::facts()));
   std::vector<std::string> results;
   for (const auto& name : s.stage_names) results.push_back(s.result_name(name));
   ResultFolder folder(options.output_root / s.name, results);

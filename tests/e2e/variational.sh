@@ -3,7 +3,8 @@
 # sites observed with unit noise and a background of unit error: strong and
 # weak constraint end well below both errors, in every frame including 0;
 # one member has no spread (absent, not zero); an ensemble of data
-# assimilations has a spread that matches its error.
+# assimilations has a spread that matches its error. The stage record and
+# the log name the BLAS, CPU capability and threads.
 set -u
 assim=$1 case=$2
 work=$(mktemp -d)
@@ -25,4 +26,9 @@ rmse=$(mean eda rmse) spread=$(mean eda ensemble_spread)
 echo "eda (6 members): RMSE of the mean $rmse, spread $spread"
 awk -v r="$rmse" -v s="$spread" 'BEGIN { c = sqrt(7 / 6) * s / r; exit !(r < 0.8 && c > 0.7 && c < 1.4) }' \
   || { echo "FAIL: the ensemble of data assimilations is not calibrated"; fail=1; }
+# The record says what the numbers ran on.
+for key in blas cpu_capability threads; do
+  grep -Eq "^  $key: [^ ]" "$work/runs/var/strong4d/stage.yaml" || { echo "FAIL: stage.yaml has no machine $key"; fail=1; }
+done
+grep -q "machine: .*BLAS" "$work/log" || { echo "FAIL: the run's log does not say which BLAS it uses"; fail=1; }
 exit $fail
