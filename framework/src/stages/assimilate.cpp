@@ -76,13 +76,9 @@ class Assimilate : public Stage {
     if (needs.forecast && !config.has("model"))
       config.fail("sampler", sampler + " analyses a forecast ensemble: give model: $name, the model it is cycled "
                              "with through the window");
-    if (needs.differentiable_model) {
-      if (!config.has("model"))
-        config.fail("sampler", sampler + " integrates the window through the model: give model: $name");
-      if (!config.component<Model>("model")->differentiable())
-        config.fail("model", sampler + " differentiates through the model, and model '" + config.reference("model") +
-                             "' has no differentiable time step");
-    }
+    if (needs.differentiable_model && !config.has("model"))
+      config.fail("sampler", sampler + " integrates the window through the model: give model: $name");
+    cycle::check_differentiable(config, needs);
     if (!needs.forecast && !needs.differentiable_model && config.has("model"))
       config.fail("model", sampler + " samples the whole window from its prior; it uses no model");
     if (needs.climatology)
@@ -121,6 +117,8 @@ class Assimilate : public Stage {
                                      ? available
                                      : std::min(available, config.get<std::int64_t>("windows"));
     const auto members = config.get<std::int64_t>("members");
+    // A filter is cycled through the window with the model; 4D-Var integrates it itself.
+    const bool cycle_filter = model && sampler->needs().forecast;
     const auto seeds = config.get<std::int64_t>("seeds");
     const std::int64_t frames = truth.size(1);
     const auto state_sizes = set.state.shape();
@@ -174,7 +172,7 @@ class Assimilate : public Stage {
         problem.background_sigma = set.background_sigma;
       }
       problem.prior = prior;
-      if (model && !sampler->needs().forecast) {
+      if (model && !cycle_filter) {
         problem.model = products::in_units(model, normalisation, result.state);
         problem.frame_steps = set.frame_steps;
       }
@@ -182,8 +180,8 @@ class Assimilate : public Stage {
         const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
         auto t0 = std::chrono::steady_clock::now();
         try {
-          at::Tensor samples = model && sampler->needs().forecast ? cycled(*model, *sampler, problem, members, seed, normalisation, set.frame_steps)
-                                     : sampler->sample(problem, members, seed).to(at::kDouble);
+          at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation, set.frame_steps)
+                                            : sampler->sample(problem, members, seed).to(at::kDouble);
           seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (!at::isfinite(samples).all().item<bool>())
             throw DivergenceError(0, "the sampler returned non-finite samples");

@@ -4,6 +4,12 @@
 
 namespace assim::cycle {
 
+void check_differentiable(const Config& config, const SamplerNeeds& needs) {
+  if (needs.differentiable_model && !config.component<Model>("model")->differentiable())
+    config.fail("model", "sampler '" + config.reference("sampler") + "' differentiates through the model, and model '" +
+                             config.reference("model") + "' has no differentiable time step");
+}
+
 std::uint64_t analysis_seed(std::uint64_t seed, std::int64_t index) {
   return seed * 1000003ull + static_cast<std::uint64_t>(index);
 }

@@ -6,6 +6,7 @@
 
 #include "products.hpp"
 
+#include <assim/config.hpp>
 #include <assim/model.hpp>
 #include <assim/sampler.hpp>
 
@@ -14,6 +15,10 @@
 #include <cstdint>
 
 namespace assim::cycle {
+
+// Refuses, naming `model`, a model the sampler must differentiate through
+// (needs.differentiable_model) that has no differentiable step.
+void check_differentiable(const Config& config, const SamplerNeeds& needs);
 
 // The seed of the analysis at cycle `index` of a run seeded `seed`: every
 // cycle draws its own stream, the same on every rerun.

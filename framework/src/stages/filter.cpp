@@ -105,9 +105,7 @@ class Filter : public Stage {
     if (!needs.forecast && !needs.differentiable_model)
       config.fail("sampler", sampler + " analyses neither a forecast ensemble (sampler.enkf) nor a window through "
                              "the model (sampler.var4d)");
-    if (needs.differentiable_model && !config.component<Model>("model")->differentiable())
-      config.fail("model", sampler + " differentiates through the model, and model '" + config.reference("model") +
-                           "' has no differentiable time step");
+    cycle::check_differentiable(config, needs);
     if (config.get<std::int64_t>("window") > 0 && !needs.differentiable_model)
       config.fail("window", sampler + " analyses one observation time from the forecast; a window takes a "
                             "variational sampler (sampler.var4d)");
@@ -205,12 +203,13 @@ class Filter : public Stage {
               ++window_start;
             }
             const std::int64_t frames = c + 1 - window_start + 1;
-            std::vector<at::Tensor> ys(static_cast<std::size_t>(frames - 1), at::zeros_like(problem.observations));
-            std::vector<at::Tensor> masks(static_cast<std::size_t>(frames - 1), at::zeros_like(obs_mask));
-            ys.push_back(problem.observations);
-            masks.push_back(obs_mask);
-            problem.observations = at::cat(ys, 0);
-            problem.mask = at::cat(masks, 0);
+            auto after_unobserved = [frames](const at::Tensor& last) {
+              std::vector<std::int64_t> shape = last.sizes().vec();
+              shape[0] = frames - 1;
+              return at::cat({at::zeros(shape, last.options()), last}, 0);
+            };
+            problem.observations = after_unobserved(problem.observations);
+            problem.mask = after_unobserved(obs_mask);
             step = cycle::advance(*model, *sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c), nullptr,
                                   seconds);
             next_start = step.window.select(1, 1);

@@ -153,12 +153,9 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     fail("needs a background of frame 0 (observe stage background: {sigma: ...}) or a forecast to start from");
   }
   const at::Tensor mask = problem.mask.to(at::kDouble).unsqueeze(0);
-  at::Tensor observations = problem.observations.to(at::kDouble).unsqueeze(0).expand(
-      [&] {
-        auto s = problem.observations.sizes().vec();
-        s.insert(s.begin(), members);
-        return s;
-      }());
+  std::vector<std::int64_t> member_observations = problem.observations.sizes().vec();
+  member_observations.insert(member_observations.begin(), members);
+  at::Tensor observations = problem.observations.to(at::kDouble).unsqueeze(0).expand(member_observations);
   if (members > 1)
     observations = observations + problem.observation_sigma * at::randn(observations.sizes(), generator, f64);
 
