@@ -321,6 +321,15 @@ struct Session::State {
       if (p.path_role == PathRole::OutputName) in->product = in->folder / in->settings.get<std::string>(p.name);
     const std::string prefix = "stages." + name + ".";
     for (const auto& [key, input] : entry.inputs) in->inputs[key.substr(prefix.size())] = stage_input(input, folder);
+    // What producing it cost, from its record (kept when the stage is reused).
+    try {
+      const fs::path record = in->folder / stage_record_file;
+      if (fs::exists(record)) {
+        const YAML::Node node = YAML::LoadFile(record.string());
+        if (node["seconds"]) in->seconds = node["seconds"].as<double>();
+      }
+    } catch (const YAML::Exception&) {
+    }
     return in;
   }
 

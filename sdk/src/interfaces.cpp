@@ -51,6 +51,13 @@ void Prior::load(const std::filesystem::path&) {
 }
 Sampler::~Sampler() = default;
 SamplerNeeds Sampler::needs() const { return {}; }
+bool Sampler::learned() const { return false; }
+void Sampler::fit(const EstimatorData&, const TrainingOptions&) {
+  throw Error("this sampler has nothing to learn; use it without a train stage");
+}
+void Sampler::load(const std::filesystem::path&) { throw Error("this sampler has nothing to load"); }
+TrainingPairs::~TrainingPairs() = default;
+EstimatorData::~EstimatorData() = default;
 AssimilationProblem::~AssimilationProblem() = default;
 Registrar::~Registrar() = default;
 

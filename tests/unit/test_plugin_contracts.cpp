@@ -8,6 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -30,6 +33,7 @@ const std::map<std::string, std::string> settings = {
     {"sampler.soad", "{steps: 4, corrections: 0}"},
     {"sampler.enkf", "{method: etkf}"},
     {"sampler.var4d", "{constraint: weak, iterations: 20}"},
+    {"sampler.estimator", "{state_shape: [2, 16, 16], operator: $arctan, background: false, channels: [4], blocks: 1}"},
 };
 
 struct Catalog {
@@ -138,6 +142,30 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
     p.mask = problem.mask.slice(0, 0, 1);
     p.forecast = truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble);
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.enkf"), p, 6);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
+  SUBCASE("sampler.estimator, fitted for one epoch on pairs like the window") {
+    const auto estimator = c.make<assim::Sampler>("sampler.estimator");
+    assim::EstimatorData data;
+    data.state = problem.state;
+    data.observation_operator = op;
+    data.pairs_per_epoch = 4;
+    data.draw = [&](std::int64_t count, std::uint64_t) {
+      assim::TrainingPairs pairs;
+      pairs.states = at::randn({count, 3, 2, 16, 16}, at::kDouble);
+      pairs.mask = at::ones_like(pairs.states);
+      pairs.observations = op->apply(pairs.states);
+      return pairs;
+    };
+    assim::TrainingOptions options;
+    options.epochs = 1;
+    options.batch_size = 4;
+    const auto folder = std::filesystem::temp_directory_path() / ("contracts-estimator-" + std::to_string(::getpid()));
+    options.checkpoints = folder / "checkpoints";
+    options.output = folder / "output";
+    estimator->fit(data, options);
+    std::filesystem::remove_all(folder);
+    const auto failures = assim::testing::check_sampler(*estimator, problem, 1);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }
   SUBCASE("sampler.var4d through Lorenz-96's differentiable step") {

@@ -60,17 +60,18 @@ std::string evaluate_section(const std::vector<Input>& evaluations) {
   std::string html = "<h2>Scores</h2>\n";
   const std::vector<std::string> columns = {"rmse_sample", "rmse_sample_frame0", "rmse_sample_later", "rmse",
                                             "rmse_seed_std", "spread", "calibration", "crps", "climatology",
-                                            "seconds_per_window", "diverged"};
+                                            "seconds_per_window", "model_steps_per_window",
+                                            "network_evaluations_per_window", "training_seconds", "diverged"};
   for (const auto& e : evaluations) {
     auto f = result(e);
-    const auto names = f.read_strings("run"), samplers = f.read_strings("sampler");
-    std::vector<std::string> header = {"run", "sampler"};
+    const auto names = f.read_strings("run"), samplers = f.read_strings("sampler"), needs = f.read_strings("needs");
+    std::vector<std::string> header = {"run", "sampler", "needs"};
     for (const auto& c : columns) header.push_back(escape(c));
     std::vector<std::vector<double>> values;
     for (const auto& c : columns) values.push_back(f.read(c));
     std::vector<std::vector<std::string>> rows;
     for (std::size_t r = 0; r < values[0].size(); ++r) {
-      std::vector<std::string> row = {escape(names.at(r)), escape(samplers.at(r))};
+      std::vector<std::string> row = {escape(names.at(r)), escape(samplers.at(r)), escape(needs.at(r))};
       for (const auto& v : values) row.push_back(number(v[r]));
       rows.push_back(row);
     }

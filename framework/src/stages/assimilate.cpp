@@ -3,7 +3,7 @@
 // scored against the truth frame by frame in the observe stage's units (the
 // papers' RMSE of one sample, averaged over the samples; the RMSE of the
 // ensemble mean; the spread; the fair CRPS; the truth's rank histogram). A learned prior
-// is loaded from the train stage that fitted it. A window whose sampler
+// or a learned estimator is loaded from the train stage that fitted it. A window whose sampler
 // diverges is recorded as diverged with its step, not scored.
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
@@ -32,6 +32,35 @@ namespace assim {
 
 namespace {
 
+// The prior as the sampler sees it, counting the windows it denoises.
+class CountedPrior : public Prior {
+ public:
+  CountedPrior(std::shared_ptr<const Prior> prior, std::shared_ptr<Evaluations> count)
+      : prior_(std::move(prior)), count_(std::move(count)) {}
+  at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const override {
+    count_->network += z_t.size(0);
+    return prior_->denoise(z_t, t);
+  }
+  std::shared_ptr<const ObservationOperator> augmentation() const override { return prior_->augmentation(); }
+
+ private:
+  std::shared_ptr<const Prior> prior_;
+  std::shared_ptr<Evaluations> count_;
+};
+
+// What the sampler takes besides the observations, in words, for the tables.
+std::string needs_text(const SamplerNeeds& needs, bool learned, bool learned_prior) {
+  std::vector<std::string> parts;
+  if (needs.differentiable_model) parts.push_back("model + adjoint");
+  if (needs.forecast) parts.push_back("model (forecasts)");
+  if (needs.climatology) parts.push_back("climatology");
+  if (needs.prior) parts.push_back(learned_prior ? "trained prior" : "prior");
+  if (learned) parts.push_back("training pairs");
+  std::string text;
+  for (const auto& p : parts) text += (text.empty() ? "" : ", ") + p;
+  return text.empty() ? "observations only" : text;
+}
+
 const char* needs_background =
     "a filter cycled through the window starts from the background: give the observe stage a background: {sigma: ...}";
 
@@ -48,7 +77,9 @@ class Assimilate : public Stage {
                 "H: the operator the observe stage used, which is taken when this is left out").optional();
     p.component("sampler", Kind::Sampler, "the posterior sampler (sampler.sda, sampler.soad, ...)");
     p.component("prior", Kind::Prior, "the prior score-based samplers use").optional();
-    p.stage("trained_by", "the train stage that fitted a learned prior").one_of({"train"}).optional();
+    p.stage("trained_by", "the train stage that fitted the learned prior or the learned sampler (sampler.estimator)")
+        .one_of({"train"})
+        .optional();
     p.component("model", Kind::Model, "the model of the window's dynamics, for a sampler that analyses a forecast "
                 "ensemble (sampler.enkf, cycled through the window) or integrates the window itself (sampler.var4d); "
                 "its grid must be the observations' grid").optional();
@@ -84,6 +115,20 @@ class Assimilate : public Stage {
     if (needs.climatology)
       config.fail("sampler", sampler + " takes B from a climatology, which the assimilate stage does not supply yet "
                              "(a filter stage does); use background_covariance: scalar");
+    if (needs.deterministic && config.get<std::int64_t>("members") != 1)
+      config.fail("members", sampler + " is deterministic (one estimate per window): give members: 1");
+    if (config.component<Sampler>("sampler")->learned()) {
+      if (!config.has("trained_by"))
+        config.fail("sampler", sampler + " is learned: name the train stage that fitted it with trained_by: $stage");
+      const Config& trainer = inputs.at("trained_by");
+      if (!trainer.has("sampler") || trainer.reference("sampler") != config.reference("sampler"))
+        config.fail("trained_by", "stage '" + config.reference("trained_by") + "' fitted " +
+                                      (trainer.has("sampler") ? "$" + trainer.reference("sampler")
+                                                              : "prior $" + trainer.reference("prior")) +
+                                      ", not $" + config.reference("sampler"));
+    } else if (config.has("trained_by") && !config.has("prior")) {
+      config.fail("trained_by", sampler + " learns nothing and uses no learned prior: leave trained_by out");
+    }
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", sampler + " needs at least " + std::to_string(needs.min_members) + " members");
     if (needs.forecast && !observe.section("background").has("sigma")) config.fail("model", needs_background);
@@ -98,6 +143,7 @@ class Assimilate : public Stage {
     const StageInput& source = context.input("observations");
     auto op = observation_operator(config, source);
     auto sampler = config.component<Sampler>("sampler");
+    if (sampler->learned()) sampler->load(context.input("trained_by").folder);
     const products::ObservationSet set = products::read_observations(source);
     std::shared_ptr<Prior> prior = prior_of(context);
 
@@ -136,6 +182,10 @@ class Assimilate : public Stage {
                        shape_text(state_sizes));
     }
 
+    // The cost of every window and seed, counted through the model and prior the sampler is handed.
+    auto evaluations = std::make_shared<Evaluations>();
+    const std::shared_ptr<const Prior> counted_prior = prior ? std::make_shared<CountedPrior>(prior, evaluations) : nullptr;
+
     products::AssimilationResult result;
     result.state = set.state;
     if (set.normalised) result.state.units = "1";
@@ -171,16 +221,18 @@ class Assimilate : public Stage {
         problem.background = (*set.background)[w];
         problem.background_sigma = set.background_sigma;
       }
-      problem.prior = prior;
+      problem.prior = counted_prior;
+      problem.evaluations = evaluations;
       if (model && !cycle_filter) {
-        problem.model = products::in_units(model, normalisation, result.state);
+        problem.model = products::in_units(model, normalisation, result.state, evaluations);
         problem.frame_steps = set.frame_steps;
       }
       for (std::int64_t s = 0; s < seeds; ++s) {
         const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
         auto t0 = std::chrono::steady_clock::now();
         try {
-          at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation, set.frame_steps)
+          at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
+                                                     set.frame_steps, *evaluations)
                                             : sampler->sample(problem, members, seed).to(at::kDouble);
           seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (!at::isfinite(samples).all().item<bool>())
@@ -220,6 +272,13 @@ class Assimilate : public Stage {
 
     const auto scored = std::max<std::int64_t>(1, windows * seeds - result.diverged);
     result.seconds_per_window = seconds / static_cast<double>(scored);
+    // What the method costs and takes, for the comparison tables (Li & Liu's two families side by side).
+    const double attempts = static_cast<double>(windows * seeds);
+    result.attributes.add("model_steps_per_window", static_cast<double>(evaluations->model_steps) / attempts);
+    result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations->network) / attempts);
+    result.attributes.add("needs", needs_text(sampler->needs(), sampler->learned(), prior && prior->learned()));
+    result.attributes.add("training_seconds",
+                          config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0);
     for (const auto& s : status) result.status = (result.status == "ok" ? "" : result.status + "; ") + s;
     for (const auto& [key, value] : context.settings_of("sampler")) result.attributes.setting("sampler_" + key, value);
     // The observation design travels with the result, for tables and figures over settings.
@@ -255,31 +314,29 @@ class Assimilate : public Stage {
     return source.settings.component<ObservationOperator>("operator");
   }
 
-  // A learned prior knows the units of its training data only: the train
-  // stage divides the states by that data's per-channel std, so the
+  // A learned prior or estimator knows the units of its training data only:
+  // the train stage divides the states by that data's per-channel std, so the
   // observations must be normalised by the same std (observe's scale_from),
-  // or the sampler's y, background and H(x) channels disagree with the prior
-  // by the ratio of the two (a few per cent move arctan's and sin's argument).
+  // or the sampler's y, background and H(x) channels disagree with what it
+  // learned by the ratio of the two (a few per cent move arctan's and sin's argument).
   static void same_scale(const Config& config, const Config& observe, const Config& trainer) {
     const std::string trained_on = trainer.reference("data");
     const std::string fix = "give the observe stage '" + config.reference("observations") +
                             "' normalise: true, scale_from: $" + trained_on;
     if (!observe.get<bool>("normalise"))
-      config.fail("trained_by", "the prior was trained on states divided by the std of stage '" + trained_on +
-                                    "', but the observations are not normalised: " + fix);
+      config.fail("trained_by", "stage '" + config.reference("trained_by") + "' trained on states divided by the std "
+                                    "of stage '" + trained_on + "', but the observations are not normalised: " + fix);
     const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
     if (scaled_by != trained_on)
-      config.fail("trained_by", "the prior was trained on states divided by the std of stage '" + trained_on +
-                                    "', but the observations are divided by that of stage '" + scaled_by + "': " + fix);
+      config.fail("trained_by", "stage '" + config.reference("trained_by") + "' trained on states divided by the std "
+                                    "of stage '" + trained_on + "', but the observations are divided by that of stage '" +
+                                    scaled_by + "': " + fix);
   }
 
   // The prior, loaded from the train stage that fitted it when it is learned.
   static std::shared_ptr<Prior> prior_of(const StageContext& context) {
     const Config& config = context.config();
-    if (!config.has("prior")) {
-      if (config.has("trained_by")) config.fail("trained_by", "names a train stage but no prior is given");
-      return nullptr;
-    }
+    if (!config.has("prior")) return nullptr;
     auto prior = config.component<Prior>("prior");
     if (!prior->learned()) return prior;
     if (!config.has("trained_by"))
@@ -297,7 +354,7 @@ class Assimilate : public Stage {
   // then forecast and analysed frame by frame. (members, L, state...)
   static at::Tensor cycled(const Model& model, const Sampler& filter, const AssimilationProblem& window,
                            std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
-                           std::int64_t frame_steps) {
+                           std::int64_t frame_steps, Evaluations& evaluations) {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     std::vector<std::int64_t> shape = window.background->sizes().vec();
     shape.insert(shape.begin(), members);
@@ -309,6 +366,7 @@ class Assimilate : public Stage {
       AssimilationProblem frame = window;
       frame.observations = window.observations.slice(0, f, f + 1);
       frame.mask = window.mask.slice(0, f, f + 1);
+      if (f > 0) evaluations.model_steps += members * frame_steps;
       ensemble = cycle::advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
                                 cycle::analysis_seed(seed, f), &normalisation, seconds)
                      .analysis;

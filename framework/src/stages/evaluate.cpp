@@ -39,7 +39,7 @@ class Evaluate : public Stage {
     const Config& config = context.config();
     const auto inputs = context.inputs("of");
     const auto runs = static_cast<std::int64_t>(inputs.size());
-    std::vector<std::string> names, samplers;
+    std::vector<std::string> names, samplers, needs;
     // One column per score, in the table's order; the papers' metric first.
     struct Column {
       const char* name;
@@ -61,6 +61,11 @@ class Evaluate : public Stage {
         {"crps", "crps", "%8.4f", "", "fair ensemble CRPS", {}},
         {"climatology", "clim", "%8.4f", "", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", {}},
         {"seconds_per_window", "s/window", "%10.3g", "s", "sampling time per window and seed", {}},
+        {"model_steps_per_window", "steps/w", "%9.4g", "1", "model steps per window and seed, over all members "
+                                                          "(forward; autograd's adjoint pass not counted apart)", {}},
+        {"network_evaluations_per_window", "nets/w", "%9.4g", "1", "network evaluations of one window each, per "
+                                                                 "window and seed, over all members", {}},
+        {"training_seconds", "train_s", "%9.4g", "s", "time of the train stage that fitted its learned component", {}},
         {"diverged", "diverged", "%8.0f", "1", "windows x seeds that diverged", {}}};
     auto column = [&](const char* name) -> std::vector<double>& {
       for (auto& c : columns)
@@ -100,6 +105,10 @@ class Evaluate : public Stage {
       column("climatology").push_back(result.truth.pow(2).mean().sqrt().item<double>());
       column("seconds_per_window").push_back(result.seconds_per_window);
       column("diverged").push_back(static_cast<double>(result.diverged));
+      column("model_steps_per_window").push_back(result.model_steps_per_window);
+      column("network_evaluations_per_window").push_back(result.network_evaluations_per_window);
+      column("training_seconds").push_back(result.training_seconds);
+      needs.push_back(result.needs);
     }
     for (auto& c : columns)
       if (c.units.empty()) c.units = units;
@@ -111,6 +120,8 @@ class Evaluate : public Stage {
     out.attribute("run", "long_name", "the assimilate stage scored");
     out.variable("sampler", "string", {"run"});
     out.attribute("sampler", "long_name", "the type of its sampler");
+    out.variable("needs", "string", {"run"});
+    out.attribute("needs", "long_name", "what the method takes besides the observations");
     out.dimension("time", frames);
     out.variable("rmse_per_frame", "double", {"run", "time"});
     out.attribute("rmse_per_frame", "units", units);
@@ -129,6 +140,7 @@ class Evaluate : public Stage {
     out.end_definitions();
     out.write("run", names);
     out.write("sampler", samplers);
+    out.write("needs", needs);
     write_tensor(out, "rmse_per_frame", at::stack(per_frame));
     write_tensor(out, "rmse_sample_per_frame", at::stack(sample_per_frame));
     for (const auto& c : columns) write_tensor(out, c.name, at::tensor(at::ArrayRef<double>(c.values), at::kDouble));
@@ -157,6 +169,8 @@ class Evaluate : public Stage {
       table += "\n";
     }
     table += "\nrmse: one sample's, the papers' metric; rmse_mean: the ensemble mean's; units " + units + "\n";
+    table += "\nWhat each takes besides the observations:\n";
+    for (std::int64_t r = 0; r < runs; ++r) table += names[r] + ": " + needs[static_cast<std::size_t>(r)] + "\n";
     for (const auto& [title, series] : {std::pair{"RMSE of one sample per frame:", &sample_per_frame},
                                         std::pair{"RMSE of the mean per frame:", &per_frame}}) {
       table += std::string("\n") + title + "\n";

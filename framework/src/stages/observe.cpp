@@ -200,23 +200,19 @@ class Observe : public Stage {
         set.observation_dims.push_back(out_shape.size() - spatial > 1 ? "channel_" + std::to_string(d) : "channel");
     }
 
-    // Observed frames: 0, N, 2N, ... within each window.
-    at::Tensor observed = (at::arange(window, at::kLong) % every) == 0;
-    std::vector<std::int64_t> time_view(1 + grid.size(), 1);
-    time_view[0] = window;
-    set.mask = observed.view(time_view).logical_and(mask.unsqueeze(0)).to(at::kInt);  // (time, grid...)
+    set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
 
     auto law = design::noise_law(config.section("noise").get<std::string>("law"));
     set.noise_law = config.section("noise").get<std::string>("law");
     set.sigma = config.section("noise").get<double>("sigma");
-    at::Tensor y = op->apply(windows);
-    std::vector<std::int64_t> expected = {windows.size(0), window};
-    expected.insert(expected.end(), out_shape.begin(), out_shape.end());
-    if (y.sizes().vec() != expected)
-      config.fail("operator", "returned shape " + shape_text(y.sizes().vec()) + " instead of the " +
-                                  shape_text(expected) + " its output_shape promised");
-    set.observations = y;
-    y = ((y + design::noise(law, set.sigma, y.sizes(), generator)) * set.full_mask().unsqueeze(0)).contiguous();
+    std::vector<std::int64_t> frame_shape = {window};
+    frame_shape.insert(frame_shape.end(), out_shape.begin(), out_shape.end());
+    at::Tensor y;
+    try {
+      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, set.sigma, generator);
+    } catch (const Error& e) {
+      config.fail("operator", e.what());
+    }
     if (!at::isfinite(y).all().item<bool>())
       config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
                                " non-finite values (NaN or Inf): the noise (sigma " + number_text(set.sigma) +

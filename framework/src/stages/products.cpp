@@ -4,6 +4,7 @@
 
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
+#include <assim/framework/observation_design.hpp>
 
 #include <numeric>
 
@@ -206,32 +207,40 @@ namespace {
 
 class NormalisedTrajectory : public Trajectory {
  public:
-  NormalisedTrajectory(std::unique_ptr<Trajectory> inner, const Normalisation& normalisation)
-      : inner_(std::move(inner)), normalisation_(normalisation) {}
-  void advance(std::int64_t steps) override { inner_->advance(steps); }
+  NormalisedTrajectory(std::unique_ptr<Trajectory> inner, const Normalisation& normalisation, std::int64_t members,
+                       std::shared_ptr<Evaluations> count)
+      : inner_(std::move(inner)), normalisation_(normalisation), members_(members), count_(std::move(count)) {}
+  void advance(std::int64_t steps) override {
+    inner_->advance(steps);
+    if (count_) count_->model_steps += members_ * steps;
+  }
   at::Tensor state() const override { return normalisation_.normalise(inner_->state(), 1); }
   std::int64_t steps_taken() const override { return inner_->steps_taken(); }
 
  private:
   std::unique_ptr<Trajectory> inner_;
   Normalisation normalisation_;
+  std::int64_t members_;
+  std::shared_ptr<Evaluations> count_;
 };
 
 class NormalisedModel : public Model {
  public:
-  NormalisedModel(std::shared_ptr<const Model> model, Normalisation normalisation, StateSpec spec)
-      : model_(std::move(model)), normalisation_(std::move(normalisation)), spec_(std::move(spec)) {}
+  NormalisedModel(std::shared_ptr<const Model> model, Normalisation normalisation, StateSpec spec,
+                  std::shared_ptr<Evaluations> count)
+      : model_(std::move(model)), normalisation_(std::move(normalisation)), spec_(std::move(spec)), count_(std::move(count)) {}
   StateSpec state_spec() const override { return spec_; }
   at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
     return normalisation_.normalise(model_->initial_state(members, seed), 1);
   }
   std::unique_ptr<Trajectory> start(const at::Tensor& states) const override {
     return std::make_unique<NormalisedTrajectory>(model_->start(normalisation_.physical(states, 1).contiguous()),
-                                                  normalisation_);
+                                                  normalisation_, states.size(0), count_);
   }
   bool differentiable() const override { return model_->differentiable(); }
   at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
                                        std::int64_t frame_steps) const override {
+    if (count_) count_->model_steps += states.size(0) * (frames - 1) * frame_steps;
     return normalisation_.normalise(
         model_->differentiable_trajectory(normalisation_.physical(states, 1), frames, frame_steps), 2);
   }
@@ -240,13 +249,14 @@ class NormalisedModel : public Model {
   std::shared_ptr<const Model> model_;
   Normalisation normalisation_;
   StateSpec spec_;
+  std::shared_ptr<Evaluations> count_;
 };
 
 }  // namespace
 
 std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const Normalisation& normalisation,
-                                      const StateSpec& spec) {
-  return std::make_shared<NormalisedModel>(std::move(model), normalisation, spec);
+                                      const StateSpec& spec, std::shared_ptr<Evaluations> count) {
+  return std::make_shared<NormalisedModel>(std::move(model), normalisation, spec, std::move(count));
 }
 
 // -- dataset ------------------------------------------------------------------
@@ -334,14 +344,7 @@ void DatasetWriter::finish(const std::vector<double>& mean, const std::vector<do
 
 // -- observation set ----------------------------------------------------------
 
-at::Tensor ObservationSet::full_mask() const {
-  // (time, 1..., grid...) broadcast over the observation's channel dims.
-  const auto grid = static_cast<std::int64_t>(mask.dim()) - 1;
-  std::vector<std::int64_t> view = {mask.size(0)};
-  for (std::int64_t d = 0; d + grid < observations.dim() - 2; ++d) view.push_back(1);
-  for (std::int64_t d = 1; d < mask.dim(); ++d) view.push_back(mask.size(d));
-  return mask.to(at::kDouble).view(view).expand(observations.sizes().slice(1)).contiguous();
-}
+at::Tensor ObservationSet::full_mask() const { return design::over_observations(mask, observations.sizes().slice(1)); }
 
 void write_observations(const std::filesystem::path& path, const ObservationSet& set) {
   auto file = netcdf::File::create(path);
@@ -518,6 +521,11 @@ AssimilationResult read_assimilation_scores(const StageInput& input) {
   r.diverged = static_cast<std::int64_t>(number(file, "diverged"));
   r.status = text_or(file, "", "status");
   r.sampler = text_or(file, "", "sampler_type", "?");
+  r.needs = text_or(file, "", "needs", "?");
+  auto optional = [&](const char* name) { return file.has_attribute("", name) ? number(file, name) : NAN; };
+  r.model_steps_per_window = optional("model_steps_per_window");
+  r.network_evaluations_per_window = optional("network_evaluations_per_window");
+  r.training_seconds = optional("training_seconds");
   return r;
 }
 

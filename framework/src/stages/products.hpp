@@ -9,6 +9,7 @@
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/model.hpp>
+#include <assim/sampler.hpp>
 
 #include <ATen/ATen.h>
 
@@ -62,9 +63,10 @@ class Normalisation {
 // `model` seen in normalised units: states go in divided by the scale and
 // come out so, through the model in physical units (differentiably), so that
 // a sampler integrating the window's states (4D-Var) needs no scale. `spec`
-// is the problem's (units "1" when normalised).
+// is the problem's (units "1" when normalised). The steps it takes are
+// counted into `count` when one is given.
 std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const Normalisation& normalisation,
-                                      const StateSpec& spec);
+                                      const StateSpec& spec, std::shared_ptr<Evaluations> count = nullptr);
 
 // "[1.2, 0.5]": a per-channel tensor for a message.
 std::string values_text(const at::Tensor& values);
@@ -148,6 +150,10 @@ struct AssimilationResult {
   std::string status = "ok";
   Attributes attributes;            // the sampler's settings and the observation design
   std::string sampler;              // read back: the sampler's type (its `sampler_type` attribute)
+  // Read back from the attributes assimilate writes (NaN, "?" in results that predate them):
+  std::string needs;                // what the method takes besides the observations, in words
+  double model_steps_per_window = NAN, network_evaluations_per_window = NAN;
+  double training_seconds = NAN;    // of the train stage that fitted its learned component
 };
 
 void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);

@@ -1,36 +1,63 @@
-// `run: train`: fits a learned prior to the pieces of a generated dataset.
-// States are divided by the per-channel std stored by generate (the papers'
-// normalisation, no mean removed); the last samples are held out for
-// validation. The prior keeps its checkpoints in the stage's resume folder,
-// so a run killed half-way continues where it stopped.
+// `run: train`: fits a learned component to the pieces of a generated
+// dataset. A prior (prior.score_unet) learns windows of states divided by the
+// per-channel std stored by generate (the papers' normalisation, no mean
+// removed). A learned estimator (sampler.estimator) learns pairs of
+// observations and states, drawn from the pieces through the design of an
+// observe stage (its operator, observed frames, mask law, noise and
+// background) in that stage's units, fresh every epoch. The last samples are
+// held out for validation. Checkpoints go to the stage's resume folder, so a
+// run killed half-way continues where it stopped.
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
 #include <assim/framework/netcdf.hpp>
+#include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/prior.hpp>
+#include <assim/sampler.hpp>
 
 #include "products.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <random>
 
 namespace assim {
 
 namespace {
 
+// Validation pairs of an estimator: at most this many, drawn once.
+constexpr std::int64_t validation_pairs = 256;
+
 class Train : public Stage {
  public:
   std::string name() const override { return "train"; }
-  std::string doc() const override { return "fit a learned prior to the pieces of a generated dataset"; }
+  std::string doc() const override {
+    return "fit a learned prior, or a learned estimator through an observe stage's design, to a generated dataset";
+  }
   Parameters parameters() const override { return fields().parameters(); }
 
   // The fit's settings are TrainingOptions' fields, defaults included.
   static Fields<TrainingOptions> fields() {
     Fields<TrainingOptions> f;
-    f.unbound().component("prior", Kind::Prior, "the prior to fit (a learned one, such as prior.score_unet)");
+    f.unbound()
+        .component("prior", Kind::Prior, "the prior to fit (a learned one, such as prior.score_unet)")
+        .optional();
+    f.unbound()
+        .component("sampler", Kind::Sampler, "the learned estimator to fit instead of a prior (sampler.estimator)")
+        .optional();
     f.unbound().stage("data", "the generate stage whose pieces are the training data").one_of({"generate"});
+    f.unbound()
+        .stage("design", "for an estimator: the observe stage whose design (operator, frames, mask, noise, "
+               "background, units) makes the training pairs from the pieces")
+        .one_of({"observe"})
+        .optional();
+    f.unbound()
+        .integer("pairs", 0, "pairs", "for an estimator: 0 draws new windows, masks (when the design's mask is "
+                 "random) and noise for every batch; N > 0 draws N pairs once and trains on them only")
+        .at_least(0);
     f.integer("epochs", &TrainingOptions::epochs, "", "passes over the training pieces").at_least(1);
     f.integer("batch_size", &TrainingOptions::batch_size, "windows", "windows per optimiser step").at_least(1);
     f.real("learning_rate", &TrainingOptions::learning_rate, "", "AdamW learning rate at the start, decayed linearly to 0")
@@ -44,35 +71,169 @@ class Train : public Stage {
     return f;
   }
 
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    if (config.has("prior") == config.has("sampler"))
+      config.fail(config.has("prior") ? "sampler" : "prior",
+                  "give exactly one of prior: (a learned prior) and sampler: (a learned estimator)");
+    if (config.has("prior")) {
+      if (!config.component<Prior>("prior")->learned())
+        config.fail("prior", "component '" + config.reference("prior") + "' is an analytic prior: it has nothing to fit");
+      if (config.has("design")) config.fail("design", "a prior learns states, not observations: leave design out");
+      return;
+    }
+    if (!config.component<Sampler>("sampler")->learned())
+      config.fail("sampler", "component '" + config.reference("sampler") + "' has nothing to learn");
+    if (!config.has("design"))
+      config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
+                             "design draws them with design: $stage");
+    const Config& observe = inputs.at("design");
+    if (observe.section("background").has("model"))
+      config.fail("design", "stage '" + config.reference("design") + "' forecasts its background with a model; "
+                            "training pairs with a forecast background are not drawn yet (use background: {sigma: ...})");
+    // The pairs must be in the units of the problems the estimator will see.
+    if (observe.get<bool>("normalise")) {
+      const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
+      if (scaled_by != config.reference("data"))
+        config.fail("design", "stage '" + config.reference("design") + "' divides its states by the std of stage '" +
+                                  scaled_by + "'; the pairs are drawn from stage '" + config.reference("data") +
+                                  "' and must be in the same units: give that observe stage scale_from: $" +
+                                  config.reference("data"));
+    }
+  }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
-    auto prior = config.component<Prior>("prior");
-    if (!prior->learned())
-      config.fail("prior", "component '" + config.reference("prior") + "' is an analytic prior: it has nothing to fit");
     const products::Dataset data = products::read_dataset(context.input("data"));
     const std::vector<std::int64_t> shape = data.shape();
-    if (shape.size() != 5)
-      config.fail("data", "expects states (sample, time, channel, y, x); stage '" + config.reference("data") +
-                              "' holds " + std::to_string(shape.size()) + "-dimensional " + data.spec.variable);
-    const products::Normalisation normalisation(data.std, data.spec);
-    const at::Tensor& scale = normalisation.scale();
-    at::Tensor states = normalisation.normalise(data.states(), 2);
-
     const std::int64_t samples = shape[0];
     std::int64_t held_out = static_cast<std::int64_t>(std::ceil(config.get<double>("validation") * samples));
     if (held_out >= samples)
       config.fail("validation", "holds out all " + std::to_string(samples) + " samples; nothing is left to train on");
-    TrainingData training;
-    training.train = states.slice(0, 0, samples - held_out).to(at::kFloat).contiguous();
-    training.validation = states.slice(0, samples - held_out, samples).to(at::kFloat).contiguous();
-    training.scale = scale;
-
     TrainingOptions options = fields().read(config);
     options.seed = context.seed();
     options.checkpoints = context.resume();
     options.output = context.output();
     log::info("training on ", samples - held_out, " pieces of ", shape[1], " frames, validating on ", held_out);
+    if (config.has("prior"))
+      fit_prior(config, data, held_out, options);
+    else
+      fit_estimator(context, data, held_out, options);
+  }
+
+ private:
+  static void fit_prior(const Config& config, const products::Dataset& data, std::int64_t held_out,
+                        const TrainingOptions& options) {
+    auto prior = config.component<Prior>("prior");
+    const std::vector<std::int64_t> shape = data.shape();
+    if (shape.size() != 5)
+      config.fail("data", "expects states (sample, time, channel, y, x); stage '" + config.reference("data") +
+                              "' holds " + std::to_string(shape.size()) + "-dimensional " + data.spec.variable);
+    const products::Normalisation normalisation(data.std, data.spec);
+    const at::Tensor states = normalisation.normalise(data.states(), 2);
+    const std::int64_t samples = shape[0];
+    TrainingData training;
+    training.train = states.slice(0, 0, samples - held_out).to(at::kFloat).contiguous();
+    training.validation = states.slice(0, samples - held_out, samples).to(at::kFloat).contiguous();
+    training.scale = normalisation.scale();
     prior->fit(training, options);
+  }
+
+  // Pairs drawn through the observe stage's design: a window of a random
+  // piece at a random start, rolled by a random shift on the (periodic) grid
+  // as the prior's windows are, observed on a fresh mask when the design's
+  // mask is random (else on that stage's very mask), with fresh noise and a
+  // fresh background perturbation.
+  static void fit_estimator(const StageContext& context, const products::Dataset& data, std::int64_t held_out,
+                            const TrainingOptions& options) {
+    const Config& config = context.config();
+    auto estimator = config.component<Sampler>("sampler");
+    const StageInput& design_stage = context.input("design");
+    const Config& design = design_stage.settings;
+    auto op = design.component<ObservationOperator>("operator");
+    const products::ObservationSet observed = products::read_observations(design_stage);
+    const Config mask_design = design.section("mask");
+    const bool random_mask = mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1;
+    const double fraction = mask_design.get<double>("random");
+    const auto stride = mask_design.get<std::int64_t>("stride");
+    const design::NoiseLaw law = design::noise_law(observed.noise_law);
+    const double sigma = observed.sigma;
+    const Config background = design.section("background");
+    const bool with_background = background.has("sigma");
+    const double perturbation = !with_background ? 0
+                                : background.has("perturbation") ? background.get<double>("perturbation")
+                                                                 : background.get<double>("sigma");
+    const std::int64_t window = observed.truth.size(1), every = observed.every;
+    const at::Tensor stage_mask = observed.mask.to(at::kBool);  // (time, grid...)
+    const at::Tensor grid_mask = stage_mask.any(0);
+    const std::size_t grid = products::grid_rank(data.spec);
+    const products::Normalisation normalisation(observed.scale, data.spec);
+    const at::Tensor states = normalisation.normalise(data.states(), 2);
+    const std::int64_t samples = states.size(0), frames = states.size(1);
+    if (frames < window)
+      config.fail("data", "pieces of " + std::to_string(frames) + " frames are shorter than stage '" +
+                              design_stage.name + "''s windows of " + std::to_string(window));
+
+    // `count` pairs from pieces [first, first + pieces).
+    auto draw = [=](std::int64_t first, std::int64_t pieces, std::int64_t count, std::uint64_t seed) {
+      std::mt19937_64 rng(seed);
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(rng());
+      using uniform = std::uniform_int_distribution<std::int64_t>;
+      std::vector<at::Tensor> windows, masks;
+      std::vector<std::int64_t> grid_dims;
+      for (std::size_t d = 0; d < grid; ++d) grid_dims.push_back(static_cast<std::int64_t>(states.dim() - grid + d) - 1);
+      for (std::int64_t i = 0; i < count; ++i) {
+        const std::int64_t p = first + uniform(0, pieces - 1)(rng), s = uniform(0, frames - window)(rng);
+        std::vector<std::int64_t> shifts;
+        for (std::int64_t d : grid_dims) shifts.push_back(uniform(0, states.size(d + 1) - 1)(rng));
+        windows.push_back(states[p].narrow(0, s, window).roll(shifts, grid_dims));
+        masks.push_back(random_mask ? design::window_mask(window, every, design::mask(grid_mask.sizes(), fraction, stride,
+                                                                                      generator))
+                                    : stage_mask);
+      }
+      TrainingPairs pairs;
+      pairs.states = at::stack(windows);
+      const std::vector<std::int64_t> frame = observed.observations.sizes().slice(1).vec();
+      std::vector<at::Tensor> full;
+      for (const auto& m : masks) full.push_back(design::over_observations(m, frame));
+      pairs.mask = at::stack(full);
+      pairs.observations = design::observe(*op, pairs.states, pairs.mask, law, sigma, generator);
+      if (with_background) {
+        const at::Tensor x0 = pairs.states.select(1, 0);
+        pairs.background = (x0 + perturbation * at::randn(x0.sizes(), generator, x0.options())).contiguous();
+      }
+      return pairs;
+    };
+    const std::int64_t train_pieces = samples - held_out;
+    const auto fixed = config.get<std::int64_t>("pairs");
+    EstimatorData pairs;
+    pairs.state = data.spec;
+    pairs.observation_operator = op;
+    if (fixed == 0) {
+      pairs.pairs_per_epoch = train_pieces * (frames - window + 1);
+      pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return draw(0, train_pieces, count, seed); };
+    } else {
+      // One pool, drawn once; each batch picks from it.
+      pairs.pairs_per_epoch = fixed;
+      const TrainingPairs pool = draw(0, train_pieces, fixed, context.seed() * 7919 + 1);
+      pairs.draw = [pool](std::int64_t count, std::uint64_t seed) {
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+        const at::Tensor pick = at::randint(pool.states.size(0), {count}, generator, at::TensorOptions().dtype(at::kLong));
+        TrainingPairs batch;
+        batch.states = pool.states.index_select(0, pick);
+        batch.mask = pool.mask.index_select(0, pick);
+        batch.observations = pool.observations.index_select(0, pick);
+        if (pool.background.defined()) batch.background = pool.background.index_select(0, pick);
+        return batch;
+      };
+    }
+    if (held_out > 0)
+      pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - window + 1)),
+                              context.seed() * 7919 + 2);
+    log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
+              random_mask ? "a fresh random mask per pair" : "its mask", ", ", observed.noise_law, " noise sigma ",
+              sigma, with_background ? ", a background" : ", no background",
+              fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
+    estimator->fit(pairs, options);
   }
 };
 

@@ -7,22 +7,32 @@ namespace assim::score_prior {
 namespace F = torch::nn::functional;
 
 std::vector<std::pair<std::string, std::vector<std::int64_t>>> Architecture::fields() const {
-  return {{"channels_in", {channels_in}}, {"channels", channels},         {"blocks", {blocks}},
-          {"kernel", {kernel}},           {"frequencies", {frequencies}}, {"hidden", {hidden}},
-          {"embedding", {embedding}},     {"positional", {positional ? 1 : 0}},
-          {"grid", {height, width}}};
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> f = {
+      {"channels_in", {channels_in}}, {"channels", channels}, {"blocks", {blocks}}, {"kernel", {kernel}}};
+  if (timed) {
+    f.push_back({"frequencies", {frequencies}});
+    f.push_back({"hidden", {hidden}});
+    f.push_back({"embedding", {embedding}});
+  }
+  f.push_back({"positional", {positional ? 1 : 0}});
+  f.push_back({"grid", {height, width}});
+  // A denoiser's checkpoints, written before the estimator existed, lack these.
+  if (!timed) f.push_back({"timed", {0}});
+  if (outputs() != channels_in) f.push_back({"channels_out", {outputs()}});
+  return f;
 }
 
 double Architecture::parameter_estimate() const {
-  const double k2 = static_cast<double>(kernel) * static_cast<double>(kernel);
-  const double e = static_cast<double>(embedding);
+  const double k2 = static_cast<double>(kernel) * static_cast<double>(height == 1 ? 1 : kernel);
+  const double e = timed ? static_cast<double>(embedding) : 0;
   auto conv = [](double in, double out, double taps) { return in * out * taps + out; };
   // Projection of the embedding, ChannelNorm, expand (k x k), contract (1 x 1).
-  auto residual = [&](double c) { return (e * c + c) + 2 * c + conv(c, 4 * c, k2) + conv(4 * c, c, 1); };
+  auto residual = [&](double c) { return (timed ? e * c + c : 0) + 2 * c + conv(c, 4 * c, k2) + conv(4 * c, c, 1); };
   auto temporal = [&](double c) { return conv(c, 4 * c, 3) + conv(4 * c, c, 1); };
   const double f = static_cast<double>(frequencies), h = static_cast<double>(hidden);
   const double in = static_cast<double>(channels_in), c0 = static_cast<double>(channels.front());
-  double n = (2 * f * h + h) + (h * e + e) + conv(in + (positional ? 4 : 0), c0, k2) + conv(c0, in, k2);
+  double n = (timed ? (2 * f * h + h) + (h * e + e) : 0) + conv(in + (positional ? 4 : 0), c0, k2) +
+             conv(c0, static_cast<double>(outputs()), k2);
   for (std::size_t i = 0; i < channels.size(); ++i) {
     const double c = static_cast<double>(channels[i]);
     if (i > 0) n += conv(static_cast<double>(channels[i - 1]), c, k2) + 2 * temporal(c);
@@ -32,13 +42,37 @@ double Architecture::parameter_estimate() const {
   return n;
 }
 
+void add_network_fields(assim::Fields<Architecture>& p) {
+  p.integers("channels", &Architecture::channels, "", "U-Net channels per level (levels = entries)").at_least(1);
+  p.integer("blocks", &Architecture::blocks, "", "residual blocks per level on each side of the U-Net").at_least(1);
+  p.integer("kernel", &Architecture::kernel, "cells", "spatial convolution kernel size (odd); the papers use 5")
+      .at_least(1);
+  p.boolean("positional", &Architecture::positional,
+            "append 4 fixed channels cos/sin(2 pi i/n), cos/sin(2 pi j/n) (SDA-QG); breaks translation "
+            "equivariance, which homogeneous QG turbulence does not need");
+}
+
+void check_network(const assim::Config& config, const Architecture& a) {
+  if (a.channels.empty()) config.fail("channels", "needs at least one level");
+  if (a.kernel % 2 == 0) config.fail("kernel", "must be odd so that the padding centres it");
+  // Each level below the first halves the grid with a stride-2 convolution.
+  // (A grid of one row is halved along x only.)
+  const std::int64_t factor = std::int64_t{1} << (a.channels.size() - 1);
+  if ((a.height > 1 && a.height % factor != 0) || a.width % factor != 0)
+    config.fail("state_shape", std::string(a.height > 1 ? "y and x" : "the sites") + " must be divisible by " +
+                                   std::to_string(factor) + " for " + std::to_string(a.channels.size()) + " U-Net levels");
+}
+
 namespace {
 // Periodic domains: circular padding keeps the network translation
 // equivariant on the torus (reference: "circular padding").
-torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                               .stride(stride)
-                               .padding(kernel / 2)
+// A grid of one row (a 1-D grid such as Lorenz-96's sites) is convolved and
+// strided along x only: circular padding cannot wrap a row onto itself.
+torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, bool row, std::int64_t stride = 1) {
+  const std::int64_t rows = row ? 1 : kernel;
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, {rows, kernel})
+                               .stride({row ? 1 : stride, stride})
+                               .padding({rows / 2, kernel / 2})
                                .padding_mode(torch::kCircular));
 }
 }  // namespace
@@ -55,16 +89,21 @@ torch::Tensor ChannelNormImpl::forward(const torch::Tensor& x) {
   return centred * torch::rsqrt(var + 1e-5) * weight_.view({1, -1, 1, 1}) + bias_.view({1, -1, 1, 1});
 }
 
-ResidualBlockImpl::ResidualBlockImpl(std::int64_t c, std::int64_t embedding, std::int64_t kernel) {
-  project_ = register_module("project", torch::nn::Linear(embedding, c));
+ResidualBlockImpl::ResidualBlockImpl(std::int64_t c, std::int64_t embedding, std::int64_t kernel, bool row) {
+  if (embedding > 0) project_ = register_module("project", torch::nn::Linear(embedding, c));
   norm_ = register_module("norm", ChannelNorm(c));
-  expand_ = register_module("expand", conv(c, 4 * c, kernel));
-  contract_ = register_module("contract", conv(4 * c, c, 1));
+  expand_ = register_module("expand", conv(c, 4 * c, kernel, row));
+  contract_ = register_module("contract", conv(4 * c, c, 1, row));
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  const auto e = project_(emb);
-  auto h = norm_(x + e.view({e.size(0), e.size(1), 1, 1}));
+  torch::Tensor h;
+  if (project_) {
+    const auto e = project_(emb);
+    h = norm_(x + e.view({e.size(0), e.size(1), 1, 1}));
+  } else {
+    h = norm_(x);
+  }
   h = contract_(torch::silu(expand_(h)));
   return x + h;
 }
@@ -85,10 +124,14 @@ torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x, std::int64_t fr
 UNetImpl::UNetImpl(const Architecture& a) : a_(a) {
   const auto levels = static_cast<std::int64_t>(a.channels.size());
   const std::int64_t k = a.kernel;
-  embed_in_ = register_module("embed_in", torch::nn::Linear(2 * a.frequencies, a.hidden));
-  embed_out_ = register_module("embed_out", torch::nn::Linear(a.hidden, a.embedding));
-  head_ = register_module("head", conv(a.channels_in + (a.positional ? 4 : 0), a.channels[0], k));
-  tail_ = register_module("tail", conv(a.channels[0], a.channels_in, k));
+  if (a.timed) {
+    embed_in_ = register_module("embed_in", torch::nn::Linear(2 * a.frequencies, a.hidden));
+    embed_out_ = register_module("embed_out", torch::nn::Linear(a.hidden, a.embedding));
+  }
+  const std::int64_t embedding = a.timed ? a.embedding : 0;
+  const bool row = a.height == 1;
+  head_ = register_module("head", conv(a.channels_in + (a.positional ? 4 : 0), a.channels[0], k, row));
+  tail_ = register_module("tail", conv(a.channels[0], a.outputs(), k, row));
   down_ = register_module("down", torch::nn::ModuleList());
   up_ = register_module("up", torch::nn::ModuleList());
   down_blocks_.resize(static_cast<std::size_t>(levels));
@@ -100,15 +143,15 @@ UNetImpl::UNetImpl(const Architecture& a) : a_(a) {
     const std::int64_t c = a.channels[li];
     const std::string level = std::to_string(i);
     if (i > 0) {
-      down_->push_back(conv(a.channels[li - 1], c, k, 2));
+      down_->push_back(conv(a.channels[li - 1], c, k, row, 2));
       down_time_[li] = register_module("down_time" + level, TemporalBlock(c));
       up_time_[li] = register_module("up_time" + level, TemporalBlock(c));
     }
-    if (i < levels - 1) up_->push_back(conv(a.channels[li + 1], c, k));
+    if (i < levels - 1) up_->push_back(conv(a.channels[li + 1], c, k, row));
     for (std::int64_t j = 0; j < a.blocks; ++j) {
       const std::string name = level + "_" + std::to_string(j);
-      down_blocks_[li].push_back(register_module("down_block" + name, ResidualBlock(c, a.embedding, k)));
-      up_blocks_[li].push_back(register_module("up_block" + name, ResidualBlock(c, a.embedding, k)));
+      down_blocks_[li].push_back(register_module("down_block" + name, ResidualBlock(c, embedding, k, row)));
+      up_blocks_[li].push_back(register_module("up_block" + name, ResidualBlock(c, embedding, k, row)));
     }
   }
   if (a.positional) {
@@ -132,8 +175,11 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& z_t, const torch::Tensor& t
   const std::int64_t b = z_t.size(0), frames = z_t.size(1), c = z_t.size(2), h = z_t.size(3), w = z_t.size(4);
   const auto levels = a_.channels.size();
   // The time embedding is the same for every frame of a window.
-  const auto e = embed(t);
-  const auto emb = e.unsqueeze(1).expand({b, frames, e.size(1)}).reshape({b * frames, e.size(1)});
+  torch::Tensor emb;
+  if (a_.timed) {
+    const auto e = embed(t);
+    emb = e.unsqueeze(1).expand({b, frames, e.size(1)}).reshape({b * frames, e.size(1)});
+  }
 
   auto x = z_t.reshape({b * frames, c, h, w});
   if (a_.positional) x = torch::cat({x, grid_.unsqueeze(0).expand({b * frames, 4, h, w})}, 1);
@@ -149,14 +195,15 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& z_t, const torch::Tensor& t
   }
   for (std::size_t i = levels; i-- > 0;) {
     if (i + 1 < levels) {
+      const std::vector<double> factor = {a_.height == 1 ? 1.0 : 2.0, 2.0};
       x = up_[i]->as<torch::nn::Conv2d>()->forward(
-              F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest))) +
+              F::interpolate(x, F::InterpolateFuncOptions().scale_factor(factor).mode(torch::kNearest))) +
           skips[i];
     }
     if (i > 0) x = up_time_[i](x, frames);
     for (auto& block : up_blocks_[i]) x = block(x, emb);
   }
-  return tail_(x).view({b, frames, c, h, w});
+  return tail_(x).view({b, frames, a_.outputs(), h, w});
 }
 
 std::int64_t UNetImpl::parameter_count() const {

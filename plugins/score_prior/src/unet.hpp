@@ -1,8 +1,12 @@
 // The temporal U-Net denoiser of SDA and SOAD (reference doc, "Denoiser
 // network"): a 2-D U-Net applied per frame (frames folded into the batch)
 // with temporal blocks that mix neighbouring frames, conditioned on the
-// diffusion time through a Fourier-feature embedding.
+// diffusion time through a Fourier-feature embedding. Without the time
+// (`timed` false) the same network is the learned estimator x = F_w(y).
 #pragma once
+
+#include <assim/config.hpp>
+#include <assim/fields.hpp>
 
 #include <torch/torch.h>
 
@@ -24,6 +28,10 @@ struct Architecture {
   std::int64_t embedding = 64;     // embedding size fed to every block
   bool positional = false;         // 4 fixed cos/sin channels of the grid (SDA-QG)
   std::int64_t height = 64, width = 64;
+  bool timed = true;               // conditioned on the diffusion time (a denoiser); false: no embedding
+  std::int64_t channels_out = 0;   // output channels; 0: channels_in (a denoiser predicts z's noise)
+
+  std::int64_t outputs() const { return channels_out > 0 ? channels_out : channels_in; }
 
   // (name, value) pairs for checkpoints and mismatch messages.
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> fields() const;
@@ -32,6 +40,12 @@ struct Architecture {
   // network the machine cannot hold is refused before it is allocated.
   double parameter_estimate() const;
 };
+
+// The settings of the network's body (channels per level, blocks, kernel,
+// positional channels), declared once for every component built on it.
+void add_network_fields(assim::Fields<Architecture>& fields);
+// Refuses a body the grid (height, width, set by then) cannot carry.
+void check_network(const assim::Config& config, const Architecture& architecture);
 
 // LayerNorm over the channels of each pixel: (N, c, H, W), learnable gain and bias per channel.
 class ChannelNormImpl : public torch::nn::Module {
@@ -44,10 +58,11 @@ class ChannelNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ChannelNorm);
 
-// y = x + R(x + Linear(emb)), R = norm -> conv k x k c->4c -> SiLU -> conv 1x1 4c->c.
+// y = x + R(x + Linear(emb)), R = norm -> conv k x k c->4c -> SiLU -> conv 1x1 4c->c;
+// embedding 0: no time, y = x + R(x). `row`: a grid of one row, convolved along x.
 class ResidualBlockImpl : public torch::nn::Module {
  public:
-  ResidualBlockImpl(std::int64_t channels, std::int64_t embedding, std::int64_t kernel);
+  ResidualBlockImpl(std::int64_t channels, std::int64_t embedding, std::int64_t kernel, bool row);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb);
 
  private:
@@ -72,7 +87,7 @@ TORCH_MODULE(TemporalBlock);
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(const Architecture& a);
-  // z_t (B, L, C, H, W), t (B) -> eps_hat (B, L, C, H, W)
+  // z_t (B, L, C, H, W), t (B) -> eps_hat (B, L, C_out, H, W); t undefined when not timed.
   torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& t);
   std::int64_t parameter_count() const;
 

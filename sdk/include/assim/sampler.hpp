@@ -2,7 +2,9 @@
 // ensemble of states that explain them. Score-based samplers (SDA, SOAD) take
 // the prior from the problem and sample the whole window; an ensemble Kalman
 // filter analyses one frame (L = 1) starting from a forecast ensemble; 4D-Var
-// minimises its cost over the window through the problem's model.
+// minimises its cost over the window through the problem's model; a learned
+// estimator x = F_w(y) maps the observations to the window's states with
+// weights a train stage fitted on pairs of observations and states.
 #pragma once
 
 #include <assim/component.hpp>
@@ -13,10 +15,22 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
 namespace assim {
+
+// What solving one problem cost, counted while it runs: the host counts the
+// model steps taken through the problem's model and the network evaluations
+// of its prior; a sampler that holds a network of its own (a learned
+// estimator) adds that network's evaluations here. Totals over members: a
+// step of B members counts B, a network pass over a batch of B windows counts B.
+struct ASSIM_API Evaluations {
+  std::int64_t model_steps = 0;  // forward model steps (the adjoint pass that autograd adds is not counted apart)
+  std::int64_t network = 0;      // network evaluations of one window each
+};
 
 struct ASSIM_API AssimilationProblem {
   ~AssimilationProblem();
@@ -52,6 +66,8 @@ struct ASSIM_API AssimilationProblem {
   // the problem's units, for a sampler that estimates a static background
   // covariance from them (DAPPER's B = xB * the truth's covariance).
   std::optional<at::Tensor> climatology;
+  // Where the cost is counted; null when nobody counts.
+  std::shared_ptr<Evaluations> evaluations;
 };
 
 // What a sampler needs besides the observations, so that a stage routes it
@@ -63,6 +79,34 @@ struct ASSIM_API SamplerNeeds {
   std::int64_t min_members = 1;   // the fewest members it works with
   bool differentiable_model = false;  // problem.model, with Model::differentiable()
   bool climatology = false;       // problem.climatology
+  // One member only: the estimate is a function of the observations, so
+  // more members would be copies and their zero spread a false certainty.
+  bool deterministic = false;
+};
+
+// Pairs of observations and the states that made them: the training data of
+// a learned estimator (Li & Liu's eq. 21 sums over them). Same layouts as an
+// AssimilationProblem, with a leading pair dim.
+struct ASSIM_API TrainingPairs {
+  ~TrainingPairs();
+  at::Tensor observations;  // (pairs, L, observation dims...), 0 outside the mask
+  at::Tensor mask;          // same shape; 1 observed, 0 not
+  at::Tensor background;    // (pairs, state dims...), or undefined without a background
+  at::Tensor states;        // (pairs, L, state dims...): the truth
+};
+
+// What a train stage hands a learned estimator: windows of its training data
+// observed through the observe stage's design (operator, frames, mask law,
+// noise, background), in the units that stage's problems are in.
+struct ASSIM_API EstimatorData {
+  ~EstimatorData();
+  StateSpec state;
+  std::shared_ptr<const ObservationOperator> observation_operator;  // the H the pairs were observed through
+  // `count` pairs, a function of (count, seed) only, so that a fit resumed at
+  // an epoch boundary draws what the uninterrupted fit would have.
+  std::function<TrainingPairs(std::int64_t count, std::uint64_t seed)> draw;
+  std::int64_t pairs_per_epoch = 0;  // pairs one epoch draws (the distinct windows, or a fixed pool's size)
+  TrainingPairs validation;          // fixed held-out pairs; `states` undefined when none
 };
 
 class ASSIM_API Sampler : public Component {
@@ -76,6 +120,12 @@ class ASSIM_API Sampler : public Component {
   // DivergenceError naming the step if a sample stops being finite.
   virtual at::Tensor sample(const AssimilationProblem& problem, std::int64_t members,
                             std::uint64_t seed) const = 0;
+
+  // Learned samplers (estimators) are fitted by a train stage and loaded by
+  // the assimilate stage from what the fit wrote. The defaults refuse.
+  virtual bool learned() const;
+  virtual void fit(const EstimatorData& data, const TrainingOptions& options);
+  virtual void load(const std::filesystem::path& folder);
 };
 
 }  // namespace assim

@@ -255,6 +255,7 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
     f.add("needs() declares a differentiable model, but the problem given has none");
   if (needs.climatology && !problem.climatology) f.add("needs() declares a climatology, but the problem given has none");
   if (members < needs.min_members) f.add("fewer members than needs().min_members");
+  if (needs.deterministic && members != 1) f.add("needs() declares a deterministic sampler: check it with 1 member");
   if (!f.empty()) return f;
   at::Tensor a, b;
   if (!runs(f, "sample", [&] {
@@ -276,6 +277,17 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
     } catch (const std::exception&) {
     }
   };
+  if (needs.deterministic) {
+    runs(f, "sample with another seed", [&] {
+      if (!at::equal(a, sampler.sample(problem, members, 6)))
+        f.add("needs() declares a deterministic sampler, but its estimate changes with the seed");
+    });
+    try {
+      sampler.sample(problem, 2, 5);
+      f.add("a deterministic sampler gave 2 members: copies whose zero spread claims a certainty it lacks");
+    } catch (const std::exception&) {
+    }
+  }
   if (needs.prior) {
     AssimilationProblem lacking = problem;
     lacking.prior = nullptr;

@@ -2,6 +2,8 @@
 // from explicit generators so that the same seed gives the same observations.
 #pragma once
 
+#include <assim/observation_operator.hpp>
+
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
@@ -26,5 +28,19 @@ at::Tensor noise(NoiseLaw law, double sigma, at::IntArrayRef shape, at::Generato
 // probability `fraction`, then only points whose every index is a multiple
 // of `stride`.
 at::Tensor mask(at::IntArrayRef grid, double fraction, std::int64_t stride, at::Generator& generator);
+
+// Frames 0, N, 2N, ... of an L-frame window on the grid mask (grid...): (L, grid...), bool.
+at::Tensor window_mask(std::int64_t frames, std::int64_t every, const at::Tensor& grid_mask);
+
+// A window mask (L, grid...) spread over the channel dims of one window's
+// observations, whose shape is (L, observation dims...): float64, 0 or 1.
+at::Tensor over_observations(const at::Tensor& mask, at::IntArrayRef observations);
+
+// y = (H(x) + noise) * mask for windows (B, L, state dims...): every
+// observe stage's problems and every learned estimator's training pairs
+// are drawn here. `mask` (L, observation dims...) is over_observations'
+// result, or one per window (B, L, observation dims...).
+at::Tensor observe(const ObservationOperator& op, const at::Tensor& windows, const at::Tensor& mask, NoiseLaw law,
+                   double sigma, at::Generator& generator);
 
 }  // namespace assim::design

@@ -27,6 +27,7 @@ struct StageInput {
   std::filesystem::path product;  // folder / the file its output_name() parameter names; empty if it has none
   Config settings;                // its resolved settings; references resolve to this run's components
   std::map<std::string, std::shared_ptr<const StageInput>> inputs;  // the stages it reads, by key ("of[0]")
+  double seconds = -1;            // how long its run took (its record's), -1 when unknown
   // The input named by `key`, or the error every stage would otherwise word alike.
   const StageInput& input(const std::string& key) const;
 };

@@ -59,8 +59,9 @@ ASSIM_API Failures check_prior(const Prior& prior, const std::vector<std::int64_
 
 // A Sampler on a problem the caller builds (with the prior, forecast or
 // background, model or climatology the sampler's needs() declares): samples of shape (members, L,
-// state...), finite, equal for a seed and different for another; a problem
-// lacking what needs() declares is refused with an exception.
+// state...), finite, equal for a seed; a problem lacking what needs()
+// declares is refused with an exception; a deterministic one is checked with
+// 1 member, gives the same estimate for every seed and refuses 2 members.
 ASSIM_API Failures check_sampler(const Sampler& sampler, const AssimilationProblem& problem, std::int64_t members);
 
 }  // namespace assim::testing

@@ -1,0 +1,204 @@
+#include "estimator.hpp"
+
+#include "network_fit.hpp"
+
+#include <assim/error.hpp>
+#include <assim/fields.hpp>
+#include <assim/memory.hpp>
+#include <assim/shape.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+
+namespace assim::score_prior {
+
+namespace {
+
+constexpr const char* format = "assim.sampler.estimator";
+constexpr const char* who = "sampler.estimator";
+
+std::int64_t product(const std::vector<std::int64_t>& v, std::size_t first, std::size_t last) {
+  return std::accumulate(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(last),
+                         std::int64_t{1}, std::multiplies<>());
+}
+
+assim::Fields<Architecture> fields() {
+  assim::Fields<Architecture> p;
+  p.unbound()
+      .integers("state_shape", {2, 64, 64}, "",
+                "one state frame: [channels, y, x], [y, x] or [sites] (a 1-D grid such as Lorenz-96's)")
+      .at_least(1);
+  p.unbound().component("operator", assim::Kind::ObservationOperator,
+                        "H of the observations it is trained on and applied to (fixes the input channels)");
+  p.unbound().boolean("background", true,
+                      "take the background of frame 0 as an input (setting I); false: the observations alone "
+                      "(setting II)");
+  p.unbound()
+      .real("weight_penalty", 0, "", "lambda of the Gaussian weight prior, lambda |w|^2 added to the mean squared "
+            "error (eq. 21's |w - w~|^2 / c with w~ = 0); 0: none")
+      .at_least(0);
+  add_network_fields(p);
+  return p;
+}
+
+}  // namespace
+
+assim::Parameters Estimator::parameters() { return fields().parameters(); }
+
+Estimator::Estimator(const assim::Config& config)
+    : arch_(fields().read(config)),
+      state_shape_(config.get<std::vector<std::int64_t>>("state_shape")),
+      background_(config.get<bool>("background")),
+      weight_penalty_(config.get<double>("weight_penalty")),
+      settings_(config.yaml()) {
+  const std::size_t rank = state_shape_.size();
+  if (rank < 1 || rank > 3) config.fail("state_shape", "needs 1 to 3 entries: [channels, y, x], [y, x] or [sites]");
+  // The state as (channels, height, width) for the 2-D network: a 1-D grid is one row.
+  const std::size_t grid = rank == 1 ? 1 : 2;
+  state_channels_ = product(state_shape_, 0, rank - grid);
+  arch_.height = grid == 2 ? state_shape_[rank - 2] : 1;
+  arch_.width = state_shape_[rank - 1];
+  check_network(config, arch_);
+  auto op = config.component<assim::ObservationOperator>("operator");
+  operator_ = op;
+  try {
+    observation_shape_ = op->output_shape(state_shape_);
+  } catch (const std::exception& e) {
+    config.fail("operator", std::string("cannot observe states ") + list_text(state_shape_) + ": " + e.what());
+  }
+  if (observation_shape_.size() < grid ||
+      !std::equal(observation_shape_.end() - static_cast<std::ptrdiff_t>(grid), observation_shape_.end(),
+                  state_shape_.end() - static_cast<std::ptrdiff_t>(grid)))
+    config.fail("operator", "its output " + list_text(observation_shape_) + " does not keep the state's grid " +
+                                list_text(state_shape_));
+  observation_channels_ = product(observation_shape_, 0, observation_shape_.size() - grid);
+  arch_.timed = false;
+  arch_.channels_in = 2 * observation_channels_ + (background_ ? state_channels_ : 0);
+  arch_.channels_out = state_channels_;
+  const double weights = arch_.parameter_estimate();
+  assim::check_memory(config, "channels", 16 * weights,
+                      "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
+  net_ = UNet(arch_);
+}
+
+assim::SamplerNeeds Estimator::needs() const {
+  assim::SamplerNeeds needs;
+  needs.deterministic = true;
+  return needs;
+}
+
+at::Tensor Estimator::inputs(const at::Tensor& observations, const at::Tensor& mask,
+                             const at::Tensor& background) const {
+  std::vector<std::int64_t> expected = {observations.size(0), observations.dim() > 1 ? observations.size(1) : 0};
+  expected.insert(expected.end(), observation_shape_.begin(), observation_shape_.end());
+  if (observations.sizes().vec() != expected || mask.sizes() != observations.sizes())
+    throw assim::Error(std::string(who) + ": observations and mask must have shape (batch, frames, " +
+                       list_text(observation_shape_).substr(1) + ", got " + assim::shape_text(observations.sizes()) +
+                       " and " + assim::shape_text(mask.sizes()));
+  const std::int64_t b = observations.size(0), l = observations.size(1), h = arch_.height, w = arch_.width;
+  std::vector<at::Tensor> parts = {observations.reshape({b, l, observation_channels_, h, w}),
+                                   mask.reshape({b, l, observation_channels_, h, w})};
+  if (background_) {
+    if (!background.defined())
+      throw assim::Error(std::string(who) + ": trained with background: true, but the problem has no background "
+                                            "(give the observe stage background: {sigma: ...}, or use an estimator "
+                                            "with background: false)");
+    std::vector<std::int64_t> shape = {b};
+    shape.insert(shape.end(), state_shape_.begin(), state_shape_.end());
+    if (background.sizes().vec() != shape)
+      throw assim::Error(std::string(who) + ": the background must have shape " + assim::shape_text(shape) +
+                         ", got " + assim::shape_text(background.sizes()));
+    parts.push_back(background.reshape({b, 1, state_channels_, h, w}).expand({b, l, state_channels_, h, w}));
+  }
+  return at::cat(parts, 2).to(torch::kFloat);
+}
+
+at::Tensor Estimator::estimate(const at::Tensor& observations, const at::Tensor& mask,
+                               const at::Tensor& background) const {
+  const at::Tensor x = inputs(observations, mask, background);
+  UNet net = net_;
+  std::vector<std::int64_t> shape = {x.size(0), x.size(1)};
+  shape.insert(shape.end(), state_shape_.begin(), state_shape_.end());
+  return net->forward(x, torch::Tensor()).reshape(shape);
+}
+
+void Estimator::check_operator(const std::shared_ptr<const assim::ObservationOperator>& op,
+                               const std::string& where) const {
+  if (op && op != operator_)
+    throw assim::Error(std::string(who) + ": " + where + " come through another observation operator than the "
+                       "estimator's `operator`; give it the operator the observe stage used");
+}
+
+at::Tensor Estimator::penalty() const {
+  at::Tensor sum = torch::zeros({});
+  for (const auto& p : net_->parameters()) sum = sum + p.square().sum();
+  return sum;
+}
+
+at::Tensor Estimator::sample(const assim::AssimilationProblem& problem, std::int64_t members, std::uint64_t) const {
+  if (members != 1)
+    throw assim::Error(std::string(who) + ": a deterministic estimator gives one state per window; asked for " +
+                       std::to_string(members) + " members (use members: 1)");
+  if (!fitted_) throw assim::Error(std::string(who) + ": not trained: fit it with a train stage, or load its weights");
+  check_operator(problem.observation_operator, "the problem's observations");
+  torch::InferenceMode inference;
+  if (problem.evaluations) problem.evaluations->network += 1;
+  const at::Tensor background = problem.background ? problem.background->unsqueeze(0) : at::Tensor();
+  return estimate(problem.observations.unsqueeze(0), problem.mask.unsqueeze(0).to(problem.observations.dtype()),
+                  background)
+      .to(at::kDouble);
+}
+
+void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptions& options) {
+  if (data.state.shape() != state_shape_)
+    throw assim::Error(std::string(who) + ": trained on states " + assim::shape_text(data.state.shape()) +
+                       ", but its state_shape is " + list_text(state_shape_));
+  if (!data.draw) throw assim::Error(std::string(who) + ": no training pairs to draw");
+  check_operator(data.observation_operator, "the training pairs");
+  const torch::Device device = training_device(options.device, who);
+  if (!device.is_cpu()) throw assim::Error(std::string(who) + ": trains on the CPU only so far; use device: cpu");
+  FitPlan plan;
+  plan.who = who;
+  plan.format = format;
+  plan.architecture = arch_;
+  plan.settings = settings_;
+  plan.per_epoch = data.pairs_per_epoch;
+  // The fit trains `net`; estimate() reads net_: the same module while fitting.
+  plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator&) {
+    net_ = net;
+    const assim::TrainingPairs pairs = data.draw(count, rng());
+    const at::Tensor error = (estimate(pairs.observations, pairs.mask, pairs.background) -
+                              pairs.states.to(torch::kFloat)).square().mean();
+    return weight_penalty_ > 0 ? error + weight_penalty_ * penalty() : error;
+  };
+  const assim::TrainingPairs& held_out = data.validation;
+  if (held_out.states.defined() && held_out.states.size(0) > 0) {
+    const std::int64_t batch = options.batch_size;
+    plan.validation_loss = [&, batch](UNet& net) {
+      net_ = net;
+      const std::int64_t n = held_out.states.size(0);
+      double sum = 0;
+      for (std::int64_t i = 0; i < n; i += batch) {
+        const std::int64_t b = std::min(batch, n - i);
+        const at::Tensor bg = held_out.background.defined() ? held_out.background.narrow(0, i, b) : at::Tensor();
+        sum += (estimate(held_out.observations.narrow(0, i, b), held_out.mask.narrow(0, i, b), bg) -
+                held_out.states.narrow(0, i, b).to(torch::kFloat))
+                   .square()
+                   .mean()
+                   .item<double>() *
+               static_cast<double>(b);
+      }
+      return sum / static_cast<double>(n);
+    };
+  }
+  net_ = fit_network(plan, options, device);
+  fitted_ = true;
+}
+
+void Estimator::load(const std::filesystem::path& folder) {
+  net_ = load_network(folder, arch_, format);
+  fitted_ = true;
+}
+
+}  // namespace assim::score_prior

@@ -1,0 +1,370 @@
+#include "network_fit.hpp"
+
+#include <assim/digest.hpp>
+#include <assim/error.hpp>
+#include <assim/log.hpp>
+#include <assim/progress.hpp>
+#include <assim/shape.hpp>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <regex>
+#include <sstream>
+
+namespace assim::score_prior {
+
+namespace fs = std::filesystem;
+
+std::mt19937_64 generator(std::uint64_t seed, std::uint64_t epoch, std::uint32_t stream) {
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(epoch >> 32), stream};
+  return std::mt19937_64(seq);
+}
+
+
+std::string list_text(const std::vector<std::int64_t>& v) {
+  std::ostringstream out;
+  out << "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
+  out << "]";
+  return out.str();
+}
+
+namespace {
+
+void write_architecture(torch::serialize::OutputArchive& archive, const Architecture& a) {
+  for (const auto& [name, values] : a.fields())
+    archive.write("architecture/" + name, torch::tensor(values, torch::kLong));
+}
+
+fs::path digest_path(const fs::path& file) { return file.parent_path() / (file.filename().string() + ".digest"); }
+
+[[noreturn]] void fail_file(const fs::path& file, const std::string& why) {
+  throw assim::Error(file.string() + ": " + why);
+}
+
+void check_architecture(torch::serialize::InputArchive& archive, const Architecture& a, const fs::path& file) {
+  for (const auto& [name, expected] : a.fields()) {
+    torch::Tensor stored;
+    if (!archive.try_read("architecture/" + name, stored))
+      fail_file(file, "has no architecture/" + name + " entry: not written for this network");
+    stored = stored.cpu();
+    const std::vector<std::int64_t> found(stored.data_ptr<std::int64_t>(),
+                                          stored.data_ptr<std::int64_t>() + stored.numel());
+    if (found != expected) {
+      std::string hint;
+      if (name == "channels_in") hint = " (state channels plus the channels of augment_with's output)";
+      if (name == "grid") hint = " (state_shape y, x)";
+      if (name == "channels") hint = " (channels per U-Net level)";
+      fail_file(file, "was written for " + name + " " + list_text(found) + " but the settings give " +
+                          list_text(expected) + hint);
+    }
+  }
+}
+
+void write_weights(torch::serialize::OutputArchive& archive, const UNet& net) {
+  for (const auto& p : net->named_parameters()) archive.write("model/" + p.key(), p.value().detach().cpu());
+  for (const auto& b : net->named_buffers()) archive.write("buffer/" + b.key(), b.value().cpu(), true);
+}
+
+void read_weights(torch::serialize::InputArchive& archive, const UNet& net, const fs::path& file) {
+  torch::NoGradGuard no_grad;
+  auto read_into = [&](const std::string& key, torch::Tensor& target, bool buffer) {
+    torch::Tensor stored;
+    if (!archive.try_read(key, stored, buffer)) fail_file(file, "lacks " + key + " (truncated or not this network)");
+    if (stored.sizes() != target.sizes())
+      fail_file(file, key + " has shape " + assim::shape_text(stored.sizes()) + ", the network expects " +
+                          assim::shape_text(target.sizes()));
+    target.copy_(stored);
+  };
+  for (auto& p : net->named_parameters()) read_into("model/" + p.key(), p.value(), false);
+  for (auto& b : net->named_buffers()) read_into("buffer/" + b.key(), b.value(), true);
+}
+
+std::string read_string(torch::serialize::InputArchive& archive, const std::string& key, const fs::path& file) {
+  c10::IValue value;
+  if (!archive.try_read(key, value) || !value.isString()) fail_file(file, "has no " + key + " entry");
+  return value.toStringRef();
+}
+
+std::int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key, const fs::path& file) {
+  c10::IValue value;
+  if (!archive.try_read(key, value) || !value.isInt()) fail_file(file, "has no " + key + " entry");
+  return value.toInt();
+}
+
+// Opens `file` as an archive of the given format; a file torch cannot parse
+// (cut short by a full disk, overwritten, not ours) becomes a clear Error.
+void open_archive(torch::serialize::InputArchive& archive, const fs::path& file, const char* format,
+                  const torch::Device& device = torch::kCPU) {
+  if (!fs::exists(file)) fail_file(file, "no such file");
+  // The digest written beside the file when it was saved: a flipped byte is
+  // found here, not later as a diverging sampler.
+  const fs::path sum = digest_path(file);
+  if (fs::exists(sum)) {
+    std::ifstream in(sum);
+    std::string recorded;
+    std::getline(in, recorded);
+    const std::string now = assim::file_digest(file);
+    if (now != recorded)
+      fail_file(file, "is corrupt: its bytes (" + now + ") differ from the digest recorded when it was written (" +
+                          recorded + ", " + sum.filename().string() + ")");
+  }
+  try {
+    archive.load_from(file.string(), device);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    fail_file(file, "cannot be read as a " + std::string(format) + " file (truncated or corrupt?): " + what);
+  }
+  const std::string found = read_string(archive, "format", file);
+  if (found != format) fail_file(file, "is a '" + found + "', expected a '" + format + "'");
+}
+
+void write_text_atomically(const std::string& text, const fs::path& file) {
+  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out) throw assim::Error("cannot write " + temporary.string());
+  }
+  fs::rename(temporary, file);
+}
+
+// Write beside the target, then rename: a killed process never leaves a
+// half-written file. The digest goes beside it (model.pt.digest).
+void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& file) {
+  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
+  archive.save_to(temporary.string());
+  write_text_atomically(assim::file_digest(temporary) + "\n", digest_path(file));
+  fs::rename(temporary, file);
+}
+
+fs::path checkpoint_path(const fs::path& folder, std::int64_t epoch) {
+  char name[32];
+  std::snprintf(name, sizeof name, "epoch-%05lld.pt", static_cast<long long>(epoch));
+  return folder / name;
+}
+
+// Epochs of the checkpoints found in `folder`, newest first.
+std::vector<std::int64_t> checkpoint_epochs(const fs::path& folder) {
+  std::vector<std::int64_t> epochs;
+  if (!fs::is_directory(folder)) return epochs;
+  const std::regex pattern("epoch-([0-9]+)\\.pt");
+  std::smatch m;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, pattern)) epochs.push_back(std::stoll(m[1].str()));
+  }
+  std::sort(epochs.rbegin(), epochs.rend());
+  return epochs;
+}
+
+struct Row {
+  double train, validation, seconds;
+};
+
+at::Tensor history_rows(const std::vector<Row>& history) {
+  at::Tensor rows = torch::empty({static_cast<std::int64_t>(history.size()), 3}, torch::kDouble);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    rows[static_cast<std::int64_t>(i)][0] = history[i].train;
+    rows[static_cast<std::int64_t>(i)][1] = history[i].validation;
+    rows[static_cast<std::int64_t>(i)][2] = history[i].seconds;
+  }
+  return rows;
+}
+
+}  // namespace
+
+torch::Device training_device(const std::string& name, const std::string& who) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw assim::Error(who + ": device cuda asked for, but this LibTorch sees no CUDA device "
+                               "(a CPU-only build or no GPU); use device: cpu");
+    return torch::Device(torch::kCUDA);
+  }
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  throw assim::Error(who + ": device must be cpu or cuda, got '" + name + "'");
+}
+
+UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torch::Device& device) {
+  const std::string& who = plan.who;
+  const std::string checkpoint_format = plan.format + ".checkpoint", model_format = plan.format + ".model";
+  if (options.epochs < 1 || options.batch_size < 1) throw assim::Error(who + ": epochs and batch size must be >= 1");
+  if (options.checkpoints.empty() || options.output.empty())
+    throw assim::Error(who + ": fit needs a checkpoints folder and an output folder");
+  if (plan.per_epoch < 1) throw assim::Error(who + ": nothing to train on");
+  fs::create_directories(options.checkpoints);
+  fs::create_directories(options.output);
+  const Architecture& arch = plan.architecture;
+  const bool validate = static_cast<bool>(plan.validation_loss);
+  const std::int64_t batch = options.batch_size;
+  const std::int64_t steps = (plan.per_epoch + batch - 1) / batch;
+  const std::int64_t total_steps = options.epochs * steps;
+
+  torch::manual_seed(options.seed);
+  UNet net(arch);
+  std::int64_t start = 0;
+  std::vector<Row> history;
+  double best = std::numeric_limits<double>::infinity();
+  const fs::path best_file = options.checkpoints / "best.pt";
+
+  // Resume from the newest readable checkpoint; an unreadable one (the disk
+  // filled up, say) falls back to the one before.
+  std::optional<torch::serialize::InputArchive> optimiser_state;
+  for (std::int64_t epoch : checkpoint_epochs(options.checkpoints)) {
+    const fs::path file = checkpoint_path(options.checkpoints, epoch);
+    try {
+      torch::serialize::InputArchive archive;
+      open_archive(archive, file, checkpoint_format.c_str(), device);
+      check_architecture(archive, arch, file);
+      UNet resumed(arch);
+      read_weights(archive, resumed, file);
+      torch::serialize::InputArchive state;
+      if (!archive.try_read("optimiser", state)) fail_file(file, "has no optimiser state");
+      torch::Tensor rows;
+      if (!archive.try_read("history", rows)) fail_file(file, "has no history");
+      rows = rows.cpu();
+      start = read_int(archive, "epoch", file);
+      if (rows.size(0) != start) fail_file(file, "has a history of another length than its epoch");
+      for (std::int64_t i = 0; i < start; ++i)
+        history.push_back({rows[i][0].item<double>(), rows[i][1].item<double>(), rows[i][2].item<double>()});
+      if (validate && start > 0) best = rows.select(1, 1).min().item<double>();
+      if (read_int(archive, "steps_per_epoch", file) != steps || read_int(archive, "epochs", file) != options.epochs)
+        assim::log::warning(who, ": ", file.string(),
+                            " was written with other epochs or batch size; the resumed fit will not "
+                            "follow the interrupted one's learning-rate schedule");
+      net = resumed;
+      optimiser_state = std::move(state);
+      assim::log::info(who, ": resuming after epoch ", start, " from ", file.string());
+      break;
+    } catch (const assim::Error& e) {
+      assim::log::warning(who, ": cannot resume: ", e.what());
+      start = 0;
+      history.clear();
+      best = std::numeric_limits<double>::infinity();
+    }
+  }
+  net->to(device);
+  torch::optim::AdamW optimiser(net->parameters(),
+                                torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+  if (optimiser_state) {
+    try {
+      optimiser.load(*optimiser_state);
+    } catch (const c10::Error& e) {
+      throw assim::Error(who + ": the optimiser state in " + options.checkpoints.string() +
+                         " does not fit this network: " + std::string(e.what_without_backtrace()));
+    }
+  }
+
+  auto write_model = [&](const fs::path& file) {
+    torch::serialize::OutputArchive archive;
+    archive.write("format", c10::IValue(model_format));
+    write_architecture(archive, arch);
+    archive.write("settings", c10::IValue(plan.settings));
+    if (plan.scale.defined()) archive.write("scale", plan.scale);
+    archive.write("epoch", c10::IValue(static_cast<std::int64_t>(history.size())));
+    write_weights(archive, net);
+    save_atomically(archive, file);
+  };
+
+  assim::Progress progress("fit " + who, (options.epochs - start) * plan.per_epoch, "sample");
+  for (std::int64_t epoch = start; epoch < options.epochs; ++epoch) {
+    const auto began = std::chrono::steady_clock::now();
+    auto rng = generator(options.seed, static_cast<std::uint64_t>(epoch), 0);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
+    double sum = 0;
+    for (std::int64_t s = 0; s < steps; ++s) {
+      const std::int64_t b = std::min(batch, plan.per_epoch - s * batch);
+      // Linear decay to 0 over the whole fit (reference, "Training").
+      const double lr = options.learning_rate * (1.0 - static_cast<double>(epoch * steps + s) / total_steps);
+      for (auto& group : optimiser.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      const at::Tensor loss = plan.batch_loss(net, b, rng, gen);
+      optimiser.zero_grad();
+      loss.backward();
+      optimiser.step();
+      const double value = loss.item<double>();
+      if (!std::isfinite(value))
+        throw assim::DivergenceError(epoch * steps + s, who + ": the loss is " + std::to_string(value));
+      sum += value * static_cast<double>(b);
+      progress.advance(b);
+      char note[96];
+      std::snprintf(note, sizeof note, "epoch %lld/%lld loss %.4f", static_cast<long long>(epoch + 1),
+                    static_cast<long long>(options.epochs), sum / static_cast<double>(s * batch + b));
+      progress.note(note);
+    }
+    double val_loss = std::numeric_limits<double>::quiet_NaN();
+    if (validate) {
+      torch::NoGradGuard no_grad;
+      val_loss = plan.validation_loss(net);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    history.push_back({sum / static_cast<double>(plan.per_epoch), val_loss, seconds});
+    assim::log::info(who, ": epoch ", epoch + 1, "/", options.epochs, " train loss ", history.back().train,
+                     validate ? " validation loss " + std::to_string(val_loss) : "", " (", seconds, " s)");
+    // Checkpoint selection by validation loss (reference, "Training").
+    if (validate && val_loss < best) {
+      best = val_loss;
+      write_model(best_file);
+    }
+
+    torch::serialize::OutputArchive archive;
+    archive.write("format", c10::IValue(checkpoint_format));
+    write_architecture(archive, arch);
+    archive.write("settings", c10::IValue(plan.settings));
+    if (plan.scale.defined()) archive.write("scale", plan.scale);
+    archive.write("epoch", c10::IValue(epoch + 1));
+    archive.write("epochs", c10::IValue(options.epochs));
+    archive.write("steps_per_epoch", c10::IValue(steps));
+    archive.write("history", history_rows(history));
+    write_weights(archive, net);
+    torch::serialize::OutputArchive opt;
+    optimiser.save(opt);
+    archive.write("optimiser", opt);
+    save_atomically(archive, checkpoint_path(options.checkpoints, epoch + 1));
+    // Keep the newest two: the older is the fallback should the newest be unreadable.
+    for (std::int64_t old : checkpoint_epochs(options.checkpoints))
+      if (old < epoch) fs::remove(checkpoint_path(options.checkpoints, old));
+  }
+  progress.finish();
+
+  write_model(options.output / "final.pt");
+  if (validate && fs::exists(best_file)) {
+    const fs::path temporary = options.output / ".model.pt.partial";
+    fs::copy_file(best_file, temporary, fs::copy_options::overwrite_existing);
+    fs::rename(temporary, options.output / "model.pt");
+  } else {
+    write_model(options.output / "model.pt");
+  }
+  std::ostringstream csv;
+  csv << "epoch,train_loss,validation_loss,seconds\n";
+  csv.precision(9);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    csv << i + 1 << "," << history[i].train << ",";
+    if (!std::isnan(history[i].validation)) csv << history[i].validation;
+    csv << "," << history[i].seconds << "\n";
+  }
+  write_text_atomically(csv.str(), options.output / "training.csv");
+  return net;
+}
+
+UNet load_network(const fs::path& folder, const Architecture& architecture, const std::string& format,
+                  at::Tensor* scale) {
+  const fs::path file = folder / "model.pt";
+  torch::serialize::InputArchive archive;
+  open_archive(archive, file, (format + ".model").c_str());
+  check_architecture(archive, architecture, file);
+  UNet net(architecture);
+  read_weights(archive, net, file);
+  if (scale && !archive.try_read("scale", *scale)) fail_file(file, "has no scale");
+  return net;
+}
+
+}  // namespace assim::score_prior

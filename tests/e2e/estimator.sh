@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A learned estimator x = F_w(y) from YAML: the train stage fits it on pairs
+# drawn through the observe stage's design, the assimilate stage loads it,
+# and its estimate is far better than the climatology (half of it at most)
+# though not as good as 4D-Var with the true model on the same observations;
+# its one member has no spread (absent, not zero); the fit's loss curve has a
+# held-out column; the stage record names the design it was trained through.
+set -u
+assim=$1 case=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
+. "$(dirname "$0")/netcdf_values.sh"
+mean() { values "$work/runs/fw/$1/assimilation.nc" "$2" | awk '{ s += $1; n++ } END { printf "%.4f", s / n }'; }
+fail=0
+fw=$(mean by_fw rmse_sample) var=$(mean by_var rmse_sample)
+clim=$(values "$work/runs/fw/scores/evaluation.nc" climatology | head -1)
+echo "F_w RMSE $fw, 4D-Var $var, climatology $clim (normalised units)"
+awk -v f="$fw" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w does not learn"; fail=1; }
+awk -v f="$fw" -v v="$var" 'BEGIN { exit !(v < f) }' || { echo "FAIL: F_w beats 4D-Var with the true model"; fail=1; }
+values "$work/runs/fw/by_fw/assimilation.nc" ensemble_spread | grep -qv NaN && { echo "FAIL: F_w's one member has a spread"; fail=1; }
+csv="$work/runs/fw/fit/training.csv"
+[ "$(head -1 "$csv")" = "epoch,train_loss,validation_loss,seconds" ] || { echo "FAIL: no loss curve"; fail=1; }
+awk -F, 'NR > 1 && $3 == "" { bad = 1 } END { exit bad }' "$csv" || { echo "FAIL: no held-out loss"; fail=1; }
+grep -q "design: \$obs" "$work/runs/fw/fit/stage.yaml" || { echo "FAIL: the record does not name the design"; fail=1; }
+exit $fail
