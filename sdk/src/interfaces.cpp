@@ -57,6 +57,7 @@ void Sampler::fit(const EstimatorData&, const TrainingOptions&) {
 }
 void Sampler::load(const std::filesystem::path&) { throw Error("this sampler has nothing to load"); }
 TrainingPairs::~TrainingPairs() = default;
+Evaluations::~Evaluations() = default;
 EstimatorData::~EstimatorData() = default;
 AssimilationProblem::~AssimilationProblem() = default;
 Registrar::~Registrar() = default;

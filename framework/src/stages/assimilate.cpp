@@ -25,8 +25,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 namespace assim {
 
@@ -83,6 +85,11 @@ class Assimilate : public Stage {
     p.component("model", Kind::Model, "the model of the window's dynamics, for a sampler that analyses a forecast "
                 "ensemble (sampler.enkf, cycled through the window) or integrates the window itself (sampler.var4d); "
                 "its grid must be the observations' grid").optional();
+    p.stage("climatology", "for a sampler whose B comes from a climatology (sampler.var4d with background_covariance: "
+            "climatology): the generate stage whose every frame is a climatological state, taken in the "
+            "observations' units (the training data of the learned methods, for a like-for-like comparison)")
+        .one_of({"generate"})
+        .optional();
     p.integer("members", 8, "", "posterior samples per window").at_least(1);
     p.integer("windows", 0, "", "windows to assimilate, from the first; 0: all").at_least(0);
     p.integer("seeds", 1, "", "independent repetitions per window, seeds seed, seed + 1, ...").at_least(1);
@@ -112,9 +119,11 @@ class Assimilate : public Stage {
     cycle::check_differentiable(config, needs);
     if (!needs.forecast && !needs.differentiable_model && config.has("model"))
       config.fail("model", sampler + " samples the whole window from its prior; it uses no model");
-    if (needs.climatology)
-      config.fail("sampler", sampler + " takes B from a climatology, which the assimilate stage does not supply yet "
-                             "(a filter stage does); use background_covariance: scalar");
+    if (needs.climatology && !config.has("climatology"))
+      config.fail("sampler", sampler + " takes B from a climatology: give climatology: $stage, a generate stage "
+                             "of climatological states (the training data)");
+    if (!needs.climatology && config.has("climatology"))
+      config.fail("climatology", sampler + " takes no climatology");
     if (needs.deterministic && config.get<std::int64_t>("members") != 1)
       config.fail("members", sampler + " is deterministic (one estimate per window): give members: 1");
     if (config.component<Sampler>("sampler")->learned()) {
@@ -157,6 +166,18 @@ class Assimilate : public Stage {
         config.fail("model", "the model's states do not have the shape of the observed states");
     }
     const products::Normalisation normalisation(set.scale, set.state);
+    std::optional<at::Tensor> climatology;
+    if (config.has("climatology")) {
+      const products::Dataset states = products::read_dataset(context.input("climatology"));
+      if (states.spec.shape() != set.state.shape())
+        config.fail("climatology", "stage '" + config.reference("climatology") + "' holds states " +
+                                       shape_text(states.spec.shape()) + ", not the observed " +
+                                       shape_text(set.state.shape()));
+      std::vector<std::int64_t> flat = {states.samples * states.frames};
+      for (auto n : set.state.shape()) flat.push_back(n);
+      climatology = normalisation.normalise(states.states().reshape(flat), 1).contiguous();
+      log::info("climatology: ", flat[0], " states of stage '", config.reference("climatology"), "'");
+    }
 
     const std::int64_t available = set.observations.size(0);
     const std::int64_t windows = config.get<std::int64_t>("windows") == 0
@@ -208,6 +229,11 @@ class Assimilate : public Stage {
       result.samples = at::full(shape, NAN, at::kFloat);
     }
     std::vector<std::string> status;
+    struct Iterations {
+      std::int64_t window, seed;
+      std::vector<double> cost, gradient_norm;
+    };
+    std::vector<Iterations> traces;  // a minimiser's, per window and seed
     double seconds = 0;
     Progress progress("assimilate", windows * seeds, "window");
     for (std::int64_t w = 0; w < windows; ++w) {
@@ -222,6 +248,7 @@ class Assimilate : public Stage {
         problem.background_sigma = set.background_sigma;
       }
       problem.prior = counted_prior;
+      problem.climatology = climatology;
       problem.evaluations = evaluations;
       if (model && !cycle_filter) {
         problem.model = products::in_units(model, normalisation, result.state, evaluations);
@@ -230,6 +257,8 @@ class Assimilate : public Stage {
       for (std::int64_t s = 0; s < seeds; ++s) {
         const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
         auto t0 = std::chrono::steady_clock::now();
+        evaluations->cost.clear();
+        evaluations->gradient_norm.clear();
         try {
           at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
                                                      set.frame_steps, *evaluations)
@@ -254,6 +283,8 @@ class Assimilate : public Stage {
           result.ensemble_spread[w][s] = f.spread;
           result.crps[w][s] = f.crps;
           if (result.samples.defined()) result.samples[w][s] = samples.to(at::kFloat);
+          if (!evaluations->cost.empty())
+            traces.push_back({w, s, evaluations->cost, evaluations->gradient_norm});
         } catch (const DivergenceError& e) {
           ++result.diverged;
           status.push_back("window " + std::to_string(w) + " seed " + std::to_string(s) + ": " + e.what());
@@ -270,6 +301,17 @@ class Assimilate : public Stage {
       throw Error("all " + std::to_string(result.diverged) + " assimilations (windows x seeds) diverged; first: " +
                   status.front());
 
+    if (!traces.empty()) {
+      std::size_t longest = 0;
+      for (const auto& t : traces) longest = std::max(longest, t.cost.size());
+      result.cost = at::full({windows, seeds, static_cast<std::int64_t>(longest)}, NAN, at::kDouble);
+      result.gradient_norm = result.cost.clone();
+      for (const auto& t : traces)
+        for (std::size_t i = 0; i < t.cost.size(); ++i) {
+          result.cost[t.window][t.seed][static_cast<std::int64_t>(i)] = t.cost[i];
+          result.gradient_norm[t.window][t.seed][static_cast<std::int64_t>(i)] = t.gradient_norm[i];
+        }
+    }
     const auto scored = std::max<std::int64_t>(1, windows * seeds - result.diverged);
     result.seconds_per_window = seconds / static_cast<double>(scored);
     // What the method costs and takes, for the comparison tables (Li & Liu's two families side by side).

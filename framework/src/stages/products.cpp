@@ -478,6 +478,13 @@ void write_assimilation(const std::filesystem::path& path, const AssimilationRes
     file.variable("samples", "float", with({"window", "seed", "member", "time"}, state_dims));
     file.attribute("samples", "units", units);
   }
+  if (r.cost.defined()) {
+    define_index(file, "iteration", r.cost.size(2), "minimiser iteration, 0 at the starting point");
+    file.variable("cost", "double", {"window", "seed", "iteration"});
+    file.attribute("cost", "long_name", "the minimised cost J after each iteration (NaN past the last)");
+    file.variable("gradient_norm", "double", {"window", "seed", "iteration"});
+    file.attribute("gradient_norm", "long_name", "|grad J| after each iteration (NaN past the last)");
+  }
   file.attribute("", "Conventions", "CF-1.8");
   file.attribute("", "source", "assim " ASSIM_SDK_VERSION " assimilate stage");
   file.attribute("", "observations_digest", r.observations_digest);
@@ -503,6 +510,11 @@ void write_assimilation(const std::filesystem::path& path, const AssimilationRes
   write_tensor(file, "ensemble_spread", r.ensemble_spread);
   write_tensor(file, "crps", r.crps);
   if (r.samples.defined()) write_tensor<float>(file, "samples", r.samples);
+  if (r.cost.defined()) {
+    write_index(file, "iteration", r.cost.size(2));
+    write_tensor(file, "cost", r.cost);
+    write_tensor(file, "gradient_norm", r.gradient_norm);
+  }
   file.close();
 }
 

@@ -143,6 +143,9 @@ struct AssimilationResult {
   at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
   at::Tensor ranks;                 // (window, seed, rank): the truth's rank among the members, counted
   at::Tensor samples;               // (window, seed, member, time, state dims...) float32, or undefined
+  // A minimiser's J and |grad J| per iteration, (window, seed, iteration),
+  // NaN past a window's last iteration; undefined for samplers that minimise nothing.
+  at::Tensor cost, gradient_norm;
   std::int64_t members = 0;
   std::int64_t frame_steps = 1;     // model time steps between frames
   double seconds_per_window = 0;

@@ -125,9 +125,6 @@ class Train : public Stage {
                         const TrainingOptions& options) {
     auto prior = config.component<Prior>("prior");
     const std::vector<std::int64_t> shape = data.shape();
-    if (shape.size() != 5)
-      config.fail("data", "expects states (sample, time, channel, y, x); stage '" + config.reference("data") +
-                              "' holds " + std::to_string(shape.size()) + "-dimensional " + data.spec.variable);
     const products::Normalisation normalisation(data.std, data.spec);
     const at::Tensor states = normalisation.normalise(data.states(), 2);
     const std::int64_t samples = shape[0];

@@ -52,13 +52,16 @@ Estimator::Estimator(const assim::Config& config)
       background_(config.get<bool>("background")),
       weight_penalty_(config.get<double>("weight_penalty")),
       settings_(config.yaml()) {
-  const std::size_t rank = state_shape_.size();
-  if (rank < 1 || rank > 3) config.fail("state_shape", "needs 1 to 3 entries: [channels, y, x], [y, x] or [sites]");
-  // The state as (channels, height, width) for the 2-D network: a 1-D grid is one row.
-  const std::size_t grid = rank == 1 ? 1 : 2;
-  state_channels_ = product(state_shape_, 0, rank - grid);
-  arch_.height = grid == 2 ? state_shape_[rank - 2] : 1;
-  arch_.width = state_shape_[rank - 1];
+  GridShape shape;
+  try {
+    shape = grid_shape(state_shape_);
+  } catch (const std::invalid_argument& e) {
+    config.fail("state_shape", e.what());
+  }
+  const std::size_t grid = state_shape_.size() == 1 ? 1 : 2;
+  state_channels_ = shape.channels;
+  arch_.height = shape.height;
+  arch_.width = shape.width;
   check_network(config, arch_);
   auto op = config.component<assim::ObservationOperator>("operator");
   operator_ = op;
@@ -93,8 +96,8 @@ at::Tensor Estimator::inputs(const at::Tensor& observations, const at::Tensor& m
   std::vector<std::int64_t> expected = {observations.size(0), observations.dim() > 1 ? observations.size(1) : 0};
   expected.insert(expected.end(), observation_shape_.begin(), observation_shape_.end());
   if (observations.sizes().vec() != expected || mask.sizes() != observations.sizes())
-    throw assim::Error(std::string(who) + ": observations and mask must have shape (batch, frames, " +
-                       list_text(observation_shape_).substr(1) + ", got " + assim::shape_text(observations.sizes()) +
+    throw assim::Error(std::string(who) + ": observations and mask must have shape " +
+                       windows_text("batch", observation_shape_) + ", got " + assim::shape_text(observations.sizes()) +
                        " and " + assim::shape_text(mask.sizes()));
   const std::int64_t b = observations.size(0), l = observations.size(1), h = arch_.height, w = arch_.width;
   std::vector<at::Tensor> parts = {observations.reshape({b, l, observation_channels_, h, w}),

@@ -28,6 +28,11 @@ std::mt19937_64 generator(std::uint64_t seed, std::uint64_t epoch, std::uint32_t
 }
 
 
+std::string windows_text(const std::string& leading, const std::vector<std::int64_t>& frame) {
+  const std::string list = list_text(frame);
+  return "(" + leading + ", frames, " + list.substr(1, list.size() - 2) + ")";
+}
+
 std::string list_text(const std::vector<std::int64_t>& v) {
   std::ostringstream out;
   out << "[";

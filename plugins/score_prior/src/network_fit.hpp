@@ -55,5 +55,7 @@ std::mt19937_64 generator(std::uint64_t seed, std::uint64_t epoch, std::uint32_t
 
 // "[1, 2, 3]" for messages.
 std::string list_text(const std::vector<std::int64_t>& values);
+// "(batch, frames, 2, 16, 16)": windows of frames of shape `frame`, the first dim named `leading`.
+std::string windows_text(const std::string& leading, const std::vector<std::int64_t>& frame);
 
 }  // namespace assim::score_prior

@@ -66,14 +66,23 @@ assim::Parameters ScorePrior::parameters() { return fields().parameters(); }
 
 ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config)), settings_(config.yaml()) {
   const auto state = config.get<std::vector<std::int64_t>>("state_shape");
-  if (state.size() != 3) config.fail("state_shape", "needs 3 entries [channels, y, x]");
-  state_channels_ = state[0];
-  arch_.height = state[1];
-  arch_.width = state[2];
+  GridShape shape;
+  try {
+    shape = grid_shape(state);
+  } catch (const std::invalid_argument& e) {
+    config.fail("state_shape", e.what());
+  }
+  state_shape_ = state;
+  state_channels_ = shape.channels;
+  arch_.height = shape.height;
+  arch_.width = shape.width;
   window_ = config.get<std::int64_t>("window");
   check_network(config, arch_);
   arch_.channels_in = state_channels_;
   if (config.has("augment_with")) {
+    if (state.size() != 3)
+      config.fail("augment_with", "z = (x, H(x)) stacks H's output on the state's channels: state_shape needs "
+                                  "[channels, y, x], not " + list_text(state));
     augment_ = config.component<assim::ObservationOperator>("augment_with");
     const auto out = augment_->output_shape(state);
     if (out.size() != 3 || out[1] != arch_.height || out[2] != arch_.width)
@@ -97,11 +106,15 @@ at::Tensor ScorePrior::augment(const at::Tensor& x) const {
   return at::cat({frames, hx}, 1).reshape({b, l, arch_.channels_in, x.size(3), x.size(4)});
 }
 
+std::vector<std::int64_t> ScorePrior::z_shape() const {
+  if (state_shape_.size() != 3) return state_shape_;
+  return {arch_.channels_in, arch_.height, arch_.width};
+}
+
 at::Tensor ScorePrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const {
-  if (z_t.dim() != 5 || z_t.size(2) != arch_.channels_in || z_t.size(3) != arch_.height ||
-      z_t.size(4) != arch_.width)
-    throw assim::Error("prior.score_unet: z_t must have shape (batch, frames, " + std::to_string(arch_.channels_in) +
-                       ", " + std::to_string(arch_.height) + ", " + std::to_string(arch_.width) + "), got " +
+  const std::vector<std::int64_t> frame = z_shape();
+  if (z_t.dim() != static_cast<std::int64_t>(2 + frame.size()) || z_t.sizes().slice(2).vec() != frame)
+    throw assim::Error("prior.score_unet: z_t must have shape " + windows_text("batch", frame) + ", got " +
                        assim::shape_text(z_t.sizes()));
   const std::int64_t b = z_t.size(0);
   if (t.numel() != b)
@@ -114,16 +127,15 @@ at::Tensor ScorePrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const
   std::optional<torch::NoGradGuard> no_grad;
   if (!graph) no_grad.emplace();
   UNet net = net_;
-  const auto out = net->forward(z_t.to(device_, torch::kFloat), t.reshape({b}).to(device_, torch::kFloat));
-  return out.to(z_t.device(), z_t.scalar_type());
+  const at::Tensor z = z_t.reshape({b, z_t.size(1), arch_.channels_in, arch_.height, arch_.width});
+  const auto out = net->forward(z.to(device_, torch::kFloat), t.reshape({b}).to(device_, torch::kFloat));
+  return out.to(z_t.device(), z_t.scalar_type()).reshape(z_t.sizes());
 }
 
 void ScorePrior::check_data(const at::Tensor& pieces, const std::string& what) const {
-  if (pieces.dim() != 5 || pieces.size(2) != state_channels_ || pieces.size(3) != arch_.height ||
-      pieces.size(4) != arch_.width)
-    throw assim::Error("prior.score_unet: " + what + " data must have shape (pieces, frames, " +
-                       std::to_string(state_channels_) + ", " + std::to_string(arch_.height) + ", " +
-                       std::to_string(arch_.width) + ") (state_shape), got " + assim::shape_text(pieces.sizes()));
+  if (pieces.dim() != static_cast<std::int64_t>(2 + state_shape_.size()) || pieces.sizes().slice(2).vec() != state_shape_)
+    throw assim::Error("prior.score_unet: " + what + " data must have shape " + windows_text("pieces", state_shape_) +
+                       " (state_shape), got " + assim::shape_text(pieces.sizes()));
   if (pieces.size(0) > 0 && pieces.size(1) < window_)
     throw assim::Error("prior.score_unet: " + what + " pieces have " + std::to_string(pieces.size(1)) +
                        " frames, fewer than the window of " + std::to_string(window_));
@@ -137,7 +149,11 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   device_ = training_device(options.device, "prior.score_unet");
   scale_ = data.scale.defined() ? data.scale.to(torch::kFloat).cpu() : torch::ones({state_channels_});
 
-  const at::Tensor train = data.train.to(torch::kFloat);
+  // Pieces as the network sees them: (pieces, frames, channels, y, x).
+  auto grid = [&](const at::Tensor& pieces) {
+    return pieces.to(torch::kFloat).reshape({pieces.size(0), pieces.size(1), state_channels_, arch_.height, arch_.width});
+  };
+  const at::Tensor train = grid(data.train);
   FitPlan plan;
   plan.who = "prior.score_unet";
   plan.format = format;
@@ -161,7 +177,7 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   at::Tensor val_z, val_t, val_eps;
   if (validate) {
     auto rng = generator(options.seed, 0, 1);
-    const at::Tensor val = data.validation.to(torch::kFloat);
+    const at::Tensor val = grid(data.validation);
     const std::int64_t n = std::min(validation_samples, val.size(0) * (val.size(1) - window_ + 1));
     torch::NoGradGuard no_grad;
     val_z = augment(draw_windows(val, n, window_, rng));

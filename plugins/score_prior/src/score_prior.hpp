@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace assim::score_prior {
 
@@ -39,9 +40,12 @@ class ScorePrior : public assim::Prior {
  private:
   // z = concat(x, H(x)) on channels, H noise-free on every frame; x (B, L, C, H, W).
   at::Tensor augment(const at::Tensor& x) const;
+  // One frame of z as denoise takes it: [z channels, y, x], or the state's shape when it has no channel dim.
+  std::vector<std::int64_t> z_shape() const;
   void check_data(const at::Tensor& pieces, const std::string& what) const;
 
   Architecture arch_;
+  std::vector<std::int64_t> state_shape_;
   std::int64_t state_channels_ = 2;
   std::int64_t window_ = 9;
   std::shared_ptr<const assim::ObservationOperator> augment_;

@@ -1,6 +1,7 @@
 #include "unet.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace assim::score_prior {
 
@@ -40,6 +41,15 @@ double Architecture::parameter_estimate() const {
     n += 2 * static_cast<double>(blocks) * residual(c);
   }
   return n;
+}
+
+GridShape grid_shape(const std::vector<std::int64_t>& s) {
+  switch (s.size()) {
+    case 1: return {1, 1, s[0]};
+    case 2: return {1, s[0], s[1]};
+    case 3: return {s[0], s[1], s[2]};
+    default: throw std::invalid_argument("needs 1 to 3 entries: [channels, y, x], [y, x] or [sites]");
+  }
 }
 
 void add_network_fields(assim::Fields<Architecture>& p) {

@@ -41,6 +41,14 @@ struct Architecture {
   double parameter_estimate() const;
 };
 
+// A state frame as the 2-D network sees it: [channels, y, x] as it is,
+// [y, x] with one channel, [sites] as one row of one channel. Throws
+// std::invalid_argument for other ranks.
+struct GridShape {
+  std::int64_t channels = 1, height = 1, width = 1;
+};
+GridShape grid_shape(const std::vector<std::int64_t>& state_shape);
+
 // The settings of the network's body (channels per level, blocks, kernel,
 // positional channels), declared once for every component built on it.
 void add_network_fields(assim::Fields<Architecture>& fields);

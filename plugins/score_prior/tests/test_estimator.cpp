@@ -1,4 +1,5 @@
-// sampler.estimator: x = F_w(y) fitted by eq. 21 approaches the posterior
+// sampler.estimator (part of score_prior_tests, whose main is in
+// test_score_prior.cpp): x = F_w(y) fitted by eq. 21 approaches the posterior
 // mean where the posterior is known, overfits a handful of pairs without a
 // weight penalty (and the held-out loss shows it), keeps what it learned
 // through its files, and refuses what it cannot estimate.
@@ -14,10 +15,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -225,16 +224,4 @@ TEST_CASE("a 1-D grid (Lorenz-96's sites) is one row of the network, and setting
   // Translation on the periodic grid commutes with F_w (circular padding).
   const at::Tensor a = f.estimate(y.roll(7, -1), m, at::Tensor()), b = f.estimate(y, m, at::Tensor()).roll(7, -1);
   CHECK(torch::allclose(a, b, 1e-5, 1e-5));
-}
-
-int main(int argc, char** argv) {
-  // Freed activations returned to the OS halve LibTorch's CPU speed (DESIGN.md).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  torch::set_num_threads(2);
-  assim::log::set_level(assim::log::Level::Warning);
-  doctest::Context context(argc, argv);
-  const int result = context.run();
-  fs::remove_all(fs::temp_directory_path() / ("estimator_tests-" + std::to_string(::getpid())));
-  return result;
 }

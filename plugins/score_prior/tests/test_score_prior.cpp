@@ -199,6 +199,29 @@ TEST_CASE("augment_with: the prior is over z = (x, H(x))") {
                        assim::ConfigError);
 }
 
+TEST_CASE("a state without a channel dim (Lorenz-96's sites) is one row of one channel") {
+  ScorePrior prior = make("state_shape: [40]\nwindow: 5\nchannels: [8, 16]\nblocks: 1\nkernel: 5\n");
+  CHECK(prior.architecture().channels_in == 1);
+  CHECK(prior.architecture().height == 1);
+  torch::manual_seed(2);
+  const auto z = torch::randn({3, 5, 40}, torch::kDouble);
+  const auto t = torch::full({3}, 0.4, torch::kDouble);
+  const auto eps = prior.denoise(z, t);
+  CHECK((eps.sizes() == z.sizes()));
+  // Periodic sites: shifting the window (by a multiple of the one stride-2 level) shifts the estimate of its noise.
+  CHECK(torch::allclose(prior.denoise(z.roll(8, -1), t), eps.roll(8, -1), 1e-5, 1e-5));
+  assim::TrainingData data;
+  data.train = torch::randn({4, 8, 40});
+  data.validation = torch::randn({1, 8, 40});
+  data.scale = torch::ones({1});
+  prior.fit(data, options(scratch("sites"), 1));
+  CHECK_THROWS_WITH_AS(prior.denoise(torch::randn({3, 5, 2, 40}), t), doctest::Contains("(batch, frames, 40)"),
+                       assim::Error);
+  CHECK_THROWS_WITH_AS(ScorePrior(assim::config_from_yaml("state_shape: [40]\naugment_with: $h\n", ScorePrior::parameters(),
+                                                          "<text>", {{"h", std::make_shared<Tanh>()}})),
+                       doctest::Contains("stacks H's output on the state's channels"), assim::ConfigError);
+}
+
 TEST_CASE("training lowers the loss; validation, outputs and the csv") {
   const fs::path dir = scratch("lowers");
   auto data = synthetic(6, 12, 1);
@@ -305,6 +328,7 @@ int main(int argc, char** argv) {
   assim::log::set_level(assim::log::Level::Warning);
   doctest::Context context(argc, argv);
   const int result = context.run();
-  fs::remove_all(fs::temp_directory_path() / ("score_prior_tests-" + std::to_string(::getpid())));
+  for (const char* suite : {"score_prior_tests-", "estimator_tests-"})
+    fs::remove_all(fs::temp_directory_path() / (suite + std::to_string(::getpid())));
   return result;
 }

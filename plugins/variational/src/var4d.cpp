@@ -116,7 +116,12 @@ SamplerNeeds Var4D::needs() const {
 }
 
 at::Tensor Var4D::sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const {
-  return minimise(problem, members, seed, nullptr);
+  if (!problem.evaluations) return minimise(problem, members, seed, nullptr);
+  Trace trace;
+  at::Tensor x = minimise(problem, members, seed, &trace);
+  problem.evaluations->cost = trace.cost;
+  problem.evaluations->gradient_norm = trace.gradient_norm;
+  return x;
 }
 
 at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed,

@@ -19,11 +19,11 @@ namespace assim {
 
 // Normalised training data for a learned prior. Pieces are runs of
 // consecutive frames (the papers' 32-day pieces) from which the prior draws
-// its own windows; channels are the state's channels (layers), already
-// divided by `scale` per channel.
+// its own windows; the state dims are the model's (channels such as layers
+// first, where it has them), already divided by `scale` per channel.
 struct ASSIM_API TrainingData {
   ~TrainingData();
-  at::Tensor train;       // (pieces, frames, channels, y, x), float32
+  at::Tensor train;       // (pieces, frames, state dims...), float32
   at::Tensor validation;  // same layout; may have zero pieces
   at::Tensor scale;       // (channels): the per-channel std the states were divided by
 };
@@ -47,8 +47,9 @@ class ASSIM_API Prior : public Component {
   static constexpr Kind kind = Kind::Prior;
   ~Prior() override;
 
-  // z_t has shape (batch, frames, channels, y, x); t shape (batch) with
-  // values in [0, 1]. Returns eps_hat of the shape of z_t.
+  // z_t has shape (batch, frames, z dims...) (z = x, or (x, H(x)) stacked on
+  // the state's channels); t shape (batch) with values in [0, 1]. Returns
+  // eps_hat of the shape of z_t.
   virtual at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const = 0;
 
   // The operator H whose output the prior carries along with the state

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace assim {
 
@@ -28,8 +29,14 @@ namespace assim {
 // estimator) adds that network's evaluations here. Totals over members: a
 // step of B members counts B, a network pass over a batch of B windows counts B.
 struct ASSIM_API Evaluations {
+  ~Evaluations();
   std::int64_t model_steps = 0;  // forward model steps (the adjoint pass that autograd adds is not counted apart)
   std::int64_t network = 0;      // network evaluations of one window each
+  // A minimiser's objective after each iteration, the first at its starting
+  // point (4D-Var: J and |grad J| of the sum over members), for the result
+  // file; the host clears them before each problem; empty for samplers that
+  // minimise nothing.
+  std::vector<double> cost, gradient_norm;
 };
 
 struct ASSIM_API AssimilationProblem {
