@@ -2,6 +2,7 @@
 
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 
@@ -37,7 +38,8 @@ struct Common {
     options.add_options()("help,h", "show this help")(
         "log-level", po::value(&log_level)->default_value("info"), "debug, info, warning or error")(
         "threads", po::value(&threads)->default_value(0),
-        "threads for tensor operations; 0: OMP_NUM_THREADS if set, else all cores");
+        "threads for tensor operations per rank; 0: OMP_NUM_THREADS if set, else the cores shared out among the "
+        "ranks on this machine (all of them for one rank)");
   }
   void apply() const {
     if (log_level == "debug") log::set_level(log::Level::Debug);
@@ -48,7 +50,11 @@ struct Common {
     int n = threads;
     if (n <= 0) {
       const char* omp = std::getenv("OMP_NUM_THREADS");
-      n = omp ? std::atoi(omp) : static_cast<int>(std::thread::hardware_concurrency());
+      // Ranks on one machine each take their share of its cores: more
+      // threads than cores collapse LibTorch (a 16 s fit took 158 s beside
+      // a busy core).
+      n = omp ? std::atoi(omp)
+              : static_cast<int>(std::thread::hardware_concurrency()) / Ranks::world().on_this_machine();
     }
     // More threads than cores only contend; thousands would take minutes to start.
     const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -104,9 +110,16 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   if (!parse(argc, argv, options)) return 0;
   if (experiment.empty()) throw po::error("missing the experiment file");
   common.apply();
-  Session session(experiment, sets);
-  session.validate();
+  // Every rank reads and checks the experiment; an error is the same on all
+  // of them, and they agree on it rather than wait for each other.
+  std::unique_ptr<Session> reading;
+  Ranks::world().together([&] {
+    reading = std::make_unique<Session>(experiment, sets);
+    reading->validate();
+  });
+  Session& session = *reading;
   if (command == "validate") {
+    if (!Ranks::world().leader()) return 0;
     if (print) std::cout << session.resolved() << "\n";
     std::cout << experiment << ": valid; stages in order:";
     for (const auto& s : session.order()) std::cout << ' ' << s;
@@ -183,11 +196,14 @@ int command_line(int argc, char** argv) {
   } catch (const po::error& e) {
     std::cerr << "assim " << command << ": " << e.what() << "\n(see `assim " << command << " --help`)\n";
     return 2;
+  } catch (const RemoteFailure&) {
+    return 1;  // printed by the rank where it happened
   } catch (const std::bad_alloc&) {
     std::cerr << "assim: error: out of memory (a grid, ensemble or batch too large for this machine)\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "assim: error: " << without_backtrace(e.what()) << "\n";
+    const std::string rank = Ranks::world().size() > 1 ? Ranks::world().name() + ": " : "";
+    std::cerr << "assim: error: " << rank << without_backtrace(e.what()) << "\n";
     return 1;
   } catch (...) {
     std::cerr << "assim: error: a plugin threw something that is not a std::exception\n";

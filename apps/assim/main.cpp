@@ -2,6 +2,8 @@
 // framework does the rest.
 #include "cli.hpp"
 
+#include <assim/framework/ranks.hpp>
+
 #include <cstdlib>
 
 #include <malloc.h>
@@ -22,5 +24,7 @@ int main(int argc, char** argv) {
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
     setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
 #endif
-  return assim::command_line(argc, argv);
+  // Under mpirun or srun, before anything reads the command line.
+  assim::Ranks::start(argc, argv);
+  return assim::Ranks::stop(assim::command_line(argc, argv));
 }

@@ -42,7 +42,12 @@ void clean_leftovers(const fs::path& folder, const std::vector<std::string>& sta
 
 }  // namespace
 
-ResultFolder::ResultFolder(fs::path folder, const std::vector<std::string>& stage_names) : folder_(std::move(folder)) {
+ResultFolder::ResultFolder(fs::path folder, const std::vector<std::string>& stage_names, Role role)
+    : folder_(std::move(folder)) {
+  if (role == Role::Joined) {
+    if (!fs::is_directory(folder_)) throw Error("rank 0 did not make the experiment's folder " + folder_.string());
+    return;
+  }
   std::error_code made;
   fs::create_directories(folder_, made);
   if (made || !fs::is_directory(folder_))
@@ -63,7 +68,28 @@ ResultFolder::ResultFolder(fs::path folder, const std::vector<std::string>& stag
   clean_leftovers(folder_, stage_names);
 }
 
-ResultFolder::~ResultFolder() { ::close(lock_); }
+ResultFolder::~ResultFolder() {
+  if (lock_ >= 0) ::close(lock_);
+}
+
+ResultFolder::StageLock::StageLock(const ResultFolder& folder, const std::string& stage) {
+  const fs::path file = folder.path() / ("." + stage + ".lock");
+  file_ = file;
+  fd_ = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error("cannot open the stage's lock file " + file.string() + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw Error("stage '" + stage + "' is being written by another process (" + file.string() + " is locked)");
+  }
+}
+
+// Removed while still held: a process that opened it meanwhile fails to lock
+// it (LOCK_NB), and a finished stage leaves no file behind.
+ResultFolder::StageLock::~StageLock() {
+  std::error_code ignored;
+  fs::remove(file_, ignored);
+  ::close(fd_);
+}
 
 YAML::Node ResultFolder::record(const std::string& stage) const {
   const fs::path result = folder_ / stage;

@@ -14,8 +14,10 @@ namespace assim {
 class ResultFolder {
  public:
   // Makes and locks `folder`, and removes what an interrupted run of these
-  // stages left; errors say why the folder cannot be used.
-  ResultFolder(std::filesystem::path folder, const std::vector<std::string>& stage_names);
+  // stages left; errors say why the folder cannot be used. The other ranks
+  // of a run join the folder rank 0 opened: no lock, nothing cleaned.
+  enum class Role { Owner, Joined };
+  ResultFolder(std::filesystem::path folder, const std::vector<std::string>& stage_names, Role role = Role::Owner);
   ~ResultFolder();
   ResultFolder(const ResultFolder&) = delete;
   ResultFolder& operator=(const ResultFolder&) = delete;
@@ -36,6 +38,20 @@ class ResultFolder {
   // removes the stage's resume folders. `failed` removes `partial`.
   void commit(const std::string& stage, const std::filesystem::path& partial, const std::string& record) const;
   void failed(const std::filesystem::path& partial) const;
+  // Held while one rank writes the stage: a second writer of the same stage
+  // (a bug in the schedule, or a run that ignored the folder's lock) is
+  // refused rather than mixed in.
+  class StageLock {
+   public:
+    StageLock(const ResultFolder& folder, const std::string& stage);
+    ~StageLock();
+    StageLock(const StageLock&) = delete;
+    StageLock& operator=(const StageLock&) = delete;
+
+   private:
+    std::filesystem::path file_;
+    int fd_ = -1;
+  };
 
  private:
   std::filesystem::path folder_;

@@ -5,6 +5,7 @@
 
 #include "config_impl.hpp"
 #include "experiment_file.hpp"
+#include <assim/framework/ranks.hpp>
 #include "machine.hpp"
 #include "provenance.hpp"
 #include "result_folder.hpp"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace assim {
@@ -451,40 +453,54 @@ struct Session::State {
 
   // Runs one stage into a temporary folder and renames it into place with
   // its record; a failure leaves nothing and names the components involved.
+  // Every rank of `group` calls it for a stage that spreads; the group's
+  // leader alone writes.
   void run_stage(const std::string& name, const Config& config, const std::string& hash,
                  const std::map<std::string, fs::path>& files, const std::map<std::string, std::string>& hashes,
-                 const ResultFolder& folder) {
+                 const ResultFolder& folder, const Ranks& group) {
     const auto& entry = stages.at(name);
     const std::string run = entry.node["run"].Scalar();
     const std::string result = result_name(name);
-    const fs::path partial = folder.partial(result);
+    const bool writer = group.leader();
+    std::optional<ResultFolder::StageLock> lock;
+    if (writer) lock.emplace(folder, result);
+    // The other ranks get a folder that is never made: a stray write fails.
+    const fs::path partial = writer ? folder.partial(result) : folder.path() / ("." + result + ".not-this-rank");
     std::map<std::string, std::shared_ptr<const StageInput>> inputs;
     for (const auto& [key, input] : entry.inputs)
       inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
     StageContext context(
         config, partial, inputs, [this, &config](const std::string& key) { return settings_of(config, key); },
-        fs::absolute(file).parent_path(), folder.resume(result, hash));
-    log::info("stage ", name, " (", run, "): running");
+        fs::absolute(file).parent_path(), folder.resume(result, hash), group);
+    if (writer)
+      log::info("stage ", name, " (", run, "): running", group.size() > 1 ? " on " + std::to_string(group.size()) + " ranks" : "");
     const std::string started = provenance::now_text();
     const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t sent = group.bytes_sent();
     try {
-      entry.stage->run(context);
+      group.together([&] { entry.stage->run(context); });
+    } catch (const RemoteFailure&) {
+      if (writer) folder.failed(partial);
+      throw;
     } catch (const ConfigError&) {
-      folder.failed(partial);
+      if (writer) folder.failed(partial);
       throw;
     } catch (const std::bad_alloc&) {
-      folder.failed(partial);
+      if (writer) folder.failed(partial);
       throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
                   "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
     } catch (const std::exception& e) {
-      folder.failed(partial);
+      if (writer) folder.failed(partial);
       throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) + ": " + without_backtrace(e.what()));
     } catch (...) {
-      folder.failed(partial);
+      if (writer) folder.failed(partial);
       throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) +
                   ": a plugin threw something that is not a std::exception");
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (group.size() > 1)
+      log::info("stage ", name, ": sent ", group.bytes_sent() - sent, " bytes to the other ranks");
+    if (!writer) return;
     folder.commit(result, partial, record_of(name, hash, files, hashes, partial, started, seconds));
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(result).string());
   }
@@ -669,73 +685,160 @@ void Session::run(const RunOptions& options) {
   } else if (!s.origin->overrides.empty()) {
     log::info("--set without --variant: the changed stages replace their results; --variant NAME keeps both");
   }
-  log::info("machine: ", machine::text(machine::facts()));
+  const Ranks& world = Ranks::world();
+  if (world.leader())
+    log::info("machine: ", machine::text(machine::facts()),
+              world.size() > 1 ? ", " + std::to_string(world.size()) + " ranks" : std::string());
   std::vector<std::string> results;
   for (const auto& name : s.stage_names) results.push_back(s.result_name(name));
-  ResultFolder folder(options.output_root / s.name, results);
-  for (const auto& name : s.order)
-    if (only.empty() || only.count(name)) folder.refuse_foreign(s.result_name(name));
+  // Rank 0 locks the folder and cleans what a killed run left; then the others join it.
+  std::optional<ResultFolder> folder;
+  world.together([&] {
+    if (!world.leader()) return;
+    folder.emplace(options.output_root / s.name, results);
+    for (const auto& name : s.order)
+      if (only.empty() || only.count(name)) folder->refuse_foreign(s.result_name(name));
+  });
+  world.together([&] {
+    if (!world.leader()) folder.emplace(options.output_root / s.name, results, ResultFolder::Role::Joined);
+  });
+
+  // Stages run level by level: a stage's level is one more than its inputs'
+  // highest, so the stages of one level are independent and run at once on
+  // different ranks; every rank sees every result of a level before the next.
+  std::map<std::string, int> level;
+  int levels = 0;
+  for (const auto& name : s.order) {
+    int l = 0;
+    for (const auto& [key, input] : s.stages.at(name).inputs) l = std::max(l, level.at(input) + 1);
+    level[name] = l;
+    levels = std::max(levels, l + 1);
+  }
 
   std::map<std::string, std::string> hashes;  // of every stage whose result can be read
   std::vector<std::string> failures;
   std::set<std::string> failed, damaged;
-  for (const auto& name : s.order) {
-    const auto& entry = s.stages.at(name);
-    const std::string result = s.result_name(name);
-    YAML::Node record = folder.record(result);
-    const std::string recorded = record["hash"].as<std::string>("");
-    if (!only.empty() && !only.count(name)) {
-      // Read by a selected stage as it is: only when intact.
-      const std::string damage = recorded.empty() ? "" : provenance::damage(folder.result(result), record["outputs"]);
-      if (!damage.empty()) {
-        log::warning("stage ", name, ": its result is damaged (", damage, ")");
-        damaged.insert(name);
-      } else if (!recorded.empty()) {
-        hashes[name] = recorded;
+  struct Due {
+    std::string name;
+    Config config;
+    std::map<std::string, fs::path> files;
+    std::string hash;
+  };
+  for (int l = 0; l < levels; ++l) {
+    // What to run of this level: the same on every rank (they read the same records).
+    std::vector<Due> due;
+    world.together([&] {
+      for (const auto& name : s.order) {
+        if (level.at(name) != l) continue;
+        const auto& entry = s.stages.at(name);
+        const std::string result = s.result_name(name);
+        YAML::Node record = folder->record(result);
+        const std::string recorded = record["hash"].as<std::string>("");
+        if (!only.empty() && !only.count(name)) {
+          // Read by a selected stage as it is: only when intact.
+          const std::string damage = recorded.empty() ? "" : provenance::damage(folder->result(result), record["outputs"]);
+          if (!damage.empty()) {
+            if (world.leader()) log::warning("stage ", name, ": its result is damaged (", damage, ")");
+            damaged.insert(name);
+          } else if (!recorded.empty()) {
+            hashes[name] = recorded;
+          }
+          continue;
+        }
+        auto blocker = std::find_if(entry.inputs.begin(), entry.inputs.end(),
+                                    [&](const auto& in) { return failed.count(in.second) > 0; });
+        if (blocker != entry.inputs.end()) {
+          if (world.leader()) log::warning("stage ", name, ": skipped, its input stage '", blocker->second, "' failed");
+          failures.push_back("'" + name + "' skipped (needs '" + blocker->second + "')");
+          failed.insert(name);
+          continue;
+        }
+        for (const auto& [key, input] : entry.inputs)
+          if (!hashes.count(input))
+            throw Error("stage '" + name + "' reads the results of stage '" + input + "', which has " +
+                        (damaged.count(input) ? "a damaged one" : "none") + " in " + folder->path().string() +
+                        "; run it too (--only " + input + ") or the experiment without --only");
+        Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
+        auto files = s.files_read(name, config);
+        const std::string hash = s.hash_of(name, hashes, files);
+        hashes[name] = hash;
+        const std::string run = entry.node["run"].Scalar();
+        if (!options.force && recorded == hash) {
+          const std::string damage = provenance::damage(folder->result(result), record["outputs"]);
+          if (damage.empty()) {
+            if (world.leader())
+              log::info("stage ", name, " (", run, "): unchanged, reusing ", folder->result(result).string());
+            continue;
+          }
+          if (world.leader()) log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
+        }
+        due.push_back({name, config, std::move(files), hash});
       }
-      continue;
+    });
+    if (due.empty()) continue;
+
+    // Who runs what: with at least as many stages as ranks, stage i on rank
+    // i mod R; with fewer, one rank each and the ranks left over shared out
+    // among the stages that spread their work.
+    const int n = static_cast<int>(due.size()), R = world.size();
+    std::vector<std::size_t> mine;
+    std::optional<Ranks> group;
+    if (n >= R) {
+      for (int i = world.rank(); i < n; i += R) mine.push_back(static_cast<std::size_t>(i));
+    } else {
+      std::vector<int> spreading;
+      for (int i = 0; i < n; ++i)
+        if (s.stages.at(due[i].name).stage->spreads()) spreading.push_back(i);
+      const int r = world.rank();
+      const int color = r < n ? r : spreading.empty() ? n + r : spreading[(r - n) % spreading.size()];
+      group.emplace(world.split(color));
+      if (color < n) mine.push_back(static_cast<std::size_t>(color));
     }
-    auto blocker = std::find_if(entry.inputs.begin(), entry.inputs.end(),
-                                [&](const auto& in) { return failed.count(in.second) > 0; });
-    if (blocker != entry.inputs.end()) {
-      log::warning("stage ", name, ": skipped, its input stage '", blocker->second, "' failed");
-      failures.push_back("'" + name + "' skipped (needs '" + blocker->second + "')");
-      failed.insert(name);
-      continue;
-    }
-    for (const auto& [key, input] : entry.inputs)
-      if (!hashes.count(input))
-        throw Error("stage '" + name + "' reads the results of stage '" + input + "', which has " +
-                    (damaged.count(input) ? "a damaged one" : "none") + " in " + folder.path().string() +
-                    "; run it too (--only " + input + ") or the experiment without --only");
-    Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
-    const auto files = s.files_read(name, config);
-    const std::string hash = s.hash_of(name, hashes, files);
-    hashes[name] = hash;
-    const std::string run = entry.node["run"].Scalar();
-    if (!options.force && recorded == hash) {
-      const std::string damage = provenance::damage(folder.result(result), record["outputs"]);
-      if (damage.empty()) {
-        log::info("stage ", name, " (", run, "): unchanged, reusing ", folder.result(result).string());
-        continue;
+    const Ranks& runner = group ? *group : Ranks::self();
+
+    // Each group runs its stages; its leader reports how they went.
+    std::exception_ptr first_failure;
+    Packer outcomes;
+    std::int64_t reported = 0;
+    for (const auto i : mine) {
+      const auto& d = due[i];
+      try {
+        s.run_stage(d.name, d.config, d.hash, d.files, hashes, *folder, runner);
+        if (runner.leader()) outcomes.text(d.name).integer(1).text(""), ++reported;
+      } catch (const std::exception& e) {
+        if (runner.leader()) outcomes.text(d.name).integer(0).text(without_backtrace(e.what())), ++reported;
+        if (!options.keep_going) {
+          first_failure = std::current_exception();
+          break;
+        }
       }
-      log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
     }
-    try {
-      s.run_stage(name, config, hash, files, hashes, folder);
-    } catch (const std::exception& e) {
-      if (!options.keep_going) throw;
-      log::warning(without_backtrace(e.what()));
-      failures.push_back(without_backtrace(e.what()));
-      failed.insert(name);
-      hashes.erase(name);
+    // Without --keep-going the first failure stops every rank (the rank
+    // where it happened prints it); with it, every rank learns what failed.
+    world.together([&] {
+      if (first_failure) std::rethrow_exception(first_failure);
+    });
+    for (const auto& bytes : world.all_gather(Packer().integer(reported).bytes() + outcomes.bytes())) {
+      Unpacker in(bytes);
+      for (std::int64_t k = in.integer(); k > 0; --k) {
+        const std::string name = in.text();
+        const bool ok = in.integer() == 1;
+        const std::string message = in.text();
+        if (ok) continue;
+        if (world.leader()) log::warning(message);
+        failures.push_back(message);
+        failed.insert(name);
+        hashes.erase(name);
+      }
     }
   }
-  if (!failures.empty()) {
+  // Every rank knows the failures; the leader reports them.
+  world.together([&] {
+    if (failures.empty() || !world.leader()) return;
     std::string all;
     for (const auto& f : failures) all += "\n  " + f;
     throw Error(std::to_string(failures.size()) + " stage(s) failed or were skipped:" + all);
-  }
+  });
 }
 
 }  // namespace assim

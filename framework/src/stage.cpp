@@ -12,13 +12,14 @@ const StageInput& StageInput::input(const std::string& key) const {
 StageContext::StageContext(
     Config config, std::filesystem::path output, std::map<std::string, std::shared_ptr<const StageInput>> inputs,
     std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
-    std::filesystem::path experiment_folder, std::filesystem::path resume)
+    std::filesystem::path experiment_folder, std::filesystem::path resume, Ranks ranks)
     : config_(std::move(config)),
       output_(std::move(output)),
       inputs_(std::move(inputs)),
       settings_(std::move(settings)),
       experiment_folder_(std::move(experiment_folder)),
-      resume_(std::move(resume)) {}
+      resume_(std::move(resume)),
+      ranks_(std::move(ranks)) {}
 
 const std::filesystem::path& StageContext::resume() const {
   std::filesystem::create_directories(resume_);
@@ -51,6 +52,8 @@ std::vector<std::pair<std::string, std::string>> StageContext::settings_of(const
 }
 
 Stage::~Stage() = default;
+
+bool Stage::spreads() const { return false; }
 
 void Stage::check(const Config&, const std::map<std::string, Config>&) const {}
 

@@ -10,6 +10,7 @@
 #include <assim/framework/experiment.hpp>
 #include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 namespace assim {
 
@@ -147,6 +149,8 @@ class Assimilate : public Stage {
     if (inputs.count("trained_by")) same_scale(config, observe, inputs.at("trained_by"));
   }
 
+  bool spreads() const override { return true; }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     const StageInput& source = context.input("observations");
@@ -228,15 +232,18 @@ class Assimilate : public Stage {
       shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
       result.samples = at::full(shape, NAN, at::kFloat);
     }
-    std::vector<std::string> status;
-    struct Iterations {
-      std::int64_t window, seed;
-      std::vector<double> cost, gradient_norm;
-    };
-    std::vector<Iterations> traces;  // a minimiser's, per window and seed
-    double seconds = 0;
-    Progress progress("assimilate", windows * seeds, "window");
-    for (std::int64_t w = 0; w < windows; ++w) {
+    // The windows x seeds are shared out among the ranks, item k = w x seeds
+    // + s on rank k mod R; each item's random streams depend on w and s
+    // alone, so the result is the same on any number of ranks. The leader
+    // gathers every item's outcome and writes the one result.
+    const Ranks& ranks = context.ranks();
+    Packer mine;
+    std::int64_t solved = 0;
+    double rmse_sum = 0;  // of the windows scored here, for the progress line
+    std::int64_t scored_here = 0;
+    Progress progress("assimilate", (windows * seeds - ranks.rank() + ranks.size() - 1) / ranks.size(), "window");
+    for (std::int64_t k = ranks.rank(); k < windows * seeds; k += ranks.size()) {
+      const std::int64_t w = k / seeds, s = k % seeds;
       AssimilationProblem problem;
       problem.state = set.state;
       problem.observation_operator = op;
@@ -254,47 +261,88 @@ class Assimilate : public Stage {
         problem.model = products::in_units(model, normalisation, result.state, evaluations);
         problem.frame_steps = set.frame_steps;
       }
-      for (std::int64_t s = 0; s < seeds; ++s) {
-        const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
-        auto t0 = std::chrono::steady_clock::now();
-        evaluations->cost.clear();
-        evaluations->gradient_norm.clear();
-        try {
-          at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
-                                                     set.frame_steps, *evaluations)
-                                            : sampler->sample(problem, members, seed).to(at::kDouble);
-          seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          if (!at::isfinite(samples).all().item<bool>())
-            throw DivergenceError(0, "the sampler returned non-finite samples");
-          scores::FrameScores f = scores::of_frames(samples, truth[w]);
-          const double limit = config.get<double>("divergence_factor") * truth[w].std().item<double>();
-          at::Tensor beyond = (f.rmse > limit).nonzero();
-          if (beyond.size(0) > 0) {
-            const auto frame = beyond[0][0].item<std::int64_t>();
-            throw DivergenceError(frame, "RMSE " + number_text(f.rmse[frame].item<double>()) + " in frame " +
-                                             std::to_string(frame) + " is above divergence_factor x the truth's std (" +
-                                             number_text(limit) + ")");
-          }
-          result.mean[w][s] = samples.mean(0);
-          result.spread[w][s] = samples.std(0, /*unbiased=*/true);
-          result.rmse[w][s] = f.rmse;
-          result.rmse_sample[w][s] = f.rmse_sample;
-          result.ranks[w][s] = f.ranks;
-          result.ensemble_spread[w][s] = f.spread;
-          result.crps[w][s] = f.crps;
-          if (result.samples.defined()) result.samples[w][s] = samples.to(at::kFloat);
-          if (!evaluations->cost.empty())
-            traces.push_back({w, s, evaluations->cost, evaluations->gradient_norm});
-        } catch (const DivergenceError& e) {
-          ++result.diverged;
-          status.push_back("window " + std::to_string(w) + " seed " + std::to_string(s) + ": " + e.what());
-          log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
+      const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
+      auto t0 = std::chrono::steady_clock::now();
+      evaluations->cost.clear();
+      evaluations->gradient_norm.clear();
+      const std::int64_t steps_before = evaluations->model_steps, network_before = evaluations->network;
+      mine.integer(w).integer(s);
+      try {
+        at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
+                                                   set.frame_steps, *evaluations)
+                                          : sampler->sample(problem, members, seed).to(at::kDouble);
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!at::isfinite(samples).all().item<bool>())
+          throw DivergenceError(0, "the sampler returned non-finite samples");
+        scores::FrameScores f = scores::of_frames(samples, truth[w]);
+        const double limit = config.get<double>("divergence_factor") * truth[w].std().item<double>();
+        at::Tensor beyond = (f.rmse > limit).nonzero();
+        if (beyond.size(0) > 0) {
+          const auto frame = beyond[0][0].item<std::int64_t>();
+          throw DivergenceError(frame, "RMSE " + number_text(f.rmse[frame].item<double>()) + " in frame " +
+                                           std::to_string(frame) + " is above divergence_factor x the truth's std (" +
+                                           number_text(limit) + ")");
         }
-        progress.advance();
-        progress.note("rmse " + std::to_string(at::nanmean(result.rmse).item<double>()));
+        rmse_sum += at::nanmean(f.rmse).item<double>();
+        ++scored_here;
+        mine.integer(1).real(took);
+        mine.tensor(samples.mean(0)).tensor(samples.std(0, /*unbiased=*/true));
+        mine.tensor(f.rmse).tensor(f.rmse_sample).tensor(f.ranks).tensor(f.spread).tensor(f.crps);
+        mine.tensor(result.samples.defined() ? samples.to(at::kFloat) : at::Tensor());
+        mine.reals(evaluations->cost).reals(evaluations->gradient_norm);
+      } catch (const DivergenceError& e) {
+        log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
+        mine.integer(0).text(e.what());
       }
+      mine.integer(evaluations->model_steps - steps_before).integer(evaluations->network - network_before);
+      ++solved;
+      progress.advance();
+      if (scored_here > 0) progress.note("rmse " + std::to_string(rmse_sum / static_cast<double>(scored_here)));
     }
     progress.finish();
+    const auto gathered = ranks.all_gather(Packer().integer(solved).bytes() + mine.bytes());
+    if (!ranks.leader()) return;
+
+    std::vector<std::string> diverged(static_cast<std::size_t>(windows * seeds));
+    struct Iterations {
+      std::int64_t window, seed;
+      std::vector<double> cost, gradient_norm;
+    };
+    std::vector<Iterations> traces;  // a minimiser's, per window and seed
+    double seconds = 0;
+    evaluations->model_steps = evaluations->network = 0;
+    for (const auto& bytes : gathered) {
+      Unpacker in(bytes);
+      for (std::int64_t n = in.integer(); n > 0; --n) {
+        const std::int64_t w = in.integer(), s = in.integer();
+        if (in.integer() == 1) {
+          seconds += in.real();
+          result.mean[w][s] = in.tensor();
+          result.spread[w][s] = in.tensor();
+          result.rmse[w][s] = in.tensor();
+          result.rmse_sample[w][s] = in.tensor();
+          result.ranks[w][s] = in.tensor();
+          result.ensemble_spread[w][s] = in.tensor();
+          result.crps[w][s] = in.tensor();
+          const at::Tensor samples = in.tensor();
+          if (result.samples.defined()) result.samples[w][s] = samples;
+          Iterations trace{w, s, in.reals(), in.reals()};
+          if (!trace.cost.empty()) traces.push_back(std::move(trace));
+        } else {
+          diverged[static_cast<std::size_t>(w * seeds + s)] =
+              "window " + std::to_string(w) + " seed " + std::to_string(s) + ": " + in.text();
+        }
+        evaluations->model_steps += in.integer();
+        evaluations->network += in.integer();
+      }
+    }
+    // In window and seed order, whichever rank solved them.
+    std::vector<std::string> status;
+    for (const auto& d : diverged)
+      if (!d.empty()) status.push_back(d);
+    result.diverged = static_cast<std::int64_t>(status.size());
+    std::sort(traces.begin(), traces.end(),
+              [](const Iterations& a, const Iterations& b) { return std::tie(a.window, a.seed) < std::tie(b.window, b.seed); });
     // Nothing to score: a stage failure, not one more divergence (which would
     // name a step that no longer means anything across windows).
     if (result.diverged == windows * seeds)

@@ -1,5 +1,7 @@
 #include "cycle.hpp"
 
+#include <assim/error.hpp>
+
 #include <chrono>
 
 namespace assim::cycle {
@@ -22,14 +24,43 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensemble, std::int64_t steps,
              AssimilationProblem problem, std::uint64_t seed, const products::Normalisation* normalisation,
-             Seconds& seconds) {
+             Seconds& seconds, const Ranks& team) {
   Step out;
   out.forecast = ensemble;
   if (steps > 0) {
     auto t0 = std::chrono::steady_clock::now();
-    auto trajectory = model.start((normalisation ? normalisation->physical(ensemble, 1) : ensemble).contiguous());
-    trajectory->advance(steps);
-    out.forecast = normalisation ? normalisation->normalise(trajectory->state(), 1) : trajectory->state();
+    const auto [first, last] = team.block(ensemble.size(0));
+    at::Tensor block = ensemble.slice(0, first, last);
+    // A member that diverges stops the forecast on every rank of the team alike.
+    std::string diverged;
+    std::int64_t diverged_at = 0;
+    if (last > first) {
+      try {
+        auto trajectory = model.start((normalisation ? normalisation->physical(block, 1) : block).contiguous());
+        trajectory->advance(steps);
+        block = normalisation ? normalisation->normalise(trajectory->state(), 1) : trajectory->state();
+      } catch (const DivergenceError& e) {
+        if (team.size() == 1) throw;
+        // Rethrown as it was on the other ranks: the step and the message without its prefix.
+        const std::string prefix = "diverged at step " + std::to_string(e.step()) + ": ", what = e.what();
+        diverged = what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
+        diverged_at = e.step();
+      }
+    }
+    if (team.size() == 1) {
+      out.forecast = block;
+    } else {
+      std::vector<at::Tensor> blocks;
+      const std::string mine = Packer().text(diverged).integer(diverged_at).tensor(block.contiguous()).bytes();
+      for (const auto& bytes : team.all_gather(mine)) {
+        Unpacker in(bytes);
+        const std::string failure = in.text();
+        const std::int64_t step = in.integer();
+        if (!failure.empty()) throw DivergenceError(step, failure);
+        blocks.push_back(in.tensor());
+      }
+      out.forecast = at::cat(blocks, 0);
+    }
     seconds.forecast += seconds_since(t0);
   }
   out.analysis = out.forecast;

@@ -7,6 +7,7 @@
 #include "products.hpp"
 
 #include <assim/config.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/model.hpp>
 #include <assim/sampler.hpp>
 
@@ -38,9 +39,11 @@ struct Step {
 // observes nothing: one frame for a filter or 3D-Var, the frames of a
 // variational window that starts at the forecast's time. States in
 // normalised units go through the model in physical units when
-// `normalisation` is given.
+// `normalisation` is given. With a `team` of several ranks, each forecasts
+// its block of members and all gather the ensemble; every rank then makes
+// the same analysis (same input, same seed).
 Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensemble, std::int64_t steps,
              AssimilationProblem problem, std::uint64_t seed, const products::Normalisation* normalisation,
-             Seconds& seconds);
+             Seconds& seconds, const Ranks& team = Ranks::self());
 
 }  // namespace assim::cycle

@@ -9,6 +9,7 @@
 #include <assim/framework/duration.hpp>
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/observation_design.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
@@ -128,6 +129,8 @@ class Filter : public Stage {
     return at::stack(states, 0);
   }
 
+  bool spreads() const override { return true; }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto model = config.component<Model>("model");
@@ -156,8 +159,18 @@ class Filter : public Stage {
     const auto law = design::noise_law(observe.get<std::string>("law"));
     const std::int64_t window = config.get<std::int64_t>("window");
     const SamplerNeeds needs = sampler->needs();
-    Progress progress("filter", repetitions * cycles, "cycle");
-    for (std::int64_t r = 0; r < repetitions; ++r) {
+    // The repetitions are shared out among teams of ranks, repetition r on
+    // team r mod T; with fewer repetitions than ranks a team splits each
+    // forecast's members. Every repetition draws from its own seed, so the
+    // result is the same on any number of ranks. The leader writes it.
+    const Ranks& ranks = context.ranks();
+    const int teams = static_cast<int>(std::min<std::int64_t>(repetitions, ranks.size()));
+    const Ranks team = ranks.split(ranks.rank() % teams);
+    const std::int64_t my_repetitions = (repetitions - ranks.rank() % teams + teams - 1) / teams;
+    Packer mine;
+    std::int64_t reported = 0;
+    Progress progress("filter", my_repetitions * cycles, "cycle");
+    for (std::int64_t r = ranks.rank() % teams; r < repetitions; r += teams) {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
       auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
       at::Tensor mask = design::mask(grid, observe.get<double>("random"), observe.get<std::int64_t>("stride"), generator);
@@ -191,7 +204,7 @@ class Filter : public Stage {
           cycle::Step step;
           if (window == 0) {
             step = cycle::advance(*model, *sampler, ensemble, steps, problem, cycle::analysis_seed(seed, c), nullptr,
-                                  seconds);
+                                  seconds, team);
             ensemble = step.analysis;
           } else {
             // Observation time t = c + 1; the window covers (start, t]. Only
@@ -237,9 +250,40 @@ class Filter : public Stage {
       } catch (const DivergenceError& e) {
         status[r] = std::string("diverged: ") + e.what();
       }
+      if (!team.leader()) continue;
       if (status[r] != "ok") log::warning("filter repetition ", r, " (seed ", seed, ") ", status[r]);
+      const auto series = [&](const std::vector<double>& all) {
+        return std::vector<double>(all.begin() + r * cycles, all.begin() + (r + 1) * cycles);
+      };
+      mine.integer(r).text(status[r]).reals(series(rmse_a)).reals(series(spread_a)).reals(series(rmse_f)).reals(
+          series(spread_f));
+      ++reported;
     }
     progress.finish();
+    const auto gathered = ranks.all_gather(Packer()
+                                               .real(team.leader() ? seconds.forecast : 0)
+                                               .real(team.leader() ? seconds.analysis : 0)
+                                               .integer(team.leader() ? timed_cycles : 0)
+                                               .integer(reported)
+                                               .bytes() +
+                                           mine.bytes());
+    if (!ranks.leader()) return;
+    seconds = {};
+    timed_cycles = 0;
+    for (const auto& bytes : gathered) {
+      Unpacker in(bytes);
+      seconds.forecast += in.real();
+      seconds.analysis += in.real();
+      timed_cycles += in.integer();
+      for (std::int64_t n = in.integer(); n > 0; --n) {
+        const std::int64_t r = in.integer();
+        status[r] = in.text();
+        for (auto* all : {&rmse_a, &spread_a, &rmse_f, &spread_f}) {
+          const std::vector<double> part = in.reals();
+          std::copy(part.begin(), part.end(), all->begin() + r * cycles);
+        }
+      }
+    }
 
     // Time means after the burn-in, over the repetitions that did not diverge.
     auto time_mean = [&](const std::vector<double>& series) {

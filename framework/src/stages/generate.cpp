@@ -11,6 +11,7 @@
 #include <assim/framework/duration.hpp>
 #include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
@@ -23,6 +24,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <optional>
 
 namespace assim {
 
@@ -131,6 +133,8 @@ class Generate : public Stage {
 
   void check(const Config& config, const std::map<std::string, Config>&) const override { schedule(config); }
 
+  bool spreads() const override { return true; }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto model = config.component<Model>("model");
@@ -149,7 +153,16 @@ class Generate : public Stage {
       initial = read_restart(context.resolve(initial_file), config.get<std::string>("initial_array"), spec, trajectories,
                              config.where("initial"));
     }
-    auto trajectory = model->start(initial.to(at::kDouble).contiguous());
+    // The trajectories are shared out among the ranks in contiguous blocks;
+    // every rank gathers each snapshot, the leader writes it. A model steps
+    // its members independently, so a block integrates as it would in the
+    // whole batch.
+    const Ranks& ranks = context.ranks();
+    const auto [first, last] = ranks.block(trajectories);
+    std::unique_ptr<Trajectory> trajectory;
+    if (last > first) trajectory = model->start(initial.to(at::kDouble).slice(0, first, last).contiguous());
+    std::vector<std::int64_t> block_shape = {0};
+    for (auto n : out_spec.shape()) block_shape.push_back(n);
 
     products::Attributes attributes;
     for (const auto& [key, value] : context.settings_of("model")) attributes.setting("model_" + key, value);
@@ -158,18 +171,21 @@ class Generate : public Stage {
     attributes.add("coarsen", static_cast<double>(factor));
     attributes.add("seed", static_cast<double>(context.seed()));
     auto path = context.output() / config.get<std::string>("out");
-    products::DatasetWriter file(path, out_spec, samples, frames, every, attributes);
+    std::optional<products::DatasetWriter> file;
+    if (ranks.leader()) file.emplace(path, out_spec, samples, frames, every, attributes);
 
     const std::int64_t total = spinup + (pieces - 1) * piece_every + (frames - 1) * every;
     Progress progress("generate", total, "step");
+    std::int64_t steps_taken = 0;
     auto advance = [&](std::int64_t steps) {
       // Chunks of about 1 % keep the progress line alive during a long spin-up.
       std::int64_t chunk = std::max<std::int64_t>(1, total / 100);
       while (steps > 0) {
         std::int64_t n = std::min(chunk, steps);
-        trajectory->advance(n);
+        if (trajectory) trajectory->advance(n);
         progress.advance(n);
         steps -= n;
+        steps_taken += n;
       }
     };
     advance(spinup);
@@ -182,14 +198,17 @@ class Generate : public Stage {
       std::vector<int> trajectory_index(trajectories), piece_index(trajectories, static_cast<int>(piece));
       std::vector<double> piece_start(trajectories, static_cast<double>(piece * piece_every) * spec.time_step);
       for (std::int64_t t = 0; t < trajectories; ++t) trajectory_index[t] = static_cast<int>(t);
-      file.write_samples(piece * trajectories, trajectory_index, piece_index, piece_start);
+      if (file) file->write_samples(piece * trajectories, trajectory_index, piece_index, piece_start);
       for (std::int64_t f = 0; f < frames; ++f) {
         if (f > 0) advance(every);
-        at::Tensor snapshot = coarsen(trajectory->state(), spec, factor).contiguous();
+        const at::Tensor block = trajectory ? coarsen(trajectory->state(), spec, factor).contiguous()
+                                            : at::empty(block_shape, at::TensorOptions().dtype(at::kDouble));
+        const at::Tensor snapshot = ranks.all_gather_blocks(block);
         if (!at::isfinite(snapshot).all().item<bool>())
-          throw DivergenceError(trajectory->steps_taken(), "non-finite state in snapshot " + std::to_string(f) +
-                                                               " of piece " + std::to_string(piece));
-        file.write_frame(piece * trajectories, f, snapshot);
+          throw DivergenceError(steps_taken, "non-finite state in snapshot " + std::to_string(f) + " of piece " +
+                                                 std::to_string(piece));
+        if (!file) continue;
+        file->write_frame(piece * trajectories, f, snapshot);
         at::Tensor by_channel =
             snapshot.reshape({trajectories, channels, -1}).transpose(0, 1).reshape({channels, -1});
         at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
@@ -200,13 +219,14 @@ class Generate : public Stage {
         count += static_cast<double>(by_channel.size(1));
       }
     }
+    progress.finish();
+    if (!file) return;
     std::vector<double> mean(channels), std(channels);
     for (std::int64_t c = 0; c < channels; ++c) {
       mean[c] = sum[c] / count;
       std[c] = std::sqrt(std::max(0.0, sum_sq[c] / count - mean[c] * mean[c]));
     }
-    file.finish(mean, std);
-    progress.finish();
+    file->finish(mean, std);
     log::info("wrote ", samples, " pieces x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
   }
 };

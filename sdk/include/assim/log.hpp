@@ -13,6 +13,9 @@ enum class Level { Debug = 0, Info = 1, Warning = 2, Error = 3 };
 ASSIM_API void set_level(Level level);
 ASSIM_API Level level();
 ASSIM_API void write(Level level, const std::string& message);
+// Text after the level of every message ("rank 1/4" when the host runs over
+// several processes); empty by default.
+ASSIM_API void set_prefix(const std::string& prefix);
 
 template <class... Parts>
 std::string concat(const Parts&... parts) {

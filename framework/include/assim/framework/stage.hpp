@@ -4,6 +4,7 @@
 #pragma once
 
 #include <assim/config.hpp>
+#include <assim/framework/ranks.hpp>
 #include <assim/parameters.hpp>
 
 #include <cstdint>
@@ -37,7 +38,8 @@ class StageContext {
   StageContext(Config config, std::filesystem::path output,
                std::map<std::string, std::shared_ptr<const StageInput>> inputs,
                std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings,
-               std::filesystem::path experiment_folder, std::filesystem::path resume);
+               std::filesystem::path experiment_folder, std::filesystem::path resume,
+               Ranks ranks = Ranks::self());
 
   const Config& config() const { return config_; }
   // The folder to write into: a temporary folder the runner renames into
@@ -57,6 +59,9 @@ class StageContext {
   std::vector<std::pair<std::string, std::string>> settings_of(const std::string& key) const;
   // A path from the experiment file, relative to the file's folder.
   std::filesystem::path resolve(const std::filesystem::path& path) const;
+  // The ranks running this stage: one, unless the stage spreads() and the
+  // runner gave it several. Only the leader writes into output().
+  const Ranks& ranks() const { return ranks_; }
 
  private:
   Config config_;
@@ -65,6 +70,7 @@ class StageContext {
   std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)> settings_;
   std::filesystem::path experiment_folder_;
   std::filesystem::path resume_;
+  Ranks ranks_;
 };
 
 class Stage {
@@ -80,6 +86,10 @@ class Stage {
   // components are built; no result is read.
   virtual void check(const Config& config, const std::map<std::string, Config>& inputs) const;
   virtual void run(StageContext& context) const = 0;
+  // Whether run() spreads its work over the ranks of context.ranks() (every
+  // rank calls it, the leader gathers and writes). A stage that does not
+  // runs on one rank, and the runner gives the others other stages.
+  virtual bool spreads() const;
   // Files the stage reads besides those its input_file() parameters name
   // (the arrays a meta.json lists), by a key for the record; relative paths
   // are taken from `experiment_folder`. Their bytes are in the stage's hash.

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# One experiment with every stage kind on one rank and on two MPI ranks
+# (mpirun -n 2, oversubscribed where the machine has fewer cores): the NetCDF
+# results must hold the same values bit for bit, with the stages run side by
+# side and, one at a time, each spreading stage (generate, filter, assimilate)
+# spread over both ranks. Then a rank killed inside a stage: the run fails,
+# the stage has no result to reuse, and a rerun finishes it and gets the same
+# values. Timings (attributes and variables named *seconds*) are left out of
+# the comparison: they are measurements, not results.
+set -u
+assim=$1 case=$2 mpirun=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+# Open MPI refuses root unless told; CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+two() { "$mpirun" -n 2 "$assim" "$@"; }
+
+values() {  # ncdump of a file without the lines that hold timings
+  ncdump "$1" | awk '/seconds[a-z_]* = /{skip=1} skip{ if ($0 ~ /;[ \t]*$/) skip=0; next } {print}'
+}
+same() {  # folder, folder, what
+  local a=$1 b=$2 files
+  files=$(cd "$a" && find . -name '*.nc' | sort)
+  [ -n "$files" ] || { echo "FAIL: no NetCDF results in $a"; fail=1; return; }
+  [ "$files" = "$(cd "$b" && find . -name '*.nc' | sort)" ] || { echo "FAIL ($3): not the same files"; fail=1; return; }
+  for f in $files; do
+    if ! diff <(values "$a/$f") <(values "$b/$f") > "$work/diff"; then
+      echo "FAIL ($3): $f differs:"; head -8 "$work/diff"; fail=1
+    fi
+  done
+  echo "$3: $(echo "$files" | wc -l) NetCDF files compared"
+}
+
+"$assim" run "$case" --threads 1 --output "$work/one" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+two run "$case" --threads 1 --output "$work/two" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+grep -q "rank 1/2: stage .* running" "$work/log" || { echo "FAIL: rank 1 ran no stage"; fail=1; }
+grep -q "running on 2 ranks" "$work/log" || { echo "FAIL: no stage spread over both ranks"; fail=1; }
+same "$work/one/ranks" "$work/two/ranks" "stages side by side"
+
+for stage in truth etkf_l96 letkf_l96 by_sda by_letkf by_var4d by_fw; do
+  two run "$case" --threads 1 --output "$work/two" --only "$stage" --force > "$work/log" 2>&1 \
+    || { cat "$work/log"; echo "FAIL: $stage on 2 ranks"; fail=1; }
+  grep -q "stage $stage (.*): running on 2 ranks" "$work/log" || { echo "FAIL: $stage did not spread"; fail=1; }
+done
+same "$work/one/ranks" "$work/two/ranks" "each stage spread"
+
+# Rank 1 runs the long 'test' (stages i mod 2 of the first level); kill it there.
+long=(--set "stages.test.spinup=40 years")
+two run "$case" --threads 1 --output "$work/killed" "${long[@]}" > "$work/log" 2>&1 &
+launcher=$!
+victim=
+for _ in $(seq 200); do
+  if grep -q "rank 1/2: stage test (generate): running" "$work/log" 2>/dev/null; then
+    for p in $(pgrep -f "$work/killed"); do
+      tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
+    done
+    [ -n "$victim" ] && break
+  fi
+  sleep 0.05
+done
+[ -n "$victim" ] || { cat "$work/log"; echo "FAIL: rank 1 never ran stage test"; exit 1; }
+kill -9 "$victim"
+wait "$launcher" && { echo "FAIL: a run with a killed rank exited 0"; fail=1; }
+[ ! -e "$work/killed/ranks/test" ] || { echo "FAIL: the killed stage left a result"; fail=1; }
+[ -f "$work/killed/ranks/truth/stage.yaml" ] || [ ! -e "$work/killed/ranks/truth" ] \
+  || { echo "FAIL: truth is half-written"; fail=1; }
+two run "$case" --threads 1 --output "$work/killed" "${long[@]}" > "$work/log" 2>&1 || { cat "$work/log"; fail=1; }
+grep -q "left by an interrupted run" "$work/log" || { echo "FAIL: the killed stage's partial folder was not cleaned"; fail=1; }
+grep -q "stage test (generate): running" "$work/log" || { echo "FAIL: the killed stage was not recomputed"; fail=1; }
+"$assim" run "$case" --threads 1 --output "$work/one_long" "${long[@]}" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+same "$work/one_long/ranks" "$work/killed/ranks" "after a killed rank"
+exit $fail
