@@ -143,6 +143,13 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
     p.forecast = truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble);
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.enkf"), p, 6);
     CHECK_MESSAGE(failures.empty(), failures.text());
+    // The LETKF declares its local analyses: the contract then analyses two
+    // halves of the grid apart (inflation and rotation included).
+    const auto letkf = c.make<assim::Sampler>(
+        "sampler.enkf", "{method: letkf, localisation: {radius: 2}, inflation: {posterior_anomalies: 1.1}, rotate: true}");
+    REQUIRE(letkf->needs().local);
+    const auto local = assim::testing::check_sampler(*letkf, p, 6);
+    CHECK_MESSAGE(local.empty(), local.text());
   }
   SUBCASE("sampler.estimator, fitted for one epoch on pairs like the window") {
     const auto estimator = c.make<assim::Sampler>("sampler.estimator");

@@ -3,6 +3,7 @@
 #include <assim/error.hpp>
 
 #include <chrono>
+#include <functional>
 
 namespace assim::cycle {
 
@@ -20,6 +21,45 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// Each rank of the team computes its block (`work`), and every rank gets the
+// blocks joined along `dim` in rank order. A block that diverges stops the
+// team alike: every rank throws the same DivergenceError.
+at::Tensor joined(const Ranks& team, std::int64_t dim, const std::function<at::Tensor()>& work) {
+  if (team.size() == 1) return work();
+  at::Tensor block;
+  std::string diverged;
+  std::int64_t diverged_at = 0;
+  try {
+    block = work().contiguous();
+  } catch (const DivergenceError& e) {
+    // Rethrown as it was: the step and the message without its prefix.
+    const std::string prefix = "diverged at step " + std::to_string(e.step()) + ": ", what = e.what();
+    diverged = what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
+    diverged_at = e.step();
+  }
+  std::vector<at::Tensor> blocks;
+  for (const auto& bytes : team.all_gather(Packer().text(diverged).integer(diverged_at).tensor(block).bytes())) {
+    Unpacker in(bytes);
+    const std::string failure = in.text();
+    const std::int64_t step = in.integer();
+    if (!failure.empty()) throw DivergenceError(step, failure);
+    blocks.push_back(in.tensor());
+  }
+  return at::cat(blocks, dim);
+}
+
+// Grid points of a state whose spatial dims (those with a spacing) are its
+// trailing dims; 0 where they are not, and a local analysis is not split.
+std::int64_t trailing_points(const StateSpec& state) {
+  std::int64_t points = 1;
+  bool spatial = false;
+  for (const auto& d : state.dims) {
+    if (d.spacing > 0) points *= d.size, spatial = true;
+    else if (spatial) return 0;
+  }
+  return spatial ? points : 0;
+}
 }  // namespace
 
 Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensemble, std::int64_t steps,
@@ -29,38 +69,15 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
   out.forecast = ensemble;
   if (steps > 0) {
     auto t0 = std::chrono::steady_clock::now();
-    const auto [first, last] = team.block(ensemble.size(0));
-    at::Tensor block = ensemble.slice(0, first, last);
-    // A member that diverges stops the forecast on every rank of the team alike.
-    std::string diverged;
-    std::int64_t diverged_at = 0;
-    if (last > first) {
-      try {
-        auto trajectory = model.start((normalisation ? normalisation->physical(block, 1) : block).contiguous());
-        trajectory->advance(steps);
-        block = normalisation ? normalisation->normalise(trajectory->state(), 1) : trajectory->state();
-      } catch (const DivergenceError& e) {
-        if (team.size() == 1) throw;
-        // Rethrown as it was on the other ranks: the step and the message without its prefix.
-        const std::string prefix = "diverged at step " + std::to_string(e.step()) + ": ", what = e.what();
-        diverged = what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
-        diverged_at = e.step();
-      }
-    }
-    if (team.size() == 1) {
-      out.forecast = block;
-    } else {
-      std::vector<at::Tensor> blocks;
-      const std::string mine = Packer().text(diverged).integer(diverged_at).tensor(block.contiguous()).bytes();
-      for (const auto& bytes : team.all_gather(mine)) {
-        Unpacker in(bytes);
-        const std::string failure = in.text();
-        const std::int64_t step = in.integer();
-        if (!failure.empty()) throw DivergenceError(step, failure);
-        blocks.push_back(in.tensor());
-      }
-      out.forecast = at::cat(blocks, 0);
-    }
+    // The members in blocks, one per rank.
+    out.forecast = joined(team, 0, [&] {
+      const auto [first, last] = team.block(ensemble.size(0));
+      const at::Tensor block = ensemble.slice(0, first, last);
+      if (last == first) return block.to(at::kDouble);
+      auto trajectory = model.start((normalisation ? normalisation->physical(block, 1) : block).contiguous());
+      trajectory->advance(steps);
+      return normalisation ? normalisation->normalise(trajectory->state(), 1) : trajectory->state();
+    });
     seconds.forecast += seconds_since(t0);
   }
   out.analysis = out.forecast;
@@ -69,7 +86,23 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
     const std::int64_t members = ensemble.size(0);
     problem.forecast = out.forecast.contiguous();
     auto t0 = std::chrono::steady_clock::now();
-    out.window = sampler.sample(problem, members, seed);
+    const std::int64_t points = trailing_points(problem.state);
+    if (team.size() > 1 && sampler.needs().local && points >= team.size()) {
+      // A local analysis in regions, one per rank: contiguous blocks of the
+      // flattened grid; every rank keeps its region of its result.
+      const auto [first, last] = team.block(points);
+      std::vector<std::int64_t> shape;
+      const at::Tensor part = joined(team, 1, [&, first = first, last = last] {
+        problem.analysed_points = at::zeros({points}, at::kBool);
+        problem.analysed_points.slice(0, first, last).fill_(true);
+        const at::Tensor window = sampler.sample(problem, members, seed);
+        shape = window.sizes().vec();
+        return window.reshape({-1, points}).slice(1, first, last);
+      });
+      out.window = part.reshape(shape);
+    } else {
+      out.window = sampler.sample(problem, members, seed);
+    }
     out.analysis = out.window.select(1, out.window.size(1) - 1);
     seconds.analysis += seconds_since(t0);
   }

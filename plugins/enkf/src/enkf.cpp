@@ -199,6 +199,11 @@ void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const Ma
   std::vector<Index> used;
   std::vector<double> weight;
   for (const auto& batch : geometry.batches()) {
+    if (!loc.analysed.empty() &&
+        std::none_of(batch.entries.begin(), batch.entries.end(), [&](std::int64_t j) {
+          return loc.analysed[static_cast<std::size_t>(loc.state_point[static_cast<std::size_t>(j)])] != 0;
+        }))
+      continue;  // another rank's share
     used.clear();
     weight.clear();
     for (Index k = 0; k < Y.cols(); ++k) {

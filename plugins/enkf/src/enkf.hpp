@@ -59,6 +59,10 @@ struct Localisation {
   // observation's taper for a batch is that of the mean of its distances to
   // the batch's points (DAPPER's convention).
   std::int64_t batch = 2;
+  // Per grid point, whether to analyse it (1) or leave it (0); empty: all.
+  // A batch with no point to analyse is skipped; one with some is analysed
+  // whole, so every analysed point gets what the analysis of all gives it.
+  std::vector<char> analysed;
 };
 
 struct Settings {

@@ -171,6 +171,16 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   Localisation loc;
   if (options_.settings.method == Method::LETKF)
     loc = localisation(problem.state, observation_dims, observed_index, options_);
+  if (problem.analysed_points.defined()) {
+    if (options_.settings.method != Method::LETKF)
+      fail("only the letkf analyses a share of the grid points; the etkf and pertobs transforms are global");
+    std::int64_t points = 1;
+    for (auto e : loc.extent) points *= e;
+    const at::Tensor share = problem.analysed_points.to(at::kCPU, at::kBool).reshape({-1}).contiguous();
+    if (share.numel() != points)
+      fail("analysed_points has " + std::to_string(share.numel()) + " entries, the grid " + std::to_string(points));
+    loc.analysed.assign(share.data_ptr<bool>(), share.data_ptr<bool>() + points);
+  }
 
   // The analysis overwrites a copy of the forecast in place: the tensor's
   // (member, state...) memory is the row-major members x state matrix.

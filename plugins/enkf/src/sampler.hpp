@@ -24,7 +24,15 @@ struct Options {
 
 class EnsembleKalmanFilter : public Sampler {
  public:
-  SamplerNeeds needs() const override { return {false, true, 2}; }
+  SamplerNeeds needs() const override {
+    SamplerNeeds needs;
+    needs.forecast = true;
+    needs.min_members = 2;
+    // The LETKF's local analyses are independent of each other; the ETKF's
+    // and PertObs' global transforms are not.
+    needs.local = options_.settings.method == Method::LETKF;
+    return needs;
+  }
   static Parameters parameters();
   explicit EnsembleKalmanFilter(const Config& config);
   explicit EnsembleKalmanFilter(Options options);

@@ -75,6 +75,13 @@ struct ASSIM_API AssimilationProblem {
   std::optional<at::Tensor> climatology;
   // Where the cost is counted; null when nobody counts.
   std::shared_ptr<Evaluations> evaluations;
+  // For a sampler whose needs().local: the grid points whose state entries it
+  // must analyse, a bool tensor (points) over the state's spatial dims
+  // flattened row-major; entries at the other points may hold anything.
+  // Undefined: every point. The host gives the ranks of a team disjoint sets
+  // and takes each rank's points from its result, which must then be what
+  // the analysis of every point gives there, bit for bit.
+  at::Tensor analysed_points;
 };
 
 // What a sampler needs besides the observations, so that a stage routes it
@@ -89,6 +96,10 @@ struct ASSIM_API SamplerNeeds {
   // One member only: the estimate is a function of the observations, so
   // more members would be copies and their zero spread a false certainty.
   bool deterministic = false;
+  // Its analysis at a grid point needs no other point's analysis (a
+  // localised filter such as the LETKF): it may be asked for some points
+  // only (problem.analysed_points), so that one analysis is split over ranks.
+  bool local = false;
 };
 
 // Pairs of observations and the states that made them: the training data of

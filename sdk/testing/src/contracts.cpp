@@ -288,6 +288,37 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
     } catch (const std::exception&) {
     }
   }
+  if (needs.local) {
+    // Two halves of the grid analysed apart give, each at its own points,
+    // what the analysis of the whole grid gives there, bit for bit: the
+    // host splits one analysis over ranks so and puts the halves together.
+    std::int64_t points = 1;
+    bool trailing = true, seen_spatial = false;
+    for (const auto& d : problem.state.dims) {
+      if (d.spacing > 0) points *= d.size, seen_spatial = true;
+      else if (seen_spatial) trailing = false;
+    }
+    if (!seen_spatial || !trailing) {
+      f.add("needs() declares a local analysis, but the state's spatial dims are not its trailing dims");
+    } else {
+      const at::Tensor first = at::arange(points) < points / 2;
+      at::Tensor halves[2];
+      if (runs(f, "sample on half of the grid points", [&] {
+            AssimilationProblem part = problem;
+            part.analysed_points = first;
+            halves[0] = sampler.sample(part, members, 5);
+            part.analysed_points = first.logical_not();
+            halves[1] = sampler.sample(part, members, 5);
+          })) {
+        const at::Tensor whole = a.reshape({-1, points});
+        const at::Tensor joined = at::where(first, halves[0].reshape({-1, points}), halves[1].reshape({-1, points}));
+        if (!at::equal(joined, whole))
+          f.add("needs() declares a local analysis, but two halves of the grid analysed apart differ from the "
+                "analysis of the whole (largest difference " +
+                std::to_string((joined - whole).abs().max().item<double>()) + ")");
+      }
+    }
+  }
   if (needs.prior) {
     AssimilationProblem lacking = problem;
     lacking.prior = nullptr;
