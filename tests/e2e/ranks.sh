@@ -3,7 +3,7 @@
 # (mpirun -n 2, oversubscribed where the machine has fewer cores): the NetCDF
 # results must hold the same values bit for bit, with the stages run side by
 # side and, one at a time, each spreading stage (generate, filter, assimilate)
-# spread over both ranks. Then a rank killed inside a stage: the run fails,
+# spread over both ranks, and one cycled window on both ranks at once. Then a rank killed inside a stage: the run fails,
 # the stage has no result to reuse, and a rerun finishes it and gets the same
 # values. Timings (attributes and variables named *seconds*) are left out of
 # the comparison: they are measurements, not results.
@@ -44,6 +44,16 @@ for stage in truth etkf_l96 letkf_l96 by_sda by_letkf by_var4d by_fw; do
   grep -q "stage $stage (.*): running on 2 ranks" "$work/log" || { echo "FAIL: $stage did not spread"; fail=1; }
 done
 same "$work/one/ranks" "$work/two/ranks" "each stage spread"
+
+# One window of a LETKF cycled through it: both ranks work on that window
+# (members' forecasts and the analysis's regions split between them).
+team=(--set stages.by_letkf.windows=1 --set stages.by_letkf.seeds=1)
+"$assim" run "$case" --threads 1 --output "$work/one_team" "${team[@]}" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+two run "$case" --threads 1 --output "$work/two_team" "${team[@]}" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+two run "$case" --threads 1 --output "$work/two_team" "${team[@]}" --only by_letkf --force > "$work/log" 2>&1 \
+  || { cat "$work/log"; exit 1; }
+grep -q "stage by_letkf (assimilate): running on 2 ranks" "$work/log" || { echo "FAIL: by_letkf did not spread"; fail=1; }
+same "$work/one_team/ranks" "$work/two_team/ranks" "one window on a team of 2"
 
 # Rank 1 runs the long 'test' (stages i mod 2 of the first level); kill it there.
 long=(--set "stages.test.spinup=40 years")

@@ -232,18 +232,28 @@ class Assimilate : public Stage {
       shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
       result.samples = at::full(shape, NAN, at::kFloat);
     }
-    // The windows x seeds are shared out among the ranks, item k = w x seeds
-    // + s on rank k mod R; each item's random streams depend on w and s
-    // alone, so the result is the same on any number of ranks. The leader
-    // gathers every item's outcome and writes the one result.
+    // The windows x seeds are shared out among teams of ranks, item k = w x
+    // seeds + s on team k mod T; each item's random streams depend on w and s
+    // alone, so the result is the same on any number of ranks. A filter
+    // cycled through the window with fewer items than ranks splits its
+    // members' forecasts and local analyses inside a team; other samplers
+    // work on one rank per item. The leader gathers every item's outcome and
+    // writes the one result.
     const Ranks& ranks = context.ranks();
+    const std::int64_t items = windows * seeds;
+    const int teams =
+        cycle_filter ? static_cast<int>(std::clamp<std::int64_t>(items, 1, ranks.size())) : ranks.size();
+    const Ranks team = ranks.split(ranks.rank() % teams);
     Packer mine;
     std::int64_t solved = 0;
     double rmse_sum = 0;  // of the windows scored here, for the progress line
     std::int64_t scored_here = 0;
-    Progress progress("assimilate", (windows * seeds - ranks.rank() + ranks.size() - 1) / ranks.size(), "window");
-    for (std::int64_t k = ranks.rank(); k < windows * seeds; k += ranks.size()) {
+    Progress progress("assimilate", std::max<std::int64_t>(0, (items - ranks.rank() % teams + teams - 1) / teams),
+                      "window");
+    for (std::int64_t k = ranks.rank() % teams; k < items; k += teams) {
       const std::int64_t w = k / seeds, s = k % seeds;
+      // Over several ranks each says what it works on: a rank that dies is then found at its window.
+      if (ranks.size() > 1) log::info("assimilate: window ", w, ", seed ", s);
       AssimilationProblem problem;
       problem.state = set.state;
       problem.observation_operator = op;
@@ -269,7 +279,7 @@ class Assimilate : public Stage {
       mine.integer(w).integer(s);
       try {
         at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
-                                                   set.frame_steps, *evaluations)
+                                                   set.frame_steps, *evaluations, team)
                                           : sampler->sample(problem, members, seed).to(at::kDouble);
         const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (!at::isfinite(samples).all().item<bool>())
@@ -291,8 +301,15 @@ class Assimilate : public Stage {
         mine.tensor(result.samples.defined() ? samples.to(at::kFloat) : at::Tensor());
         mine.reals(evaluations->cost).reals(evaluations->gradient_norm);
       } catch (const DivergenceError& e) {
-        log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
+        if (team.leader()) log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
         mine.integer(0).text(e.what());
+      } catch (const ConfigError&) {
+        throw;
+      } catch (const std::bad_alloc&) {
+        throw;
+      } catch (const std::exception& e) {
+        // Which window failed, whichever rank solved it.
+        throw Error("window " + std::to_string(w) + ", seed " + std::to_string(s) + ": " + without_backtrace(e.what()));
       }
       mine.integer(evaluations->model_steps - steps_before).integer(evaluations->network - network_before);
       ++solved;
@@ -300,7 +317,9 @@ class Assimilate : public Stage {
       if (scored_here > 0) progress.note("rmse " + std::to_string(rmse_sum / static_cast<double>(scored_here)));
     }
     progress.finish();
-    const auto gathered = ranks.all_gather(Packer().integer(solved).bytes() + mine.bytes());
+    // One report per item: its team's leader's.
+    const auto gathered = ranks.all_gather(team.leader() ? Packer().integer(solved).bytes() + mine.bytes()
+                                                         : Packer().integer(0).bytes());
     if (!ranks.leader()) return;
 
     std::vector<std::string> diverged(static_cast<std::size_t>(windows * seeds));
@@ -444,7 +463,7 @@ class Assimilate : public Stage {
   // then forecast and analysed frame by frame. (members, L, state...)
   static at::Tensor cycled(const Model& model, const Sampler& filter, const AssimilationProblem& window,
                            std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
-                           std::int64_t frame_steps, Evaluations& evaluations) {
+                           std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     std::vector<std::int64_t> shape = window.background->sizes().vec();
     shape.insert(shape.begin(), members);
@@ -458,7 +477,7 @@ class Assimilate : public Stage {
       frame.mask = window.mask.slice(0, f, f + 1);
       if (f > 0) evaluations.model_steps += members * frame_steps;
       ensemble = cycle::advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
-                                cycle::analysis_seed(seed, f), &normalisation, seconds)
+                                cycle::analysis_seed(seed, f), &normalisation, seconds, team)
                      .analysis;
       analyses.push_back(ensemble);
     }
