@@ -39,7 +39,8 @@ struct Common {
         "log-level", po::value(&log_level)->default_value("info"), "debug, info, warning or error")(
         "threads", po::value(&threads)->default_value(0),
         "threads for tensor operations per rank; 0: OMP_NUM_THREADS if set, else the cores shared out among the "
-        "ranks on this machine (all of them for one rank)");
+        "ranks on this machine (all of them for one rank); 1 on a machine another job shares "
+        "(bench/threads/README.md)");
   }
   void apply() const {
     if (log_level == "debug") log::set_level(log::Level::Debug);
