@@ -44,14 +44,6 @@ struct Ranks::Group {
 
 Ranks::Ranks(std::shared_ptr<Group> group) : group_(std::move(group)) {}
 
-bool Ranks::mpi_built() {
-#ifdef ASSIM_HAVE_MPI
-  return true;
-#else
-  return false;
-#endif
-}
-
 void Ranks::start(int& argc, char**& argv) {
   const int launched = launched_size();
 #ifdef ASSIM_HAVE_MPI

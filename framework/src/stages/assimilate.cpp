@@ -214,24 +214,6 @@ class Assimilate : public Stage {
     products::AssimilationResult result;
     result.state = set.state;
     if (set.normalised) result.state.units = "1";
-    result.observations_digest = file_digest(source.product);
-    result.members = members;
-    result.frame_steps = set.frame_steps;
-    std::vector<std::int64_t> result_shape = {windows, seeds, frames};
-    result_shape.insert(result_shape.end(), state_sizes.begin(), state_sizes.end());
-    result.mean = at::full(result_shape, NAN, at::kDouble);
-    result.spread = at::full(result_shape, NAN, at::kDouble);
-    result.rmse = at::full({windows, seeds, frames}, NAN, at::kDouble);
-    result.rmse_sample = result.rmse.clone();
-    result.ensemble_spread = result.rmse.clone();
-    result.crps = result.rmse.clone();
-    result.ranks = at::full({windows, seeds, members + 1}, NAN, at::kDouble);
-    result.truth = truth.slice(0, 0, windows);
-    if (config.get<bool>("keep_samples")) {
-      std::vector<std::int64_t> shape = {windows, seeds, members, frames};
-      shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
-      result.samples = at::full(shape, NAN, at::kFloat);
-    }
     // The windows x seeds are shared out among teams of ranks, item k = w x
     // seeds + s on team k mod T; each item's random streams depend on w and s
     // alone, so the result is the same on any number of ranks. A filter
@@ -298,7 +280,7 @@ class Assimilate : public Stage {
         mine.integer(1).real(took);
         mine.tensor(samples.mean(0)).tensor(samples.std(0, /*unbiased=*/true));
         mine.tensor(f.rmse).tensor(f.rmse_sample).tensor(f.ranks).tensor(f.spread).tensor(f.crps);
-        mine.tensor(result.samples.defined() ? samples.to(at::kFloat) : at::Tensor());
+        mine.tensor(config.get<bool>("keep_samples") ? samples.to(at::kFloat) : at::Tensor());
         mine.reals(evaluations->cost).reals(evaluations->gradient_norm);
       } catch (const DivergenceError& e) {
         if (team.leader()) log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
@@ -322,6 +304,25 @@ class Assimilate : public Stage {
                                                          : Packer().integer(0).bytes());
     if (!ranks.leader()) return;
 
+    // The result, on the leader only: the other ranks hold just their items.
+    result.observations_digest = file_digest(source.product);
+    result.members = members;
+    result.frame_steps = set.frame_steps;
+    std::vector<std::int64_t> result_shape = {windows, seeds, frames};
+    result_shape.insert(result_shape.end(), state_sizes.begin(), state_sizes.end());
+    result.mean = at::full(result_shape, NAN, at::kDouble);
+    result.spread = at::full(result_shape, NAN, at::kDouble);
+    result.rmse = at::full({windows, seeds, frames}, NAN, at::kDouble);
+    result.rmse_sample = result.rmse.clone();
+    result.ensemble_spread = result.rmse.clone();
+    result.crps = result.rmse.clone();
+    result.ranks = at::full({windows, seeds, members + 1}, NAN, at::kDouble);
+    result.truth = truth.slice(0, 0, windows);
+    if (config.get<bool>("keep_samples")) {
+      std::vector<std::int64_t> shape = {windows, seeds, members, frames};
+      shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
+      result.samples = at::full(shape, NAN, at::kFloat);
+    }
     std::vector<std::string> diverged(static_cast<std::size_t>(windows * seeds));
     struct Iterations {
       std::int64_t window, seed;

@@ -26,8 +26,6 @@ class Ranks {
   // Every rank of the run, and this rank on its own.
   static const Ranks& world();
   static const Ranks& self();
-  // Whether this build can run over MPI at all.
-  static bool mpi_built();
 
   int rank() const;
   int size() const;
@@ -94,7 +92,6 @@ class Unpacker {
   std::string text();
   std::vector<double> reals();
   at::Tensor tensor();
-  bool done() const { return at_ == bytes_.size(); }
 
  private:
   void raw(void* data, std::size_t size);
