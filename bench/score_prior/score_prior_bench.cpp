@@ -1,11 +1,13 @@
 // Speed of the prior.score_unet network on the CPU: training samples/s
 // (forward + backward + AdamW step, the inner loop of ScorePrior::fit) and
 // denoiser evaluations/s (no-grad forward), at batch 1 and 8, on 1 and 2
-// threads. score_prior_bench.py runs this and the same network in PyTorch
-// and prints the ratios (README.md).
+// threads, for each way of computing it (--compute: nchw-fp32 is PyTorch's
+// default, nhwc-fp32 channels-last, nhwc-bf16 channels-last with bf16
+// autocast). score_prior_bench.py runs this and the same network in PyTorch
+// (fp32, NCHW) and prints the ratios (README.md).
 //
 //   score_prior_bench [--channels 16,32,64] [--blocks 2] [--kernel 3] [--grid 64]
-//                     [--window 9] [--seconds 3]
+//                     [--window 9] [--seconds 3] [--compute nchw-fp32,nhwc-fp32,nhwc-bf16]
 #include "unet.hpp"
 
 #include <assim/diffusion.hpp>
@@ -14,11 +16,13 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -40,6 +44,48 @@ double rate(Work work, std::int64_t per_call, double seconds) {
   return static_cast<double>(calls * per_call) / elapsed;
 }
 
+// Floating-point operations of one forward pass over a window (2 per
+// multiply-add of every convolution and of the embedding; the element-wise
+// work is not counted): what "fraction of the machine's peak" divides.
+double forward_flops(const assim::score_prior::Architecture& a, std::int64_t frames) {
+  const bool row = a.height == 1;
+  const double taps = static_cast<double>(a.kernel) * static_cast<double>(row ? 1 : a.kernel);
+  auto pixels = [&](std::size_t level) {
+    const double shrink = static_cast<double>(std::int64_t{1} << level);
+    return (row ? 1.0 : static_cast<double>(a.height) / shrink) * static_cast<double>(a.width) / shrink;
+  };
+  auto conv = [](double in, double out, double k, double px) { return 2 * in * out * k * px; };
+  const double c0 = static_cast<double>(a.channels.front());
+  double f = conv(static_cast<double>(a.channels_in + (a.positional ? 4 : 0)), c0, taps, pixels(0)) +
+             conv(c0, static_cast<double>(a.outputs()), taps, pixels(0));
+  for (std::size_t i = 0; i < a.channels.size(); ++i) {
+    const double c = static_cast<double>(a.channels[i]), px = pixels(i);
+    f += 2 * static_cast<double>(a.blocks) * (conv(c, 4 * c, taps, px) + conv(4 * c, c, 1, px));
+    if (i > 0) f += conv(static_cast<double>(a.channels[i - 1]), c, taps, px) + 2 * (conv(c, 4 * c, 3, px) + conv(4 * c, c, 1, px));
+    if (i + 1 < a.channels.size()) f += conv(static_cast<double>(a.channels[i + 1]), c, taps, px);
+  }
+  const double embedding = a.timed ? 2.0 * (2 * a.frequencies * a.hidden + a.hidden * a.embedding) : 0;
+  return static_cast<double>(frames) * f + embedding;
+}
+
+// The machine's attainable rate for this work: the best of a few forward
+// passes of a large channels-last 3 x 3 convolution (64 -> 256 channels,
+// 72 planes of 32 x 32) in float32, in GFLOP/s, on the current threads.
+double convolution_peak() {
+  torch::NoGradGuard no_grad;
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(64, 256, 3).padding(1));
+  conv->weight.set_data(conv->weight.contiguous(torch::MemoryFormat::ChannelsLast));
+  const auto x = torch::randn({72, 64, 32, 32}).contiguous(torch::MemoryFormat::ChannelsLast);
+  conv->forward(x);
+  double best = 1e300;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = clock_type::now();
+    conv->forward(x);
+    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
+  }
+  return 2.0 * 64 * 256 * 9 * 72 * 32 * 32 / best / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,6 +97,7 @@ int main(int argc, char** argv) {
   a.kernel = 3;
   std::int64_t window = 9;
   double seconds = 3;
+  std::vector<std::string> computes = {"nchw-fp32", "nhwc-fp32", "nhwc-bf16"};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--channels") {
@@ -68,38 +115,60 @@ int main(int argc, char** argv) {
       window = std::stoll(value);
     } else if (key == "--seconds") {
       seconds = std::stod(value);
+    } else if (key == "--compute") {
+      computes.clear();
+      std::stringstream in(value);
+      std::string c;
+      while (std::getline(in, c, ',')) computes.push_back(c);
     } else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       return 2;
     }
   }
-  torch::manual_seed(0);
-  assim::score_prior::UNet net(a);
-  std::printf("parameters %lld\n", static_cast<long long>(net->parameter_count()));
-  const assim::CosineSchedule schedule;
-  torch::optim::AdamW optimiser(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(1e-5));
+  a.channels_in = 2;
+  std::printf("forward_gflop_per_window %.4f\n", forward_flops(a, window) / 1e9);
   for (int threads : {1, 2}) {
     torch::set_num_threads(threads);
-    for (std::int64_t batch : {1, 8}) {
-      const auto x = torch::randn({batch, window, a.channels_in, a.height, a.width});
-      const double train = rate(
-          [&] {
-            const auto t = torch::rand({batch}), eps = torch::randn_like(x);
-            const auto loss = (net->forward(schedule.noise(x, eps, t), t) - eps).square().mean();
-            optimiser.zero_grad();
-            loss.backward();
-            optimiser.step();
-          },
-          batch, seconds);
-      const double denoise = rate(
-          [&] {
-            torch::NoGradGuard no_grad;
-            net->forward(x, torch::rand({batch}));
-          },
-          batch, seconds);
-      std::printf("threads %d batch %lld train %.3f denoise %.3f\n", threads, static_cast<long long>(batch), train,
-                  denoise);
-      std::fflush(stdout);
+    std::printf("peak threads %d gflops %.1f\n", threads, convolution_peak());
+  }
+  for (const std::string& name : computes) {
+    assim::score_prior::Compute compute;
+    if (name == "nchw-fp32") {
+      compute.channels_last = false;
+    } else if (name == "nhwc-bf16") {
+      compute.precision = assim::score_prior::Precision::bf16;
+    } else if (name != "nhwc-fp32") {
+      std::fprintf(stderr, "unknown --compute %s (nchw-fp32, nhwc-fp32, nhwc-bf16)\n", name.c_str());
+      return 2;
+    }
+    torch::manual_seed(0);
+    assim::score_prior::UNet net(a, compute);
+    std::printf("parameters %lld\n", static_cast<long long>(net->parameter_count()));
+    const assim::CosineSchedule schedule;
+    torch::optim::AdamW optimiser(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(1e-5));
+    for (int threads : {1, 2}) {
+      torch::set_num_threads(threads);
+      for (std::int64_t batch : {1, 8}) {
+        const auto x = torch::randn({batch, window, a.channels_in, a.height, a.width});
+        const double train = rate(
+            [&] {
+              const auto t = torch::rand({batch}), eps = torch::randn_like(x);
+              const auto loss = (net->forward(schedule.noise(x, eps, t), t) - eps).square().mean();
+              optimiser.zero_grad();
+              loss.backward();
+              optimiser.step();
+            },
+            batch, seconds);
+        const double denoise = rate(
+            [&] {
+              torch::NoGradGuard no_grad;
+              net->forward(x, torch::rand({batch}));
+            },
+            batch, seconds);
+        std::printf("compute %s threads %d batch %lld train %.3f denoise %.3f\n", name.c_str(), threads,
+                    static_cast<long long>(batch), train, denoise);
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

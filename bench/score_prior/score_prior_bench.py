@@ -1,10 +1,12 @@
 """The prior.score_unet network rebuilt in PyTorch (Debian's python3-torch,
-the same 1.13.1 as the C++ LibTorch), timed the same way as
-score_prior_bench.cpp; runs the C++ program first and prints both with the
-ratios C++ / Python (README.md).
+the same 1.13.1 as the C++ LibTorch) as a PyTorch user writes it: float32,
+default (NCHW) layout. Timed the same way as score_prior_bench.cpp, whose
+ways of computing (--compute) it runs in alternating rounds; prints both
+with the ratios C++ / PyTorch (README.md).
 
     /usr/bin/python3 bench/score_prior/score_prior_bench.py BUILD/bench/score_prior/score_prior_bench \
-        [--channels 16,32,64] [--blocks 2] [--kernel 3] [--grid 64] [--window 9] [--seconds 3] [--rounds 3]
+        [--channels 16,32,64] [--blocks 2] [--kernel 3] [--grid 64] [--window 9] [--seconds 3] [--rounds 3] \
+        [--compute nchw-fp32,nhwc-fp32,nhwc-bf16]
 """
 import argparse
 import math
@@ -17,6 +19,9 @@ import torch.nn.functional as F
 
 
 def conv(cin, cout, k, stride=1):
+    # A 1 x 1 kernel needs no padding (a circular pad of width 0 would still copy its input).
+    if k == 1:
+        return nn.Conv2d(cin, cout, 1, stride=stride)
     return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, padding_mode="circular")
 
 
@@ -129,9 +134,10 @@ def main():
     parser.add_argument("--window", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compute", default="nchw-fp32,nhwc-fp32")
     a = parser.parse_args()
     args = ["--channels", a.channels, "--blocks", str(a.blocks), "--kernel", str(a.kernel), "--grid", str(a.grid),
-            "--window", str(a.window), "--seconds", str(a.seconds)]
+            "--window", str(a.window), "--seconds", str(a.seconds), "--compute", a.compute]
     channels = [int(c) for c in a.channels.split(",")]
     torch.manual_seed(0)
     net = UNet(2, channels, a.blocks, a.kernel)
@@ -145,14 +151,19 @@ def main():
     # disturbed, and alternation gives both sides the same chances.
     cpp, py = {}, {}
     cpp_params = None
+    gflop, peak = 0.0, {}
     for _ in range(a.rounds):
         out = subprocess.run([a.cpp] + args, check=True, capture_output=True, text=True).stdout
         for line in out.splitlines():
             words = line.split()
             if words[0] == "parameters":
                 cpp_params = int(words[1])
+            elif words[0] == "forward_gflop_per_window":
+                gflop = float(words[1])
+            elif words[0] == "peak":
+                peak[int(words[2])] = max(peak.get(int(words[2]), 0), float(words[4]))
             else:
-                key, value = (int(words[1]), int(words[3])), (float(words[5]), float(words[7]))
+                key, value = (words[1], int(words[3]), int(words[5])), (float(words[7]), float(words[9]))
                 cpp[key] = tuple(map(max, zip(cpp.get(key, (0, 0)), value)))
         for threads in (1, 2):
             torch.set_num_threads(threads)
@@ -179,11 +190,17 @@ def main():
 
     print(f"network: channels {channels}, blocks {a.blocks}, kernel {a.kernel}, grid {a.grid}, window {a.window}")
     print(f"parameters: C++ {cpp_params}, PyTorch {params}" + ("" if cpp_params == params else "  MISMATCH"))
-    print("| threads | batch | train C++ | train PyTorch | ratio | denoise C++ | denoise PyTorch | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for key in sorted(cpp):
-        (ct, cd), (pt, pd) = cpp[key], py[key]
-        print(f"| {key[0]} | {key[1]} | {ct:.2f} | {pt:.2f} | {ct / pt:.2f} | {cd:.2f} | {pd:.2f} | {cd / pd:.2f} |")
+    print(f"forward pass: {gflop:.3f} GFLOP per window (convolutions and the embedding; a training step is 3x); "
+          "peak: a 64 -> 256 3 x 3 channels-last convolution, " +
+          ", ".join(f"{p:.0f} GFLOP/s on {t} thread(s)" for t, p in sorted(peak.items())))
+    print("| C++ computes | threads | batch | train C++ | train PyTorch | ratio | C++ % of peak | denoise C++ | "
+          "denoise PyTorch | ratio | C++ % of peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for key in sorted(cpp, key=lambda k: (a.compute.split(",").index(k[0]), k[1], k[2])):
+        (ct, cd), (pt, pd) = cpp[key], py[key[1:]]
+        share_t, share_d = 300 * ct * gflop / peak[key[1]], 100 * cd * gflop / peak[key[1]]
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {ct:.2f} | {pt:.2f} | {ct / pt:.2f} | {share_t:.0f} | {cd:.2f} | "
+              f"{pd:.2f} | {cd / pd:.2f} | {share_d:.0f} |")
     print(f"best of {a.rounds} alternating rounds of {a.seconds} s per measurement")
     print("(train: samples/s, each a window of frames; denoise: window evaluations/s; ratio C++ / PyTorch)")
 

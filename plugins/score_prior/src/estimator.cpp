@@ -39,6 +39,7 @@ assim::Fields<Architecture> fields() {
             "error (eq. 21's |w - w~|^2 / c with w~ = 0); 0: none")
       .at_least(0);
   add_network_fields(p);
+  add_compute_fields(p.unbound());
   return p;
 }
 
@@ -82,7 +83,8 @@ Estimator::Estimator(const assim::Config& config)
   const double weights = arch_.parameter_estimate();
   assim::check_memory(config, "channels", 16 * weights,
                       "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
-  net_ = UNet(arch_);
+  compute_ = read_compute(config);
+  net_ = UNet(arch_, compute_);
 }
 
 assim::SamplerNeeds Estimator::needs() const {
@@ -165,6 +167,7 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   plan.who = who;
   plan.format = format;
   plan.architecture = arch_;
+  plan.compute = compute_;
   plan.settings = settings_;
   plan.per_epoch = data.pairs_per_epoch;
   // The fit trains `net`; estimate() reads net_: the same module while fitting.
@@ -200,7 +203,7 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
 }
 
 void Estimator::load(const std::filesystem::path& folder) {
-  net_ = load_network(folder, arch_, format);
+  net_ = load_network(folder, arch_, compute_, format);
   fitted_ = true;
 }
 

@@ -51,6 +51,7 @@ class Estimator : public assim::Sampler {
   void check_operator(const std::shared_ptr<const assim::ObservationOperator>& op, const std::string& where) const;
 
   Architecture arch_;
+  Compute compute_;
   std::shared_ptr<const assim::ObservationOperator> operator_;
   std::vector<std::int64_t> state_shape_, observation_shape_;
   std::int64_t state_channels_ = 1, observation_channels_ = 1;

@@ -74,7 +74,7 @@ void check_architecture(torch::serialize::InputArchive& archive, const Architect
 }
 
 void write_weights(torch::serialize::OutputArchive& archive, const UNet& net) {
-  for (const auto& p : net->named_parameters()) archive.write("model/" + p.key(), p.value().detach().cpu());
+  for (const auto& p : net->named_parameters()) archive.write("model/" + p.key(), p.value().detach().cpu().contiguous());
   for (const auto& b : net->named_buffers()) archive.write("buffer/" + b.key(), b.value().cpu(), true);
 }
 
@@ -214,7 +214,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   const std::int64_t total_steps = options.epochs * steps;
 
   torch::manual_seed(options.seed);
-  UNet net(arch);
+  UNet net(arch, plan.compute);
   std::int64_t start = 0;
   std::vector<Row> history;
   double best = std::numeric_limits<double>::infinity();
@@ -229,7 +229,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       torch::serialize::InputArchive archive;
       open_archive(archive, file, checkpoint_format.c_str(), device);
       check_architecture(archive, arch, file);
-      UNet resumed(arch);
+      UNet resumed(arch, plan.compute);
       read_weights(archive, resumed, file);
       torch::serialize::InputArchive state;
       if (!archive.try_read("optimiser", state)) fail_file(file, "has no optimiser state");
@@ -257,6 +257,8 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     }
   }
   net->to(device);
+  assim::log::info(who, ": fitting ", net->parameter_count(), " parameters on ", device.str(), " in ",
+                   plan.compute.text());
   torch::optim::AdamW optimiser(net->parameters(),
                                 torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
   if (optimiser_state) {
@@ -360,13 +362,13 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   return net;
 }
 
-UNet load_network(const fs::path& folder, const Architecture& architecture, const std::string& format,
-                  at::Tensor* scale) {
+UNet load_network(const fs::path& folder, const Architecture& architecture, const Compute& compute,
+                  const std::string& format, at::Tensor* scale) {
   const fs::path file = folder / "model.pt";
   torch::serialize::InputArchive archive;
   open_archive(archive, file, (format + ".model").c_str());
   check_architecture(archive, architecture, file);
-  UNet net(architecture);
+  UNet net(architecture, compute);
   read_weights(archive, net, file);
   if (scale && !archive.try_read("scale", *scale)) fail_file(file, "has no scale");
   return net;

@@ -25,6 +25,7 @@ struct FitPlan {
   std::string who;       // the component type, for messages: "prior.score_unet"
   std::string format;    // "assim.prior.score_unet": files are <format>.checkpoint and <format>.model
   Architecture architecture;
+  Compute compute;       // how the network computes (logged when the fit starts)
   std::string settings;  // the component's resolved settings (YAML), written into every file
   at::Tensor scale;      // (channels) the states' normalisation, kept in the files; undefined: none
   std::int64_t per_epoch = 0;  // samples one epoch draws
@@ -42,8 +43,8 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
 
 // The network in <folder>/model.pt, checked against the architecture, and
 // (when asked for) the scale stored with it.
-UNet load_network(const std::filesystem::path& folder, const Architecture& architecture, const std::string& format,
-                  at::Tensor* scale = nullptr);
+UNet load_network(const std::filesystem::path& folder, const Architecture& architecture, const Compute& compute,
+                  const std::string& format, at::Tensor* scale = nullptr);
 
 // "cpu" or "cuda" as a device, refusing cuda where LibTorch sees none.
 torch::Device training_device(const std::string& name, const std::string& who);

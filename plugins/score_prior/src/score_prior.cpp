@@ -49,6 +49,7 @@ assim::Fields<Architecture> fields() {
       .at_least(1);
   p.unbound().integer("window", 9, "frames", "L: frames per window the prior is trained on").at_least(1);
   add_network_fields(p);
+  add_compute_fields(p.unbound());
   p.integer("frequencies", &Architecture::frequencies, "", "time features cos/sin(pi k t), k = 1..frequencies")
       .at_least(1);
   p.integer("embedding_hidden", &Architecture::hidden, "", "width of the time-embedding MLP").at_least(1);
@@ -95,7 +96,8 @@ ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config
   const double weights = arch_.parameter_estimate();
   assim::check_memory(config, "channels", 16 * weights,
                       "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
-  net_ = UNet(arch_);
+  compute_ = read_compute(config);
+  net_ = UNet(arch_, compute_);
 }
 
 at::Tensor ScorePrior::augment(const at::Tensor& x) const {
@@ -158,6 +160,7 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   plan.who = "prior.score_unet";
   plan.format = format;
   plan.architecture = arch_;
+  plan.compute = compute_;
   plan.settings = settings_;
   plan.scale = scale_;
   // One epoch draws as many windows as there are distinct ones (before rolls).
@@ -202,7 +205,7 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
 
 void ScorePrior::load(const fs::path& folder) {
   at::Tensor scale;
-  net_ = load_network(folder, arch_, format, &scale);
+  net_ = load_network(folder, arch_, compute_, format, &scale);
   device_ = torch::Device(torch::kCPU);
   scale_ = scale;
 }

@@ -45,6 +45,7 @@ class ScorePrior : public assim::Prior {
   void check_data(const at::Tensor& pieces, const std::string& what) const;
 
   Architecture arch_;
+  Compute compute_;
   std::vector<std::int64_t> state_shape_;
   std::int64_t state_channels_ = 2;
   std::int64_t window_ = 9;

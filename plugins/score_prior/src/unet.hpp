@@ -7,6 +7,7 @@
 
 #include <assim/config.hpp>
 #include <assim/fields.hpp>
+#include <assim/parameters.hpp>
 
 #include <torch/torch.h>
 
@@ -92,17 +93,41 @@ class TemporalBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TemporalBlock);
 
+// How the network computes, not what: the same weights and the same function
+// up to rounding (bench/score_prior/README.md has the measurements).
+// Channels-last (NHWC) lets oneDNN's convolutions skip reorders and makes the
+// channel norm one fused layer_norm; bf16 autocast runs convolutions and
+// matrix products in bfloat16 with float32 weights, which pays only where the
+// CPU has bf16 instructions (emulated, it was 3x slower).
+enum class Precision { fp32, bf16 };
+struct Compute {
+  bool channels_last = true;
+  Precision precision = Precision::fp32;
+  std::string text() const;  // "fp32, channels-last", for logs
+};
+
+// Whether this CPU computes in bfloat16 natively (AVX512_BF16 or AMX-BF16).
+bool cpu_has_bf16();
+// The settings `precision` (auto | fp32 | bf16) and `layout` (channels_last |
+// nchw), declared once for every component built on the network, and what
+// they resolve to here (auto: bf16 where cpu_has_bf16, else fp32).
+void add_compute_fields(assim::Parameters& parameters);
+Compute read_compute(const assim::Config& config);
+
 class UNetImpl : public torch::nn::Module {
  public:
-  explicit UNetImpl(const Architecture& a);
+  explicit UNetImpl(const Architecture& a, const Compute& compute = {});
   // z_t (B, L, C, H, W), t (B) -> eps_hat (B, L, C_out, H, W); t undefined when not timed.
   torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& t);
   std::int64_t parameter_count() const;
+  const Compute& compute() const { return compute_; }
 
  private:
   torch::Tensor embed(const torch::Tensor& t);
+  torch::Tensor body(const torch::Tensor& z_t, const torch::Tensor& t);
 
   Architecture a_;
+  Compute compute_;
   torch::nn::Linear embed_in_{nullptr}, embed_out_{nullptr};
   torch::nn::Conv2d head_{nullptr}, tail_{nullptr};
   torch::nn::ModuleList down_, up_;            // stride-2 convs (level > 0); convs after upsampling (level < n-1)

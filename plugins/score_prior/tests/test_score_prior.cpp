@@ -147,6 +147,60 @@ TEST_CASE("circular padding: rolling the input in x and y rolls the output") {
   CHECK(torch::allclose(rolled, out.roll({4, 8}, {-2, -1}), 1e-4, 1e-5));
 }
 
+TEST_CASE("layouts and precisions compute the same network") {
+  const auto [z, t] = probe(5);
+  ScorePrior nchw = make(small + "layout: nchw\nprecision: fp32\n");
+  ScorePrior last = make(small + "layout: channels_last\nprecision: fp32\n");
+  ScorePrior bf16 = make(small + "precision: bf16\n");
+  CHECK(!nchw.network()->compute().channels_last);
+  CHECK(bf16.network()->compute().precision == assim::score_prior::Precision::bf16);
+  // One set of weights in all three (the layout is the tensors' strides, not their values).
+  torch::NoGradGuard no_grad;
+  for (ScorePrior* other : {&last, &bf16}) {
+    auto target = other->network()->parameters();
+    auto source = nchw.network()->parameters();
+    for (std::size_t i = 0; i < target.size(); ++i) target[i].copy_(source[i]);
+  }
+  const auto reference = nchw.denoise(z, t);
+  const double scale = reference.abs().max().item<double>();
+  // Channels-last reorders sums only: float32 rounding.
+  CHECK(torch::allclose(last.denoise(z, t), reference, 1e-4, 1e-5 * scale));
+  // bf16 keeps 8 bits of mantissa: about 1e-2 relative, and not 0 (autocast is on).
+  const double bf16_error = (bf16.denoise(z, t) - reference).abs().max().item<double>() / scale;
+  MESSAGE("bf16 against fp32: max error " << bf16_error << " of the largest output");
+  CHECK(bf16_error > 1e-4);
+  CHECK(bf16_error < 5e-2);
+  CHECK((bf16.denoise(z, t).scalar_type() == torch::kFloat));
+  CHECK_THROWS_WITH_AS(make(small + "precision: fp16\n"), doctest::Contains("precision"), assim::ConfigError);
+}
+
+TEST_CASE("a prior fitted in bf16 reaches the fp32 prior's validation loss") {
+  auto data = synthetic(6, 12, 1);
+  data.validation = synthetic(2, 12, 2).train;
+  // The noise of the comparison: two fp32 fits that differ only in their seed.
+  auto final_validation = [&](const std::string& precision, std::uint64_t seed) {
+    const fs::path dir = scratch("precision-" + precision + std::to_string(seed));
+    ScorePrior prior = make(small + "precision: " + precision + "\n");
+    auto o = options(dir, 6);
+    o.seed = seed;
+    prior.fit(data, o);
+    return column(losses(dir / "output" / "training.csv").back(), 2);
+  };
+  // Paired by seed (same initial weights, same draws): the precision must move
+  // the loss by less than a change of seed does, the fit's own noise.
+  std::vector<double> fp32, gap;
+  for (std::uint64_t seed : {42, 43, 44}) {
+    fp32.push_back(final_validation("fp32", seed));
+    gap.push_back(final_validation("bf16", seed) - fp32.back());
+    MESSAGE("seed " << seed << ": validation loss fp32 " << fp32.back() << ", bf16 - fp32 " << gap.back());
+  }
+  const double mean = (fp32[0] + fp32[1] + fp32[2]) / 3;
+  double spread = 0;
+  for (double v : fp32) spread += (v - mean) * (v - mean) / 2;
+  spread = std::sqrt(spread);
+  for (double g : gap) CHECK(std::abs(g) < 0.5 * spread);
+}
+
 TEST_CASE("the reference network: ~3.7 M parameters, temporal reach +-4 frames") {
   const ScorePrior prior = make(reference + "positional: true\n");
   const auto count = prior.network()->parameter_count();
