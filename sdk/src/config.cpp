@@ -363,6 +363,12 @@ std::string Config::where(const std::string& key) const {
 
 std::string Config::path(const std::string& key) const { return join_path(impl_->path, key); }
 
+std::filesystem::path Config::file(const std::string& key) const {
+  const std::filesystem::path value = get<std::string>(key);
+  if (value.empty() || value.is_absolute() || !impl_->origin) return value;
+  return std::filesystem::absolute(impl_->origin->file).parent_path() / value;
+}
+
 void Config::fail(const std::string& key, const std::string& message) const {
   throw ConfigError(where(key), path(key), message);
 }

@@ -34,7 +34,20 @@ Parameters physics_from(const assim::Config& c) {
 }
 
 Planning planning_from(const assim::Config& c) {
-  return c.get<std::string>("fft_planning") == "estimate" ? Planning::Estimate : Planning::Measure;
+  const std::string planning = c.get<std::string>("fft_planning");
+  if (planning == "estimate") return Planning::Estimate;
+  if (planning == "measure") return Planning::Measure;
+  // Wisdom: read and planned now, so that a missing or foreign file stops the
+  // experiment before anything runs.
+  const auto file = c.file("fft_wisdom");
+  if (file.empty()) c.fail("fft_wisdom", "fft_planning: wisdom needs the wisdom file (write it with qg_wisdom FILE NX...)");
+  try {
+    import_wisdom(file);
+    transforms(c.get<std::int64_t>("nx"), Planning::Wisdom);
+  } catch (const std::runtime_error& e) {
+    c.fail("fft_wisdom", e.what());
+  }
+  return Planning::Wisdom;
 }
 
 at::Tensor tensor_of(const std::vector<double>& values, at::IntArrayRef shape) {
@@ -146,10 +159,15 @@ assim::Parameters TwoLayerModel::parameters() {
   p.boolean("dealias", d.dealias,
             "replace the exponential filter by the 2/3-rule mask (not pyqg's scheme)");
   p.string("fft_planning", "estimate", "",
-           "FFTW planning: estimate (the same plan, so the same bits, in every run: a seed reproduces the data) "
-           "or measure (the plan timed fastest at start-up; it may differ between runs, and over years of "
-           "chaotic flow its last bits grow into a different trajectory)")
-      .one_of({"measure", "estimate"});
+           "FFTW planning: estimate (the same plan, so the same bits, in every run: a seed reproduces the data), "
+           "measure (the plan timed fastest at start-up; it may differ between runs, and over years of "
+           "chaotic flow its last bits grow into a different trajectory) or wisdom (the plan stored in "
+           "fft_wisdom: as fast as measure and the same in every run that reads the same file)")
+      .one_of({"measure", "estimate", "wisdom"});
+  p.string("fft_wisdom", "", "",
+           "FFTW wisdom file for fft_planning: wisdom, relative to the experiment file; write it once with "
+           "`qg_wisdom FILE NX...` (build/plugins/qg/qg_wisdom) on the machine kind that will read it")
+      .input_file();
   return p;
 }
 

@@ -13,7 +13,10 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -225,6 +228,39 @@ TEST_CASE("a batch steps bitwise like its members one by one") {
       CHECK(at::equal(alone->state()[0], together[m]));
     }
   }
+}
+
+TEST_CASE("FFTW wisdom: written once, read back, refused when it lacks the grid or is not wisdom") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("qg_tests-wisdom-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "qg.wisdom";
+  assim::qg::write_wisdom(file, {32}, assim::qg::Planning::Measure);
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  CHECK(first.rfind("(fftw-3.3", 0) == 0);
+  CHECK(!fs::exists(file.string() + ".partial"));
+  assim::qg::import_wisdom(file);
+
+  // Planned from the wisdom, the step is pyqg's scheme to rounding (the plan differs only in its order of sums).
+  assim::qg::TwoLayerModel wise(assim::qg::Parameters{32}, assim::qg::Planning::Wisdom);
+  assim::qg::TwoLayerModel plain(assim::qg::Parameters{32}, assim::qg::Planning::Estimate);
+  const at::Tensor q = wise.initial_state(1, 5);
+  auto a = wise.start(q), b = plain.start(q);
+  a->advance(100);
+  b->advance(100);
+  CHECK(at::allclose(a->state(), b->state(), 1e-12, 1e-12 * b->state().abs().max().item<double>()));
+
+  // A grid no wisdom covers (no test plans nx 40 otherwise) is refused, naming the tool.
+  CHECK_THROWS_WITH_AS(assim::qg::transforms(40, assim::qg::Planning::Wisdom),
+                       doctest::Contains("holds no plan for the 40^2 transforms"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(assim::qg::import_wisdom(dir / "absent.wisdom"), doctest::Contains("does not exist"),
+                       std::runtime_error);
+  std::ofstream(dir / "garbage.wisdom") << "not wisdom\n";
+  CHECK_THROWS_WITH_AS(assim::qg::import_wisdom(dir / "garbage.wisdom"), doctest::Contains("is not FFTW wisdom"),
+                       std::runtime_error);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("a CFL blow-up throws DivergenceError naming the step") {

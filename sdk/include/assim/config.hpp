@@ -12,6 +12,7 @@
 #include <assim/component.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ class ASSIM_API Config {
   std::string where(const std::string& key = {}) const;
   // Dotted path of the key: "components.qg.dt".
   std::string path(const std::string& key = {}) const;
+  // The String `key` as a file path: relative values are relative to the
+  // experiment file's folder, as the host resolves input_file() keys; empty
+  // when the value is empty.
+  std::filesystem::path file(const std::string& key) const;
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
 
   // The keys present (given or defaulted), in file order.
