@@ -265,10 +265,11 @@ def main():
     e.write()
 
     e = Experiment("prior_training_cpu.yaml", "How the prior's training moves SOAD and SDA: arctan, p = 1, N = 1.",
-                   "SOAD and SDA with background on priors trained for 8 and 16 epochs, 32 x 32")
+                   "SOAD and SDA with background on priors trained for 8, 16 and 24 epochs, 32 x 32")
     # Does SOAD, which must learn to invert H inside its prior, gain more from
-    # a better-trained prior than SDA, which applies H exactly? (README)
-    for epochs in [8, 16]:
+    # a better-trained prior than SDA, which applies H exactly? And where does
+    # the validation loss stop improving? (README)
+    for epochs in [8, 16, 24]:
         e.cell("easy", "all", 1, "bg", ["soad", "soad_k64_bgg", "sda"], epochs=epochs)
     e.write()
 
