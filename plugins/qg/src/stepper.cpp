@@ -5,6 +5,11 @@
 #include <cstring>
 #include <limits>
 #include <sstream>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace assim::qg {
 
@@ -151,30 +156,51 @@ void update(const Grid& g, double* __restrict qh, double* __restrict w, const do
   }
 }
 
+// The OpenMP threads a parallel region would take here (LibTorch sets them:
+// the host's --threads), and this thread's number inside one; 1 and 0
+// without OpenMP.
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+int thread_number() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 }  // namespace
 
 Divergence::Divergence(std::int64_t step_, std::int64_t member, double cfl, double dt)
     : std::runtime_error(divergence_message(step_, member, cfl, dt)), step(step_) {}
 
+Stepper::Scratch::Scratch(const Grid& grid)
+    : spectral4(complex_array(4 * static_cast<std::size_t>(grid.modes()))),
+      velocity4(real_array(4 * static_cast<std::size_t>(grid.points()))),
+      q_aligned(real_array(2 * static_cast<std::size_t>(grid.points()))) {}
+
 Stepper::Stepper(std::shared_ptr<const Grid> grid, std::int64_t members, Planning planning)
     : grid_(std::move(grid)), members_(members), plans_(transforms(grid_->nx, planning)) {
   if (members < 1) throw std::invalid_argument("a Stepper needs at least one member");
-  const auto P = static_cast<std::size_t>(grid_->points());
   const auto M = static_cast<std::size_t>(grid_->modes());
   const auto batch = static_cast<std::size_t>(members);
   qh_ = complex_array(batch * 2 * M);
   for (auto& h : history_) h = complex_array(batch * 2 * M);
-  spectral4_ = complex_array(4 * M);
-  velocity4_ = real_array(4 * P);
-  q_aligned_ = real_array(2 * P);
+  scratch_.push_back(std::make_unique<Scratch>(*grid_));
 }
 
 void Stepper::start(const double* q) {
   const auto P = static_cast<std::size_t>(grid_->points());
   const auto M = static_cast<std::size_t>(grid_->modes());
+  double* aligned = scratch_.front()->q_aligned.get();
   for (std::int64_t m = 0; m < members_; ++m) {
-    std::memcpy(q_aligned_.get(), q + m * 2 * P, sizeof(double) * 2 * P);
-    fftw_execute_dft_r2c(plans_.forward2, q_aligned_.get(), qh_.get() + m * 2 * M);
+    std::memcpy(aligned, q + m * 2 * P, sizeof(double) * 2 * P);
+    fftw_execute_dft_r2c(plans_.forward2, aligned, qh_.get() + m * 2 * M);
   }
   for (auto& h : history_)
     std::memset(h.get(), 0, sizeof(fftw_complex) * static_cast<std::size_t>(members_) * 2 * M);
@@ -186,6 +212,8 @@ void Stepper::start(const double* q) {
 void Stepper::advance(double* q, std::int64_t steps) {
   const std::int64_t P = grid_->points();
   const double dt = grid_->p.dt;
+  const int threads = static_cast<int>(std::min<std::int64_t>(members_, max_threads()));
+  while (static_cast<int>(scratch_.size()) < threads) scratch_.push_back(std::make_unique<Scratch>(*grid_));
   while (steps > 0) {
     const int n = static_cast<int>(std::min<std::int64_t>(steps, block));
     // The block's schedule, the same for every member.
@@ -201,16 +229,30 @@ void Stepper::advance(double* q, std::int64_t steps) {
       level = std::min(level + 1, 2);
       previous ^= 1;  // R_n went into the R_n-2 slot
     }
+    // Each member's first bad step in the block (n: none) and its CFL number,
+    // reduced in member order below, so that the threads change nothing.
+    std::vector<int> first_bad(static_cast<std::size_t>(members_), n);
+    std::vector<double> cfl_at(static_cast<std::size_t>(members_), 0.0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::int64_t m = 0; m < members_; ++m) {
+      Scratch& scratch = *scratch_[static_cast<std::size_t>(thread_number())];
+      const auto i = static_cast<std::size_t>(m);
+      for (int s = 0; s < n; ++s) {
+        const double cfl = step_member(m, q + m * 2 * P, schedule[s], scratch);
+        if (!(cfl < 0) && first_bad[i] == n) {
+          first_bad[i] = s;
+          cfl_at[i] = cfl;
+        }
+      }
+    }
     std::int64_t bad_step = -1, bad_member = -1;
     double bad_cfl = 0;
     for (std::int64_t m = 0; m < members_; ++m) {
-      for (int s = 0; s < n; ++s) {
-        const double cfl = step_member(m, q + m * 2 * P, schedule[s]);
-        if (!(cfl < 0) && (bad_step < 0 || steps_ + s < bad_step)) {
-          bad_step = steps_ + s;
-          bad_member = m;
-          bad_cfl = cfl;
-        }
+      const auto i = static_cast<std::size_t>(m);
+      if (first_bad[i] < n && (bad_step < 0 || steps_ + first_bad[i] < bad_step)) {
+        bad_step = steps_ + first_bad[i];
+        bad_member = m;
+        bad_cfl = cfl_at[i];
       }
     }
     steps_ += n;
@@ -221,21 +263,19 @@ void Stepper::advance(double* q, std::int64_t steps) {
   }
 }
 
-void Stepper::velocities(const double* qh) {
-  spectral_velocities(*grid_, qh, &spectral4_[0][0]);
-  fftw_execute_dft_c2r(plans_.inverse4, spectral4_.get(), velocity4_.get());
+void Stepper::velocities(const double* qh, Scratch& scratch) const {
+  spectral_velocities(*grid_, qh, &scratch.spectral4[0][0]);
+  fftw_execute_dft_c2r(plans_.inverse4, scratch.spectral4.get(), scratch.velocity4.get());
 }
 
-bool Stepper::fluxes(const double* q) { return flux_loop(*grid_, q, velocity4_.get()); }
-
-double Stepper::cfl_of_velocities() const {
+double Stepper::cfl_of_velocities(const Scratch& scratch) const {
   const Grid& g = *grid_;
   const std::int64_t P = g.points();
   const double s = 1.0 / static_cast<double>(P);
   double most = 0;
   for (int layer = 0; layer < 2; ++layer) {
-    const double* u = velocity4_.get() + layer * P;
-    const double* v = velocity4_.get() + (2 + layer) * P;
+    const double* u = scratch.velocity4.get() + layer * P;
+    const double* v = scratch.velocity4.get() + (2 + layer) * P;
     for (std::int64_t x = 0; x < P; ++x) {
       const double speed = std::max(std::fabs(u[x] * s + g.U(layer)), std::fabs(v[x] * s));
       if (std::isnan(speed)) return std::numeric_limits<double>::quiet_NaN();
@@ -245,34 +285,35 @@ double Stepper::cfl_of_velocities() const {
   return most * g.p.dt / g.dx;
 }
 
-double Stepper::step_member(std::int64_t m, double* q, const Schedule& step) {
+double Stepper::step_member(std::int64_t m, double* q, const Schedule& step, Scratch& scratch) {
   const std::int64_t P = grid_->points(), M = grid_->modes();
   double* qh = &qh_[m * 2 * M][0];
+  double* velocity4 = scratch.velocity4.get();
 
   // 1.-2. Invert, velocities on the grid, fluxes; CFL and NaN test.
-  velocities(qh);
+  velocities(qh, scratch);
   double cfl = -1;
-  if (!fluxes(q)) {
+  if (!flux_loop(*grid_, q, velocity4)) {
     // Rare: the fluxes overwrote the velocities; make them again for the
     // CFL number, then the fluxes again.
-    velocities(qh);
-    cfl = cfl_of_velocities();
+    velocities(qh, scratch);
+    cfl = cfl_of_velocities(scratch);
     if (cfl <= 1) cfl = -1;  // the test's rounding at CFL = 1 exactly
-    fluxes(q);
+    flux_loop(*grid_, q, velocity4);
   }
-  fftw_execute_dft_r2c(plans_.forward4, velocity4_.get(), spectral4_.get());
+  fftw_execute_dft_r2c(plans_.forward4, velocity4, scratch.spectral4.get());
 
   // 3. Tendency, AB3 update and filter.
-  update(*grid_, qh, &spectral4_[0][0], &history_[step.previous][m * 2 * M][0],
+  update(*grid_, qh, &scratch.spectral4[0][0], &history_[step.previous][m * 2 * M][0],
          &history_[step.previous ^ 1][m * 2 * M][0], step.c1, step.c2, step.c3);
 
   // 4. q_n+1 = IFFT(qh_n+1), written straight into the caller's array when
   // its alignment allows the plan to run there.
-  if (fftw_alignment_of(q) == fftw_alignment_of(q_aligned_.get())) {
-    fftw_execute_dft_c2r(plans_.inverse2, spectral4_.get(), q);
+  if (fftw_alignment_of(q) == fftw_alignment_of(scratch.q_aligned.get())) {
+    fftw_execute_dft_c2r(plans_.inverse2, scratch.spectral4.get(), q);
   } else {
-    fftw_execute_dft_c2r(plans_.inverse2, spectral4_.get(), q_aligned_.get());
-    std::memcpy(q, q_aligned_.get(), sizeof(double) * 2 * static_cast<std::size_t>(P));
+    fftw_execute_dft_c2r(plans_.inverse2, scratch.spectral4.get(), scratch.q_aligned.get());
+    std::memcpy(q, scratch.q_aligned.get(), sizeof(double) * 2 * static_cast<std::size_t>(P));
   }
   return cfl;
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace assim::qg {
 
@@ -33,7 +34,9 @@ class Stepper {
   // Advances every member `steps` steps; q holds the states that start() or
   // the last advance() left there, and receives the new ones. Members are
   // advanced a block of up to `block` steps at a time each, so that one
-  // member's arrays stay in cache. Throws Divergence, naming the earliest bad
+  // member's arrays stay in cache, and shared out over the OpenMP threads
+  // (LibTorch's: the host's --threads), each member on one thread: the bits
+  // do not depend on the threads. Throws Divergence, naming the earliest bad
   // state, once every member has finished the block in which a member's
   // velocities showed CFL > 1 or a NaN.
   void advance(double* q, std::int64_t steps);
@@ -49,14 +52,24 @@ class Stepper {
     double c1, c2, c3;
     int previous;
   };
+  // Scratch of one member step, one per thread, reused across members:
+  // spectral4 holds u1h u2h v1h v2h, then the flux spectra, then (first two
+  // planes) qh_n+1 / (nx ny) for the inverse FFT; velocity4 holds u1 u2 v1 v2
+  // as the inverse FFT leaves them, then in place the fluxes (u1 + U1) q1,
+  // (u2 + U2) q2, v1 q1, v2 q2; q_aligned stands in for a caller array
+  // aligned unlike fftw_malloc's.
+  struct Scratch {
+    explicit Scratch(const Grid& grid);
+    FftwArray<fftw_complex> spectral4;
+    FftwArray<double> velocity4;
+    FftwArray<double> q_aligned;
+  };
   // One member's step. Returns a negative number, or the CFL number (NaN for
   // a NaN) of the state it started from when that is out of range.
-  double step_member(std::int64_t m, double* q, const Schedule& step);
-  // Steps 1 and 2 of the scheme: velocities on the grid into velocity4_.
-  void velocities(const double* qh);
-  // (u + U) q and v q over velocity4_, in place. False if CFL > 1 or NaN.
-  bool fluxes(const double* q);
-  double cfl_of_velocities() const;
+  double step_member(std::int64_t m, double* q, const Schedule& step, Scratch& scratch);
+  // Steps 1 and 2 of the scheme: velocities on the grid into scratch.velocity4.
+  void velocities(const double* qh, Scratch& scratch) const;
+  double cfl_of_velocities(const Scratch& scratch) const;
 
   std::shared_ptr<const Grid> grid_;
   std::int64_t members_;
@@ -66,13 +79,7 @@ class Stepper {
   int previous_ = 0;  // slot of history_ holding R_n-1
   FftwArray<fftw_complex> qh_;          // (member, layer, l, k)
   FftwArray<fftw_complex> history_[2];  // unfiltered tendencies R_n-1, R_n-2 by slot
-  // Scratch of one member step, reused across members: u1h u2h v1h v2h, then
-  // the flux spectra, then (first two planes) qh_n+1 / (nx ny) for the inverse FFT.
-  FftwArray<fftw_complex> spectral4_;
-  // u1 u2 v1 v2 as the inverse FFT leaves them, then in place the fluxes
-  // (u1 + U1) q1, (u2 + U2) q2, v1 q1, v2 q2.
-  FftwArray<double> velocity4_;
-  FftwArray<double> q_aligned_;  // for a caller array aligned unlike fftw_malloc's
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // one per thread, grown when more threads come
 };
 
 // psi, u, v (anomaly, without U) of one member's q (2, ny, nx), each (2, ny, nx),

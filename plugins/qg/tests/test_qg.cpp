@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -228,6 +229,48 @@ TEST_CASE("a batch steps bitwise like its members one by one") {
       CHECK(at::equal(alone->state()[0], together[m]));
     }
   }
+}
+
+TEST_CASE("members shared over threads step bitwise as on one thread; the earliest divergence is named alike") {
+  // The host sets LibTorch's threads, which are the stepper's (the same OpenMP).
+  const int before = at::get_num_threads();
+  assim::qg::TwoLayerModel model(assim::qg::Parameters{}, assim::qg::Planning::Estimate);
+  const at::Tensor q = load("qg_default_nx64", "q_step1000", 64) + model.initial_state(5, 3);
+  at::set_num_threads(1);
+  auto serial = model.start(q);
+  serial->advance(20);
+  at::set_num_threads(2);
+  auto shared = model.start(q);
+  shared->advance(20);
+  CHECK(at::equal(serial->state(), shared->state()));
+
+  // Members 3 and 4 (on different threads) are out of range from the start,
+  // the others blow up later: on any threads the message names member 3, the
+  // first of the earliest.
+  assim::qg::Parameters p;
+  p.dt = 3e5;
+  assim::qg::TwoLayerModel fragile(p, assim::qg::Planning::Estimate);
+  at::Tensor mixed = q.clone();
+  mixed[3] *= 30;
+  mixed[4] *= 300;
+  std::string named[2];
+  std::int64_t step[2] = {-1, -1};
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    auto run = fragile.start(mixed);
+    try {
+      run->advance(2000);
+    } catch (const assim::DivergenceError& e) {
+      named[threads - 1] = e.what();
+      step[threads - 1] = e.step();
+    }
+  }
+  at::set_num_threads(before);
+  MESSAGE(named[0]);
+  CHECK(named[0].find("member 3 has CFL") != std::string::npos);
+  CHECK(step[0] == 0);
+  CHECK(named[0] == named[1]);
+  CHECK(step[0] == step[1]);
 }
 
 TEST_CASE("FFTW wisdom: written once, read back, refused when it lacks the grid or is not wisdom") {
