@@ -11,10 +11,9 @@
 #include "unet.hpp"
 
 #include <assim/diffusion.hpp>
+#include <assim/process.hpp>
 
 #include <torch/torch.h>
-
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -89,8 +88,7 @@ double convolution_peak() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  assim::prepare_process();  // as the host does: malloc policy, ATen's AVX-512 kernels where the CPU has them
   assim::score_prior::Architecture a;
   a.channels = {16, 32, 64};
   a.blocks = 2;

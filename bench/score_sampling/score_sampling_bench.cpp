@@ -24,7 +24,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include <malloc.h>
+#include <assim/process.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -137,9 +137,7 @@ void put_weights(c10::Dict<std::string, at::Tensor>& out, const std::string& pre
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As the assim application does (apps/assim/main.cpp).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  assim::prepare_process();  // as the host does: malloc policy, ATen's AVX-512 kernels where the CPU has them
   Settings s;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];

@@ -6,14 +6,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <malloc.h>
+#include <assim/process.hpp>
 
 #include <cstdlib>
 
 int main(int argc, char** argv) {
-  // Keep freed activations in the process (DESIGN.md: halves LibTorch's CPU speed otherwise).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  assim::prepare_process();
   // LibTorch defaults to one thread here; two unless OMP_NUM_THREADS says otherwise.
   if (!std::getenv("OMP_NUM_THREADS")) at::set_num_threads(2);
   doctest::Context context(argc, argv);

@@ -136,6 +136,28 @@ torch::Tensor periodic(torch::nn::Conv2dImpl& conv, torch::Tensor x) {
   if (py > 0) x = torch::cat({x.narrow(2, x.size(2) - py, py), x, x.narrow(2, 0, py)}, 2);
   return conv.forward(x);
 }
+
+// SiLU of a bfloat16 tensor computed in float32, its gradient too: ATen
+// 1.13's bfloat16 SiLU is 2.4x (forward) and 4x (backward) slower than its
+// float32 one on the same tensor, more than both conversions cost (64
+// channels, 72 x 32 x 32, AVX-512 kernels: 5.3 and 10.8 ms against 2.2 and
+// 2.7 ms, a conversion 0.6 ms). The result is the float32 SiLU rounded to
+// bfloat16, as ATen's own computes it inside.
+struct Float32Silu : torch::autograd::Function<Float32Silu> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& x) {
+    context->save_for_backward({x});
+    return torch::silu(x.to(torch::kFloat)).to(x.scalar_type());
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
+                                               const torch::autograd::tensor_list& gradient) {
+    const auto x = context->get_saved_variables()[0];
+    return {at::silu_backward(gradient[0].to(torch::kFloat), x.to(torch::kFloat)).to(x.scalar_type())};
+  }
+};
+
+torch::Tensor silu_float32_inside(const torch::Tensor& x) {
+  return x.scalar_type() == torch::kBFloat16 ? Float32Silu::apply(x) : torch::silu(x);
+}
 }  // namespace
 
 ChannelNormImpl::ChannelNormImpl(std::int64_t channels) {
@@ -167,7 +189,7 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
   } else {
     h = norm_(x);
   }
-  h = contract_(torch::silu(periodic(*expand_, h)));
+  h = contract_(silu_float32_inside(periodic(*expand_, h)));
   return x + h;
 }
 
@@ -179,7 +201,7 @@ TemporalBlockImpl::TemporalBlockImpl(std::int64_t c) {
 torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x, std::int64_t frames) {
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), b = n / frames;
   auto y = x.view({b, frames, c, h, w}).permute({0, 3, 4, 2, 1}).reshape({b * h * w, c, frames});
-  y = contract_(torch::silu(expand_(y)));
+  y = contract_(silu_float32_inside(expand_(y)));
   // Back in x's memory layout (NCHW or channels-last) with one copy.
   auto back = torch::empty_like(x, x.options().dtype(y.scalar_type()));
   back.view({b, frames, c, h, w}).copy_(y.view({b, h, w, c, frames}).permute({0, 4, 3, 1, 2}));

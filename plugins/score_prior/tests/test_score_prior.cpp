@@ -7,13 +7,13 @@
 #include <assim/error.hpp>
 #include <assim/testing/config.hpp>
 #include <assim/log.hpp>
+#include <assim/process.hpp>
 
 #include <torch/torch.h>
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -172,6 +172,27 @@ TEST_CASE("layouts and precisions compute the same network") {
   CHECK(bf16_error < 5e-2);
   CHECK((bf16.denoise(z, t).scalar_type() == torch::kFloat));
   CHECK_THROWS_WITH_AS(make(small + "precision: fp16\n"), doctest::Contains("precision"), assim::ConfigError);
+
+  // The gradients too (bf16's SiLU has its own backward, in float32): the
+  // input's and every weight's, each within bf16's rounding of fp32's.
+  torch::AutoGradMode grad_on(true);
+  auto gradients = [&](ScorePrior& prior) {
+    prior.network()->zero_grad();
+    const auto input = z.clone().requires_grad_();
+    const auto out = prior.denoise(input, t);
+    (out * reference).sum().backward();
+    std::vector<torch::Tensor> all{input.grad()};
+    for (const auto& p : prior.network()->parameters()) all.push_back(p.grad().clone());
+    return all;
+  };
+  const auto exact = gradients(nchw), rounded = gradients(bf16);
+  double worst = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    const double size = exact[i].abs().max().item<double>();
+    if (size > 0) worst = std::max(worst, (rounded[i] - exact[i]).abs().max().item<double>() / size);
+  }
+  MESSAGE("bf16 against fp32: largest gradient error " << worst << " of its tensor's largest entry");
+  CHECK(worst < 0.1);
 }
 
 TEST_CASE("a prior fitted in bf16 reaches the fp32 prior's validation loss") {
@@ -375,9 +396,7 @@ TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors"
 }
 
 int main(int argc, char** argv) {
-  // Freed activations returned to the OS halve LibTorch's CPU speed (DESIGN.md).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  assim::prepare_process();
   torch::set_num_threads(2);
   assim::log::set_level(assim::log::Level::Warning);
   doctest::Context context(argc, argv);
