@@ -63,6 +63,11 @@ class Train : public Stage {
     f.real("learning_rate", &TrainingOptions::learning_rate, "", "AdamW learning rate at the start, decayed linearly to 0")
         .above(0);
     f.real("weight_decay", &TrainingOptions::weight_decay, "", "AdamW weight decay").at_least(0);
+    f.real("ema", &TrainingOptions::ema, "",
+           "decay of an exponential moving average of the weights, updated every optimiser step (warmed up as "
+           "min(ema, (1 + step) / (10 + step))); the average is validated, selected and written; 0: none")
+        .at_least(0)
+        .below(1);
     f.unbound()
         .real("validation", 0.1, "", "fraction of the samples held out for the validation loss")
         .at_least(0)

@@ -73,12 +73,15 @@ void check_architecture(torch::serialize::InputArchive& archive, const Architect
   }
 }
 
-void write_weights(torch::serialize::OutputArchive& archive, const UNet& net) {
-  for (const auto& p : net->named_parameters()) archive.write("model/" + p.key(), p.value().detach().cpu().contiguous());
+// The weights under "model/" (what the network files hold), or under another
+// prefix ("ema/": the checkpoints' moving average).
+void write_weights(torch::serialize::OutputArchive& archive, const UNet& net, const std::string& prefix = "model/") {
+  for (const auto& p : net->named_parameters()) archive.write(prefix + p.key(), p.value().detach().cpu().contiguous());
   for (const auto& b : net->named_buffers()) archive.write("buffer/" + b.key(), b.value().cpu(), true);
 }
 
-void read_weights(torch::serialize::InputArchive& archive, const UNet& net, const fs::path& file) {
+void read_weights(torch::serialize::InputArchive& archive, const UNet& net, const fs::path& file,
+                  const std::string& prefix = "model/") {
   torch::NoGradGuard no_grad;
   auto read_into = [&](const std::string& key, torch::Tensor& target, bool buffer) {
     torch::Tensor stored;
@@ -88,7 +91,7 @@ void read_weights(torch::serialize::InputArchive& archive, const UNet& net, cons
                           assim::shape_text(target.sizes()));
     target.copy_(stored);
   };
-  for (auto& p : net->named_parameters()) read_into("model/" + p.key(), p.value(), false);
+  for (auto& p : net->named_parameters()) read_into(prefix + p.key(), p.value(), false);
   for (auto& b : net->named_buffers()) read_into("buffer/" + b.key(), b.value(), true);
 }
 
@@ -175,6 +178,33 @@ struct Row {
   double train, validation, seconds;
 };
 
+// The exponential moving average of a network's weights (Polyak averaging,
+// as diffusion models are commonly trained): after optimiser step t,
+// average = d average + (1 - d) weights with d = min(decay, (1 + t) / (10 + t)),
+// so that the first steps, far from the later weights, fade quickly.
+class WeightAverage {
+ public:
+  WeightAverage(const UNet& net, const Architecture& architecture, const Compute& compute, double decay)
+      : average_(architecture, compute), decay_(decay) {
+    torch::NoGradGuard no_grad;
+    auto to = average_->parameters();
+    const auto from = net->parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+  }
+  void update(const UNet& net, std::int64_t step) {
+    torch::NoGradGuard no_grad;
+    const double d = std::min(decay_, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
+    auto to = average_->parameters();
+    const auto from = net->parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) to[i].mul_(d).add_(from[i], 1.0 - d);
+  }
+  UNet& network() { return average_; }
+
+ private:
+  UNet average_;
+  double decay_;
+};
+
 at::Tensor history_rows(const std::vector<Row>& history) {
   at::Tensor rows = torch::empty({static_cast<std::int64_t>(history.size()), 3}, torch::kDouble);
   for (std::size_t i = 0; i < history.size(); ++i) {
@@ -222,7 +252,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
 
   // Resume from the newest readable checkpoint; an unreadable one (the disk
   // filled up, say) falls back to the one before.
-  std::optional<torch::serialize::InputArchive> optimiser_state;
+  std::optional<torch::serialize::InputArchive> optimiser_state, resume_average;
   for (std::int64_t epoch : checkpoint_epochs(options.checkpoints)) {
     const fs::path file = checkpoint_path(options.checkpoints, epoch);
     try {
@@ -247,6 +277,12 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
                             "follow the interrupted one's learning-rate schedule");
       net = resumed;
       optimiser_state = std::move(state);
+      if (options.ema > 0) {
+        torch::Tensor probe;
+        if (!archive.try_read("ema/" + net->named_parameters().begin()->key(), probe))
+          fail_file(file, "has no weight average (written by a fit without ema)");
+        resume_average = std::move(archive);
+      }
       assim::log::info(who, ": resuming after epoch ", start, " from ", file.string());
       break;
     } catch (const assim::Error& e) {
@@ -257,8 +293,19 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     }
   }
   net->to(device);
+  std::optional<WeightAverage> average;
+  if (options.ema > 0) {
+    average.emplace(net, arch, plan.compute, options.ema);
+    if (resume_average) {
+      read_weights(*resume_average, average->network(), checkpoint_path(options.checkpoints, start), "ema/");
+      resume_average.reset();
+    }
+    average->network()->to(device);
+  }
+  // What is validated, selected and written: the average when there is one.
+  UNet& fitted = average ? average->network() : net;
   assim::log::info(who, ": fitting ", net->parameter_count(), " parameters on ", device.str(), " in ",
-                   plan.compute.text());
+                   plan.compute.text(), average ? ", weights averaged with decay " + std::to_string(options.ema) : "");
   torch::optim::AdamW optimiser(net->parameters(),
                                 torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
   if (optimiser_state) {
@@ -277,7 +324,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     archive.write("settings", c10::IValue(plan.settings));
     if (plan.scale.defined()) archive.write("scale", plan.scale);
     archive.write("epoch", c10::IValue(static_cast<std::int64_t>(history.size())));
-    write_weights(archive, net);
+    write_weights(archive, fitted);
     save_atomically(archive, file);
   };
 
@@ -297,6 +344,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       optimiser.zero_grad();
       loss.backward();
       optimiser.step();
+      if (average) average->update(net, epoch * steps + s);
       const double value = loss.item<double>();
       if (!std::isfinite(value))
         throw assim::DivergenceError(epoch * steps + s, who + ": the loss is " + std::to_string(value));
@@ -310,7 +358,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     double val_loss = std::numeric_limits<double>::quiet_NaN();
     if (validate) {
       torch::NoGradGuard no_grad;
-      val_loss = plan.validation_loss(net);
+      val_loss = plan.validation_loss(fitted);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     history.push_back({sum / static_cast<double>(plan.per_epoch), val_loss, seconds});
@@ -332,6 +380,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     archive.write("steps_per_epoch", c10::IValue(steps));
     archive.write("history", history_rows(history));
     write_weights(archive, net);
+    if (average) write_weights(archive, average->network(), "ema/");
     torch::serialize::OutputArchive opt;
     optimiser.save(opt);
     archive.write("optimiser", opt);
@@ -359,7 +408,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     csv << "," << history[i].seconds << "\n";
   }
   write_text_atomically(csv.str(), options.output / "training.csv");
-  return net;
+  return fitted;
 }
 
 UNet load_network(const fs::path& folder, const Architecture& architecture, const Compute& compute,

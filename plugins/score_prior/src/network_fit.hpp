@@ -38,7 +38,8 @@ struct FitPlan {
 
 // Fits a fresh network (or resumes from options.checkpoints) and writes
 // options.output/{model.pt (the best validation weights, else the last),
-// final.pt, training.csv}. Returns the last weights.
+// final.pt, training.csv}. Returns the last weights (their moving average
+// when options.ema > 0: then the average is validated and written too).
 UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torch::Device& device);
 
 // The network in <folder>/model.pt, checked against the architecture, and

@@ -315,6 +315,40 @@ TEST_CASE("training lowers the loss; validation, outputs and the csv") {
   CHECK(torch::equal(prior.scale(), torch::ones({2})));
 }
 
+TEST_CASE("ema: the same training, the average validated and written; resumed on the same curve") {
+  auto data = synthetic(4, 10, 7);
+  data.validation = synthetic(2, 10, 8).train;
+  const auto [z, t] = probe(5);
+  const fs::path plain_dir = scratch("ema-none"), averaged_dir = scratch("ema"), resumed_dir = scratch("ema-resumed");
+  ScorePrior plain = make(small), averaged = make(small);
+  plain.fit(data, options(plain_dir, 3));
+  auto o = options(averaged_dir, 3);
+  o.ema = 0.9;
+  averaged.fit(data, o);
+  const auto without = losses(plain_dir / "output" / "training.csv");
+  const auto with = losses(averaged_dir / "output" / "training.csv");
+  REQUIRE(with.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e) {
+    // The optimiser's weights follow the same path (train loss column) ...
+    CHECK(column(with[e], 1) == column(without[e], 1));
+    // ... while what is validated is the average, another network.
+    CHECK(column(with[e], 2) != column(without[e], 2));
+  }
+  // The optimiser's weights being the same, only the average can make the
+  // fitted networks differ.
+  CHECK(!torch::allclose(plain.denoise(z, t), averaged.denoise(z, t)));
+
+  // Killed after epoch 2: the average resumes from the checkpoint, not afresh.
+  fs::create_directories(resumed_dir / "checkpoints");
+  fs::copy_file(averaged_dir / "checkpoints" / "epoch-00002.pt", resumed_dir / "checkpoints" / "epoch-00002.pt");
+  ScorePrior resumed = make(small);
+  auto r = options(resumed_dir, 3);
+  r.ema = 0.9;
+  resumed.fit(data, r);
+  CHECK(losses(resumed_dir / "output" / "training.csv") == with);
+  CHECK(torch::equal(resumed.denoise(z, t), averaged.denoise(z, t)));
+}
+
 TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors") {
   const fs::path straight = scratch("straight"), resumed = scratch("resumed");
   const auto data = synthetic(4, 10, 7);

@@ -33,6 +33,10 @@ struct ASSIM_API TrainingOptions {
   std::int64_t batch_size = 8;
   double learning_rate = 2e-4;   // AdamW, decayed linearly to 0 over the epochs
   double weight_decay = 1e-5;
+  // Decay of an exponential moving average of the weights, updated after
+  // every optimiser step; the average is what is validated, selected and
+  // written. 0: none, the weights themselves.
+  double ema = 0;
   std::string device = "cpu";   // "cpu" or "cuda"
   std::uint64_t seed = 0;
   // Where the fit keeps checkpoints while it runs; it resumes from the last
