@@ -69,8 +69,12 @@ DATA = {
              "          pieces: 10, piece_every: 100 days, coarsen: 2}",
     "test": "{run: generate, model: $qg64, trajectories: 2, spinup: 5 years, sample_every: 1 day, frames: 32,\n"
             "         pieces: 2, piece_every: 100 days, coarsen: 2, seed: 1011}",
+    # One 9-day window from each of 8 held-out trajectories: windows that do
+    # not share a flow (test's first windows are consecutive days of one).
+    "test8": "{run: generate, model: $qg64, trajectories: 8, spinup: 5 years, sample_every: 1 day, frames: 9,\n"
+             "          pieces: 1, coarsen: 2, seed: 1012}",
 }
-FIT = "data: $truth, epochs: {epochs}, batch_size: 8, learning_rate: 1e-3"
+FIT = "data: $truth, epochs: {epochs}, batch_size: 8, learning_rate: 1e-3{ema}"
 EPOCHS = 8
 
 MASKS = {"all": "{}", "p25": "{random: 0.25}", "p06": "{random: 0.0625}", "p01": "{random: 0.01}",
@@ -111,26 +115,32 @@ class Experiment:
             for ref in re.findall(r"\$(\w+)", COMPONENTS[n]):
                 self.need(ref)
 
-    def fit(self, prior, epochs):
-        """The stage that trains prior_<prior>: fit_<prior>, or fit_<prior>_e<epochs>."""
+    def fit(self, prior, epochs, ema=0):
+        """The stage that trains prior_<prior>: fit_<prior>, or fit_<prior>_e<epochs>[_ema]
+        (ema: the weights' moving average with that decay)."""
         self.need(f"prior_{prior}")
         self.stages.setdefault("truth", DATA["truth"])
-        name = f"fit_{prior}" + ("" if epochs == EPOCHS else f"_e{epochs}")
-        self.stages.setdefault(name, f"{{run: train, prior: $prior_{prior}, {FIT.format(epochs=epochs)}}}")
+        name = f"fit_{prior}" + ("" if epochs == EPOCHS else f"_e{epochs}") + ("_ema" if ema else "")
+        fit = FIT.format(epochs=epochs, ema=f", ema: {ema}" if ema else "")
+        self.stages.setdefault(name, f"{{run: train, prior: $prior_{prior}, {fit}}}")
         return name
 
-    def cell(self, op, mask, every, setting, methods, law="gaussian", windows=WINDOWS, seeds=1, epochs=EPOCHS):
+    def cell(self, op, mask, every, setting, methods, law="gaussian", windows=WINDOWS, seeds=1, epochs=EPOCHS,
+             ema=0, members=MEMBERS, test="test"):
         """Observe one design and assimilate it with each method; returns the run names.
         Other than the default windows or seeds add "_w<windows>s<seeds>" to the run names,
-        priors trained for other than the default epochs "_e<epochs>"."""
-        s = suffix(op, mask, every, setting, law)
+        priors trained for other than the default epochs "_e<epochs>" (and "_ema" with
+        averaged weights), other than the default members "_m<members>"; a test set
+        other than test adds its name to the observe stage's and the runs' names."""
+        s = suffix(op, mask, every, setting, law) + ("" if test == "test" else f"_{test}")
         repeats = "" if (windows, seeds) == (WINDOWS, 1) else f"_w{windows}s{seeds}"
-        repeats += "" if epochs == EPOCHS else f"_e{epochs}"
+        repeats += ("" if epochs == EPOCHS else f"_e{epochs}") + ("_ema" if ema else "")
+        repeats += "" if members == MEMBERS else f"_m{members}"
         times = f"windows: {windows}" + ("" if seeds == 1 else f", seeds: {seeds}")
         self.need("qg64", op)
-        self.stages.setdefault("test", DATA["test"])
+        self.stages.setdefault(test, DATA[test])
         noise = "{sigma: 0.1}" if law == "gaussian" else f"{{law: {law}, sigma: 0.1}}"
-        self.stages[f"obs_{s}"] = (f"{{run: observe, data: $test, operator: ${op}, normalise: true, scale_from: $truth, window: 9, "
+        self.stages[f"obs_{s}"] = (f"{{run: observe, data: ${test}, operator: ${op}, normalise: true, scale_from: $truth, window: 9, "
                                    f"every: {every}, mask: {MASKS[mask]}, noise: {noise}{SETTINGS[setting]}}}")
         runs = []
         for method in methods:
@@ -156,8 +166,8 @@ class Experiment:
                     COMPONENTS[method] = (f"{{type: sampler.soad, steps: {study['k']}, "
                                           f"corrections: {study.get('c', '0')}{tau}{sigma_z}{guidance}{clip}{bgg}}}")
                 self.need(method)
-                body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs)}, "
-                        f"members: {MEMBERS}")
+                body = (f"sampler: ${method}, prior: $prior_{op}, trained_by: ${self.fit(op, epochs, ema)}, "
+                        f"members: {members}")
             elif method.startswith("sda"):
                 # "sda", or "sda_g<gamma>_k<steps>[_c<corrections>][_det][_clip]" for
                 # the stability study (gamma written with p for the point: 0p1 = 0.1;
@@ -179,8 +189,8 @@ class Experiment:
                     COMPONENTS[sampler] = (f"{{type: sampler.sda, steps: {study['k']}, "
                                            f"corrections: {study.get('c', '0')}, gamma: {study['g']}{det}{clip}}}")
                 self.need(sampler)
-                body = (f"sampler: ${sampler}, prior: $prior_state, trained_by: ${self.fit('state', epochs)}, "
-                        f"members: {MEMBERS}")
+                body = (f"sampler: ${sampler}, prior: $prior_state, trained_by: ${self.fit('state', epochs, ema)}, "
+                        f"members: {members}")
             else:
                 self.need("letkf", "qg32")
                 body = "sampler: $letkf, model: $qg32, members: 20"
@@ -308,6 +318,19 @@ def main():
         e.cell(op, "all", 1, "fc", ["soad", "sda"])
         e.cell(op, "all", 1, "bg", ["soad_k64_noobsc", "soad_k64_nobgc"])
         e.cell(op, "s10", 1, "bg", ["soad", "sda"])
+    e.write()
+
+    e = Experiment("convergence_cpu.yaml",
+                   "Priors trained to convergence, and more evidence per cell: arctan, p = 1, N = 1, background.",
+                   "SOAD (the reference code's stale pi, 5 moves) and SDA on priors of 8 epochs and of 40 epochs with "
+                   "averaged weights, 16 members, 3 seeds, one window from each of 8 test trajectories; 32 x 32")
+    # The validation loss still fell from 8 to 16 epochs (README): 40 epochs
+    # with the weights' moving average (decay 0.999, about 5 epochs) are where
+    # its curve (training.csv) should flatten. The cells: 16 members, 3 seeds,
+    # 8 windows of 8 different flows (issue 17, item 8).
+    for epochs, ema in [(EPOCHS, 0), (40, 0.999)]:
+        e.cell("easy", "all", 1, "bg", ["soad_k64_c5_stale", "sda"], windows=8, seeds=3, epochs=epochs, ema=ema,
+               members=16, test="test8")
     e.write()
 
 
