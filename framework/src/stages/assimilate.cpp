@@ -87,8 +87,8 @@ class Assimilate : public Stage {
     p.component("model", Kind::Model, "the model of the window's dynamics, for a sampler that analyses a forecast "
                 "ensemble (sampler.enkf, cycled through the window) or integrates the window itself (sampler.var4d); "
                 "its grid must be the observations' grid").optional();
-    p.stage("climatology", "for a sampler whose B comes from a climatology (sampler.var4d with background_covariance: "
-            "climatology): the generate stage whose every frame is a climatological state, taken in the "
+    p.stage("climatology", "for a sampler whose B comes from a climatology (sampler.var4d with a background_covariance "
+            "other than scalar): the generate stage whose every frame is a climatological state, taken in the "
             "observations' units (the training data of the learned methods, for a like-for-like comparison)")
         .one_of({"generate"})
         .optional();
@@ -242,6 +242,7 @@ class Assimilate : public Stage {
       problem.observations = set.observations[w];
       problem.mask = mask;
       problem.observation_sigma = set.sigma;
+      problem.observation_law = noise_law(set.noise_law);
       if (set.background) {
         problem.background = (*set.background)[w];
         problem.background_sigma = set.background_sigma;

@@ -185,6 +185,7 @@ class Filter : public Stage {
       base.state = spec;
       base.observation_operator = op;
       base.observation_sigma = sigma;
+      base.observation_law = law;
       base.model = model;
       base.frame_steps = steps;
       if (needs.climatology) base.climatology = climatology(*model, config, steps, seed);

@@ -68,6 +68,10 @@ class Train : public Stage {
            "min(ema, (1 + step) / (10 + step))); the average is validated, selected and written; 0: none")
         .at_least(0)
         .below(1);
+    f.real("gradient_clip", &TrainingOptions::gradient_clip, "",
+           "largest norm of the gradient over all weights an optimiser step takes (a larger one is scaled down to "
+           "it, against the loss spikes of long fits); 0: no clipping")
+        .at_least(0);
     f.unbound()
         .real("validation", 0.1, "", "fraction of the samples held out for the validation loss")
         .at_least(0)

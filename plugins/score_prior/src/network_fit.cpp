@@ -178,6 +178,11 @@ struct Row {
   double train, validation, seconds;
 };
 
+double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2), values.end());
+  return values[values.size() / 2];
+}
+
 // The exponential moving average of a network's weights (Polyak averaging,
 // as diffusion models are commonly trained): after optimiser step t,
 // average = d average + (1 - d) weights with d = min(decay, (1 + t) / (10 + t)),
@@ -334,6 +339,8 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     auto rng = generator(options.seed, static_cast<std::uint64_t>(epoch), 0);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
     double sum = 0;
+    std::int64_t clipped = 0;
+    std::vector<double> norms;
     for (std::int64_t s = 0; s < steps; ++s) {
       const std::int64_t b = std::min(batch, plan.per_epoch - s * batch);
       // Linear decay to 0 over the whole fit (reference, "Training").
@@ -343,6 +350,12 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       const at::Tensor loss = plan.batch_loss(net, b, rng, gen);
       optimiser.zero_grad();
       loss.backward();
+      // The gradient's norm, logged per epoch: how often the bound binds and
+      // how large the spikes it cuts are.
+      const double norm = torch::nn::utils::clip_grad_norm_(
+          net->parameters(), options.gradient_clip > 0 ? options.gradient_clip : std::numeric_limits<double>::infinity());
+      norms.push_back(norm);
+      if (options.gradient_clip > 0 && norm > options.gradient_clip) ++clipped;
       optimiser.step();
       if (average) average->update(net, epoch * steps + s);
       const double value = loss.item<double>();
@@ -363,7 +376,13 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     history.push_back({sum / static_cast<double>(plan.per_epoch), val_loss, seconds});
     assim::log::info(who, ": epoch ", epoch + 1, "/", options.epochs, " train loss ", history.back().train,
-                     validate ? " validation loss " + std::to_string(val_loss) : "", " (", seconds, " s)");
+                     validate ? " validation loss " + std::to_string(val_loss) : "",
+                     ", gradient norm median ", median(norms), " max ",
+                     *std::max_element(norms.begin(), norms.end()),
+                     options.gradient_clip > 0 ? ", clipped in " + std::to_string(clipped) + " of " +
+                                                     std::to_string(steps) + " steps"
+                                               : "",
+                     " (", seconds, " s)");
     // Checkpoint selection by validation loss (reference, "Training").
     if (validate && val_loss < best) {
       best = val_loss;

@@ -349,6 +349,23 @@ TEST_CASE("ema: the same training, the average validated and written; resumed on
   CHECK(torch::equal(resumed.denoise(z, t), averaged.denoise(z, t)));
 }
 
+TEST_CASE("gradient_clip: a bound the gradient never reaches changes nothing, one it always reaches changes the fit") {
+  const auto data = synthetic(4, 10, 7);
+  auto losses_with = [&](double clip, const std::string& name) {
+    const fs::path dir = scratch(name);
+    ScorePrior prior = make(small);
+    auto o = options(dir, 2);
+    o.gradient_clip = clip;
+    prior.fit(data, o);
+    return losses(dir / "output" / "training.csv");
+  };
+  const auto free = losses_with(0, "clip-none");
+  CHECK(losses_with(1e12, "clip-never") == free);
+  // Adam divides out a constant scale of the gradient, not a varying one: a
+  // bound every step meets changes the steps.
+  CHECK(losses_with(1e-4, "clip-always") != free);
+}
+
 TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors") {
   const fs::path straight = scratch("straight"), resumed = scratch("resumed");
   const auto data = synthetic(4, 10, 7);

@@ -30,13 +30,23 @@ Fields<Options> fields() {
          "weak constraint: std of the model error per frame transition, Q = model_sigma^2 I")
       .above(0);
   p.choice("background_covariance", &Options::covariance,
-           {{"scalar", Options::Covariance::kScalar}, {"climatology", Options::Covariance::kClimatology}},
-           "B: scalar = background_scale x sigma_b^2 I with the observe design's sigma_b; climatology = "
-           "background_scale x the covariance of the climatology's states, which the stage supplies (DAPPER's "
-           "B = xB * cov of the truth)");
+           {{"scalar", Options::Covariance::kScalar},
+            {"climatology", Options::Covariance::kClimatology},
+            {"diagonal", Options::Covariance::kDiagonal},
+            {"spectral", Options::Covariance::kSpectral}},
+           "B, times background_scale: scalar = sigma_b^2 I with the observe design's sigma_b; from the "
+           "climatology's states, which the stage supplies: climatology = their covariance (DAPPER's B = xB * cov "
+           "of the truth; n x n), diagonal = their variance per entry, spectral = their homogeneous covariance on "
+           "a periodic grid: diagonal in Fourier space over the spatial dims, with the channels' (layers') "
+           "cross-covariance per wavenumber");
   p.real("background_scale", &Options::background_scale, "1",
          "xB: the factor B is multiplied by (DAPPER's Var3D and Var4D on Lorenz-96 use 0.02 with the climatology)")
       .above(0);
+  p.choice("likelihood", &Options::likelihood,
+           {{"law", Options::Likelihood::kLaw}, {"gaussian", Options::Likelihood::kGaussian}},
+           "the observations' term of J: law = the negative log-likelihood of the law the observe stage drew "
+           "their noise from (Gaussian: |r|^2 / 2; Laplace: sqrt(2) |r|, an L1 term; uniform and log-normal are "
+           "taken as Gaussian of the same std), r = (y - H(x)) / sigma_o; gaussian = |r|^2 / 2 whatever the law");
   p.integer("iterations", &Options::iterations, "", "most L-BFGS iterations per minimisation").at_least(1);
   p.real("gradient_tolerance", &Options::gradient_tolerance, "1",
          "stop when |grad J| falls to this fraction of its value at the background")
@@ -44,16 +54,40 @@ Fields<Options> fields() {
   return p;
 }
 
-// B^(1/2) as a matrix S (n x n, B = S S^T) applied as v S^T, or a scalar.
+// B^(1/2) (B = S S^T), applied to v (members, n): a matrix S (n x n), a
+// diagonal (n), a root per wavenumber (spectral), or a scalar.
 struct BackgroundRoot {
-  at::Tensor matrix;   // defined for a full B
+  at::Tensor matrix;    // full B: v S^T
+  at::Tensor diagonal;  // diagonal B: v * s
+  // Spectral B: v as (members, channels, grid...), its FFT over the grid,
+  // each wavenumber's channel vector times the Hermitian root of that
+  // wavenumber's (channels x channels) covariance, back to the grid.
+  at::Tensor spectral;  // (grid..., channels, channels) complex
+  std::vector<std::int64_t> fields;  // (channels, grid...) of the spectral form
   double scalar = 0;
-  at::Tensor apply(const at::Tensor& v) const {  // v (members, n)
-    return matrix.defined() ? at::matmul(v, matrix.t()) : scalar * v;
+  at::Tensor apply(const at::Tensor& v) const {
+    if (matrix.defined()) return at::matmul(v, matrix.t());
+    if (diagonal.defined()) return v * diagonal;
+    if (spectral.defined()) return apply_spectral(v);
+    return scalar * v;
+  }
+
+ private:
+  at::Tensor apply_spectral(const at::Tensor& v) const {
+    std::vector<std::int64_t> shape{v.size(0)};
+    shape.insert(shape.end(), fields.begin(), fields.end());
+    const auto grid = static_cast<std::int64_t>(fields.size()) - 1;
+    std::vector<std::int64_t> axes;
+    for (std::int64_t d = 0; d < grid; ++d) axes.push_back(2 + d);
+    // (members, channels, k...) -> (members, k..., channels, 1): one channel vector per wavenumber.
+    at::Tensor V = at::fft_fftn(v.reshape(shape), c10::nullopt, axes).movedim(1, -1).unsqueeze(-1);
+    at::Tensor W = at::matmul(spectral, V).squeeze(-1).movedim(-1, 1);
+    return at::real(at::fft_ifftn(W, c10::nullopt, axes)).reshape({v.size(0), -1});
   }
 };
 
 at::Tensor climatology_root(const Options& o, const at::Tensor& climatology, std::int64_t n);
+BackgroundRoot spectral_root(const Options& o, const at::Tensor& climatology, const StateSpec& state);
 
 BackgroundRoot background_root(const Options& o, const AssimilationProblem& problem, std::int64_t n,
                                Var4D::Cache& cache);
@@ -62,7 +96,8 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
 
 struct Var4D::Cache {
   std::mutex mutex;
-  at::Tensor climatology, root;  // the climatology seen last and its B^(1/2)
+  at::Tensor climatology;  // the climatology seen last
+  BackgroundRoot root;     // and its B^(1/2)
 };
 
 namespace {
@@ -74,32 +109,98 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
     if (!(problem.background_sigma > 0))
       fail("background_covariance: scalar takes B from the background's sigma, which is " +
            std::to_string(problem.background_sigma) +
-           "; give the observe stage background: {sigma: ...} or use background_covariance: climatology");
+           "; give the observe stage background: {sigma: ...} or take B from a climatology "
+           "(background_covariance: climatology, diagonal or spectral)");
     root.scalar = std::sqrt(o.background_scale) * problem.background_sigma;
     return root;
   }
-  if (!problem.climatology) fail("background_covariance: climatology, but the stage gave no climatology");
+  if (!problem.climatology) fail("background_covariance from a climatology, but the stage gave no climatology");
   std::lock_guard<std::mutex> lock(cache.mutex);
   if (!cache.climatology.defined() || !cache.climatology.is_same(*problem.climatology)) {
-    cache.root = climatology_root(o, *problem.climatology, n);
-    cache.climatology = *problem.climatology;
+    const at::Tensor& states = *problem.climatology;
+    if (states.size(0) < 2) fail("the climatology has fewer than 2 states");
+    if (states.numel() / states.size(0) != n)
+      fail("the climatology's states have " + std::to_string(states.numel() / states.size(0)) +
+           " entries, the window's " + std::to_string(n));
+    BackgroundRoot fresh;
+    if (o.covariance == Options::Covariance::kClimatology) fresh.matrix = climatology_root(o, states, n);
+    if (o.covariance == Options::Covariance::kDiagonal)
+      fresh.diagonal = at::sqrt(o.background_scale * states.to(at::kDouble).reshape({states.size(0), n}).var(0));
+    if (o.covariance == Options::Covariance::kSpectral) fresh = spectral_root(o, states, problem.state);
+    cache.root = fresh;
+    cache.climatology = states;
   }
-  root.matrix = cache.root;
-  return root;
+  return cache.root;
 }
 
 at::Tensor climatology_root(const Options& o, const at::Tensor& climatology, std::int64_t n) {
-  const at::Tensor states = climatology.to(at::kDouble).reshape({climatology.size(0), -1});
-  if (states.size(1) != n)
-    fail("the climatology's states have " + std::to_string(states.size(1)) + " entries, the window's " +
-         std::to_string(n));
-  if (states.size(0) < 2) fail("the climatology has fewer than 2 states");
+  const at::Tensor states = climatology.to(at::kDouble).reshape({climatology.size(0), n});
   const at::Tensor anomalies = states - states.mean(0, true);
   const at::Tensor covariance = at::matmul(anomalies.t(), anomalies) / static_cast<double>(states.size(0) - 1);
   // The symmetric root U diag(sqrt(lambda)) (DAPPER's sym_sqrt): exact for a
   // rank-deficient B, whose increments then stay in its span.
   auto [lambda, vectors] = at::linalg_eigh(covariance);
   return vectors * at::sqrt(o.background_scale * lambda.clamp_min(0)).unsqueeze(0);
+}
+
+// The homogeneous part of the climatology's covariance: the state's dims with
+// a spacing are its grid, taken as periodic, those before them its channels.
+// With A_s(k) the FFT of state s's anomaly, C(k) = sum_s A_s(k) A_s(k)^H /
+// ((samples - 1) points) is the translation average of the sample covariance
+// (B(i, j) averaged over the pairs (i + d, j + d)), and its Hermitian root
+// per k makes B^(1/2) = F^-1 C^(1/2) F a real operator: C(-k) = conj C(k).
+BackgroundRoot spectral_root(const Options& o, const at::Tensor& climatology, const StateSpec& state) {
+  std::vector<std::int64_t> fields{1};
+  std::int64_t points = 1;
+  bool grid = false;
+  for (const auto& d : state.dims) {
+    if (d.spacing > 0) {
+      grid = true;
+      fields.push_back(d.size);
+      points *= d.size;
+    } else if (grid) {
+      fail("background_covariance: spectral needs the state's channel dims before its grid dims, but '" + d.name +
+           "' follows a grid dim");
+    } else {
+      fields[0] *= d.size;
+    }
+  }
+  if (!grid) fail("background_covariance: spectral needs a state with grid dims (a spacing), '" + state.variable +
+                  "' has none");
+  std::vector<std::int64_t> shape{climatology.size(0)};
+  shape.insert(shape.end(), fields.begin(), fields.end());
+  const at::Tensor states = climatology.to(at::kDouble).reshape(shape);
+  std::vector<std::int64_t> axes;
+  for (std::size_t d = 1; d < fields.size(); ++d) axes.push_back(static_cast<std::int64_t>(1 + d));
+  // (samples, k..., channels)
+  const at::Tensor A = at::fft_fftn(states - states.mean(0, true), c10::nullopt, axes).movedim(1, -1);
+  const at::Tensor C = at::einsum("s...i,s...j->...ij", {A, A.conj()}) /
+                       static_cast<double>((climatology.size(0) - 1) * points);
+  auto [lambda, vectors] = at::linalg_eigh(C);
+  const at::Tensor root = at::matmul(vectors * at::sqrt(o.background_scale * lambda.clamp_min(0)).unsqueeze(-2)
+                                                  .to(vectors.scalar_type()),
+                                     vectors.conj().transpose(-2, -1));
+  BackgroundRoot b;
+  b.spectral = root;
+  b.fields = fields;
+  return b;
+}
+
+// The observations' term of J: the negative log-likelihood of the residuals
+// r = (y - H(x)) / sigma, up to a constant. Gaussian: |r|^2 / 2 (eq. 18);
+// Laplace of std sigma (scale sigma / sqrt(2)): sqrt(2) |r|, an L1 term,
+// smoothed as sqrt(2) (sqrt(r^2 + d^2) - d) with d = 1e-4 (in units of
+// sigma): L-BFGS's line search stalls on the kink of |r| at an observed
+// value, where the minimiser often sits; the smoothed minimiser is within
+// about d sigma of the exact one.
+// The uniform and log-normal laws are treated as Gaussian of the same std:
+// the uniform's likelihood is flat inside its support and zero outside, which
+// gives L-BFGS no gradient, and the shifted log-normal's support depends on
+// the residual's sign.
+at::Tensor observation_cost(NoiseLaw law, const at::Tensor& residual) {
+  constexpr double d = 1e-4;
+  if (law == NoiseLaw::Laplace) return std::sqrt(2.0) * (at::sqrt(residual.square() + d * d) - d).sum();
+  return 0.5 * residual.square().sum();
 }
 
 }  // namespace
@@ -111,7 +212,7 @@ Var4D::Var4D(Options options) : options_(options), cache_(std::make_shared<Cache
 SamplerNeeds Var4D::needs() const {
   SamplerNeeds needs;
   needs.differentiable_model = true;
-  needs.climatology = options_.covariance == Options::Covariance::kClimatology;
+  needs.climatology = options_.covariance != Options::Covariance::kScalar;
   return needs;
 }
 
@@ -161,9 +262,12 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
   std::vector<std::int64_t> member_observations = problem.observations.sizes().vec();
   member_observations.insert(member_observations.begin(), members);
   at::Tensor observations = problem.observations.to(at::kDouble).unsqueeze(0).expand(member_observations);
+  // Each member's observations perturbed by a draw of their own noise law.
   if (members > 1)
-    observations = observations + problem.observation_sigma * at::randn(observations.sizes(), generator, f64);
+    observations = observations + noise(problem.observation_law, problem.observation_sigma, observations.sizes(), generator);
 
+  const NoiseLaw law =
+      options_.likelihood == Options::Likelihood::kLaw ? problem.observation_law : NoiseLaw::Gaussian;
   at::AutoGradMode enable_grad(true);
   at::Tensor v = at::zeros({members, n}, f64).requires_grad_(true);
   const bool weak = options_.constraint == Options::Constraint::kWeak;
@@ -199,7 +303,7 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
       if (c.grad().defined()) c.mutable_grad().zero_();
     const at::Tensor x = window();
     const at::Tensor residual = mask * (observations - problem.observation_operator->apply(x)) / problem.observation_sigma;
-    at::Tensor j = 0.5 * (v.square().sum() + residual.square().sum());
+    at::Tensor j = 0.5 * v.square().sum() + observation_cost(law, residual);
     if (weak) j = j + 0.5 * eta.square().sum();
     j.backward();
     double g2 = 0;

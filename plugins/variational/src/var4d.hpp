@@ -1,5 +1,6 @@
 // sampler.var4d: 4D-Var by automatic differentiation. The MAP estimate of a
-// window under Gaussian laws minimises Li & Liu's eq. 18,
+// window under Gaussian laws minimises Li & Liu's eq. 18 (with Laplace
+// observation noise the observations' term is its L1 negative log-likelihood),
 //   J = 1/2 |x_0 - x_b|^2_B^-1 + 1/2 sum_t |y_t - H(x_t)|^2_R^-1
 //       + 1/2 sum_t |x_t - M(x_t-1)|^2_Q^-1,
 // whose gradient autograd takes through the model's differentiable step and
@@ -30,8 +31,14 @@ namespace assim::variational {
 struct Options {
   enum class Constraint { kStrong, kWeak } constraint = Constraint::kStrong;
   double model_sigma = 0.1;    // std of the model error per frame transition (weak constraint)
-  enum class Covariance { kScalar, kClimatology } covariance = Covariance::kScalar;
-  double background_scale = 1;  // xB: B = xB * (sigma_b^2 I or the climatology's covariance)
+  // B: sigma_b^2 I, or from a climatology: its covariance, its variances
+  // (diagonal), or its homogeneous part (diagonal in Fourier space over the
+  // periodic spatial dims, the channels' cross-covariance per wavenumber).
+  enum class Covariance { kScalar, kClimatology, kDiagonal, kSpectral } covariance = Covariance::kScalar;
+  double background_scale = 1;  // xB: B = xB * (sigma_b^2 I or the climatology's B)
+  // The observations' term: the negative log-likelihood of the law their
+  // noise was drawn from (kLaw), or Gaussian whatever the law.
+  enum class Likelihood { kLaw, kGaussian } likelihood = Likelihood::kLaw;
   std::int64_t iterations = 100;
   double gradient_tolerance = 1e-5;  // stop when |grad J| <= this x |grad J| at the background
 };

@@ -17,6 +17,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -208,6 +209,36 @@ TEST_CASE("L-BFGS lowers J at every iteration on a nonlinear operator and stops 
   }
 }
 
+TEST_CASE("Laplace noise makes the observations' term L1: 3D-Var's analysis is the soft threshold") {
+  // One frame, B = sigma_b^2 I, y = (x_0, 2 x_2), Laplace noise of std sigma_o
+  // (scale sigma_o / sqrt(2)). Per site J = (x - b)^2 / (2 sigma_b^2) +
+  // sqrt(2) |y - a x| / sigma_o is minimised at y / a when |y / a - b| <=
+  // tau = sqrt(2) a sigma_b^2 / sigma_o (the kink), else at b + sign tau.
+  auto p = window(1, std::make_shared<Sites>());
+  const double sigma_b = 0.2, sigma_o = 0.3;
+  p.background = at::zeros({4}, f64);
+  p.background_sigma = sigma_b;
+  p.observation_sigma = sigma_o;
+  p.observations = at::tensor({1.0, 0.1}, f64).reshape({1, 2});
+  p.observation_law = assim::NoiseLaw::Laplace;
+  Options o = with(Options::Constraint::kStrong);
+  o.gradient_tolerance = 1e-10;
+  const at::Tensor x = Var4D(o).sample(p, 1, 1)[0][0];
+  const double tau0 = std::sqrt(2.0) * sigma_b * sigma_b / sigma_o;  // 0.189 < 1: the threshold binds
+  CHECK(x[0].item<double>() == doctest::Approx(tau0).epsilon(1e-6));
+  CHECK(x[2].item<double>() == doctest::Approx(0.05).epsilon(1e-3));  // |0.05| < 2 tau0: at the kink
+  CHECK(x[1].item<double>() == doctest::Approx(0.0));
+  // The Gaussian law of the same std pulls site 0 to the Kalman weight instead.
+  p.observation_law = assim::NoiseLaw::Gaussian;
+  const at::Tensor gaussian = Var4D(o).sample(p, 1, 1)[0][0];
+  const double weight = sigma_b * sigma_b / (sigma_b * sigma_b + sigma_o * sigma_o);
+  CHECK(gaussian[0].item<double>() == doctest::Approx(weight).epsilon(1e-6));
+  // likelihood: gaussian makes the same of Laplace observations.
+  p.observation_law = assim::NoiseLaw::Laplace;
+  o.likelihood = Options::Likelihood::kGaussian;
+  CHECK(at::allclose(Var4D(o).sample(p, 1, 1)[0][0], gaussian, 0, 1e-9));
+}
+
 TEST_CASE("a model without a differentiable step is refused by name") {
   auto p = window(3, std::make_shared<Sites>());
   p.model = std::make_shared<Linear>(false);
@@ -234,6 +265,74 @@ TEST_CASE("B from the climatology: the background term follows its covariance") 
   CHECK(std::abs(x[0].item<double>() - (*p.background)[0].item<double>()) > 1e-3);
   p.climatology.reset();
   CHECK_THROWS_WITH_AS(var.sample(p, 1, 1), doctest::Contains("gave no climatology"), assim::Error);
+}
+
+// Every entry of the state observed directly.
+class Identity : public assim::ObservationOperator {
+ public:
+  at::Tensor apply(const at::Tensor& x) const override { return x; }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state) const override { return state; }
+  bool linear() const override { return true; }
+};
+
+TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's analysis is the Kalman update with it") {
+  // Two layers on a 3 x 4 periodic grid; a climatology whose entries are
+  // correlated across layers and neighbours, and not homogeneous.
+  assim::AssimilationProblem p;
+  p.state = {"q", "q", "1", {{"layer", 2, "", 0.0}, {"y", 3, "1", 1.0}, {"x", 4, "1", 1.0}}, 1.0, "1"};
+  const std::int64_t n = 24;
+  auto g = at::make_generator<at::CPUGeneratorImpl>(11);
+  const at::Tensor mixing = at::randn({n, n}, g, f64) * 0.3 + at::eye(n, f64);
+  const at::Tensor states = (at::matmul(at::randn({300, n}, g, f64), mixing.t()) + 0.5).reshape({300, 2, 3, 4});
+  p.climatology = states;
+  p.observation_operator = std::make_shared<Identity>();
+  p.observations = at::randn({1, 2, 3, 4}, g, f64);
+  p.mask = at::ones({1, 2, 3, 4}, f64);
+  p.mask[0][1][2][3] = 0;
+  p.observation_sigma = 0.5;
+  p.background = at::randn({2, 3, 4}, g, f64);
+  p.background_sigma = 1;  // unused: B comes from the climatology
+  p.model = std::make_shared<Linear>();
+
+  const at::Tensor anomalies = states.reshape({300, n}) - states.reshape({300, n}).mean(0, true);
+  const at::Tensor full = at::matmul(anomalies.t(), anomalies) / 299.0;
+  // The translation average: B(i, j) over the pairs (i + d, j + d) on the torus.
+  at::Tensor homogeneous = at::zeros({n, n}, f64);
+  for (std::int64_t dy = 0; dy < 3; ++dy) {
+    for (std::int64_t dx = 0; dx < 4; ++dx) {
+      // The permutation moving every point by (dy, dx), layer by layer.
+      const at::Tensor index = at::arange(n, at::kLong).reshape({2, 3, 4}).roll({dy, dx}, {1, 2}).reshape({n});
+      homogeneous += full.index_select(0, index).index_select(1, index);
+    }
+  }
+  homogeneous /= 12.0;
+  // The Kalman update with H = the observed entries, R = sigma_o^2 I.
+  auto analysis = [&](const at::Tensor& B) {
+    const at::Tensor observed = p.mask.reshape({n}).nonzero().squeeze(1);
+    const at::Tensor H = at::eye(n, f64).index_select(0, observed);
+    const at::Tensor S = at::matmul(at::matmul(H, B), H.t()) + 0.25 * at::eye(observed.size(0), f64);
+    const at::Tensor K = at::matmul(at::matmul(B, H.t()), at::inverse(S));
+    const at::Tensor xb = p.background->reshape({n});
+    return xb + at::matmul(K, p.observations.reshape({n}).index_select(0, observed) - at::matmul(H, xb));
+  };
+  Options o = with(Options::Constraint::kStrong);
+  o.background_scale = 0.7;
+  for (auto [covariance, B] : {std::make_pair(Options::Covariance::kSpectral, homogeneous),
+                               std::make_pair(Options::Covariance::kDiagonal, at::diag(at::diag(full))),
+                               std::make_pair(Options::Covariance::kClimatology, full)}) {
+    o.covariance = covariance;
+    const Var4D var(o);
+    CHECK(var.needs().climatology);
+    const at::Tensor x = var.sample(p, 1, 1).reshape({n});
+    CHECK(relative_error(x, analysis(0.7 * B)) < 1e-6);
+  }
+  // The homogeneous B is not the full one (the climatology is not homogeneous).
+  CHECK(relative_error(homogeneous, full) > 0.05);
+
+  // A spectral B needs its channel dims before the grid's.
+  p.state.dims = {{"y", 3, "1", 1.0}, {"layer", 2, "", 0.0}, {"x", 4, "1", 1.0}};
+  o.covariance = Options::Covariance::kSpectral;
+  CHECK_THROWS_WITH_AS(Var4D(o).sample(p, 1, 1), doctest::Contains("channel dims before its grid dims"), assim::Error);
 }
 
 TEST_CASE("sampler.var4d keeps the Sampler contract and reads its settings") {

@@ -37,6 +37,9 @@ struct ASSIM_API TrainingOptions {
   // every optimiser step; the average is what is validated, selected and
   // written. 0: none, the weights themselves.
   double ema = 0;
+  // Largest norm of the gradient (all weights together) an optimiser step
+  // takes: a larger one is scaled down to it. 0: no clipping.
+  double gradient_clip = 0;
   std::string device = "cpu";   // "cpu" or "cuda"
   std::uint64_t seed = 0;
   // Where the fit keeps checkpoints while it runs; it resumes from the last

@@ -9,6 +9,7 @@
 
 #include <assim/component.hpp>
 #include <assim/model.hpp>
+#include <assim/noise.hpp>
 #include <assim/observation_operator.hpp>
 #include <assim/prior.hpp>
 
@@ -51,8 +52,10 @@ struct ASSIM_API AssimilationProblem {
   // 1 where observed, 0 elsewhere; same shape as `observations`. A frame
   // that is not observed at all has an all-zero mask.
   at::Tensor mask;
-  // Standard deviation of the observation noise, in the observations' units.
+  // Standard deviation of the observation noise, in the observations' units,
+  // and the law it was drawn from.
   double observation_sigma = 0;
+  NoiseLaw observation_law = NoiseLaw::Gaussian;
   // Optional background state at frame 0, shape (state dims...), and the
   // standard deviation of its error.
   std::optional<at::Tensor> background;

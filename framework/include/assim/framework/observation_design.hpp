@@ -2,6 +2,7 @@
 // from explicit generators so that the same seed gives the same observations.
 #pragma once
 
+#include <assim/noise.hpp>
 #include <assim/observation_operator.hpp>
 
 #include <ATen/core/Generator.h>
@@ -13,16 +14,11 @@
 
 namespace assim::design {
 
-enum class NoiseLaw { Gaussian, Laplace, Uniform, LogNormal };
-
-// "gaussian", "laplace", "uniform" or "lognormal".
-NoiseLaw noise_law(const std::string& name);
-const std::vector<std::string>& noise_law_names();
-
-// Zero-mean noise with standard deviation `sigma` (the noise-distribution
-// study compares laws of equal std). The log-normal is exp(Z), Z ~ N(0, 1),
-// shifted to zero mean and scaled to std sigma: skewed, heavy right tail.
-at::Tensor noise(NoiseLaw law, double sigma, at::IntArrayRef shape, at::Generator& generator);
+// The noise laws are the SDK's (assim/noise.hpp): samplers read them too.
+using assim::noise;
+using assim::noise_law;
+using assim::noise_law_names;
+using assim::NoiseLaw;
 
 // A boolean mask over `grid` (the spatial dims): each point kept with
 // probability `fraction`, then only points whose every index is a multiple
