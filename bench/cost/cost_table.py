@@ -6,7 +6,7 @@ LETKF analysis (the host's filter stage on model.qg, every point observed)
 against the grid size and the members; with the exponent each grows by
 (the slope of log time against log size between neighbouring sizes).
 
-    /usr/bin/python3 bench/cost/cost_table.py build [--threads 1] [--steps 4] [--cycles 3]
+    /usr/bin/python3 bench/cost/cost_table.py build [--threads 1] [--steps 4] [--cycles 3] [--parts samplers,letkf]
 
 Each SOAD / SDA time is one window of --steps reverse steps without Langevin
 moves (a window of K steps costs K / steps times as much), the least of 2
@@ -84,7 +84,11 @@ def main():
     parser.add_argument("--windows", default="5,9,17")
     parser.add_argument("--letkf-grids", default="32,64,128")
     parser.add_argument("--letkf-members", default="4,16,64")
+    parser.add_argument("--parts", default="samplers,letkf", help="which tables: samplers, letkf or both")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if not parts or parts - {"samplers", "letkf"}:
+        sys.exit("cost_table: --parts takes samplers, letkf or samplers,letkf")
     bench = os.path.join(args.build, "bench", "score_sampling", "score_sampling_bench")
     assim = os.path.join(args.build, "apps", "assim", "assim")
     ints = lambda text: [int(v) for v in text.split(",")]
@@ -92,6 +96,16 @@ def main():
           f"2 layers, U-Net [16, 32, 64], 2 blocks, kernel 3; LETKF: radius 4, every point observed, "
           f"{args.cycles} cycles")
 
+    # The LETKF file is checked before the first timing, not after the samplers' minutes.
+    subprocess.run([assim, "validate", os.path.join(HERE, "letkf_cost.yaml")], check=True, capture_output=True)
+
+    if "samplers" in parts:
+        sampler_tables(bench, args, ints)
+    if "letkf" in parts:
+        letkf_tables(assim, args, ints)
+
+
+def sampler_tables(bench, args, ints):
     grids = ints(args.grids)
     by_grid = [sampler_seconds(bench, args.threads, args.steps, g, 9, 1) for g in grids]
     table("Grid size n (n x n, 1 member, window 9)", "n", grids,
@@ -107,6 +121,8 @@ def main():
     table("Window length L (32 x 32, 1 member)", "L", windows,
           {"SOAD": [t["soad"] for t in by_window], "SDA": [t["sda"] for t in by_window]})
 
+
+def letkf_tables(assim, args, ints):
     with tempfile.TemporaryDirectory() as work:
         letkf_grids = ints(args.letkf_grids)
         table("LETKF analysis, grid size n (n x n x 2, 20 members)", "n", letkf_grids,

@@ -284,6 +284,45 @@ TEST_CASE("LETKF on a 2-D periodic grid: an observation's taper is that of its m
   for (Eigen::Index j : {36, 37, 44, 45}) CHECK(local.col(j) == forecast.col(j));
 }
 
+TEST_CASE("LETKF: an observation at the edge of the taper's support reaches the points on both sides of the wrap") {
+  // A 16 x 16 ring, batches of single points, radius 1 (support 3.64), one
+  // observation at (0, 0) and a cutoff low enough to keep the taper's tail.
+  // Points 3 rows or columns away, or at (3, 2) (distance 3.61), on either
+  // side of the periodic edges, are inside the support; (4, 0) and (3, 3)
+  // (4.24) are outside.
+  Rng rng(12);
+  const double radius = 1, sigma = 0.4;
+  Localisation loc;
+  loc.extent = {16, 16};
+  for (std::int64_t j = 0; j < 256; ++j) loc.state_point.push_back(j);
+  loc.observation_point = {0};
+  loc.radius = radius;
+  loc.batch = 1;
+  loc.taper_cutoff = 1e-12;
+  const Gaussian prior{VectorXd::Zero(256), MatrixXd::Identity(256, 256)};
+  const RowMatrix forecast = draw(prior, 6, rng);
+  const RowMatrix HX = forecast.col(0);
+  const VectorXd y = VectorXd::Constant(1, 2.0);
+  RowMatrix local = forecast;
+  Settings settings;
+  settings.method = Method::LETKF;
+  analyse(local, HX, y, sigma, settings, &loc, rng);
+
+  const auto at = [](std::int64_t row, std::int64_t column) { return static_cast<Eigen::Index>(row * 16 + column); };
+  const auto check_point = [&](double distance, Eigen::Index j) {
+    const double taper = gaspari_cohn(distance, 1.82 * radius);
+    REQUIRE(taper > 0);
+    RowMatrix global = forecast;
+    analyse(global, HX, y, sigma / std::sqrt(taper), Settings{}, nullptr, rng);
+    CHECK(local.col(j) != forecast.col(j));
+    CHECK((local.col(j) - global.col(j)).norm() < 1e-12);
+  };
+  for (Eigen::Index j : {at(3, 0), at(13, 0), at(0, 3), at(0, 13)}) check_point(3, j);
+  for (Eigen::Index j : {at(3, 2), at(13, 14), at(14, 13)}) check_point(std::sqrt(13.0), j);
+  for (Eigen::Index j : {at(4, 0), at(12, 0), at(0, 4), at(3, 3), at(13, 13)})
+    CHECK(local.col(j) == forecast.col(j));
+}
+
 TEST_CASE("Inflation multiplies the posterior anomalies about the unchanged mean") {
   Rng rng(7);
   const Problem p = linear_problem(5, rng);
