@@ -93,6 +93,43 @@ Localisation grid_1d(std::int64_t points, std::int64_t fields, const std::vector
   return loc;
 }
 
+// One observation y of the point (0, 0) of a side x side periodic grid with
+// one state entry per point, analysed by the LETKF; `global(distance)` is
+// the ETKF analysis with the error variance divided by the taper at that
+// distance, which the LETKF must give every point at that distance.
+struct OneObservation {
+  OneObservation(std::int64_t side, std::int64_t batch, double radius_, double cutoff, double value,
+                 std::uint64_t seed)
+      : rng(seed), radius(radius_), y(VectorXd::Constant(1, value)) {
+    const auto points = side * side;
+    loc.extent = {side, side};
+    for (std::int64_t j = 0; j < points; ++j) loc.state_point.push_back(j);
+    loc.observation_point = {0};
+    loc.radius = radius;
+    loc.batch = batch;
+    loc.taper_cutoff = cutoff;
+    forecast = draw(Gaussian{VectorXd::Zero(points), MatrixXd::Identity(points, points)}, 6, rng);
+    local = forecast;
+    Settings settings;
+    settings.method = Method::LETKF;
+    analyse(local, forecast.col(0), y, sigma, settings, &loc, rng);
+  }
+
+  RowMatrix global(double distance) const {
+    const double taper = gaspari_cohn(distance, 1.82 * radius);
+    REQUIRE(taper >= loc.taper_cutoff);
+    RowMatrix out = forecast;
+    analyse(out, forecast.col(0), y, sigma / std::sqrt(taper), Settings{}, nullptr, rng);
+    return out;
+  }
+
+  mutable Rng rng;
+  double radius, sigma = 0.4;
+  VectorXd y;
+  Localisation loc;
+  RowMatrix forecast, local;
+};
+
 }  // namespace
 
 TEST_CASE("Gaspari-Cohn: 1 at 0, 5/24 at the half-width, 0 from twice the half-width on") {
@@ -255,72 +292,32 @@ TEST_CASE("LETKF on a 2-D periodic grid: an observation's taper is that of its m
   // {0, 1} x {0, 1} lies at mean distance (0 + 1 + 1 + sqrt 2) / 4 from it, the
   // batch {6, 7} x {6, 7} across both periodic edges at
   // (sqrt 8 + sqrt 5 + sqrt 5 + sqrt 2) / 4.
-  Rng rng(11);
-  const double radius = 1.5, sigma = 0.4;
-  Localisation loc;
-  loc.extent = {8, 8};
-  for (std::int64_t j = 0; j < 64; ++j) loc.state_point.push_back(j);
-  loc.observation_point = {0};
-  loc.radius = radius;
-  const Gaussian prior{VectorXd::Zero(64), MatrixXd::Identity(64, 64)};
-  const RowMatrix forecast = draw(prior, 6, rng);
-  const RowMatrix HX = forecast.col(0);
-  const VectorXd y = VectorXd::Constant(1, -1.0);
-  RowMatrix local = forecast;
-  Settings settings;
-  settings.method = Method::LETKF;
-  analyse(local, HX, y, sigma, settings, &loc, rng);
-
+  const OneObservation case_(8, 2, 1.5, 1e-3, -1.0, 11);
   const auto check_batch = [&](double mean_distance, std::vector<Eigen::Index> entries) {
-    const double taper = gaspari_cohn(mean_distance, 1.82 * radius);
-    REQUIRE(taper > 1e-3);
-    RowMatrix global = forecast;
-    analyse(global, HX, y, sigma / std::sqrt(taper), Settings{}, nullptr, rng);
-    for (auto j : entries) CHECK((local.col(j) - global.col(j)).norm() < 1e-12);
+    const RowMatrix global = case_.global(mean_distance);
+    for (auto j : entries) CHECK((case_.local.col(j) - global.col(j)).norm() < 1e-12);
   };
   check_batch((2 + std::sqrt(2.0)) / 4, {0, 1, 8, 9});
   check_batch((std::sqrt(8.0) + 2 * std::sqrt(5.0) + std::sqrt(2.0)) / 4, {54, 55, 62, 63});
   // The batch {4, 5} x {4, 5} is at least 3 * sqrt 2 > 2 * 1.82 * 1.5 away.
-  for (Eigen::Index j : {36, 37, 44, 45}) CHECK(local.col(j) == forecast.col(j));
+  for (Eigen::Index j : {36, 37, 44, 45}) CHECK(case_.local.col(j) == case_.forecast.col(j));
 }
 
 TEST_CASE("LETKF: an observation at the edge of the taper's support reaches the points on both sides of the wrap") {
-  // A 16 x 16 ring, batches of single points, radius 1 (support 3.64), one
-  // observation at (0, 0) and a cutoff low enough to keep the taper's tail.
-  // Points 3 rows or columns away, or at (3, 2) (distance 3.61), on either
-  // side of the periodic edges, are inside the support; (4, 0) and (3, 3)
-  // (4.24) are outside.
-  Rng rng(12);
-  const double radius = 1, sigma = 0.4;
-  Localisation loc;
-  loc.extent = {16, 16};
-  for (std::int64_t j = 0; j < 256; ++j) loc.state_point.push_back(j);
-  loc.observation_point = {0};
-  loc.radius = radius;
-  loc.batch = 1;
-  loc.taper_cutoff = 1e-12;
-  const Gaussian prior{VectorXd::Zero(256), MatrixXd::Identity(256, 256)};
-  const RowMatrix forecast = draw(prior, 6, rng);
-  const RowMatrix HX = forecast.col(0);
-  const VectorXd y = VectorXd::Constant(1, 2.0);
-  RowMatrix local = forecast;
-  Settings settings;
-  settings.method = Method::LETKF;
-  analyse(local, HX, y, sigma, settings, &loc, rng);
-
+  // A 16 x 16 ring, batches of single points, radius 1 (support 3.64), and a
+  // cutoff low enough to keep the taper's tail. Points 3 rows or columns from
+  // the observation, or at (3, 2) (distance 3.61), on either side of the
+  // periodic edges, are inside the support; (4, 0) and (3, 3) (4.24) are not.
+  const OneObservation case_(16, 1, 1, 1e-12, 2.0, 12);
   const auto at = [](std::int64_t row, std::int64_t column) { return static_cast<Eigen::Index>(row * 16 + column); };
   const auto check_point = [&](double distance, Eigen::Index j) {
-    const double taper = gaspari_cohn(distance, 1.82 * radius);
-    REQUIRE(taper > 0);
-    RowMatrix global = forecast;
-    analyse(global, HX, y, sigma / std::sqrt(taper), Settings{}, nullptr, rng);
-    CHECK(local.col(j) != forecast.col(j));
-    CHECK((local.col(j) - global.col(j)).norm() < 1e-12);
+    CHECK(case_.local.col(j) != case_.forecast.col(j));
+    CHECK((case_.local.col(j) - case_.global(distance).col(j)).norm() < 1e-12);
   };
   for (Eigen::Index j : {at(3, 0), at(13, 0), at(0, 3), at(0, 13)}) check_point(3, j);
   for (Eigen::Index j : {at(3, 2), at(13, 14), at(14, 13)}) check_point(std::sqrt(13.0), j);
   for (Eigen::Index j : {at(4, 0), at(12, 0), at(0, 4), at(3, 3), at(13, 13)})
-    CHECK(local.col(j) == forecast.col(j));
+    CHECK(case_.local.col(j) == case_.forecast.col(j));
 }
 
 TEST_CASE("Inflation multiplies the posterior anomalies about the unchanged mean") {
