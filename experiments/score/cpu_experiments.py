@@ -336,6 +336,12 @@ def main():
     e.cell("easy", "all", 1, "bg", ["soad_k64_c5_stale", "sda"], **cells)
     e.cell("easy", "all", 1, "bg", ["soad_k64_c5_stale", "sda"], epochs=40, ema=0.999, **cells)
     e.cell("easy", "all", 1, "bg", ["sda"], epochs=40, ema=0.999, gradient_clip=1, **cells)
+    # Algorithm 1's caching (2 calls a step) on the 40-epoch prior, one seed:
+    # does it keep its small lead over the stale pi once the prior is better?
+    # and with the background in the guidance too (SOAD's frame 0 is worse
+    # than its background without it: README).
+    e.cell("easy", "all", 1, "bg", ["soad_k64_c5_algorithm1", "soad_k64_c5_stale_bgg"], epochs=40, ema=0.999,
+           **dict(cells, seeds=1))
     e.write()
 
 
