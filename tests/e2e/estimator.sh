@@ -3,7 +3,7 @@
 # drawn through the observe stage's design, the assimilate stage loads it,
 # and its estimate is far better than the climatology (half of it at most)
 # though not as good as 4D-Var with the true model on the same observations;
-# its one member has no spread (absent, not zero); the fit's loss curve has a
+# its one member has no spread (absent, not zero, and printed as absent); the fit's loss curve has a
 # held-out column; the stage record names the design it was trained through.
 set -u
 assim=$1 case=$2
@@ -19,6 +19,12 @@ echo "F_w RMSE $fw, 4D-Var $var, climatology $clim (normalised units)"
 awk -v f="$fw" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w does not learn"; fail=1; }
 awk -v f="$fw" -v v="$var" 'BEGIN { exit !(v < f) }' || { echo "FAIL: F_w beats 4D-Var with the true model"; fail=1; }
 values "$work/runs/fw/by_fw/assimilation.nc" ensemble_spread | grep -qv NaN && { echo "FAIL: F_w's one member has a spread"; fail=1; }
+# The printed table shows the absent spread as absent: "-" in by_fw's spread column, no "nan" anywhere.
+table="$work/runs/fw/scores/evaluation.txt"
+awk '$1 == "run" { for (i = 1; i <= NF; i++) if ($i == "spread") col = i }
+     $1 == "by_fw" { found = 1; exit ($col != "-") } END { if (!found) exit 1 }' "$table" ||
+  { echo "FAIL: by_fw's spread is not printed as absent"; cat "$table"; fail=1; }
+grep -qi "nan" "$table" && { echo "FAIL: evaluation.txt prints nan"; fail=1; }
 csv="$work/runs/fw/fit/training.csv"
 [ "$(head -1 "$csv")" = "epoch,train_loss,validation_loss,seconds" ] || { echo "FAIL: no loss curve"; fail=1; }
 awk -F, 'NR > 1 && $3 == "" { bad = 1 } END { exit bad }' "$csv" || { echo "FAIL: no held-out loss"; fail=1; }

@@ -17,6 +17,7 @@
 #include "tensor_io.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -163,7 +164,12 @@ class Evaluate : public Stage {
       std::snprintf(cell, sizeof cell, "%-*s %-16s", width, names[r].c_str(), samplers[r].c_str());
       table += cell;
       for (const auto& c : columns) {
-        std::snprintf(cell, sizeof cell, (std::string(" ") + c.format).c_str(), c.values[static_cast<std::size_t>(r)]);
+        const double value = c.values[static_cast<std::size_t>(r)];
+        // Absent, not zero: a deterministic method's spread, a one-frame window's later frames.
+        if (std::isnan(value))
+          std::snprintf(cell, sizeof cell, " %*s", std::atoi(c.format + 1), "-");
+        else
+          std::snprintf(cell, sizeof cell, (std::string(" ") + c.format).c_str(), value);
         table += cell;
       }
       table += "\n";
