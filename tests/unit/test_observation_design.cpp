@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+using namespace assim;
 using namespace assim::design;
 
 TEST_CASE("random masks keep the asked fraction and strides the asked points") {

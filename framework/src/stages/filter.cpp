@@ -39,7 +39,7 @@ class Filter : public Stage {
   Parameters parameters() const override {
     Parameters observe;
     observe.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma); "
-                   "the analysis assumes Gaussian noise of that std").one_of(design::noise_law_names());
+                   "the analysis assumes Gaussian noise of that std").one_of(noise_law_names());
     observe.real("sigma", 1.0, "state units", "std of the observation noise (R = sigma^2 I)").above(0);
     observe.real("random", 1.0, "", "fraction of points observed, drawn once").above(0).at_most(1);
     observe.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
@@ -156,7 +156,7 @@ class Filter : public Stage {
     std::vector<std::string> status(repetitions, "ok");
     cycle::Seconds seconds;
     std::int64_t timed_cycles = 0;
-    const auto law = design::noise_law(observe.get<std::string>("law"));
+    const auto law = noise_law(observe.get<std::string>("law"));
     const std::int64_t window = config.get<std::int64_t>("window");
     const SamplerNeeds needs = sampler->needs();
     // The repetitions are shared out among teams of ranks, repetition r on
@@ -199,7 +199,7 @@ class Filter : public Stage {
           at::Tensor x_true = truth->state().squeeze(0);
           AssimilationProblem problem = base;
           problem.observations =
-              ((op->apply(x_true.unsqueeze(0)) + design::noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
+              ((op->apply(x_true.unsqueeze(0)) + noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
                   .contiguous();
           problem.mask = obs_mask;
           cycle::Step step;

@@ -55,7 +55,7 @@ class Observe : public Stage {
     mask.string("variable", "mask", "", "the mask variable in `file`");
     Parameters noise;
     noise.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma)")
-        .one_of(design::noise_law_names());
+        .one_of(noise_law_names());
     noise.real("sigma", 0.1, "observation units", "standard deviation of the observation noise").at_least(0);
     Parameters background;
     background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0, as "
@@ -202,7 +202,7 @@ class Observe : public Stage {
 
     set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
 
-    auto law = design::noise_law(config.section("noise").get<std::string>("law"));
+    auto law = noise_law(config.section("noise").get<std::string>("law"));
     set.noise_law = config.section("noise").get<std::string>("law");
     set.sigma = config.section("noise").get<double>("sigma");
     std::vector<std::int64_t> frame_shape = {window};

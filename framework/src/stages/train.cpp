@@ -161,7 +161,7 @@ class Train : public Stage {
     const bool random_mask = mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1;
     const double fraction = mask_design.get<double>("random");
     const auto stride = mask_design.get<std::int64_t>("stride");
-    const design::NoiseLaw law = design::noise_law(observed.noise_law);
+    const NoiseLaw law = noise_law(observed.noise_law);
     const double sigma = observed.sigma;
     const Config background = design.section("background");
     const bool with_background = background.has("sigma");

@@ -14,12 +14,6 @@
 
 namespace assim::design {
 
-// The noise laws are the SDK's (assim/noise.hpp): samplers read them too.
-using assim::noise;
-using assim::noise_law;
-using assim::noise_law_names;
-using assim::NoiseLaw;
-
 // A boolean mask over `grid` (the spatial dims): each point kept with
 // probability `fraction`, then only points whose every index is a multiple
 // of `stride`.
