@@ -323,7 +323,7 @@ def main():
     e.write()
 
     e = Experiment("convergence_cpu.yaml",
-                   "Priors trained to convergence, and more evidence per cell: arctan, p = 1, N = 1, background.",
+                   "Priors trained to convergence, and more evidence per cell: p = 1, N = 1, background.",
                    "SOAD (the reference code's stale pi, 5 moves) and SDA on priors of 8 epochs and of 40 epochs with "
                    "averaged weights, 16 members, 3 seeds, one window from each of 8 test trajectories; 32 x 32")
     # The validation loss still fell from 8 to 16 epochs (README): 40 epochs
@@ -342,6 +342,14 @@ def main():
     # than its background without it: README).
     e.cell("easy", "all", 1, "bg", ["soad_k64_c5_algorithm1", "soad_k64_c5_stale_bgg", "soad_k64_c5_algorithm1_bgg"],
            epochs=40, ema=0.999, **dict(cells, seeds=1))
+    # sin and velocity on priors trained as the clipped state prior (40
+    # epochs, averaged weights, gradient norm clipped at 1: nothing protects
+    # an unclipped long fit from the state prior's spike), one seed: SOAD with
+    # the background in its guidance, on the reference's stale pi (65 calls)
+    # and on Algorithm 1's cache (128), against SDA at its operator's gamma.
+    for op in ["hard", "velocity"]:
+        e.cell(op, "all", 1, "bg", ["soad_k64_c5_stale_bgg", "soad_k64_c5_algorithm1_bgg", "sda"],
+               epochs=40, ema=0.999, gradient_clip=1, **dict(cells, seeds=1))
     e.write()
 
 
