@@ -16,4 +16,11 @@ std::string number_text(double v) {
   return out.str();
 }
 
+std::vector<std::int64_t> with_channel_axis(const std::vector<std::int64_t>& frame) {
+  if (frame.size() >= 3) return frame;
+  std::vector<std::int64_t> out{1};
+  out.insert(out.end(), frame.begin(), frame.end());
+  return out;
+}
+
 }  // namespace assim

@@ -81,16 +81,19 @@ ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config
   check_network(config, arch_);
   arch_.channels_in = state_channels_;
   if (config.has("augment_with")) {
-    if (state.size() != 3)
-      config.fail("augment_with", "z = (x, H(x)) stacks H's output on the state's channels: state_shape needs "
-                                  "[channels, y, x], not " + list_text(state));
+    // z = (x, H(x)) stacked on the state's channels; a state without a
+    // channel axis ([sites] or [y, x]) is one channel (assim::with_channel_axis).
     augment_ = config.component<assim::ObservationOperator>("augment_with");
+    const auto frame = assim::with_channel_axis(state);
     const auto out = augment_->output_shape(state);
-    if (out.size() != 3 || out[1] != arch_.height || out[2] != arch_.width)
+    const auto stacked = assim::with_channel_axis(out);
+    if (out.size() > 3 || stacked.size() != frame.size() || !std::equal(frame.begin() + 1, frame.end(), stacked.begin() + 1)) {
+      const std::vector<std::int64_t> grid(frame.begin() + 1, frame.end());
       config.fail("augment_with", "its output on a state " + list_text(state) + " is " + list_text(out) +
-                                      "; the augmented prior needs [channels, " + std::to_string(arch_.height) +
-                                      ", " + std::to_string(arch_.width) + "] to stack it on the state's channels");
-    arch_.channels_in += out[0];
+                                      "; the augmented prior needs [channels, " + list_text(grid).substr(1) +
+                                      " to stack it on the state's channels");
+    }
+    arch_.channels_in += stacked[0];
   }
   // float32 weights; training adds their gradients and AdamW's two moments.
   const double weights = arch_.parameter_estimate();
@@ -102,15 +105,21 @@ ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config
 
 at::Tensor ScorePrior::augment(const at::Tensor& x) const {
   if (!augment_) return x;
+  // x: (b, l, C, h, w) as the network sees it; H takes frames of the state's own shape.
   const std::int64_t b = x.size(0), l = x.size(1);
-  const auto frames = x.reshape({b * l, x.size(2), x.size(3), x.size(4)});
-  const auto hx = augment_->apply(frames).to(x.scalar_type());
-  return at::cat({frames, hx}, 1).reshape({b, l, arch_.channels_in, x.size(3), x.size(4)});
+  std::vector<std::int64_t> state_frames{b * l};
+  state_frames.insert(state_frames.end(), state_shape_.begin(), state_shape_.end());
+  const auto hx = augment_->apply(x.reshape(state_frames)).to(x.scalar_type());
+  const auto frames = x.reshape({b * l, state_channels_, x.size(3), x.size(4)});
+  return at::cat({frames, hx.reshape({b * l, -1, x.size(3), x.size(4)})}, 1)
+      .reshape({b, l, arch_.channels_in, x.size(3), x.size(4)});
 }
 
 std::vector<std::int64_t> ScorePrior::z_shape() const {
-  if (state_shape_.size() != 3) return state_shape_;
-  return {arch_.channels_in, arch_.height, arch_.width};
+  if (!augment_) return state_shape_;
+  std::vector<std::int64_t> z = assim::with_channel_axis(state_shape_);
+  z[0] = arch_.channels_in;
+  return z;
 }
 
 at::Tensor ScorePrior::denoise(const at::Tensor& z_t, const at::Tensor& t) const {

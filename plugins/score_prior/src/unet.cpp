@@ -1,5 +1,7 @@
 #include "unet.hpp"
 
+#include <assim/shape.hpp>
+
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
@@ -85,12 +87,9 @@ Compute read_compute(const assim::Config& config) {
 }
 
 GridShape grid_shape(const std::vector<std::int64_t>& s) {
-  switch (s.size()) {
-    case 1: return {1, 1, s[0]};
-    case 2: return {1, s[0], s[1]};
-    case 3: return {s[0], s[1], s[2]};
-    default: throw std::invalid_argument("needs 1 to 3 entries: [channels, y, x], [y, x] or [sites]");
-  }
+  if (s.empty() || s.size() > 3) throw std::invalid_argument("needs 1 to 3 entries: [channels, y, x], [y, x] or [sites]");
+  const auto c = assim::with_channel_axis(s);
+  return c.size() == 2 ? GridShape{c[0], 1, c[1]} : GridShape{c[0], c[1], c[2]};
 }
 
 void add_network_fields(assim::Fields<Architecture>& p) {

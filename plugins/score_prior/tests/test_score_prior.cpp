@@ -274,7 +274,7 @@ TEST_CASE("augment_with: the prior is over z = (x, H(x))") {
                        assim::ConfigError);
 }
 
-TEST_CASE("a state without a channel dim (Lorenz-96's sites) is one row of one channel") {
+TEST_CASE("a state without a channel dim (Lorenz-96's sites) is one row of one channel, also augmented") {
   ScorePrior prior = make("state_shape: [40]\nwindow: 5\nchannels: [8, 16]\nblocks: 1\nkernel: 5\n");
   CHECK(prior.architecture().channels_in == 1);
   CHECK(prior.architecture().height == 1);
@@ -292,9 +292,22 @@ TEST_CASE("a state without a channel dim (Lorenz-96's sites) is one row of one c
   prior.fit(data, options(scratch("sites"), 1));
   CHECK_THROWS_WITH_AS(prior.denoise(torch::randn({3, 5, 2, 40}), t), doctest::Contains("(batch, frames, 40)"),
                        assim::Error);
-  CHECK_THROWS_WITH_AS(ScorePrior(assim::config_from_yaml("state_shape: [40]\naugment_with: $h\n", ScorePrior::parameters(),
-                                                          "<text>", {{"h", std::make_shared<Tanh>()}})),
-                       doctest::Contains("stacks H's output on the state's channels"), assim::ConfigError);
+  // Augmented (SOAD's z = (x, H(x))): the sites are one channel, H(x) the second.
+  const std::string sites = "state_shape: [40]\nwindow: 5\nchannels: [8, 16]\nblocks: 1\nkernel: 5\naugment_with: $h\n";
+  ScorePrior augmented(assim::config_from_yaml(sites, ScorePrior::parameters(), "<text>", {{"h", std::make_shared<Tanh>()}}));
+  CHECK(augmented.architecture().channels_in == 2);
+  augmented.fit(data, options(scratch("sites_augmented"), 1));
+  CHECK((augmented.denoise(torch::randn({3, 5, 2, 40}), t).sizes() == torch::IntArrayRef{3, 5, 2, 40}));
+  CHECK_THROWS_WITH_AS(augmented.denoise(z, t), doctest::Contains("(batch, frames, 2, 40)"), assim::Error);
+  // An H that changes the sites cannot be stacked on them.
+  class Halve : public assim::ObservationOperator {
+   public:
+    at::Tensor apply(const at::Tensor& x) const override { return x; }
+    std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& s) const override { return {s[0] / 2}; }
+  };
+  CHECK_THROWS_WITH_AS(ScorePrior(assim::config_from_yaml(sites, ScorePrior::parameters(), "<text>",
+                                                          {{"h", std::make_shared<Halve>()}})),
+                       doctest::Contains("is [20]; the augmented prior needs [channels, 40]"), assim::ConfigError);
 }
 
 TEST_CASE("training lowers the loss; validation, outputs and the csv") {

@@ -33,6 +33,21 @@ at::Tensor not_overwritten(const score::Window& w, const Options& options, std::
   return free;
 }
 
+// The window with a channel axis on the state and on H's output (a state of
+// sites, Lorenz-96's, is one channel: with_channel_axis), so that z stacks
+// (x, H(x)) along dim 2 of (members, L, C + C_H, grid...) whatever the rank.
+score::Window on_channel_axis(score::Window w) {
+  const std::vector<std::int64_t> state = with_channel_axis(w.state), observed = with_channel_axis(w.observed);
+  std::vector<std::int64_t> frames{w.frames};
+  frames.insert(frames.end(), observed.begin(), observed.end());
+  w.y = w.y.reshape(frames);
+  w.mask = w.mask.reshape(frames);
+  if (w.background) w.background = w.background->reshape(state);
+  w.state = state;
+  w.observed = observed;
+  return w;
+}
+
 // The guided, sigma-scaled noise prediction of Algorithm 1 for a chunk of
 // members z (n, L, C + C_H, ...) at time t:
 //   pi(z, t) = sigma_t eps_hat(z, t) + c_t grad_z L,
@@ -161,7 +176,8 @@ AugmentedSampler::AugmentedSampler(Options options) : options_(options) {
 
 at::Tensor AugmentedSampler::sample(const AssimilationProblem& problem, std::int64_t members,
                                     std::uint64_t seed) const {
-  const std::int64_t channels = problem.state.shape().at(0);
+  const std::vector<std::int64_t> state = problem.state.shape();
+  const std::int64_t channels = with_channel_axis(state).at(0);
   StabiliserTrace trace;
   at::Tensor z = sample_augmented(problem, members, seed, &trace);
   std::size_t bound = 0;
@@ -171,7 +187,9 @@ at::Tensor AugmentedSampler::sample(const AssimilationProblem& problem, std::int
   for (std::size_t i = 0; i < trace.times.size(); ++i)
     log::debug(kName, ": t ", trace.times[i], ": largest |c_t grad L| ", trace.largest_step[i], ", stabiliser factor ",
                trace.factor[i]);
-  return z.narrow(2, 0, channels).contiguous();
+  std::vector<std::int64_t> x_shape{z.size(0), z.size(1)};
+  x_shape.insert(x_shape.end(), state.begin(), state.end());
+  return z.narrow(2, 0, channels).reshape(x_shape).contiguous();
 }
 
 at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem, std::int64_t members,
@@ -184,17 +202,19 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
                       "z = (x, H(x)) (e.g. prior.score_unet with augment_with: the problem's operator)");
   if (!problem.observation_operator) throw Error(who + ": needs an observation operator (the problem has none)");
   if (members < 1) throw Error(who + ": needs at least 1 member, got " + std::to_string(members));
-  const score::Window w = score::window_of(problem, who);
-  const std::vector<std::int64_t> carried = augmentation->output_shape(w.state);
-  const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(w.state);
-  if (carried != observed || observed != w.observed)
-    throw Error(who + ": on states " + shape_text(w.state) + " the prior's augmentation gives " +
+  const score::Window w = on_channel_axis(score::window_of(problem, who));
+  const std::vector<std::int64_t> state = problem.state.shape();
+  const std::vector<std::int64_t> carried = augmentation->output_shape(state);
+  const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(state);
+  const std::vector<std::int64_t> observations(problem.observations.sizes().begin() + 1, problem.observations.sizes().end());
+  if (carried != observed || observed != observations)
+    throw Error(who + ": on states " + shape_text(state) + " the prior's augmentation gives " +
                 shape_text(carried) + " and the problem's observation operator " + shape_text(observed) +
-                ", with observations of dims " + shape_text(w.observed) + "; all three must agree");
+                ", with observations of dims " + shape_text(observations) + "; all three must agree");
   // z = concat(x, H(x)) over channels: H's output must be channels on the state's grid.
   if (w.observed.size() != w.state.size() ||
       !std::equal(w.state.begin() + 1, w.state.end(), w.observed.begin() + 1))
-    throw Error(who + ": H maps states " + shape_text(w.state) + " to " + shape_text(w.observed) +
+    throw Error(who + ": H maps states " + shape_text(state) + " to " + shape_text(observations) +
                 ", which cannot be stacked with the state as channels");
   const at::NoGradGuard no_grad;
   if (augmentation != problem.observation_operator) {
