@@ -46,4 +46,13 @@ at::Tensor observe(const ObservationOperator& op, const at::Tensor& windows, con
   return ((y + noise(law, sigma, y.sizes(), generator)) * mask).contiguous();
 }
 
+at::Tensor background(const at::Tensor& x0, const at::Tensor& previous, const Model* forecaster, std::int64_t steps,
+                      double perturbation, at::Generator& generator) {
+  if (!forecaster) return (x0 + perturbation * at::randn(x0.sizes(), generator, x0.options())).contiguous();
+  const at::Tensor perturbed = previous + perturbation * at::randn(previous.sizes(), generator, previous.options());
+  auto trajectory = forecaster->start(perturbed.contiguous());
+  trajectory->advance(steps);
+  return trajectory->state().contiguous();
+}
+
 }  // namespace assim::design

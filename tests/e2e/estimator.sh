@@ -5,6 +5,8 @@
 # though not as good as 4D-Var with the true model on the same observations;
 # its one member has no spread (absent, not zero, and printed as absent); the fit's loss curve has a
 # held-out column; the stage record names the design it was trained through.
+# Trained through a design with a forecast background, it draws its pairs'
+# backgrounds so and learns as well.
 set -u
 assim=$1 case=$2
 work=$(mktemp -d)
@@ -25,6 +27,10 @@ awk '$1 == "run" { for (i = 1; i <= NF; i++) if ($i == "spread") col = i }
      $1 == "by_fw" { found = 1; exit ($col != "-") } END { if (!found) exit 1 }' "$table" ||
   { echo "FAIL: by_fw's spread is not printed as absent"; cat "$table"; fail=1; }
 grep -qi "nan" "$table" && { echo "FAIL: evaluation.txt prints nan"; fail=1; }
+fc=$(mean by_fw_fc rmse_sample)
+echo "F_w through the forecast-background design: RMSE $fc"
+awk -v f="$fc" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w does not learn with a forecast background"; fail=1; }
+grep -q "through stage 'obs_fc'.*a forecast background" "$work/log" || { echo "FAIL: the pairs of fit_fc have no forecast background"; fail=1; }
 csv="$work/runs/fw/fit/training.csv"
 [ "$(head -1 "$csv")" = "epoch,train_loss,validation_loss,seconds" ] || { echo "FAIL: no loss curve"; fail=1; }
 awk -F, 'NR > 1 && $3 == "" { bad = 1 } END { exit bad }' "$csv" || { echo "FAIL: no held-out loss"; fail=1; }

@@ -53,3 +53,49 @@ TEST_CASE("every noise law is zero-mean with the asked standard deviation") {
   at::Tensor bounded = noise(NoiseLaw::Uniform, 1.0, {n}, g);
   CHECK(bounded.abs().max().item<double>() <= std::sqrt(3.0));
 }
+
+namespace {
+
+// A model whose step doubles the state: its forecast is known exactly.
+class Doubling : public Model {
+  class Run : public Trajectory {
+   public:
+    explicit Run(at::Tensor x) : x_(std::move(x)) {}
+    void advance(std::int64_t steps) override {
+      x_ = x_ * std::pow(2.0, static_cast<double>(steps));
+      taken_ += steps;
+    }
+    at::Tensor state() const override { return x_; }
+    std::int64_t steps_taken() const override { return taken_; }
+
+   private:
+    at::Tensor x_;
+    std::int64_t taken_ = 0;
+  };
+
+ public:
+  StateSpec state_spec() const override { return {}; }
+  at::Tensor initial_state(std::int64_t, std::uint64_t) const override { return {}; }
+  std::unique_ptr<Trajectory> start(const at::Tensor& states) const override { return std::make_unique<Run>(states); }
+};
+
+}  // namespace
+
+TEST_CASE("a background is frame 0 plus noise, or the forecast of the perturbed frame before") {
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  auto g = at::make_generator<at::CPUGeneratorImpl>(5);
+  const at::Tensor x0 = at::randn({64, 2, 16, 16}, g, f64), previous = at::randn({64, 2, 16, 16}, g, f64);
+  const at::Tensor plain = background(x0, at::Tensor(), nullptr, 3, 0.1, g);
+  CHECK(std::abs((plain - x0).std().item<double>() - 0.1) < 0.003);  // 32768 draws: standard error 0.0004
+  const Doubling model;
+  const at::Tensor forecast = background(x0, previous, &model, 3, 0.1, g);
+  // Three doubling steps of previous + N(0, 0.1^2): nothing of x0.
+  CHECK(std::abs((forecast / 8 - previous).std().item<double>() - 0.1) < 0.003);
+  CHECK(std::abs((forecast / 8 - previous).mean().item<double>()) < 0.003);
+  CHECK((forecast - x0).std().item<double>() > 1);
+  // One generator draws the same background from the same seed.
+  auto again = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::randn({64, 2, 16, 16}, again, f64);
+  at::randn({64, 2, 16, 16}, again, f64);
+  CHECK(at::equal(background(x0, at::Tensor(), nullptr, 3, 0.1, again), plain));
+}

@@ -223,30 +223,23 @@ class Observe : public Stage {
       const double sigma_b = background_config.get<double>("sigma");
       const double drawn = background_config.has("perturbation") ? background_config.get<double>("perturbation") : sigma_b;
       set.background_sigma = sigma_b;
-      const auto options = at::TensorOptions().dtype(at::kDouble);
-      at::Tensor background;
+      at::Tensor previous;
       if (forecaster) {
         std::vector<std::int64_t> starts;
         for (std::int64_t sample = 0; sample < shape[0]; ++sample)
           for (std::int64_t k = 0; k < per_sample; ++k) starts.push_back(sample * frames + k * window);
-        at::Tensor previous = normalisation.normalise(states.reshape([&] {
-                                                              std::vector<std::int64_t> s = {shape[0] * frames};
-                                                              s.insert(s.end(), state_shape.begin(), state_shape.end());
-                                                              return s;
-                                                            }())
-                                                          .index_select(0, at::tensor(starts, at::kLong)),
-                                                      1);
-        at::Tensor perturbed =
-            normalisation.physical(previous + drawn * at::randn(previous.sizes(), generator, options), 1);
-        auto trajectory = forecaster->start(perturbed.contiguous());
-        trajectory->advance(data.frame_steps);
-        background = normalisation.normalise(trajectory->state(), 1).contiguous();
-        set.background_doc = "one-frame forecast of the perturbed previous state";
-      } else {
-        at::Tensor x0 = windows.select(1, 0);
-        background = (x0 + drawn * at::randn(x0.sizes(), generator, options)).contiguous();
-        set.background_doc = "true state at frame 0 plus noise";
+        previous = normalisation.normalise(states.reshape([&] {
+                                                   std::vector<std::int64_t> s = {shape[0] * frames};
+                                                   s.insert(s.end(), state_shape.begin(), state_shape.end());
+                                                   return s;
+                                                 }())
+                                               .index_select(0, at::tensor(starts, at::kLong)),
+                                           1);
       }
+      const auto forecast = forecaster ? products::in_units(forecaster, normalisation, spec) : nullptr;
+      const at::Tensor background = design::background(windows.select(1, 0).to(at::kDouble), previous, forecast.get(),
+                                                       data.frame_steps, drawn, generator);
+      set.background_doc = forecaster ? "one-frame forecast of the perturbed previous state" : "true state at frame 0 plus noise";
       if (drawn != sigma_b)
         set.background_doc += " (perturbation std " + number_text(drawn) + ", assumed " + number_text(sigma_b) + ")";
       if (!at::isfinite(background).all().item<bool>())

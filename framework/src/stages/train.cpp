@@ -15,6 +15,7 @@
 #include <assim/log.hpp>
 #include <assim/prior.hpp>
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>
 
 #include "products.hpp"
 
@@ -96,9 +97,6 @@ class Train : public Stage {
       config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
                              "design draws them with design: $stage");
     const Config& observe = inputs.at("design");
-    if (observe.section("background").has("model"))
-      config.fail("design", "stage '" + config.reference("design") + "' forecasts its background with a model; "
-                            "training pairs with a forecast background are not drawn yet (use background: {sigma: ...})");
     // The pairs must be in the units of the problems the estimator will see.
     if (observe.get<bool>("normalise")) {
       const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
@@ -175,23 +173,39 @@ class Train : public Stage {
     const products::Normalisation normalisation(observed.scale, data.spec);
     const at::Tensor states = normalisation.normalise(data.states(), 2);
     const std::int64_t samples = states.size(0), frames = states.size(1);
-    if (frames < window)
+    // A forecast background (the design's background.model) starts from the
+    // frame before the window, as the observe stage's do.
+    std::shared_ptr<const Model> forecast;
+    if (background.has("model")) {
+      auto model = background.component<Model>("model");
+      if (model->state_spec().shape() != data.spec.shape())
+        config.fail("design", "stage '" + design_stage.name + "' forecasts its background with a model of states " +
+                                  shape_text(model->state_spec().shape()) + ", not the states of stage '" +
+                                  config.reference("data") + "' " + shape_text(data.spec.shape()));
+      forecast = products::in_units(model, normalisation, data.spec);
+    }
+    const std::int64_t offset = forecast ? 1 : 0;
+    if (frames < window + offset)
       config.fail("data", "pieces of " + std::to_string(frames) + " frames are shorter than stage '" +
-                              design_stage.name + "''s windows of " + std::to_string(window));
+                              design_stage.name + "''s windows of " + std::to_string(window) +
+                              (forecast ? " and the frame before them (its forecast background)" : ""));
+    const std::int64_t frame_steps = data.frame_steps;
 
     // `count` pairs from pieces [first, first + pieces).
     auto draw = [=](std::int64_t first, std::int64_t pieces, std::int64_t count, std::uint64_t seed) {
       std::mt19937_64 rng(seed);
       auto generator = at::make_generator<at::CPUGeneratorImpl>(rng());
       using uniform = std::uniform_int_distribution<std::int64_t>;
-      std::vector<at::Tensor> windows, masks;
+      std::vector<at::Tensor> windows, before, masks;
       std::vector<std::int64_t> grid_dims;
       for (std::size_t d = 0; d < grid; ++d) grid_dims.push_back(static_cast<std::int64_t>(states.dim() - grid + d) - 1);
       for (std::int64_t i = 0; i < count; ++i) {
-        const std::int64_t p = first + uniform(0, pieces - 1)(rng), s = uniform(0, frames - window)(rng);
+        const std::int64_t p = first + uniform(0, pieces - 1)(rng), s = uniform(offset, frames - window)(rng);
         std::vector<std::int64_t> shifts;
         for (std::int64_t d : grid_dims) shifts.push_back(uniform(0, states.size(d + 1) - 1)(rng));
-        windows.push_back(states[p].narrow(0, s, window).roll(shifts, grid_dims));
+        const at::Tensor frames_drawn = states[p].narrow(0, s - offset, window + offset).roll(shifts, grid_dims);
+        windows.push_back(frames_drawn.narrow(0, offset, window));
+        if (forecast) before.push_back(frames_drawn.select(0, 0));
         masks.push_back(random_mask ? design::window_mask(window, every, design::mask(grid_mask.sizes(), fraction, stride,
                                                                                       generator))
                                     : stage_mask);
@@ -203,10 +217,9 @@ class Train : public Stage {
       for (const auto& m : masks) full.push_back(design::over_observations(m, frame));
       pairs.mask = at::stack(full);
       pairs.observations = design::observe(*op, pairs.states, pairs.mask, law, sigma, generator);
-      if (with_background) {
-        const at::Tensor x0 = pairs.states.select(1, 0);
-        pairs.background = (x0 + perturbation * at::randn(x0.sizes(), generator, x0.options())).contiguous();
-      }
+      if (with_background)
+        pairs.background = design::background(pairs.states.select(1, 0), forecast ? at::stack(before) : at::Tensor(),
+                                              forecast.get(), frame_steps, perturbation, generator);
       return pairs;
     };
     const std::int64_t train_pieces = samples - held_out;
@@ -237,7 +250,7 @@ class Train : public Stage {
                               context.seed() * 7919 + 2);
     log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
               random_mask ? "a fresh random mask per pair" : "its mask", ", ", observed.noise_law, " noise sigma ",
-              sigma, with_background ? ", a background" : ", no background",
+              sigma, !with_background ? ", no background" : forecast ? ", a forecast background" : ", a background",
               fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
     estimator->fit(pairs, options);
   }

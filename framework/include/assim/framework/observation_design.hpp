@@ -2,6 +2,7 @@
 // from explicit generators so that the same seed gives the same observations.
 #pragma once
 
+#include <assim/model.hpp>
 #include <assim/noise.hpp>
 #include <assim/observation_operator.hpp>
 
@@ -32,5 +33,15 @@ at::Tensor over_observations(const at::Tensor& mask, at::IntArrayRef observation
 // result, or one per window (B, L, observation dims...).
 at::Tensor observe(const ObservationOperator& op, const at::Tensor& windows, const at::Tensor& mask, NoiseLaw law,
                    double sigma, at::Generator& generator);
+
+// Frame 0's background for windows whose frame 0 is x0 (B, state dims...):
+// x0 + N(0, perturbation^2) without a forecaster; with one, the forecast over
+// `steps` model steps of the frame before the window, `previous` (B, state
+// dims...), perturbed by N(0, perturbation^2): the SOAD paper's Fig. 8
+// background. The forecaster works in the units x0 is in (products::in_units).
+// Every observe stage's backgrounds and every learned estimator's training
+// pairs' are drawn here.
+at::Tensor background(const at::Tensor& x0, const at::Tensor& previous, const Model* forecaster, std::int64_t steps,
+                      double perturbation, at::Generator& generator);
 
 }  // namespace assim::design
