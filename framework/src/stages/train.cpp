@@ -228,7 +228,7 @@ class Train : public Stage {
     pairs.state = data.spec;
     pairs.observation_operator = op;
     if (fixed == 0) {
-      pairs.pairs_per_epoch = train_pieces * (frames - window + 1);
+      pairs.pairs_per_epoch = train_pieces * (frames - offset - window + 1);
       pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return draw(0, train_pieces, count, seed); };
     } else {
       // One pool, drawn once; each batch picks from it.
@@ -246,7 +246,7 @@ class Train : public Stage {
       };
     }
     if (held_out > 0)
-      pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - window + 1)),
+      pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - offset - window + 1)),
                               context.seed() * 7919 + 2);
     log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
               random_mask ? "a fresh random mask per pair" : "its mask", ", ", observed.noise_law, " noise sigma ",
