@@ -202,20 +202,19 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
                       "z = (x, H(x)) (e.g. prior.score_unet with augment_with: the problem's operator)");
   if (!problem.observation_operator) throw Error(who + ": needs an observation operator (the problem has none)");
   if (members < 1) throw Error(who + ": needs at least 1 member, got " + std::to_string(members));
-  const score::Window w = on_channel_axis(score::window_of(problem, who));
-  const std::vector<std::int64_t> state = problem.state.shape();
-  const std::vector<std::int64_t> carried = augmentation->output_shape(state);
-  const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(state);
-  const std::vector<std::int64_t> observations(problem.observations.sizes().begin() + 1, problem.observations.sizes().end());
-  if (carried != observed || observed != observations)
-    throw Error(who + ": on states " + shape_text(state) + " the prior's augmentation gives " +
+  const score::Window problem_window = score::window_of(problem, who);
+  const std::vector<std::int64_t> carried = augmentation->output_shape(problem_window.state);
+  const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(problem_window.state);
+  if (carried != observed || observed != problem_window.observed)
+    throw Error(who + ": on states " + shape_text(problem_window.state) + " the prior's augmentation gives " +
                 shape_text(carried) + " and the problem's observation operator " + shape_text(observed) +
-                ", with observations of dims " + shape_text(observations) + "; all three must agree");
+                ", with observations of dims " + shape_text(problem_window.observed) + "; all three must agree");
   // z = concat(x, H(x)) over channels: H's output must be channels on the state's grid.
+  const score::Window w = on_channel_axis(problem_window);
   if (w.observed.size() != w.state.size() ||
       !std::equal(w.state.begin() + 1, w.state.end(), w.observed.begin() + 1))
-    throw Error(who + ": H maps states " + shape_text(state) + " to " + shape_text(observations) +
-                ", which cannot be stacked with the state as channels");
+    throw Error(who + ": H maps states " + shape_text(problem_window.state) + " to " +
+                shape_text(problem_window.observed) + ", which cannot be stacked with the state as channels");
   const at::NoGradGuard no_grad;
   if (augmentation != problem.observation_operator) {
     // Two operator objects: T only observes the prior's H channels if they
