@@ -6,7 +6,8 @@
 # its one member has no spread (absent, not zero, and printed as absent); the fit's loss curve has a
 # held-out column; the stage record names the design it was trained through.
 # Trained through a design with a forecast background, it draws its pairs'
-# backgrounds so and learns as well.
+# backgrounds so and learns as well. Trained over masks of 1 and 1/4 of the
+# sites, it learns and estimates the windows observed on half of them.
 set -u
 assim=$1 case=$2
 work=$(mktemp -d)
@@ -31,6 +32,11 @@ fc=$(mean by_fw_fc rmse_sample)
 echo "F_w through the forecast-background design: RMSE $fc"
 awk -v f="$fc" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w does not learn with a forecast background"; fail=1; }
 grep -q "through stage 'obs_fc'.*a forecast background" "$work/log" || { echo "FAIL: the pairs of fit_fc have no forecast background"; fail=1; }
+dens=$(mean by_fw_densities rmse_sample)
+echo "F_w trained over masks of 1 and 1/4 of the sites, on half of them: RMSE $dens"
+awk -v f="$dens" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w over several densities does not learn"; fail=1; }
+grep -q "through stage 'obs'.*a fresh random mask per pair of 1, 0.25 of the points" "$work/log" ||
+  { echo "FAIL: fit_densities does not draw its masks from 1 and 0.25"; fail=1; }
 csv="$work/runs/fw/fit/training.csv"
 [ "$(head -1 "$csv")" = "epoch,train_loss,validation_loss,seconds" ] || { echo "FAIL: no loss curve"; fail=1; }
 awk -F, 'NR > 1 && $3 == "" { bad = 1 } END { exit bad }' "$csv" || { echo "FAIL: no held-out loss"; fail=1; }

@@ -24,10 +24,18 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 
 namespace assim {
 
 namespace {
+
+// "1, 0.25, 0.0625" for the log.
+std::string join_fractions(const std::vector<double>& fractions) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < fractions.size(); ++i) out << (i ? ", " : "") << fractions[i];
+  return out.str();
+}
 
 // Validation pairs of an estimator: at most this many, drawn once.
 constexpr std::int64_t validation_pairs = 256;
@@ -59,6 +67,12 @@ class Train : public Stage {
         .integer("pairs", 0, "pairs", "for an estimator: 0 draws new windows, masks (when the design's mask is "
                  "random) and noise for every batch; N > 0 draws N pairs once and trains on them only")
         .at_least(0);
+    f.unbound()
+        .reals("masks", {}, "", "for an estimator: fractions of the design's points observed; each pair draws one of "
+               "them and a fresh random mask of it (1: every point), so that one network learns several densities; "
+               "empty: the design's mask")
+        .above(0)
+        .at_most(1);
     f.integer("epochs", &TrainingOptions::epochs, "", "passes over the training pieces").at_least(1);
     f.integer("batch_size", &TrainingOptions::batch_size, "windows", "windows per optimiser step").at_least(1);
     f.real("learning_rate", &TrainingOptions::learning_rate, "", "AdamW learning rate at the start, decayed linearly to 0")
@@ -89,6 +103,8 @@ class Train : public Stage {
       if (!config.component<Prior>("prior")->learned())
         config.fail("prior", "component '" + config.reference("prior") + "' is an analytic prior: it has nothing to fit");
       if (config.has("design")) config.fail("design", "a prior learns states, not observations: leave design out");
+      if (!config.get<std::vector<double>>("masks").empty())
+        config.fail("masks", "a prior learns states, not observations: leave masks out");
       return;
     }
     if (!config.component<Sampler>("sampler")->learned())
@@ -97,6 +113,9 @@ class Train : public Stage {
       config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
                              "design draws them with design: $stage");
     const Config& observe = inputs.at("design");
+    if (!config.get<std::vector<double>>("masks").empty() && !observe.section("mask").get<std::string>("file").empty())
+      config.fail("masks", "stage '" + config.reference("design") + "' reads its mask from a file; masks draws random "
+                           "masks of the design's points instead: give it an observe stage with a random mask");
     // The pairs must be in the units of the problems the estimator will see.
     if (observe.get<bool>("normalise")) {
       const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
@@ -156,8 +175,11 @@ class Train : public Stage {
     auto op = design.component<ObservationOperator>("operator");
     const products::ObservationSet observed = products::read_observations(design_stage);
     const Config mask_design = design.section("mask");
-    const bool random_mask = mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1;
-    const double fraction = mask_design.get<double>("random");
+    // The fractions a pair's random mask draws from: the train stage's masks, else the design's.
+    std::vector<double> fractions = config.get<std::vector<double>>("masks");
+    if (fractions.empty() && mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1)
+      fractions = {mask_design.get<double>("random")};
+    const bool random_mask = !fractions.empty();
     const auto stride = mask_design.get<std::int64_t>("stride");
     const NoiseLaw law = noise_law(observed.noise_law);
     const double sigma = observed.sigma;
@@ -196,6 +218,7 @@ class Train : public Stage {
       std::mt19937_64 rng(seed);
       auto generator = at::make_generator<at::CPUGeneratorImpl>(rng());
       using uniform = std::uniform_int_distribution<std::int64_t>;
+      const std::int64_t choices = static_cast<std::int64_t>(fractions.size());
       std::vector<at::Tensor> windows, before, masks;
       std::vector<std::int64_t> grid_dims;
       for (std::size_t d = 0; d < grid; ++d) grid_dims.push_back(static_cast<std::int64_t>(states.dim() - grid + d) - 1);
@@ -206,6 +229,7 @@ class Train : public Stage {
         const at::Tensor frames_drawn = states[p].narrow(0, s - offset, window + offset).roll(shifts, grid_dims);
         windows.push_back(frames_drawn.narrow(0, offset, window));
         if (forecast) before.push_back(frames_drawn.select(0, 0));
+        const double fraction = random_mask ? fractions[static_cast<std::size_t>(uniform(0, choices - 1)(rng))] : 1.0;
         masks.push_back(random_mask ? design::window_mask(window, every, design::mask(grid_mask.sizes(), fraction, stride,
                                                                                       generator))
                                     : stage_mask);
@@ -249,7 +273,8 @@ class Train : public Stage {
       pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - offset - window + 1)),
                               context.seed() * 7919 + 2);
     log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
-              random_mask ? "a fresh random mask per pair" : "its mask", ", ", observed.noise_law, " noise sigma ",
+              !random_mask ? std::string("its mask")
+                           : "a fresh random mask per pair of " + join_fractions(fractions) + " of the points", ", ", observed.noise_law, " noise sigma ",
               sigma, !with_background ? ", no background" : forecast ? ", a forecast background" : ", a background",
               fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
     estimator->fit(pairs, options);
