@@ -99,6 +99,10 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "force", po::bool_switch(&run.force), "recompute stages even when their results are up to date")(
         "keep-going", po::bool_switch(&run.keep_going),
         "after a failed stage, run the stages that do not depend on it; fail at the end")(
+        "adopt", po::bool_switch(&run.adopt),
+        "compute nothing: keep the selected results that an earlier build of the plugins computed where nothing else "
+        "changed (settings, plugin versions, files read, inputs), re-stamped and noted in their records; name the "
+        "others and why")(
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/")(
         "variant", po::value(&run.variant),

@@ -140,4 +140,15 @@ void ResultFolder::commit(const std::string& stage, const fs::path& partial, con
 
 void ResultFolder::failed(const fs::path& partial) const { fs::remove_all(partial); }
 
+void ResultFolder::rewrite_record(const std::string& stage, const std::string& record) const {
+  const fs::path file = folder_ / stage / stage_record_file;
+  const fs::path next = folder_ / stage / (std::string(".") + stage_record_file + ".new-" + std::to_string(::getpid()));
+  {
+    std::ofstream stream(next);
+    stream << record << "\n";
+    if (!stream) throw Error("cannot write " + next.string());
+  }
+  fs::rename(next, file);
+}
+
 }  // namespace assim

@@ -38,6 +38,9 @@ class ResultFolder {
   // removes the stage's resume folders. `failed` removes `partial`.
   void commit(const std::string& stage, const std::filesystem::path& partial, const std::string& record) const;
   void failed(const std::filesystem::path& partial) const;
+  // Replaces the record of the stage's result in place (written beside it
+  // and renamed over it): the outputs are untouched.
+  void rewrite_record(const std::string& stage, const std::string& record) const;
   // Held while one rank writes the stage: a second writer of the same stage
   // (a bug in the schedule, or a run that ignored the folder's lock) is
   // refused rather than mixed in.

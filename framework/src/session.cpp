@@ -6,6 +6,7 @@
 #include "config_impl.hpp"
 #include "experiment_file.hpp"
 #include <assim/framework/ranks.hpp>
+#include "adoption.hpp"
 #include "machine.hpp"
 #include "provenance.hpp"
 #include "result_folder.hpp"
@@ -23,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 namespace assim {
 
@@ -335,20 +337,134 @@ struct Session::State {
     return in;
   }
 
+  // What a stage's hash is made of: the SDK, the stage's settings, each
+  // component it uses with the build of its plugin, its inputs' hashes and
+  // the digests of the files it reads.
+  struct HashParts {
+    std::string versions;                                        // "assim 0.1.0 abi 8"
+    YAML::Node settings;
+    std::vector<std::tuple<std::string, std::string, YAML::Node>> components;  // name, plugin text, settings
+    std::vector<std::pair<std::string, std::string>> inputs;     // parameter path, hash
+    std::vector<std::pair<std::string, std::string>> files;      // parameter path, digest
+  };
+  static std::string hash_of_parts(const std::string& name, const HashParts& parts) {
+    std::string text = parts.versions + "\nstage " + name + "\n" + provenance::canonical(parts.settings) + "\n";
+    for (const auto& [c, plugin, settings] : parts.components)
+      text += "component " + c + " plugin " + plugin + "\n" + provenance::canonical(settings) + "\n";
+    for (const auto& [key, hash] : parts.inputs) text += "input " + key + " " + hash + "\n";
+    for (const auto& [key, digest] : parts.files) text += "file " + key + " " + digest + "\n";
+    return hex_digest(fnv1a(text));
+  }
+
   std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes,
                       const std::map<std::string, fs::path>& files) const {
     const auto& stage = stages.at(name);
-    std::string text = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION) + "\nstage " +
-                       name + "\n" + provenance::canonical(stage.node) + "\n";
+    HashParts parts;
+    parts.versions = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION);
+    parts.settings = stage.node;
+    std::set<std::string> closure;
+    for (const auto& c : stage.components) component_closure(c, closure);
+    for (const auto& c : closure) parts.components.emplace_back(c, plugin_text(components.at(c)), components.at(c).node);
+    for (const auto& [key, input] : stage.inputs) parts.inputs.emplace_back(key, input_hashes.at(input));
+    for (const auto& [key, path] : files) parts.files.emplace_back(key, file_digest(path));
+    return hash_of_parts(name, parts);
+  }
+
+  // Keeps a result an earlier build of the plugins computed (`run --adopt`)
+  // when that build is all that differs: the record must reproduce its own
+  // hash from what it kept (so it says truly what computed it), the
+  // settings be today's up to parameters added since at their defaults, the
+  // plugins' names and versions (their authors' word on what they compute)
+  // and the files read be the same, every input be up to date and be the
+  // result the record read (or one adopted from it), and the outputs be
+  // intact. Then the record takes the new hash, keeps the old builds under
+  // `adopted`, and readers of the stage are as up to date as before.
+  // Returns why not, or "" once adopted.
+  std::string adopt(const std::string& name, const YAML::Node& record, const std::string& hash,
+                    const std::map<std::string, std::string>& hashes, const std::map<std::string, fs::path>& files,
+                    const ResultFolder& folder, bool write) const {
+    const auto& stage = stages.at(name);
+    const std::string result = result_name(name);
+    const std::string recorded = record["hash"].as<std::string>("");
+    if (recorded.empty()) return "it has no result to adopt";
+    // 1. The hash the record's own contents make.
+    HashParts then;
+    then.versions = "assim " + record["versions"]["assim"].as<std::string>("") + " abi " +
+                    record["versions"]["abi"].as<std::string>("");
+    then.settings = record["config"];
     std::set<std::string> closure;
     for (const auto& c : stage.components) component_closure(c, closure);
     for (const auto& c : closure) {
-      const auto& entry = components.at(c);
-      text += "component " + c + " plugin " + plugin_text(entry) + "\n" + provenance::canonical(entry.node) + "\n";
+      const YAML::Node kept = record["components"][c];
+      if (!kept) return "its record has no component '" + c + "'";
+      const std::string plugin = kept["plugin"] ? kept["plugin"].as<std::string>() + " " +
+                                                      kept["plugin_version"].as<std::string>("") + " " +
+                                                      kept["plugin_digest"].as<std::string>("")
+                                                : "host";
+      then.components.emplace_back(c, plugin, kept["settings"]);
     }
-    for (const auto& [key, input] : stage.inputs) text += "input " + key + " " + input_hashes.at(input) + "\n";
-    for (const auto& [key, path] : files) text += "file " + key + " " + file_digest(path) + "\n";
-    return hex_digest(fnv1a(text));
+    for (const auto& [key, input] : stage.inputs) {
+      if (!record["inputs"][input]) return "its record did not read stage '" + input + "'";
+      then.inputs.emplace_back(key, record["inputs"][input].as<std::string>());
+    }
+    for (const auto& [key, path] : files) then.files.emplace_back(key, record["files_read"][key]["digest"].as<std::string>(""));
+    if (hash_of_parts(name, then) != recorded)
+      return "its record does not reproduce its hash (written by another version of assim, or edited)";
+    // 2. Settings, plugins, files and inputs: the same but for the builds.
+    std::string d = settings_difference(stage.node, record["config"], stage.declared, "stages." + name);
+    if (!d.empty()) return "a setting changed, " + d;
+    YAML::Node builds;
+    for (const auto& c : closure) {
+      const auto& entry = components.at(c);
+      const YAML::Node kept = record["components"][c];
+      d = settings_difference(entry.node, kept["settings"], entry.type->type.parameters.list(), "components." + c);
+      if (!d.empty()) return "a setting changed, " + d;
+      const LoadedPlugin* plugin = entry.type->plugin;
+      const std::string now = plugin ? plugin->name + " " + plugin->version : "host";
+      const std::string before = kept["plugin"] ? kept["plugin"].as<std::string>() + " " +
+                                                      kept["plugin_version"].as<std::string>("")
+                                                : "host";
+      if (now != before)
+        return "component '" + c + "' came from " + before + " and comes from " + now +
+               " now: another plugin version declares other results";
+      if (plugin && kept["plugin_digest"].as<std::string>("") != plugin_digest(*plugin))
+        builds[plugin->name] = kept["plugin_digest"].as<std::string>("");
+    }
+    for (const auto& [key, path] : files)
+      if (record["files_read"][key]["digest"].as<std::string>("") != file_digest(path))
+        return "the file " + path.string() + " (" + key + ") changed";
+    for (const auto& [key, input] : stage.inputs) {
+      if (!hashes.count(input)) return "its input stage '" + input + "' has no result";
+      const std::string read = record["inputs"][input].as<std::string>();
+      bool same = read == hashes.at(input);
+      const YAML::Node source = folder.record(result_name(input));
+      for (const auto& a : source["adopted"]) same = same || a["from"].as<std::string>("") == read;
+      if (!same)
+        return "its input stage '" + input + "' is not the result it read (" + read + "), nor adopted from it";
+    }
+    const std::string damage = provenance::damage(folder.result(result), record["outputs"]);
+    if (!damage.empty()) return "its result is damaged (" + damage + ")";
+    if (!write) return "";
+    // 3. The record, re-stamped.
+    YAML::Node next = YAML::Clone(record);
+    next["hash"] = hash;
+    next["config"] = YAML::Clone(stage.node);
+    for (const auto& c : closure) {
+      const auto& entry = components.at(c);
+      next["components"][c]["settings"] = YAML::Clone(entry.node);
+      if (const LoadedPlugin* plugin = entry.type->plugin) {
+        next["components"][c]["plugin_file"] = plugin->file.string();
+        next["components"][c]["plugin_digest"] = plugin_digest(*plugin);
+      }
+    }
+    for (const auto& [key, input] : stage.inputs) next["inputs"][input] = hashes.at(input);
+    YAML::Node adoption;
+    adoption["from"] = recorded;
+    adoption["at"] = provenance::now_text();
+    if (builds.size() > 0) adoption["builds"] = builds;
+    next["adopted"].push_back(adoption);
+    folder.rewrite_record(result, provenance::emit(next));
+    return "";
   }
 
   // "score_prior 1.2.0 <bytes> fnv1a:<hex>": a plugin rebuilt with other
@@ -771,6 +887,20 @@ void Session::run(const RunOptions& options) {
             continue;
           }
           if (world.leader()) log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
+        }
+        if (options.adopt) {
+          // Computes nothing: a stage is up to date, adopted, or reported.
+          const std::string why = s.adopt(name, record, hash, hashes, files, *folder, world.leader());
+          if (why.empty()) {
+            if (world.leader())
+              log::info("stage ", name, " (", run, "): adopted from ", recorded, ", computed by an earlier build");
+          } else {
+            if (world.leader()) log::warning("stage ", name, " (", run, "): not adopted: ", why);
+            failures.push_back("'" + name + "' not adopted: " + why);
+            failed.insert(name);
+            hashes.erase(name);
+          }
+          continue;
         }
         due.push_back({name, config, std::move(files), hash});
       }
