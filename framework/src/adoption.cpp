@@ -16,7 +16,10 @@ const Parameter* find_parameter(const std::vector<Parameter>& declared, const st
 
 std::string shown(const YAML::Node& node) {
   if (!node) return "absent";
-  return node.IsScalar() ? node.Scalar() : provenance::canonical(node);
+  if (node.IsScalar()) return node.Scalar();
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
 }
 
 }  // namespace
