@@ -329,8 +329,9 @@ def main():
     # Item 9 of issue 17: settings I and II, the noise laws and Fig. 8's
     # background rerun on the priors trained 40 epochs, in the papers' metric
     # (they replace setting1_cpu.yaml, setting2_cpu.yaml, noise_cpu.yaml and
-    # variability_cpu.yaml, which ran the 8-epoch priors on 2 windows of one flow). SOAD as it reached the targets (the reference's
-    # stale pi, 5 moves, the background in its guidance: 65 calls per member),
+    # variability_cpu.yaml, which ran the 8-epoch priors on 2 windows of one
+    # flow). SOAD as it reached the targets (the reference's stale pi, 5
+    # moves, the background in its guidance: 65 calls per member),
     # SDA at its operator's gamma (64 calls) on the clipped state prior; 4
     # members on the first 4 of the 8 test flows (about 70 s a cell on one
     # thread). The N = 1 cells are those of experiments/bayesian_view/qg_cpu.yaml.
