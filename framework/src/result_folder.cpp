@@ -20,6 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+void write_record(const fs::path& file, const std::string& record) {
+  std::ofstream stream(file);
+  stream << record << "\n";
+  if (!stream) throw Error("cannot write " + file.string());
+}
+
 // What a killed run left behind is never reused: the hidden folders this host
 // makes, `.<stage>.partial-<pid>` and `.<stage>.old-<pid>`, for the stages of
 // this experiment. Anything else is not the host's to delete.
@@ -121,11 +127,7 @@ fs::path ResultFolder::resume(const std::string& stage, const std::string& hash)
 }
 
 void ResultFolder::commit(const std::string& stage, const fs::path& partial, const std::string& record) const {
-  {
-    std::ofstream stream(partial / stage_record_file);
-    stream << record << "\n";
-    if (!stream) throw Error("cannot write " + (partial / stage_record_file).string());
-  }
+  write_record(partial / stage_record_file, record);
   // The result appears under its name only now, complete. What was there
   // holds a stage record (refuse_foreign): an earlier result of this stage.
   const fs::path result = folder_ / stage;
@@ -143,11 +145,7 @@ void ResultFolder::failed(const fs::path& partial) const { fs::remove_all(partia
 void ResultFolder::rewrite_record(const std::string& stage, const std::string& record) const {
   const fs::path file = folder_ / stage / stage_record_file;
   const fs::path next = folder_ / stage / (std::string(".") + stage_record_file + ".new-" + std::to_string(::getpid()));
-  {
-    std::ofstream stream(next);
-    stream << record << "\n";
-    if (!stream) throw Error("cannot write " + next.string());
-  }
+  write_record(next, record);
   fs::rename(next, file);
 }
 

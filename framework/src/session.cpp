@@ -118,8 +118,7 @@ struct Session::State {
     for (const auto& name : order) {
       const auto& entry = stages.at(name);
       bool changed = touched("stages." + name);
-      std::set<std::string> closure;
-      for (const auto& c : entry.components) component_closure(c, closure);
+      const std::set<std::string> closure = components_of(entry);
       for (const auto& c : closure) changed = changed || touched("components." + c);
       for (const auto& [key, input] : entry.inputs) changed = changed || out.count(input) > 0;
       if (changed) out.insert(name);
@@ -265,6 +264,13 @@ struct Session::State {
     stage.input_where[key] = where(value, key);
   }
 
+  // Every component a stage uses, directly or through another component.
+  std::set<std::string> components_of(const StageEntry& stage) const {
+    std::set<std::string> closure;
+    for (const auto& c : stage.components) component_closure(c, closure);
+    return closure;
+  }
+
   void component_closure(const std::string& name, std::set<std::string>& out) const {
     if (!out.insert(name).second) return;
     const auto& entry = components.at(name);
@@ -290,8 +296,7 @@ struct Session::State {
     fs::path base = fs::absolute(file).parent_path();
     std::map<std::string, fs::path> out;
     input_files(stage.node, stage.declared, base, "stages." + name, out);
-    std::set<std::string> closure;
-    for (const auto& c : stage.components) component_closure(c, closure);
+    const std::set<std::string> closure = components_of(stage);
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
       input_files(entry.node, entry.type->type.parameters.list(), base, "components." + c, out);
@@ -302,8 +307,7 @@ struct Session::State {
 
   // " (components: prior = prior.score_unet from plugin score_prior 1.2.0, ...)"
   std::string involved(const std::string& name) const {
-    std::set<std::string> closure;
-    for (const auto& c : stages.at(name).components) component_closure(c, closure);
+    const std::set<std::string> closure = components_of(stages.at(name));
     std::string out;
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
@@ -362,8 +366,7 @@ struct Session::State {
     HashParts parts;
     parts.versions = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION);
     parts.settings = stage.node;
-    std::set<std::string> closure;
-    for (const auto& c : stage.components) component_closure(c, closure);
+    const std::set<std::string> closure = components_of(stage);
     for (const auto& c : closure) parts.components.emplace_back(c, plugin_text(components.at(c)), components.at(c).node);
     for (const auto& [key, input] : stage.inputs) parts.inputs.emplace_back(key, input_hashes.at(input));
     for (const auto& [key, path] : files) parts.files.emplace_back(key, file_digest(path));
@@ -392,16 +395,17 @@ struct Session::State {
     then.versions = "assim " + record["versions"]["assim"].as<std::string>("") + " abi " +
                     record["versions"]["abi"].as<std::string>("");
     then.settings = record["config"];
-    std::set<std::string> closure;
-    for (const auto& c : stage.components) component_closure(c, closure);
+    const std::set<std::string> closure = components_of(stage);
+    // "score_prior 0.1.0" as a record keeps a component's plugin, "host" for the host's own types.
+    auto kept_plugin = [](const YAML::Node& kept) {
+      return kept["plugin"] ? kept["plugin"].as<std::string>() + " " + kept["plugin_version"].as<std::string>("")
+                            : std::string("host");
+    };
     for (const auto& c : closure) {
       const YAML::Node kept = record["components"][c];
       if (!kept) return "its record has no component '" + c + "'";
-      const std::string plugin = kept["plugin"] ? kept["plugin"].as<std::string>() + " " +
-                                                      kept["plugin_version"].as<std::string>("") + " " +
-                                                      kept["plugin_digest"].as<std::string>("")
-                                                : "host";
-      then.components.emplace_back(c, plugin, kept["settings"]);
+      const std::string build = kept["plugin"] ? " " + kept["plugin_digest"].as<std::string>("") : "";
+      then.components.emplace_back(c, kept_plugin(kept) + build, kept["settings"]);
     }
     for (const auto& [key, input] : stage.inputs) {
       if (!record["inputs"][input]) return "its record did not read stage '" + input + "'";
@@ -421,9 +425,7 @@ struct Session::State {
       if (!d.empty()) return "a setting changed, " + d;
       const LoadedPlugin* plugin = entry.type->plugin;
       const std::string now = plugin ? plugin->name + " " + plugin->version : "host";
-      const std::string before = kept["plugin"] ? kept["plugin"].as<std::string>() + " " +
-                                                      kept["plugin_version"].as<std::string>("")
-                                                : "host";
+      const std::string before = kept_plugin(kept);
       if (now != before)
         return "component '" + c + "' came from " + before + " and comes from " + now +
                " now: another plugin version declares other results";
@@ -533,8 +535,7 @@ struct Session::State {
     out["seed"] = entry.node["seed"].as<std::int64_t>();
     if (varied.count(name)) out["variant"] = variant;
     out["config"] = YAML::Clone(entry.node);
-    std::set<std::string> closure;
-    for (const auto& c : entry.components) component_closure(c, closure);
+    const std::set<std::string> closure = components_of(entry);
     for (const auto& c : closure) {
       const auto& component = components.at(c);
       YAML::Node info;
