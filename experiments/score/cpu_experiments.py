@@ -372,6 +372,16 @@ def main():
         soad_and_sda(e, op, "all", 1, "fc", test="test")
     for law in ["laplace", "uniform", "lognormal"]:
         soad_and_sda(e, "easy", "all", 1, "bg", law)
+    # The corrector ablation and the stabilisers on the converged priors,
+    # beside the cell they change: without the background corrector (the
+    # background then enters through the guidance alone: does frame 0, which
+    # the corrector pins to the background while r_t > sigma_b, improve?),
+    # without the observation corrector, the gamma floor and the quantile cap
+    # instead of the clip (measured on arctan's 8-epoch prior only).
+    for op in three:
+        e.cell(op, "all", 1, "bg", ["soad_k64_c5_stale_bgg"] + [f"soad_k64_c5_stale_bgg_{change}" for change in
+                                                               ["nobgc", "noobsc", "gfloor", "qcap"]],
+               gradient_clip=0 if op == "easy" else 1, **converged)
     e.write()
 
 
