@@ -43,8 +43,10 @@ COMPONENTS = {
     "easy": "{type: obs.arctan, scale: 3}",
     "hard": "{type: obs.sin}",
     "velocity": "{type: obs.velocity, model: $qg32}",
-    "multi": "{type: obs.stack, operators: [$easy, $hard, $velocity]}",
 }
+# Setting III's stack: its operators in order, with the channels each adds to z.
+STACK = [("easy", 2), ("hard", 2), ("velocity", 4)]
+COMPONENTS["multi"] = "{type: obs.stack, operators: [" + ", ".join(f"${op}" for op, _ in STACK) + "]}"
 UNET = "state_shape: [2, 32, 32], window: 9, channels: [16, 32, 64], blocks: 2, kernel: 3"
 OPERATORS = ["easy", "hard", "velocity", "multi"]
 for op in OPERATORS:
@@ -62,11 +64,9 @@ COMPONENTS["soad"] = "{type: sampler.soad, steps: 64, corrections: 0}"
 SDA_GAMMA = {"easy": 0.1, "hard": 1, "velocity": 100}
 for op in SDA_GAMMA:
     COMPONENTS[f"sda_{op}"] = f"{{type: sampler.sda, steps: 64, corrections: 0, gamma: {SDA_GAMMA[op]}}}"
-# The stack's channels in its operators' order (arctan 2, sin 2, velocity 4),
-# each block at its own operator's gamma (issue 17, item 3).
+# Each block of the stack at its own operator's gamma (issue 17, item 3).
 COMPONENTS["sda_multi"] = ("{type: sampler.sda, steps: 64, corrections: 0, gamma: 100, channel_gamma: ["
-                           + ", ".join(str(SDA_GAMMA[op]) for op, n in [("easy", 2), ("hard", 2), ("velocity", 4)]
-                                       for _ in range(n)) + "]}")
+                           + ", ".join(str(SDA_GAMMA[op]) for op, n in STACK for _ in range(n)) + "]}")
 COMPONENTS["letkf"] = "{type: sampler.enkf, method: letkf, localisation: {radius: 3}, inflation: {posterior_anomalies: 1.1}}"
 
 DATA = {
@@ -326,7 +326,8 @@ def main():
         # The cells on 3 seeds, as arctan's (item 8); Algorithm 1's cache
         # (about 52 min of one core per operator) on sin, the operator of the target.
         algorithm1 = ["soad_k64_c5_algorithm1_bgg"] if op == "hard" else []
-        e.cell(op, "all", 1, "bg", ["soad_k64_c5_stale_bgg", "sda"] + algorithm1, epochs=40, ema=0.999, gradient_clip=1, **cells)
+        e.cell(op, "all", 1, "bg", ["soad_k64_c5_stale_bgg", "sda"] + algorithm1,
+               epochs=40, ema=0.999, gradient_clip=1, **cells)
     e.write()
 
     # Item 9 of issue 17: settings I and II, the noise laws and Fig. 8's
