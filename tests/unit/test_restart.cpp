@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path pyqg = fs::path(ASSIM_SHARED_DIR) / "data" / "pyqg" / "qg_default_nx64";
+const fs::path pyqg = fs::path(ASSIM_PYQG_DIR) / "qg_default_nx64";
 
 assim::StateSpec qg_spec(std::int64_t nx) {
   assim::StateSpec spec;

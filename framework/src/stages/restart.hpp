@@ -17,7 +17,7 @@ namespace assim {
 //   for every trajectory) or (sample, time, state dims...) (the last frame
 //   of the last piece of each trajectory: a continuation of an earlier generate stage), or
 // - a meta.json describing raw little-endian float64 arrays (the layout of
-//   ../shared/data/pyqg), from which `array` is taken.
+//   tests/data/pyqg), from which `array` is taken.
 // `where` names the setting in error messages.
 // Refuses a meta.json whose entries are malformed, name a file outside its
 // folder or disagree with the raw file's size, and a restart holding NaN or Inf.

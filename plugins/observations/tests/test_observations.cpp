@@ -44,7 +44,7 @@ void keeps_contract(const assim::ObservationOperator& op, const std::vector<std:
 }
 
 at::Tensor read_pyqg(const std::string& run, const std::string& array, int nx) {
-  std::ifstream in(std::string(ASSIM_SHARED_DIR) + "/data/pyqg/" + run + "/" + array + ".f64", std::ios::binary);
+  std::ifstream in(std::string(ASSIM_PYQG_DIR) + "/" + run + "/" + array + ".f64", std::ios::binary);
   REQUIRE(in.good());
   at::Tensor t = at::empty({2, nx, nx}, at::kDouble);
   in.read(reinterpret_cast<char*>(t.data_ptr<double>()), t.numel() * sizeof(double));

@@ -26,7 +26,7 @@
 
 namespace {
 
-const std::string pyqg_dir = std::string(ASSIM_SHARED_DIR) + "/data/pyqg/";
+const std::string pyqg_dir = std::string(ASSIM_PYQG_DIR) + "/";
 
 // One (layer, y, x) float64 array of a pyqg reference run.
 at::Tensor load(const std::string& run, const std::string& name, std::int64_t n) {

@@ -461,7 +461,6 @@ TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors"
 
 int main(int argc, char** argv) {
   assim::prepare_process();
-  torch::set_num_threads(2);
   assim::log::set_level(assim::log::Level::Warning);
   doctest::Context context(argc, argv);
   const int result = context.run();
