@@ -112,8 +112,12 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
     options.add_options()("print", po::bool_switch(&print),
                           "print the experiment as it would run: sweeps expanded, --set applied, defaults filled");
   options.add(common.options);
-  if (!parse(argc, argv, options)) return 0;
+  const auto given = parse(argc, argv, options);
+  if (!given) return 0;
   if (experiment.empty()) throw po::error("missing the experiment file");
+  if (command == "run" && output_root.empty()) throw po::error("--output '': name the folder of the results");
+  if (command == "run" && given->count("variant") && run.variant.empty())
+    throw po::error("--variant '': a variant needs a name; it names the folders <stage>@NAME");
   common.apply();
   // Every rank reads and checks the experiment; an error is the same on all
   // of them, and they agree on it rather than wait for each other.

@@ -1,7 +1,11 @@
 #include "provenance.hpp"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
+#include <regex>
 
 namespace assim::provenance {
 
@@ -43,6 +47,22 @@ void quote(const std::string& text, std::string& out) {
   out += '"';
 }
 
+// A scalar written as a decimal number ("0.5", "5e-1", "2", "2.0") by its
+// value, so that two spellings of one number are one setting; any other
+// scalar as written.
+std::string scalar_text(const std::string& text) {
+  static const std::regex decimal(R"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)");
+  if (!std::regex_match(text, decimal)) return text;
+  const double value = std::strtod(text.c_str(), nullptr);
+  if (!std::isfinite(value)) return text;
+  char buffer[40];
+  if (value == std::nearbyint(value) && std::fabs(value) < 9007199254740992.0)
+    std::snprintf(buffer, sizeof buffer, "%.0f", value == 0 ? 0.0 : value);
+  else
+    std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
 void canonical(const YAML::Node& node, std::string& out) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
@@ -69,7 +89,7 @@ void canonical(const YAML::Node& node, std::string& out) {
       out += ']';
       break;
     case YAML::NodeType::Scalar:
-      quote(node.Scalar(), out);
+      quote(scalar_text(node.Scalar()), out);
       break;
     default:
       out += '~';

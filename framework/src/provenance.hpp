@@ -14,7 +14,8 @@
 namespace assim::provenance {
 
 // The hash's view of a setting: keys sorted, one layout, every scalar
-// quoted, so that reordering keys, switching between block and flow style
+// quoted and every decimal number by its value, so that reordering keys,
+// switching between block and flow style, writing 0.5 as 5e-1 or 2 as 2.0,
 // or a --set that appends a key does not make a stage look changed (and
 // recompute a prior that took an hour).
 std::string canonical(const YAML::Node& node);

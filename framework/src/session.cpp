@@ -10,6 +10,7 @@
 #include "machine.hpp"
 #include "provenance.hpp"
 #include "result_folder.hpp"
+#include "stage_hash.hpp"
 #include "sweeps.hpp"
 
 #include <torch/version.h>
@@ -36,6 +37,12 @@ struct ComponentEntry {
   YAML::Node node;
   const RegisteredType* type = nullptr;
   std::shared_ptr<Component> built;
+};
+
+// A file a stage reads, digested when read.
+struct FileRead {
+  fs::path path;
+  std::string digest;
 };
 
 struct StageEntry {
@@ -107,20 +114,25 @@ struct Session::State {
     return varied.count(stage) ? stage + "@" + variant : stage;
   }
 
-  // The stages whose settings, components or inputs an override changes.
-  std::set<std::string> changed_by_overrides() const {
-    auto touched = [&](const std::string& prefix) {
-      return std::any_of(origin->overrides.begin(), origin->overrides.end(), [&](const auto& o) {
-        return o.first == prefix || o.first.rfind(prefix + ".", 0) == 0;
-      });
-    };
+  // A stage's resolved settings and its components' (with their plugins'
+  // builds), as the hash reads them.
+  std::string settings_text(const std::string& name) const {
+    const auto& entry = stages.at(name);
+    std::string text = provenance::canonical(entry.node);
+    for (const auto& c : components_of(entry))
+      text += "\n" + c + " " + plugin_text(components.at(c)) + " " + provenance::canonical(components.at(c).node);
+    return text;
+  }
+
+  // The stages whose resolved settings differ from those of `base` (the
+  // experiment without the overrides), directly, through a component or
+  // through an input: a top-level value such as `seed` changes every stage
+  // that takes it as its default.
+  std::set<std::string> changed_from(const State& base) const {
     std::set<std::string> out;
     for (const auto& name : order) {
-      const auto& entry = stages.at(name);
-      bool changed = touched("stages." + name);
-      const std::set<std::string> closure = components_of(entry);
-      for (const auto& c : closure) changed = changed || touched("components." + c);
-      for (const auto& [key, input] : entry.inputs) changed = changed || out.count(input) > 0;
+      bool changed = !base.stages.count(name) || base.settings_text(name) != settings_text(name);
+      for (const auto& [key, input] : stages.at(name).inputs) changed = changed || out.count(input) > 0;
       if (changed) out.insert(name);
     }
     return out;
@@ -290,19 +302,77 @@ struct Session::State {
 
   // Every file the stage reads, by the key that names it: its own
   // input_file() parameters, those of the components it uses, and the files
-  // the stage names itself (the arrays of a meta.json restart).
-  std::map<std::string, fs::path> files_read(const std::string& name, const Config& config) const {
+  // the stage names itself (the arrays of a meta.json restart), each
+  // digested once, now: the hash and the record hold the same digest.
+  std::map<std::string, FileRead> files_read(const std::string& name, const Config& config) const {
     const auto& stage = stages.at(name);
     fs::path base = fs::absolute(file).parent_path();
-    std::map<std::string, fs::path> out;
-    input_files(stage.node, stage.declared, base, "stages." + name, out);
+    std::map<std::string, fs::path> paths;
+    input_files(stage.node, stage.declared, base, "stages." + name, paths);
     const std::set<std::string> closure = components_of(stage);
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
-      input_files(entry.node, entry.type->type.parameters.list(), base, "components." + c, out);
+      input_files(entry.node, entry.type->type.parameters.list(), base, "components." + c, paths);
     }
-    for (const auto& [key, path] : stage.stage->files_read(config, base)) out["stages." + name + "." + key] = path;
+    for (const auto& [key, path] : stage.stage->files_read(config, base)) paths["stages." + name + "." + key] = path;
+    std::map<std::string, FileRead> out;
+    for (const auto& [key, path] : paths) out[key] = {path, file_digest(path)};
     return out;
+  }
+
+  // Whether today's settings, code, inputs and files would compute `name`
+  // other than its result `recorded` (false when an input has no result).
+  bool out_of_date(const std::string& name, const std::string& recorded,
+                   const std::map<std::string, std::string>& identities) {
+    const auto& entry = stages.at(name);
+    for (const auto& [key, input] : entry.inputs)
+      if (!identities.count(input)) return false;
+    const Config config(config_impl(entry.node, "stages." + name, entry.declared));
+    return hash_of(name, identities, files_read(name, config)) != recorded;
+  }
+
+  // Every rank runs the same experiment: the same resolved settings and run
+  // options (`settings`), the same bytes of every file a stage reads, the
+  // same plugin, host and SDK builds. A rank that differs from rank 0 (other
+  // --set values, another copy of a file on a cluster) stops them all,
+  // naming what differs, before anything runs.
+  void agree_with_leader(const Ranks& world, const std::string& settings) {
+    if (world.size() == 1) return;
+    std::string files;
+    for (const auto& name : order) {
+      const auto& entry = stages.at(name);
+      for (const auto& [key, read] : files_read(name, Config(config_impl(entry.node, "stages." + name, entry.declared))))
+        files += key + " " + read.digest + "\n";
+    }
+    std::string plugins;
+    for (const auto& plugin : catalog.plugins()) plugins += plugin->name + " " + plugin->version + " " + plugin_digest(*plugin) + "\n";
+    const std::vector<std::pair<std::string, std::string>> parts = {
+        {"settings (the experiment file, --set values and run options)", settings},
+        {"files read", files},
+        {"plugin builds", plugins},
+        {"host and SDK builds", stage_hash::code_now()}};
+    Packer mine;
+    for (const auto& [what, text] : parts) mine.text(hex_digest(fnv1a(text)));
+    const std::vector<std::string> all = world.all_gather(mine.bytes());
+    Unpacker leader(all.front());
+    std::vector<std::string> differ;
+    for (const auto& [what, text] : parts)
+      if (leader.text() != hex_digest(fnv1a(text))) differ.push_back(what);
+    world.together([&] {
+      if (!differ.empty())
+        throw Error(world.name() + " runs another experiment than rank 0: its " + list_text(differ, " and ") +
+                    " differ; start every rank with the same experiment file, --set values, files and build");
+    });
+  }
+
+  // What a stage uses, as its record lists it.
+  stage_hash::Uses uses(const std::string& name, const std::map<std::string, FileRead>& files) const {
+    const auto& stage = stages.at(name);
+    stage_hash::Uses u;
+    for (const auto& c : components_of(stage)) u.components.push_back(c);
+    u.inputs = stage.inputs;
+    for (const auto& [key, read] : files) u.files.push_back(key);
+    return u;
   }
 
   // " (components: prior = prior.score_unet from plugin score_prior 1.2.0, ...)"
@@ -341,83 +411,51 @@ struct Session::State {
     return in;
   }
 
-  // What a stage's hash is made of: the SDK, the stage's settings, each
-  // component it uses with the build of its plugin, its inputs' hashes and
-  // the digests of the files it reads.
-  struct HashParts {
-    std::string versions;                                        // "assim 0.1.0 abi 8"
-    YAML::Node settings;
-    std::vector<std::tuple<std::string, std::string, YAML::Node>> components;  // name, plugin text, settings
-    std::vector<std::pair<std::string, std::string>> inputs;     // parameter path, hash
-    std::vector<std::pair<std::string, std::string>> files;      // parameter path, digest
-  };
-  static std::string hash_of_parts(const std::string& name, const HashParts& parts) {
-    std::string text = parts.versions + "\nstage " + name + "\n" + provenance::canonical(parts.settings) + "\n";
-    for (const auto& [c, plugin, settings] : parts.components)
-      text += "component " + c + " plugin " + plugin + "\n" + provenance::canonical(settings) + "\n";
-    for (const auto& [key, hash] : parts.inputs) text += "input " + key + " " + hash + "\n";
-    for (const auto& [key, digest] : parts.files) text += "file " + key + " " + digest + "\n";
-    return hex_digest(fnv1a(text));
-  }
-
-  std::string hash_of(const std::string& name, const std::map<std::string, std::string>& input_hashes,
-                      const std::map<std::string, fs::path>& files) const {
+  // What a stage's hash is made of (stage_hash.hpp): the code that runs it
+  // (host, SDK, each component's plugin build), the stage's settings and its
+  // components', the identity of each input it reads (hash and output
+  // bytes) and the digests of the files it reads.
+  std::string hash_of(const std::string& name, const std::map<std::string, std::string>& identities,
+                      const std::map<std::string, FileRead>& files) const {
     const auto& stage = stages.at(name);
-    HashParts parts;
-    parts.versions = "assim " ASSIM_SDK_VERSION " abi " + std::to_string(ASSIM_ABI_VERSION);
+    stage_hash::Parts parts;
+    parts.versions = stage_hash::versions_now();
+    parts.code = stage_hash::code_now();
     parts.settings = stage.node;
     const std::set<std::string> closure = components_of(stage);
     for (const auto& c : closure) parts.components.emplace_back(c, plugin_text(components.at(c)), components.at(c).node);
-    for (const auto& [key, input] : stage.inputs) parts.inputs.emplace_back(key, input_hashes.at(input));
-    for (const auto& [key, path] : files) parts.files.emplace_back(key, file_digest(path));
-    return hash_of_parts(name, parts);
+    for (const auto& [key, input] : stage.inputs) parts.inputs.emplace_back(key, identities.at(input));
+    for (const auto& [key, read] : files) parts.files.emplace_back(key, read.digest);
+    return stage_hash::hash(name, parts);
   }
 
-  // Keeps a result an earlier build of the plugins computed (`run --adopt`)
-  // when that build is all that differs: the record must reproduce its own
-  // hash from what it kept (so it says truly what computed it), the
-  // settings be today's up to parameters added since at their defaults, the
-  // plugins' names and versions (their authors' word on what they compute)
-  // and the files read be the same, every input be up to date and be the
-  // result the record read (or one adopted from it), and the outputs be
-  // intact. Then the record takes the new hash, keeps the old builds under
-  // `adopted`, and readers of the stage are as up to date as before.
-  // Returns why not, or "" once adopted.
+  // Keeps a result an earlier build computed (`run --adopt`) when that
+  // build is all that differs: the record must reproduce its own hash from
+  // what it kept (so it says truly what computed it), the settings be
+  // today's up to parameters added since at their defaults, the plugins'
+  // names and versions (their authors' word on what they compute) and the
+  // files read be the same, every input be up to date and be the result the
+  // record read (or one adopted from it), and the outputs be intact. Then
+  // the record takes the new hash, keeps the old builds (host, SDK,
+  // plugins) under `adopted`, and readers of the stage are as up to date as
+  // before. Returns why not, or "" once adopted.
   std::string adopt(const std::string& name, const YAML::Node& record, const std::string& hash,
-                    const std::map<std::string, std::string>& hashes, const std::map<std::string, fs::path>& files,
-                    const ResultFolder& folder, bool write) const {
+                    const std::map<std::string, std::string>& identities,
+                    const std::map<std::string, FileRead>& files, const ResultFolder& folder, bool write) const {
     const auto& stage = stages.at(name);
     const std::string result = result_name(name);
     const std::string recorded = record["hash"].as<std::string>("");
     if (recorded.empty()) return "it has no result to adopt";
     // 1. The hash the record's own contents make.
-    HashParts then;
-    then.versions = "assim " + record["versions"]["assim"].as<std::string>("") + " abi " +
-                    record["versions"]["abi"].as<std::string>("");
-    then.settings = record["config"];
+    if (const std::string why = stage_hash::unfaithful(name, record, uses(name, files)); !why.empty()) return why;
     const std::set<std::string> closure = components_of(stage);
-    // "score_prior 0.1.0" as a record keeps a component's plugin, "host" for the host's own types.
-    auto kept_plugin = [](const YAML::Node& kept) {
-      return kept["plugin"] ? kept["plugin"].as<std::string>() + " " + kept["plugin_version"].as<std::string>("")
-                            : std::string("host");
-    };
-    for (const auto& c : closure) {
-      const YAML::Node kept = record["components"][c];
-      if (!kept) return "its record has no component '" + c + "'";
-      const std::string build = kept["plugin"] ? " " + kept["plugin_digest"].as<std::string>("") : "";
-      then.components.emplace_back(c, kept_plugin(kept) + build, kept["settings"]);
-    }
-    for (const auto& [key, input] : stage.inputs) {
-      if (!record["inputs"][input]) return "its record did not read stage '" + input + "'";
-      then.inputs.emplace_back(key, record["inputs"][input].as<std::string>());
-    }
-    for (const auto& [key, path] : files) then.files.emplace_back(key, record["files_read"][key]["digest"].as<std::string>(""));
-    if (hash_of_parts(name, then) != recorded)
-      return "its record does not reproduce its hash (written by another version of assim, or edited)";
     // 2. Settings, plugins, files and inputs: the same but for the builds.
     std::string d = settings_difference(stage.node, record["config"], stage.declared, "stages." + name);
     if (!d.empty()) return "a setting changed, " + d;
     YAML::Node builds;
+    for (const auto& [part, now] : {std::pair{"host", &stage_hash::host()}, std::pair{"sdk", &stage_hash::sdk()}})
+      if (record["code"][part]["digest"].as<std::string>("") != now->digest)
+        builds[part] = record["code"][part]["digest"].as<std::string>("");
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
       const YAML::Node kept = record["components"][c];
@@ -425,22 +463,23 @@ struct Session::State {
       if (!d.empty()) return "a setting changed, " + d;
       const LoadedPlugin* plugin = entry.type->plugin;
       const std::string now = plugin ? plugin->name + " " + plugin->version : "host";
-      const std::string before = kept_plugin(kept);
+      const std::string before = stage_hash::kept_plugin(kept);
       if (now != before)
         return "component '" + c + "' came from " + before + " and comes from " + now +
                " now: another plugin version declares other results";
       if (plugin && kept["plugin_digest"].as<std::string>("") != plugin_digest(*plugin))
         builds[plugin->name] = kept["plugin_digest"].as<std::string>("");
     }
-    for (const auto& [key, path] : files)
-      if (record["files_read"][key]["digest"].as<std::string>("") != file_digest(path))
-        return "the file " + path.string() + " (" + key + ") changed";
+    for (const auto& [key, read] : files)
+      if (record["files_read"][key]["digest"].as<std::string>("") != read.digest)
+        return "the file " + read.path.string() + " (" + key + ") changed";
     for (const auto& [key, input] : stage.inputs) {
-      if (!hashes.count(input)) return "its input stage '" + input + "' has no result";
+      if (!identities.count(input)) return "its input stage '" + input + "' has no result";
       const std::string read = record["inputs"][input].as<std::string>();
-      bool same = read == hashes.at(input);
+      bool same = read == identities.at(input);
       const YAML::Node source = folder.record(result_name(input));
-      for (const auto& a : source["adopted"]) same = same || a["from"].as<std::string>("") == read;
+      for (const auto& a : source["adopted"])
+        same = same || stage_hash::identity(a["from"].as<std::string>(""), source["outputs"]) == read;
       if (!same)
         return "its input stage '" + input + "' is not the result it read (" + read + "), nor adopted from it";
     }
@@ -451,6 +490,7 @@ struct Session::State {
     YAML::Node next = YAML::Clone(record);
     next["hash"] = hash;
     next["config"] = YAML::Clone(stage.node);
+    next["code"] = code_record();
     for (const auto& c : closure) {
       const auto& entry = components.at(c);
       next["components"][c]["settings"] = YAML::Clone(entry.node);
@@ -459,7 +499,7 @@ struct Session::State {
         next["components"][c]["plugin_digest"] = plugin_digest(*plugin);
       }
     }
-    for (const auto& [key, input] : stage.inputs) next["inputs"][input] = hashes.at(input);
+    for (const auto& [key, input] : stage.inputs) next["inputs"][input] = identities.at(input);
     YAML::Node adoption;
     adoption["from"] = recorded;
     adoption["at"] = provenance::now_text();
@@ -480,6 +520,16 @@ struct Session::State {
   std::string plugin_text(const ComponentEntry& entry) const {
     const LoadedPlugin* plugin = entry.type->plugin;
     return plugin ? plugin->name + " " + plugin->version + " " + plugin_digest(*plugin) : "host";
+  }
+
+  // The host and SDK builds that compute stages, as records keep them.
+  static YAML::Node code_record() {
+    YAML::Node out;
+    for (const auto& [part, build] : {std::pair{"host", &stage_hash::host()}, std::pair{"sdk", &stage_hash::sdk()}}) {
+      out[part]["file"] = build->file.string();
+      out[part]["digest"] = build->digest;
+    }
+    return out;
   }
 
   // --only: stage names or glob patterns ('soad_*'); each must select a stage.
@@ -524,8 +574,8 @@ struct Session::State {
 
   // The record of a stage that just ran into `partial`: its settings,
   // components and their plugins, inputs, files read and written, versions.
-  std::string record_of(const std::string& name, const std::string& hash, const std::map<std::string, fs::path>& files,
-                        const std::map<std::string, std::string>& hashes, const fs::path& partial,
+  std::string record_of(const std::string& name, const std::string& hash, const std::map<std::string, FileRead>& files,
+                        const std::map<std::string, std::string>& identities, const fs::path& partial,
                         const std::string& started, double seconds) const {
     const auto& entry = stages.at(name);
     YAML::Node out;
@@ -548,15 +598,16 @@ struct Session::State {
       }
       out["components"][c] = info;
     }
-    for (const auto& [key, input] : entry.inputs) out["inputs"][input] = hashes.at(input);
-    for (const auto& [key, path] : files) {
-      out["files_read"][key]["path"] = path.string();
-      out["files_read"][key]["digest"] = file_digest(path);
+    for (const auto& [key, input] : entry.inputs) out["inputs"][input] = identities.at(input);
+    for (const auto& [key, read] : files) {
+      out["files_read"][key]["path"] = read.path.string();
+      out["files_read"][key]["digest"] = read.digest;
     }
     out["outputs"] = provenance::digest_outputs(partial, stage_record_file);
     out["versions"]["assim"] = ASSIM_SDK_VERSION;
     out["versions"]["abi"] = ASSIM_ABI_VERSION;
     out["versions"]["libtorch"] = TORCH_VERSION;
+    out["code"] = code_record();
     const machine::Facts m = machine::facts();
     out["machine"]["blas"] = m.blas;
     out["machine"]["cpu_capability"] = m.cpu_capability;
@@ -573,7 +624,7 @@ struct Session::State {
   // Every rank of `group` calls it for a stage that spreads; the group's
   // leader alone writes.
   void run_stage(const std::string& name, const Config& config, const std::string& hash,
-                 const std::map<std::string, fs::path>& files, const std::map<std::string, std::string>& hashes,
+                 const std::map<std::string, FileRead>& files, const std::map<std::string, std::string>& identities,
                  const ResultFolder& folder, const Ranks& group) {
     const auto& entry = stages.at(name);
     const std::string run = entry.node["run"].Scalar();
@@ -618,16 +669,24 @@ struct Session::State {
     if (group.size() > 1)
       log::info("stage ", name, ": sent ", group.bytes_sent() - sent, " bytes to the other ranks");
     if (!writer) return;
-    folder.commit(result, partial, record_of(name, hash, files, hashes, partial, started, seconds));
+    folder.commit(result, partial, record_of(name, hash, files, identities, partial, started, seconds));
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(result).string());
   }
 };
+
+std::string RunOptions::text() const {
+  std::string out = "output " + output_root.string() + " only";
+  for (const auto& o : only) out += " " + o;
+  return out + " force " + std::to_string(force) + " keep_going " + std::to_string(keep_going) + " adopt " +
+         std::to_string(adopt) + " variant " + variant;
+}
 
 Session::Session(const fs::path& file, const std::vector<std::string>& overrides)
     : state_(std::make_unique<State>()) {
   auto& s = *state_;
   s.file = file;
   s.origin->file = file.string();
+  if (fs::is_directory(file)) throw Error(file.string() + " is a folder: name an experiment file (EXPERIMENT.yaml)");
   try {
     s.root = YAML::LoadFile(file.string());
   } catch (const YAML::BadFile&) {
@@ -680,6 +739,11 @@ Session::Session(const fs::path& file, const std::vector<std::string>& overrides
     s.stage_names.push_back(name);
     s.stages[name].node = entry.second;
   }
+
+  if (s.stage_names.empty())
+    throw ConfigError(s.root["stages"].IsDefined() ? s.where(s.root["stages"], "stages") : file.string(), "stages",
+                      "the experiment has no stages: nothing to run");
+  s.root["name"] = s.name;  // as it runs, for `validate --print`
 
   s.catalog.load_defaults();
   YAML::Node paths = s.root["plugin_path"];
@@ -797,12 +861,21 @@ void Session::run(const RunOptions& options) {
   if (!s.variant.empty()) {
     if (!is_plain_name(s.variant))
       throw Error("--variant " + s.variant + ": not a plain name (" + plain_name_rule + "); it names result folders");
-    s.varied = s.changed_by_overrides();
+    try {
+      Session base(s.file, {});
+      base.validate();
+      s.varied = s.changed_from(*base.state_);
+    } catch (const std::exception& e) {
+      log::warning("--variant ", s.variant, ": without the --set values the experiment is not valid (",
+                   without_backtrace(e.what()), "); every stage is the variant's");
+      s.varied = std::set<std::string>(s.order.begin(), s.order.end());
+    }
     if (s.varied.empty()) log::warning("--variant ", s.variant, ": no --set changes any stage; every result is shared");
   } else if (!s.origin->overrides.empty()) {
     log::info("--set without --variant: the changed stages replace their results; --variant NAME keeps both");
   }
   const Ranks& world = Ranks::world();
+  s.agree_with_leader(world, resolved() + "\n" + options.text());
   if (world.leader())
     log::info("machine: ", machine::text(machine::facts()),
               world.size() > 1 ? ", " + std::to_string(world.size()) + " ranks" : std::string());
@@ -832,13 +905,14 @@ void Session::run(const RunOptions& options) {
     levels = std::max(levels, l + 1);
   }
 
-  std::map<std::string, std::string> hashes;  // of every stage whose result can be read
+  // The identity (hash and output bytes) of every stage whose result can be read.
+  std::map<std::string, std::string> identities;
   std::vector<std::string> failures;
   std::set<std::string> failed, damaged;
   struct Due {
     std::string name;
     Config config;
-    std::map<std::string, fs::path> files;
+    std::map<std::string, FileRead> files;
     std::string hash;
   };
   for (int l = 0; l < levels; ++l) {
@@ -858,7 +932,10 @@ void Session::run(const RunOptions& options) {
             if (world.leader()) log::warning("stage ", name, ": its result is damaged (", damage, ")");
             damaged.insert(name);
           } else if (!recorded.empty()) {
-            hashes[name] = recorded;
+            identities[name] = stage_hash::identity(recorded, record["outputs"]);
+            if (world.leader() && s.out_of_date(name, recorded, identities))
+              log::warning("stage ", name, ": its result is out of date (its settings, code, inputs or files read "
+                           "changed since it was computed); the selected stages read it as it is");
           }
           continue;
         }
@@ -871,35 +948,38 @@ void Session::run(const RunOptions& options) {
           continue;
         }
         for (const auto& [key, input] : entry.inputs)
-          if (!hashes.count(input))
+          if (!identities.count(input))
             throw Error("stage '" + name + "' reads the results of stage '" + input + "', which has " +
                         (damaged.count(input) ? "a damaged one" : "none") + " in " + folder->path().string() +
                         "; run it too (--only " + input + ") or the experiment without --only");
         Config config(s.config_impl(entry.node, "stages." + name, entry.declared));
         auto files = s.files_read(name, config);
-        const std::string hash = s.hash_of(name, hashes, files);
-        hashes[name] = hash;
+        const std::string hash = s.hash_of(name, identities, files);
         const std::string run = entry.node["run"].Scalar();
         if (!options.force && recorded == hash) {
-          const std::string damage = provenance::damage(folder->result(result), record["outputs"]);
-          if (damage.empty()) {
+          // Reused only when intact and when its record says truly what made
+          // it: a hash edited to today's is not today's result.
+          std::string why = provenance::damage(folder->result(result), record["outputs"]);
+          if (why.empty()) why = stage_hash::unfaithful(name, record, s.uses(name, files));
+          if (why.empty()) {
             if (world.leader())
               log::info("stage ", name, " (", run, "): unchanged, reusing ", folder->result(result).string());
+            identities[name] = stage_hash::identity(hash, record["outputs"]);
             continue;
           }
-          if (world.leader()) log::warning("stage ", name, " (", run, "): its result is damaged (", damage, "); recomputing");
+          if (world.leader()) log::warning("stage ", name, " (", run, "): ", why, "; recomputing");
         }
         if (options.adopt) {
           // Computes nothing: a stage is up to date, adopted, or reported.
-          const std::string why = s.adopt(name, record, hash, hashes, files, *folder, world.leader());
+          const std::string why = s.adopt(name, record, hash, identities, files, *folder, world.leader());
           if (why.empty()) {
             if (world.leader())
               log::info("stage ", name, " (", run, "): adopted from ", recorded, ", computed by an earlier build");
+            identities[name] = stage_hash::identity(hash, record["outputs"]);
           } else {
             if (world.leader()) log::warning("stage ", name, " (", run, "): not adopted: ", why);
             failures.push_back("'" + name + "' not adopted: " + why);
             failed.insert(name);
-            hashes.erase(name);
           }
           continue;
         }
@@ -934,7 +1014,7 @@ void Session::run(const RunOptions& options) {
     for (const auto i : mine) {
       const auto& d = due[i];
       try {
-        s.run_stage(d.name, d.config, d.hash, d.files, hashes, *folder, runner);
+        s.run_stage(d.name, d.config, d.hash, d.files, identities, *folder, runner);
         if (runner.leader()) outcomes.text(d.name).integer(1).text(""), ++reported;
       } catch (const std::exception& e) {
         if (runner.leader()) outcomes.text(d.name).integer(0).text(without_backtrace(e.what())), ++reported;
@@ -959,9 +1039,12 @@ void Session::run(const RunOptions& options) {
         if (world.leader()) log::warning(message);
         failures.push_back(message);
         failed.insert(name);
-        hashes.erase(name);
       }
     }
+    // What the next levels read of this one: each result's hash and output bytes.
+    for (const auto& d : due)
+      if (!failed.count(d.name))
+        identities[d.name] = stage_hash::identity(d.hash, folder->record(s.result_name(d.name))["outputs"]);
   }
   // Every rank knows the failures; the leader reports them.
   world.together([&] {

@@ -25,5 +25,16 @@ grep -q "stage letkf_cube_hi (assimilate): unchanged, reusing" "$work/log" || { 
 grep -q "variant: noisy" "$runs/seen_all_lo@noisy/stage.yaml" || { echo "FAIL: the record does not name the variant"; fail=1; }
 grep -q "sigma: 0.3" "$runs/seen_all_lo@noisy/stage.yaml" || { echo "FAIL: the variant's settings are not recorded"; fail=1; }
 "$assim" run "$case" --output "$work/runs" --variant "../x" > "$work/bad" 2>&1 && { echo "FAIL: a variant name with a path accepted"; fail=1; }
+"$assim" run "$case" --output "$work/runs" --variant '' > "$work/bad" 2>&1 && { echo "FAIL: an empty variant name accepted"; fail=1; }
+grep -q "a variant needs a name" "$work/bad" || { cat "$work/bad"; echo "FAIL: an empty variant name not explained"; fail=1; }
+# A top-level value changes every stage that takes it as its default: with
+# --variant they all go beside the base results, which stay as they were.
+base=$(cat "$runs"/*/stage.yaml | md5sum)
+"$assim" run "$case" --output "$work/runs" --set seed=7 --variant s7 > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: --set seed=7 --variant s7"; exit 1; }
+grep -q "no --set changes any stage" "$work/log" && { echo "FAIL: --set seed=7 said to change no stage"; fail=1; }
+[ -f "$runs/truth@s7/stage.yaml" ] || { echo "FAIL: truth@s7 not made by --set seed=7"; fail=1; }
+grep -q "seed: 7" "$runs/truth@s7/stage.yaml" || { echo "FAIL: truth@s7 does not record seed 7"; fail=1; }
+[ "$(cat "$runs"/*[^7]/stage.yaml | md5sum)" == "$base" ] || { echo "FAIL: --set seed=7 --variant s7 replaced base results"; fail=1; }
 [ "$fail" -eq 0 ] && echo "the variant's results sit beside the base ones, sharing what did not change"
 exit $fail

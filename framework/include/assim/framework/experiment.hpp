@@ -32,6 +32,8 @@ struct RunOptions {
   // Results of the stages the --set overrides change go to <stage>@<variant>,
   // beside those of the base settings; the unchanged stages are shared.
   std::string variant;
+  // The options as one line, for the ranks to agree on.
+  std::string text() const;
 };
 
 class Session {
