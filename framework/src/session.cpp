@@ -360,7 +360,7 @@ struct Session::State {
       if (leader.text() != hex_digest(fnv1a(text))) differ.push_back(what);
     world.together([&] {
       if (!differ.empty())
-        throw Error(world.name() + " runs another experiment than rank 0: its " + list_text(differ, " and ") +
+        throw Error("its experiment differs from rank 0's: the " + list_text(differ, " and ") +
                     " differ; start every rank with the same experiment file, --set values, files and build");
     });
   }
