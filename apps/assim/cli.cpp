@@ -100,9 +100,10 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "keep-going", po::bool_switch(&run.keep_going),
         "after a failed stage, run the stages that do not depend on it; fail at the end")(
         "adopt", po::bool_switch(&run.adopt),
-        "compute nothing: keep the selected results that an earlier build of the plugins computed where nothing else "
-        "changed (settings, plugin versions, files read, inputs), re-stamped and noted in their records; name the "
-        "others and why")(
+        "keep the selected results that an earlier build computed where nothing else changed (settings, plugin "
+        "versions, files read, inputs) and today's build recomputes their cheapest part (an assimilate stage's first "
+        "window and seed, other stages whole) bit for bit; re-stamped and noted in their records; name the others "
+        "and why")(
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/")(
         "variant", po::value(&run.variant),
@@ -115,6 +116,8 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   const auto given = parse(argc, argv, options);
   if (!given) return 0;
   if (experiment.empty()) throw po::error("missing the experiment file");
+  if (run.adopt && run.force)
+    throw po::error("--adopt computes nothing and --force recomputes: give one of them");
   if (command == "run" && output_root.empty()) throw po::error("--output '': name the folder of the results");
   if (command == "run" && given->count("variant") && run.variant.empty())
     throw po::error("--variant '': a variant needs a name; it names the folders <stage>@NAME");

@@ -212,4 +212,17 @@ std::vector<double> File::number_attribute(const std::string& variable,
   return values;
 }
 
+std::vector<std::string> File::numeric_variables() const {
+  int count = 0;
+  check(nc_inq_nvars(id_, &count), "the variables");
+  std::vector<std::string> out;
+  for (int var = 0; var < count; ++var) {
+    char name[NC_MAX_NAME + 1];
+    nc_type type = NC_NAT;
+    check(nc_inq_var(id_, var, name, &type, nullptr, nullptr, nullptr), "the variables");
+    if (type != NC_STRING && type != NC_CHAR) out.emplace_back(name);
+  }
+  return out;
+}
+
 }  // namespace assim::netcdf

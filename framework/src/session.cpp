@@ -9,6 +9,7 @@
 #include "adoption.hpp"
 #include "machine.hpp"
 #include "provenance.hpp"
+#include "recheck.hpp"
 #include "result_folder.hpp"
 #include "stage_hash.hpp"
 #include "sweeps.hpp"
@@ -433,15 +434,17 @@ struct Session::State {
   // build is all that differs: the record must reproduce its own hash from
   // what it kept (so it says truly what computed it), the settings be
   // today's up to parameters added since at their defaults, the plugins'
-  // names and versions (their authors' word on what they compute) and the
-  // files read be the same, every input be up to date and be the result the
-  // record read (or one adopted from it), and the outputs be intact. Then
-  // the record takes the new hash, keeps the old builds (host, SDK,
-  // plugins) under `adopted`, and readers of the stage are as up to date as
-  // before. Returns why not, or "" once adopted.
+  // names and versions and the files read be the same, every input be up to
+  // date and be the result the record read (or one adopted from it), the
+  // outputs be intact, and today's build must recompute the stage's
+  // cheapest part (recheck) with the same numbers, bit for bit. Then the
+  // record takes the new hash, keeps the old builds (host, SDK, plugins) and
+  // the check under `adopted`, and readers of the stage are as up to date as
+  // before. Every rank calls it; rank 0 recomputes and writes. Returns why
+  // not, or "" once adopted.
   std::string adopt(const std::string& name, const YAML::Node& record, const std::string& hash,
                     const std::map<std::string, std::string>& identities,
-                    const std::map<std::string, FileRead>& files, const ResultFolder& folder, bool write) const {
+                    const std::map<std::string, FileRead>& files, const ResultFolder& folder, const Ranks& world) {
     const auto& stage = stages.at(name);
     const std::string result = result_name(name);
     const std::string recorded = record["hash"].as<std::string>("");
@@ -485,8 +488,16 @@ struct Session::State {
     }
     const std::string damage = provenance::damage(folder.result(result), record["outputs"]);
     if (!damage.empty()) return "its result is damaged (" + damage + ")";
-    if (!write) return "";
-    // 3. The record, re-stamped.
+    // 3. Today's build recomputes its cheapest part: the same numbers or no adoption.
+    std::string why, checked;
+    if (world.leader()) why = recheck(name, folder, checked);
+    const std::vector<std::string> verdicts = world.all_gather(Packer().text(why).text(checked).bytes());
+    Unpacker verdict(verdicts.front());
+    why = verdict.text();
+    checked = verdict.text();
+    if (!why.empty()) return "today's build does not compute the same: " + why;
+    if (!world.leader()) return "";
+    // 4. The record, re-stamped.
     YAML::Node next = YAML::Clone(record);
     next["hash"] = hash;
     next["config"] = YAML::Clone(stage.node);
@@ -504,6 +515,7 @@ struct Session::State {
     adoption["from"] = recorded;
     adoption["at"] = provenance::now_text();
     if (builds.size() > 0) adoption["builds"] = builds;
+    adoption["check"] = checked;
     next["adopted"].push_back(adoption);
     folder.rewrite_record(result, provenance::emit(next));
     return "";
@@ -520,6 +532,44 @@ struct Session::State {
   std::string plugin_text(const ComponentEntry& entry) const {
     const LoadedPlugin* plugin = entry.type->plugin;
     return plugin ? plugin->name + " " + plugin->version + " " + plugin_digest(*plugin) : "host";
+  }
+
+  // Recomputes the cheapest part of stage `name` (Stage::cheapest_part) with
+  // today's build into a scratch folder and compares it with the stage's
+  // result: "" and what was compared in `checked`, or the difference.
+  std::string recheck(const std::string& name, const ResultFolder& folder, std::string& checked) {
+    const auto& entry = stages.at(name);
+    const Stage::Part part = entry.stage->cheapest_part();
+    YAML::Node node = YAML::Clone(entry.node);
+    std::string shrunk;
+    for (const auto& [key, value] : part.settings) {
+      node[key] = value;
+      shrunk += (shrunk.empty() ? " with " : ", ") + key + " " + std::to_string(value);
+    }
+    const Config config(config_impl(node, "stages." + name, entry.declared));
+    std::map<std::string, std::shared_ptr<const StageInput>> inputs;
+    for (const auto& [key, input] : entry.inputs)
+      inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
+    const std::string result = result_name(name);
+    const fs::path scratch = folder.partial(result);
+    fs::create_directories(scratch / "result");
+    StageContext context(
+        config, scratch / "result", inputs, [this, &config](const std::string& key) { return settings_of(config, key); },
+        fs::absolute(file).parent_path(), scratch / "resume");
+    log::info("stage ", name, ": recomputing it", shrunk.empty() ? " whole" : shrunk, " to compare with its result");
+    std::string why;
+    try {
+      entry.stage->run(context);
+      const recheck::Outcome outcome = recheck::compare(folder.result(result), scratch / "result", part.dims);
+      why = outcome.difference;
+      checked = "recomputed" + (shrunk.empty() ? std::string(" whole") : shrunk) + ": " +
+                std::to_string(outcome.variables) + " variables, " + std::to_string(outcome.values) +
+                " values equal bit for bit";
+    } catch (const std::exception& e) {
+      why = "recomputing it failed: " + without_backtrace(e.what());
+    }
+    folder.failed(scratch);
+    return why;
   }
 
   // The host and SDK builds that compute stages, as records keep them.
@@ -971,7 +1021,7 @@ void Session::run(const RunOptions& options) {
         }
         if (options.adopt) {
           // Computes nothing: a stage is up to date, adopted, or reported.
-          const std::string why = s.adopt(name, record, hash, identities, files, *folder, world.leader());
+          const std::string why = s.adopt(name, record, hash, identities, files, *folder, world);
           if (why.empty()) {
             if (world.leader())
               log::info("stage ", name, " (", run, "): adopted from ", recorded, ", computed by an earlier build");

@@ -55,6 +55,8 @@ Stage::~Stage() = default;
 
 bool Stage::spreads() const { return false; }
 
+Stage::Part Stage::cheapest_part() const { return {}; }
+
 void Stage::check(const Config&, const std::map<std::string, Config>&) const {}
 
 std::map<std::string, std::filesystem::path> Stage::files_read(const Config&, const std::filesystem::path&) const {

@@ -44,4 +44,54 @@ printf 'x' >> "$work/build/plugins/libassim_lorenz.so"
 run --adopt --set stages.truth.seed=5 --only seen && { echo "FAIL: --adopt took seen over another truth"; fail=1; }
 expect "stage seen \(observe\): not adopted: its input stage 'truth' is not the result it read" \
   "an input recomputed into another result is named"
+# The check rests on nobody's word: a kept result whose numbers today's build
+# does not recompute (here a value of truth changed, its record made to
+# match, as an older build that computed otherwise would have left it) is
+# not adopted, and the difference is named.
+ncdump -p 9,17 "$work/runs/reuse/truth/data.nc" > "$work/truth.cdl"
+python3 - "$work/truth.cdl" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+head, data = text.split("\ndata:\n", 1)
+start = data.index(" x =")
+number = re.compile(r"-?[0-9]+\.[0-9]+(e[-+]?[0-9]+)?")
+m = number.search(data, start)
+data = data[:m.start()] + repr(float(m.group(0)) + 0.5) + data[m.end():]
+open(sys.argv[1], "w").write(head + "\ndata:\n" + data)
+PY
+ncgen -4 -o "$work/runs/reuse/truth/data.nc" "$work/truth.cdl"
+python3 - "$work/runs/reuse/truth" <<'PY'
+import os, re, sys
+folder = sys.argv[1]
+b = open(os.path.join(folder, "data.nc"), "rb").read()
+h = 1469598103934665603
+for c in b:
+    h = ((h ^ c) * 1099511628211) % 2**64
+record = os.path.join(folder, "stage.yaml")
+text = re.sub(r"(\n  data\.nc: )[^\n]*", lambda m: m.group(1) + "%d fnv1a:%016x" % (len(b), h), open(record).read())
+open(record, "w").write(text)
+PY
+printf 'x' >> "$work/build/plugins/libassim_lorenz.so"
+run --adopt --set stages.truth.seed=5 --only truth && { echo "FAIL: --adopt kept numbers today's build does not compute"; fail=1; }
+expect "stage truth \(generate\): not adopted: today's build does not compute the same: data.nc: x differs" \
+  "a result today's build does not recompute is named"
+# An assimilate stage is checked on its cheapest part: its first window and seed.
+cat > "$work/windows.yaml" <<'END'
+name: windows
+components:
+  l96: {type: model.lorenz96, sites: 12}
+  direct: {type: obs.identity}
+  letkf: {type: sampler.enkf, method: letkf, localisation: {radius: 2}}
+stages:
+  truth: {run: generate, model: $l96, spinup: 10, frames: 40}
+  seen: {run: observe, data: $truth, operator: $direct, window: 5, every: 1, noise: {sigma: 0.5}, background: {sigma: 1}}
+  by_letkf: {run: assimilate, observations: $seen, sampler: $letkf, model: $l96, members: 6, windows: 4, seeds: 2}
+END
+"$host" run "$work/windows.yaml" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: windows.yaml"; exit 1; }
+printf 'x' >> "$work/build/plugins/libassim_enkf.so"
+"$host" run "$work/windows.yaml" --output "$work/runs" --adopt > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: --adopt by_letkf"; fail=1; }
+expect "stage by_letkf: recomputing it with seeds 1, windows 1" "the first window and seed alone are recomputed"
+expect "stage by_letkf \(assimilate\): adopted from" "by_letkf adopted after its first window matched"
+grep -Eq "check: \"?recomputed with seeds 1, windows 1: [1-9][0-9]* variables" "$work/runs/windows/by_letkf/stage.yaml" \
+  || { echo "FAIL: the record does not keep the check"; fail=1; }
 exit $fail

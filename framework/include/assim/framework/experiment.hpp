@@ -26,8 +26,9 @@ struct RunOptions {
   std::vector<std::string> only;  // run just the stages these names or glob patterns select (their inputs must have results)
   bool force = false; // recompute even when a result with the same hash exists
   bool keep_going = false;  // after a failed stage, run the stages that do not need it
-  // Compute nothing: keep each selected result an earlier build of the
-  // plugins computed where nothing else changed, and report the others.
+  // Keep each selected result an earlier build computed where nothing else
+  // changed and today's build recomputes its cheapest part bit for bit, and
+  // report the others.
   bool adopt = false;
   // Results of the stages the --set overrides change go to <stage>@<variant>,
   // beside those of the base settings; the unchanged stages are shared.

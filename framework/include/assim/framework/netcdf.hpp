@@ -49,6 +49,8 @@ class File {
   std::vector<double> read(const std::string& variable, const std::vector<std::size_t>& start = {},
                            const std::vector<std::size_t>& count = {}) const;
   std::vector<std::string> read_strings(const std::string& variable) const;
+  // The names of the variables that hold numbers, in the file's order.
+  std::vector<std::string> numeric_variables() const;
   bool has_attribute(const std::string& variable, const std::string& name) const;
   std::string text_attribute(const std::string& variable, const std::string& name) const;
   std::vector<double> number_attribute(const std::string& variable, const std::string& name) const;

@@ -95,6 +95,16 @@ class Stage {
   // are taken from `experiment_folder`. Their bytes are in the stage's hash.
   virtual std::map<std::string, std::filesystem::path> files_read(const Config& config,
                                                                   const std::filesystem::path& experiment_folder) const;
+  // What `run --adopt` recomputes before it keeps a result an earlier build
+  // made: the settings that shrink the stage to its cheapest part that still
+  // shows whether today's build computes the same (assimilate: its first
+  // window, one seed) and the dims of the product they shrink, whose slices
+  // are compared bit for bit. The default is the whole stage, every variable.
+  struct Part {
+    std::map<std::string, std::int64_t> settings;
+    std::vector<std::string> dims;
+  };
+  virtual Part cheapest_part() const;
 };
 
 // The stages this host provides, by `run:` name.
