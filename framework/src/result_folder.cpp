@@ -115,6 +115,18 @@ void ResultFolder::refuse_foreign(const std::string& stage) const {
                 stage_record_file + "), so assim did not write it; move it away or choose another --output");
 }
 
+std::string ResultFolder::find(const std::string& stage, const std::string& hash) const {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder_)) {
+    const std::string n = entry.path().filename().string();
+    if (entry.is_directory() && (n == stage || n.rfind(stage + "@", 0) == 0)) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names)
+    if (record(n)["hash"].as<std::string>("") == hash) return n;
+  return "";
+}
+
 fs::path ResultFolder::partial(const std::string& stage) const {
   fs::path partial = folder_ / ("." + stage + ".partial-" + std::to_string(::getpid()));
   fs::remove_all(partial);

@@ -27,6 +27,9 @@ class ResultFolder {
   // The stage's record, or an empty map when there is none or it cannot be
   // read (a damaged record is the same as no result).
   YAML::Node record(const std::string& stage) const;
+  // The result of `stage` under any variant (`stage` or `stage@NAME`) whose
+  // record holds `hash`, by folder name; "" when there is none.
+  std::string find(const std::string& stage, const std::string& hash) const;
   // Refuses a folder in the stage's place that no stage record marks as
   // assim's: it is someone else's, and is never replaced.
   void refuse_foreign(const std::string& stage) const;

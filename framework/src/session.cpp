@@ -111,7 +111,11 @@ struct Session::State {
   std::string variant;
   std::set<std::string> varied;
 
+  // Results found by their settings rather than their name (see run()).
+  std::map<std::string, std::string> located;
+
   std::string result_name(const std::string& stage) const {
+    if (auto it = located.find(stage); it != located.end()) return it->second;
     return varied.count(stage) ? stage + "@" + variant : stage;
   }
 
@@ -321,15 +325,14 @@ struct Session::State {
     return out;
   }
 
-  // Whether today's settings, code, inputs and files would compute `name`
-  // other than its result `recorded` (false when an input has no result).
-  bool out_of_date(const std::string& name, const std::string& recorded,
-                   const std::map<std::string, std::string>& identities) {
+  // The hash today's settings, code, inputs and files give `name`, or ""
+  // when one of its inputs has no result.
+  std::string hash_now(const std::string& name, const std::map<std::string, std::string>& identities) {
     const auto& entry = stages.at(name);
     for (const auto& [key, input] : entry.inputs)
-      if (!identities.count(input)) return false;
+      if (!identities.count(input)) return "";
     const Config config(config_impl(entry.node, "stages." + name, entry.declared));
-    return hash_of(name, identities, files_read(name, config)) != recorded;
+    return hash_of(name, identities, files_read(name, config));
   }
 
   // Every rank runs the same experiment: the same resolved settings and run
@@ -972,18 +975,29 @@ void Session::run(const RunOptions& options) {
       for (const auto& name : s.order) {
         if (level.at(name) != l) continue;
         const auto& entry = s.stages.at(name);
-        const std::string result = s.result_name(name);
+        std::string result = s.result_name(name);
         YAML::Node record = folder->record(result);
-        const std::string recorded = record["hash"].as<std::string>("");
+        std::string recorded = record["hash"].as<std::string>("");
         if (!only.empty() && !only.count(name)) {
-          // Read by a selected stage as it is: only when intact.
+          // Read by a selected stage as it is: only when intact. Where its
+          // own folder holds no result of today's settings, another
+          // variant's (or the base) result of the same hash is the same
+          // result, found by its settings rather than its name.
+          const std::string today = s.hash_now(name, identities);
+          if (!today.empty() && recorded != today)
+            if (const std::string other = folder->find(name, today); !other.empty()) {
+              if (world.leader()) log::info("stage ", name, ": reading ", other, ", computed with this run's settings");
+              s.located[name] = result = other;
+              record = folder->record(result);
+              recorded = today;
+            }
           const std::string damage = recorded.empty() ? "" : provenance::damage(folder->result(result), record["outputs"]);
           if (!damage.empty()) {
             if (world.leader()) log::warning("stage ", name, ": its result is damaged (", damage, ")");
             damaged.insert(name);
           } else if (!recorded.empty()) {
             identities[name] = stage_hash::identity(recorded, record["outputs"]);
-            if (world.leader() && s.out_of_date(name, recorded, identities))
+            if (world.leader() && !today.empty() && recorded != today)
               log::warning("stage ", name, ": its result is out of date (its settings, code, inputs or files read "
                            "changed since it was computed); the selected stages read it as it is");
           }

@@ -29,6 +29,9 @@ expect "stage seen \(observe\): unchanged, reusing" "--only takes glob patterns,
 grep -q "stage truth" "$work/log" && { echo "FAIL: --only 's*n' selected truth"; fail=1; }
 "$assim" run "$case" --output "$work/runs" --only 'x*' > "$work/log" 2>&1 && { echo "FAIL: --only 'x*' selected nothing and ran"; fail=1; }
 expect "--only x\*: no such stage" "a pattern that selects nothing is an error"
+# --only reads an unselected input as it is, and says so when it is out of date.
+run --set stages.truth.frames=13 --set stages.seen.noise.sigma=0.2 --only seen
+expect "stage truth: its result is out of date" "--only names an out-of-date input it reads"
 # Another experiment file of the same name shares the folder: its stage of the
 # same name and settings (truth) is reused, its own stage computed.
 sed 's/^  seen:/  heard:/' "$case" > "$work/other.yaml"

@@ -25,6 +25,13 @@ grep -q "stage letkf_cube_hi (assimilate): unchanged, reusing" "$work/log" || { 
 grep -q "variant: noisy" "$runs/seen_all_lo@noisy/stage.yaml" || { echo "FAIL: the record does not name the variant"; fail=1; }
 grep -q "sigma: 0.3" "$runs/seen_all_lo@noisy/stage.yaml" || { echo "FAIL: the variant's settings are not recorded"; fail=1; }
 "$assim" run "$case" --output "$work/runs" --variant "../x" > "$work/bad" 2>&1 && { echo "FAIL: a variant name with a path accepted"; fail=1; }
+# A variant is found by its settings, not its name: another variant name with
+# the same --set reads the results noisy computed.
+"$assim" run "$case" --output "$work/runs" --set stages.seen_all_lo.noise.sigma=0.3 --variant again \
+  --only letkf_all_lo > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: --variant again --only letkf_all_lo"; fail=1; }
+grep -q "stage seen_all_lo: reading seen_all_lo@noisy, computed with this run's settings" "$work/log" \
+  || { cat "$work/log"; echo "FAIL: seen_all_lo@noisy not found by its settings"; fail=1; }
+[ -f "$runs/letkf_all_lo@again/stage.yaml" ] || { echo "FAIL: no letkf_all_lo@again"; fail=1; }
 "$assim" run "$case" --output "$work/runs" --variant '' > "$work/bad" 2>&1 && { echo "FAIL: an empty variant name accepted"; fail=1; }
 grep -q "a variant needs a name" "$work/bad" || { cat "$work/bad"; echo "FAIL: an empty variant name not explained"; fail=1; }
 # A top-level value changes every stage that takes it as its default: with
