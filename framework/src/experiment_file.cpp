@@ -27,6 +27,7 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
   if (eq == std::string::npos || eq == 0)
     throw Error("--set " + text + ": expected path.to.key=value");
   std::string path = text.substr(0, eq);
+  if (!is_utf8(text)) throw Error("--set " + path + "=...: the value is not UTF-8 text (YAML reads only UTF-8)");
   YAML::Node value;
   try {
     value = YAML::Load(text.substr(eq + 1));
@@ -48,7 +49,7 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
     descend(node[parts[i]], i + 1);
   };
   descend(root, 0);
-  origin.overrides[path] = "--set " + text;
+  origin.overrides[path] = "--set " + abbreviated(text);
 }
 
 }  // namespace assim

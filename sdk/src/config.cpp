@@ -57,11 +57,29 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
   return best;
 }
 
+std::string abbreviated(const std::string& text) {
+  constexpr std::size_t most = 40;
+  if (text.size() <= most) return text;
+  return text.substr(0, most - 16) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
+bool is_utf8(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
 namespace {
 
 std::string describe_node(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  if (node.IsSequence()) return "a list";
+  if (node.IsScalar()) return "'" + abbreviated(node.Scalar()) + "'";
+  if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
   if (node.IsMap()) return "a map";
   return "nothing";
 }

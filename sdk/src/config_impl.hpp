@@ -62,4 +62,11 @@ ASSIM_API std::string closest(const std::string& word, const std::vector<std::st
 
 ASSIM_API std::string join_path(const std::string& path, const std::string& key);
 
+// `text` for a message: as it is up to 40 characters, else its start and its
+// length (a 95-digit number, a pasted file).
+ASSIM_API std::string abbreviated(const std::string& text);
+
+// Whether `text` is well-formed UTF-8 (YAML reads nothing else).
+ASSIM_API bool is_utf8(const std::string& text);
+
 }  // namespace assim
