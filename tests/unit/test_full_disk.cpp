@@ -4,6 +4,7 @@
 // past it fails with EFBIG, without root or a mount (tests/e2e/full_disk.sh
 // fills a real one).
 #include <assim/error.hpp>
+#include <assim/framework/netcdf.hpp>
 #include <assim/write_file.hpp>
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -82,5 +84,39 @@ TEST_CASE("write_file on a full disk names the file and the reason, and keeps wh
   CHECK_THROWS_WITH_AS(assim::write_file(folder / "missing" / "x", "x"),
                        ("cannot write " + (folder / "missing" / "x").string() + ": No such file or directory").c_str(),
                        assim::Error);
+  fs::remove_all(folder);
+}
+
+// The reason HDF5 hides behind "HDF error" is named, and the file is let go.
+// (That the host no longer crashes at exit on such a file is
+// tests/e2e/full_disk.sh's: this small file does not reach HDF5's crash.)
+TEST_CASE("a NetCDF file whose data does not fit fails on close, naming the file and the reason") {
+  const fs::path folder = fresh_folder("netcdf_full");
+  const fs::path path = folder / "data.nc";
+  const std::size_t frames = 1000, sites = 40;
+  std::vector<double> time(frames, 0.5), site(sites, 1.0), x(frames * sites, 1.5);
+  auto file = assim::netcdf::File::create(path);
+  file.dimension("time", frames);
+  file.dimension("site", sites);
+  file.variable("time", "double", {"time"});
+  file.variable("site", "double", {"site"});
+  file.variable("x", "double", {"time", "site"});
+  file.end_definitions();
+  file.write("time", {0}, {frames}, time.data());
+  file.write("site", {0}, {sites}, site.data());
+  {
+    FileSizeLimit limit(64 * 1024);
+    // HDF5 keeps the chunk until the file is closed: the write succeeds, the close does not.
+    try {
+      file.write("x", {0, 0}, {frames, sites}, x.data());
+      file.close();
+      FAIL("no error on a full disk");
+    } catch (const assim::Error& e) {
+      CHECK(std::string(e.what()).find("NetCDF file " + path.string() + ": ") == 0);
+      CHECK(std::string(e.what()).find("(File too large)") != std::string::npos);
+    }
+  }
+  // Closed, not left open: closing again does nothing.
+  CHECK_NOTHROW(file.close());
   fs::remove_all(folder);
 }
