@@ -1,26 +1,67 @@
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
 
+#include <H5public.h>
 #include <netcdf.h>
 
+#include <cerrno>
+#include <cstring>
 #include <numeric>
 
 namespace assim::netcdf {
+
+namespace {
+
+// HDF5 closes the files still open at exit, in an atexit handler. A file
+// whose close failed (a full disk) stays in its table, freed but not removed
+// (HDF5 1.10), and closing it again at exit crashed the host after it had
+// reported the error. Every File is closed by its owner, so the handler has
+// nothing to do: it is turned off before HDF5 starts, at the first file.
+void without_hdf5_exit_handler() {
+  static const bool once = (H5dont_atexit(), true);
+  (void)once;
+}
+
+}  // namespace
 
 File::File(int id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
 
 File::File(File&& other) noexcept : id_(other.id_), path_(std::move(other.path_)) { other.id_ = -1; }
 
+// A file destroyed by an exception (a write that failed) is released too.
 File::~File() {
-  if (id_ >= 0) nc_close(id_);
+  if (id_ >= 0) release();
+}
+
+int File::release() noexcept {
+  const int status = nc_close(id_);
+  if (status != NC_NOERR) {
+    // A file whose close failed (a full disk) is still open in the library,
+    // and incomplete: nc_abort discards it, closing what can still be closed.
+    // What HDF5 cannot close stays in its table, where nothing touches it
+    // again (without_hdf5_exit_handler).
+    const int why = errno;
+    nc_abort(id_);
+    errno = why;
+  }
+  id_ = -1;
+  return status;
 }
 
 void File::check(int status, const std::string& what) const {
-  if (status != NC_NOERR)
-    throw Error("NetCDF file " + path_.string() + ": " + what + ": " + nc_strerror(status));
+  if (status == NC_NOERR) {
+    // What errno holds at the next failure is that failure's.
+    errno = 0;
+    return;
+  }
+  // HDF5 reports a full disk as "HDF error"; the system's reason is in errno.
+  const bool disk = errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EIO || errno == EROFS;
+  throw Error("NetCDF file " + path_.string() + ": " + what + ": " + nc_strerror(status) +
+              (disk ? std::string(" (") + std::strerror(errno) + ")" : std::string()));
 }
 
 File File::create(const std::filesystem::path& path) {
+  without_hdf5_exit_handler();
   int id = -1;
   int status = nc_create(path.c_str(), NC_NETCDF4 | NC_CLOBBER, &id);
   File file(-1, path);
@@ -30,6 +71,7 @@ File File::create(const std::filesystem::path& path) {
 }
 
 File File::open(const std::filesystem::path& path) {
+  without_hdf5_exit_handler();
   int id = -1;
   int status = nc_open(path.c_str(), NC_NOWRITE, &id);
   File file(-1, path);
@@ -132,10 +174,7 @@ std::vector<std::string> File::read_strings(const std::string& variable) const {
 void File::sync() { check(nc_sync(id_), "syncing"); }
 
 void File::close() {
-  if (id_ < 0) return;
-  int id = id_;
-  id_ = -1;
-  check(nc_close(id), "closing");
+  if (id_ >= 0) check(release(), "closing");
 }
 
 bool File::has_variable(const std::string& name) const {

@@ -3,6 +3,7 @@
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
 #include <assim/log.hpp>
+#include <assim/write_file.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,19 +13,12 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace assim {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_record(const fs::path& file, const std::string& record) {
-  std::ofstream stream(file);
-  stream << record << "\n";
-  if (!stream) throw Error("cannot write " + file.string());
-}
 
 // What a killed run left behind is never reused: the hidden folders this host
 // makes, `.<stage>.partial-<pid>` and `.<stage>.old-<pid>`, for the stages of
@@ -139,13 +133,21 @@ fs::path ResultFolder::resume(const std::string& stage, const std::string& hash)
 }
 
 void ResultFolder::commit(const std::string& stage, const fs::path& partial, const std::string& record) const {
-  write_record(partial / stage_record_file, record);
   // The result appears under its name only now, complete. What was there
   // holds a stage record (refuse_foreign): an earlier result of this stage.
+  // A record that cannot be written (a full disk) commits nothing: the
+  // earlier result stays.
   const fs::path result = folder_ / stage;
   fs::path old = folder_ / ("." + stage + ".old-" + std::to_string(::getpid()));
-  if (fs::exists(fs::symlink_status(result))) fs::rename(result, old);
-  fs::rename(partial, result);
+  try {
+    write_file(partial / stage_record_file, record + "\n");
+    if (fs::exists(fs::symlink_status(result))) fs::rename(result, old);
+    fs::rename(partial, result);
+  } catch (...) {
+    std::error_code ignored;
+    if (fs::exists(fs::symlink_status(old)) && !fs::exists(fs::symlink_status(result))) fs::rename(old, result, ignored);
+    throw;
+  }
   fs::remove_all(old);
   // Resume folders of this stage, under any hash, are spent.
   for (const auto& leftover : fs::directory_iterator(folder_))
@@ -155,10 +157,7 @@ void ResultFolder::commit(const std::string& stage, const fs::path& partial, con
 void ResultFolder::failed(const fs::path& partial) const { fs::remove_all(partial); }
 
 void ResultFolder::rewrite_record(const std::string& stage, const std::string& record) const {
-  const fs::path file = folder_ / stage / stage_record_file;
-  const fs::path next = folder_ / stage / (std::string(".") + stage_record_file + ".new-" + std::to_string(::getpid()));
-  write_record(next, record);
-  fs::rename(next, file);
+  write_file(folder_ / stage / stage_record_file, record + "\n");
 }
 
 }  // namespace assim

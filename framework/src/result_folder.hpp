@@ -38,7 +38,9 @@ class ResultFolder {
   // Where long work of the stage under this hash keeps checkpoints.
   std::filesystem::path resume(const std::string& stage, const std::string& hash) const;
   // Writes `record` into `partial`, puts `partial` in the stage's place and
-  // removes the stage's resume folders. `failed` removes `partial`.
+  // removes the stage's resume folders; where that fails (a full disk), it
+  // keeps what was in the stage's place and throws. `failed` removes
+  // `partial`, of a stage that failed or could not be committed.
   void commit(const std::string& stage, const std::filesystem::path& partial, const std::string& record) const;
   void failed(const std::filesystem::path& partial) const;
   // Replaces the record of the stage's result in place (written beside it

@@ -722,7 +722,13 @@ struct Session::State {
     if (group.size() > 1)
       log::info("stage ", name, ": sent ", group.bytes_sent() - sent, " bytes to the other ranks");
     if (!writer) return;
-    folder.commit(result, partial, record_of(name, hash, files, identities, partial, started, seconds));
+    try {
+      folder.commit(result, partial, record_of(name, hash, files, identities, partial, started, seconds));
+    } catch (const std::exception& e) {
+      // A record that could not be made or written (a full disk) commits nothing.
+      folder.failed(partial);
+      throw Error("stage '" + name + "' (" + run + ") failed: " + e.what());
+    }
     log::info("stage ", name, " (", run, "): done in ", seconds, " s -> ", folder.result(result).string());
   }
 };

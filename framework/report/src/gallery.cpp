@@ -3,12 +3,11 @@
 #include "html.hpp"
 #include "png.hpp"
 
-#include <assim/error.hpp>
+#include <assim/write_file.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 
 namespace assim::report {
@@ -122,9 +121,7 @@ void Gallery::write_index(const std::filesystem::path& path) const {
             ", \"lo_colour\": " + text(s.map->at(0).hex()) + ", \"hi_colour\": " + text(s.map->at(1).hex()) + "}";
   }
   json += "\n  ]\n}\n";
-  std::ofstream out(path);
-  out << json;
-  if (!out) throw Error("cannot write " + path.string());
+  write_file(path, json);
 }
 
 }  // namespace assim::report

@@ -1,9 +1,8 @@
 #include "html.hpp"
 
-#include <assim/error.hpp>
+#include <assim/write_file.hpp>
 
 #include <cstdio>
-#include <fstream>
 
 namespace assim::report {
 
@@ -85,11 +84,8 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
 }
 
 void write_page(const std::filesystem::path& path, const std::string& title, const std::string& body) {
-  std::ofstream out(path);
-  out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << escape(title)
-      << "</title>\n<style>" << style << "</style>\n</head>\n<body>\n"
-      << body << "</body>\n</html>\n";
-  if (!out) throw Error("cannot write " + path.string());
+  write_file(path, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + escape(title) +
+                       "</title>\n<style>" + style + "</style>\n</head>\n<body>\n" + body + "</body>\n</html>\n");
 }
 
 }  // namespace assim::report

@@ -1,11 +1,13 @@
 #include "png.hpp"
 
 #include <assim/error.hpp>
+#include <assim/write_file.hpp>
 
 #include <png.h>
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace assim::report {
 
@@ -30,8 +32,15 @@ void write_png(const std::filesystem::path& path, const Image& image) {
   } else {
     info.format = PNG_FORMAT_RGBA;
   }
-  if (!png_image_write_to_file(&info, path.c_str(), 0, data, 0, nullptr))
-    throw Error("cannot write " + path.string() + ": " + info.message);
+  // Encoded in memory, then written as every file is (write_file).
+  png_alloc_size_t size = 0;
+  if (!png_image_write_get_memory_size(info, size, 0, data, 0, nullptr))
+    throw Error("cannot encode " + path.string() + ": " + info.message);
+  std::string bytes(size, '\0');
+  if (!png_image_write_to_memory(&info, bytes.data(), &size, 0, data, 0, nullptr))
+    throw Error("cannot encode " + path.string() + ": " + info.message);
+  bytes.resize(size);
+  write_file(path, bytes);
 }
 
 }  // namespace assim::report

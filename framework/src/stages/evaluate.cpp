@@ -11,6 +11,7 @@
 #include <assim/framework/netcdf.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/write_file.hpp>
 
 #include "products.hpp"
 #include "scores.hpp"
@@ -19,7 +20,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 namespace assim {
 
@@ -191,7 +191,7 @@ class Evaluate : public Stage {
     }
     auto table_path = path;
     table_path.replace_extension(".txt");
-    std::ofstream(table_path) << table;
+    write_file(table_path, table);
     log::info("evaluation:\n", table);
   }
 };

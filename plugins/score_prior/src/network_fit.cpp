@@ -5,6 +5,7 @@
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
+#include <assim/write_file.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -135,23 +136,19 @@ void open_archive(torch::serialize::InputArchive& archive, const fs::path& file,
   if (found != format) fail_file(file, "is a '" + found + "', expected a '" + format + "'");
 }
 
-void write_text_atomically(const std::string& text, const fs::path& file) {
-  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
-  {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out) throw assim::Error("cannot write " + temporary.string());
-  }
-  fs::rename(temporary, file);
-}
-
-// Write beside the target, then rename: a killed process never leaves a
-// half-written file. The digest goes beside it (model.pt.digest).
-void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& file) {
-  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".partial");
-  archive.save_to(temporary.string());
-  write_text_atomically(assim::file_digest(temporary) + "\n", digest_path(file));
-  fs::rename(temporary, file);
+// The file, then its digest beside it (model.pt.digest), each written whole
+// or not at all (write_file). The old digest goes first: a process killed in
+// between leaves a file without a digest, read unchecked, never a file beside
+// another's digest.
+void save(torch::serialize::OutputArchive& archive, const fs::path& file) {
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, std::size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  fs::remove(digest_path(file));
+  assim::write_file(file, bytes);
+  assim::write_file(digest_path(file), assim::file_digest(file) + "\n");
 }
 
 fs::path checkpoint_path(const fs::path& folder, std::int64_t epoch) {
@@ -330,7 +327,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     if (plan.scale.defined()) archive.write("scale", plan.scale);
     archive.write("epoch", c10::IValue(static_cast<std::int64_t>(history.size())));
     write_weights(archive, fitted);
-    save_atomically(archive, file);
+    save(archive, file);
   };
 
   assim::Progress progress("fit " + who, (options.epochs - start) * plan.per_epoch, "sample");
@@ -403,7 +400,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     torch::serialize::OutputArchive opt;
     optimiser.save(opt);
     archive.write("optimiser", opt);
-    save_atomically(archive, checkpoint_path(options.checkpoints, epoch + 1));
+    save(archive, checkpoint_path(options.checkpoints, epoch + 1));
     // Keep the newest two: the older is the fallback should the newest be unreadable.
     for (std::int64_t old : checkpoint_epochs(options.checkpoints))
       if (old < epoch) fs::remove(checkpoint_path(options.checkpoints, old));
@@ -426,7 +423,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     if (!std::isnan(history[i].validation)) csv << history[i].validation;
     csv << "," << history[i].seconds << "\n";
   }
-  write_text_atomically(csv.str(), options.output / "training.csv");
+  assim::write_file(options.output / "training.csv", csv.str());
   return fitted;
 }
 

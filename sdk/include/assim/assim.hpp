@@ -18,3 +18,4 @@
 #include <assim/sampler.hpp>
 #include <assim/score_sampling.hpp>
 #include <assim/shape.hpp>
+#include <assim/write_file.hpp>

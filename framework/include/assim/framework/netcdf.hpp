@@ -40,6 +40,8 @@ class File {
   // All of a one-dimensional string variable.
   void write(const std::string& variable, const std::vector<std::string>& values);
   void sync();
+  // Writes what is buffered and lets go of the file, also when that fails:
+  // the Error names the file and the reason (a full disk included).
   void close();
 
   // Reading. An empty start/count reads the whole variable.
@@ -59,6 +61,8 @@ class File {
 
  private:
   File(int id, std::filesystem::path path);
+  // nc_close, or nc_abort where that fails; returns nc_close's status.
+  int release() noexcept;
   int variable_id(const std::string& name) const;
   void check(int status, const std::string& what) const;
   int id_ = -1;
