@@ -799,9 +799,6 @@ Session::Session(const fs::path& file, const std::vector<std::string>& overrides
     s.stages[name].node = entry.second;
   }
 
-  if (s.stage_names.empty())
-    throw ConfigError(s.root["stages"].IsDefined() ? s.where(s.root["stages"], "stages") : file.string(), "stages",
-                      "the experiment has no stages: nothing to run");
   s.root["name"] = s.name;  // as it runs, for `validate --print`
 
   s.catalog.load_defaults();
@@ -846,6 +843,10 @@ void Session::validate() {
     s.component(name, s.components[name].type->type.kind, s.where(s.components[name].node, "components." + name),
                 "components." + name);
 
+  // Components first: a file of components alone is checked as far as it goes.
+  if (s.stage_names.empty())
+    throw ConfigError(s.root["stages"].IsDefined() ? s.where(s.root["stages"], "stages") : s.file.string(), "stages",
+                      "the experiment has no stages: nothing to run");
   const auto& known = stages();
   std::vector<std::string> known_names;
   for (const auto& [name, stage] : known) known_names.push_back(name);
