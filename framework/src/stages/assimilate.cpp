@@ -268,7 +268,9 @@ class Assimilate : public Stage {
         if (!at::isfinite(samples).all().item<bool>())
           throw DivergenceError(0, "the sampler returned non-finite samples");
         scores::FrameScores f = scores::of_frames(samples, truth[w]);
-        const double limit = config.get<double>("divergence_factor") * truth[w].std().item<double>();
+        scores::Climatology climatology_of_window;
+        climatology_of_window.add(truth[w]);
+        const double limit = climatology_of_window.divergence_limit(config.get<double>("divergence_factor"));
         at::Tensor beyond = (f.rmse > limit).nonzero();
         if (beyond.size(0) > 0) {
           const auto frame = beyond[0][0].item<std::int64_t>();
