@@ -400,7 +400,9 @@ class Filter : public Stage {
     file.write("truth_std", {0}, {static_cast<std::size_t>(repetitions)}, truth_std.data());
     file.write("rmse_a_standard_error", {}, {}, &standard_error);
     file.close();
-    log::info("rmse.a = ", time_mean(rmse_a), " +- ", number_text(standard_error), " (standard error), spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
+    log::info("rmse.a = ", time_mean(rmse_a),
+              std::isnan(standard_error) ? "" : " +- " + number_text(standard_error) + " (standard error)",
+              ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
               cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged; per cycle ",
               seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s forecast, ",
               seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s analysis");
