@@ -902,11 +902,19 @@ void Session::validate() {
   for (const auto& name : s.order) {
     auto& entry = s.stages[name];
     const std::string prefix = "stages." + name + ".";
+    // The stages it reads, and theirs in turn ("of[0].observations.data"):
+    // what decides a result's shape may be set two stages up.
     std::map<std::string, Config> inputs;
-    for (const auto& [key, input] : entry.inputs) {
-      const auto& read = s.stages[input];
-      inputs.emplace(key.substr(prefix.size()), Config(s.config_impl(read.node, "stages." + input, read.declared)));
-    }
+    std::function<void(const StageEntry&, const std::string&, const std::string&)> add_inputs =
+        [&](const StageEntry& reader, const std::string& reader_prefix, const std::string& path) {
+          for (const auto& [key, input] : reader.inputs) {
+            const auto& read = s.stages[input];
+            const std::string at = path + key.substr(reader_prefix.size());
+            inputs.emplace(at, Config(s.config_impl(read.node, "stages." + input, read.declared)));
+            add_inputs(read, "stages." + input + ".", at + ".");
+          }
+        };
+    add_inputs(entry, prefix, "");
     entry.stage->check(Config(s.config_impl(entry.node, "stages." + name, entry.declared)), inputs);
   }
   s.validated = true;

@@ -3,7 +3,8 @@
 # drawn through the observe stage's design, the assimilate stage loads it,
 # and its estimate is far better than the climatology (half of it at most)
 # though not as good as 4D-Var with the true model on the same observations;
-# its one member has no spread (absent, not zero, and printed as absent); the fit's loss curve has a
+# its one member has no spread (absent, not zero, and printed as absent), and
+# the table's columns line up whatever the sampler's name; the fit's loss curve has a
 # held-out column; the stage record names the design it was trained through.
 # Trained through a design with a forecast background, it draws its pairs'
 # backgrounds so and learns as well. Trained over masks of 1 and 1/4 of the
@@ -28,6 +29,13 @@ awk '$1 == "run" { for (i = 1; i <= NF; i++) if ($i == "spread") col = i }
      $1 == "by_fw" { found = 1; exit ($col != "-") } END { if (!found) exit 1 }' "$table" ||
   { echo "FAIL: by_fw's spread is not printed as absent"; cat "$table"; fail=1; }
 grep -qi "nan" "$table" && { echo "FAIL: evaluation.txt prints nan"; fail=1; }
+# Each column as wide as its widest cell: every row's numbers end where their
+# header does, after a sampler name longer than the others (sampler.estimator).
+awk 'NF == 0 { exit }
+     { s = $0; at = 0; ends = ""
+       for (k = 1; match(s, /[^ ]+/); ++k) { at += RSTART + RLENGTH - 1; if (k > 2) ends = ends " " at; s = substr(s, RSTART + RLENGTH) }
+       if (NR == 1) header = ends; else if (ends != header) bad = 1 }
+     END { exit bad }' "$table" || { echo "FAIL: the columns of evaluation.txt do not line up"; cat "$table"; fail=1; }
 fc=$(mean by_fw_fc rmse_sample)
 echo "F_w through the forecast-background design: RMSE $fc"
 awk -v f="$fc" -v c="$clim" 'BEGIN { exit !(f < 0.5 * c) }' || { echo "FAIL: F_w does not learn with a forecast background"; fail=1; }

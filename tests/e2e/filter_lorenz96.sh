@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Lorenz-96 EnKF benchmark at CI length (3000 cycles, 2 repetitions):
 # each filter's rmse.a must land in a band around the published value, no
-# repetition may diverge, and a filter with a far too small ensemble and no
-# inflation must be reported as diverged, not averaged.
+# repetition may diverge, each repetition's rmse.a and their standard error
+# are in the result, and a filter with a far too small ensemble and no
+# inflation must be reported as diverged (its rmse.a above the truth's std,
+# by default), not averaged.
 set -u
 assim=$1 case=$2
 work=$(mktemp -d)
@@ -17,14 +19,19 @@ check() {  # stage, low, high (published value in the middle)
   echo "$1: rmse.a = $value (band $2 .. $3), diverged repetitions: $(attribute "$1" diverged_repetitions)"
   awk -v v="$value" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }' || { echo "FAIL: $1 out of band"; fail=1; }
   [ "$(attribute "$1" diverged_repetitions)" = "0." ] || { echo "FAIL: $1 diverged"; fail=1; }
+  local dump; dump=$(ncdump -v rmse_a_repetition,rmse_a_standard_error "$work/runs/lorenz96_sakov2008/$1/filter.nc")
+  echo "$dump" | grep -Eq "rmse_a_repetition = 0\.[12][0-9]*, 0\.[12][0-9]* ;" || { echo "FAIL: $1 lacks each repetition's rmse.a"; fail=1; }
+  echo "$dump" | grep -Eq "rmse_a_standard_error = [0-9.e-]+ ;" || { echo "FAIL: $1 lacks the standard error"; fail=1; }
+  echo "$dump" | grep -q 'rmse_a_standard_error:units = "1"' || { echo "FAIL: $1's standard error has no units"; fail=1; }
+  grep -q "filter repetition 1: rmse.a 0\.[12]" "$work/log" || { echo "FAIL: the log lacks each repetition's rmse.a"; fail=1; }
 }
 check etkf_n40 0.16 0.20      # published 0.18
 check pertobs_n40 0.20 0.24   # published 0.22
 check letkf_n10 0.18 0.22     # published 0.20
 "$assim" run "$case" --output "$work/runs" --only etkf_n40 --set stages.etkf_n40.members=3 \
-  --set components.etkf.inflation.posterior_anomalies=1 --set stages.etkf_n40.cycles=2000 \
-  --set stages.etkf_n40.divergence_rmse=2 > "$work/log" 2>&1
+  --set components.etkf.inflation.posterior_anomalies=1 --set stages.etkf_n40.cycles=2000 > "$work/log" 2>&1
 status=$?
-grep -q "diverged at cycle" "$work/log" || { cat "$work/log"; echo "FAIL: a collapsed filter was not reported as diverged"; fail=1; }
+grep -Eq "diverged: rmse.a [0-9.]+ over cycles 400..2000 is above divergence_factor x the truth's std" "$work/log" ||
+  { cat "$work/log"; echo "FAIL: a collapsed filter was not reported as diverged"; fail=1; }
 [ $status -ne 0 ] || { echo "FAIL: a run whose every repetition diverged exited 0"; fail=1; }
 exit $fail

@@ -53,10 +53,16 @@ class CountedPrior : public Prior {
 };
 
 // What the sampler takes besides the observations, in words, for the tables.
-std::string needs_text(const SamplerNeeds& needs, bool learned, bool learned_prior) {
+// On one-frame windows a variational sampler (3D-Var) or a filter analyses
+// the background alone: it integrates no model and differentiates none.
+std::string needs_text(const SamplerNeeds& needs, bool learned, bool learned_prior, std::int64_t frames) {
   std::vector<std::string> parts;
-  if (needs.differentiable_model) parts.push_back("model + adjoint");
-  if (needs.forecast) parts.push_back("model (forecasts)");
+  if (frames == 1 && (needs.differentiable_model || needs.forecast)) {
+    parts.push_back("background (one-frame window: no model)");
+  } else {
+    if (needs.differentiable_model) parts.push_back("model + adjoint");
+    if (needs.forecast) parts.push_back("model (forecasts)");
+  }
   if (needs.climatology) parts.push_back("climatology");
   if (needs.prior) parts.push_back(learned_prior ? "trained prior" : "prior");
   if (learned) parts.push_back("training pairs");
@@ -271,7 +277,9 @@ class Assimilate : public Stage {
         if (!at::isfinite(samples).all().item<bool>())
           throw DivergenceError(0, "the sampler returned non-finite samples");
         scores::FrameScores f = scores::of_frames(samples, truth[w]);
-        const double limit = config.get<double>("divergence_factor") * truth[w].std().item<double>();
+        scores::Climatology climatology_of_window;
+        climatology_of_window.add(truth[w]);
+        const double limit = climatology_of_window.divergence_limit(config.get<double>("divergence_factor"));
         at::Tensor beyond = (f.rmse > limit).nonzero();
         if (beyond.size(0) > 0) {
           const auto frame = beyond[0][0].item<std::int64_t>();
@@ -390,7 +398,7 @@ class Assimilate : public Stage {
     const double attempts = static_cast<double>(windows * seeds);
     result.attributes.add("model_steps_per_window", static_cast<double>(evaluations->model_steps) / attempts);
     result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations->network) / attempts);
-    result.attributes.add("needs", needs_text(sampler->needs(), sampler->learned(), prior && prior->learned()));
+    result.attributes.add("needs", needs_text(sampler->needs(), sampler->learned(), prior && prior->learned(), frames));
     result.attributes.add("training_seconds",
                           config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0);
     for (const auto& s : status) result.status = (result.status == "ok" ? "" : result.status + "; ") + s;

@@ -36,6 +36,31 @@ class Evaluate : public Stage {
     return p;
   }
 
+  // A run's window length is a setting of its observe stage (`window`, or
+  // all the frames of its data when 0): runs of different lengths, which
+  // cannot be put side by side frame by frame, are refused before any of
+  // them trains or samples.
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    std::int64_t first_frames = 0;
+    std::string first;
+    for (std::size_t i = 0; i < config.count("of"); ++i) {
+      const std::string run = "of[" + std::to_string(i) + "]";
+      const Config& observe = inputs.at(run + ".observations");
+      const bool whole = observe.get<std::int64_t>("window") == 0;
+      const Config& source = whole ? inputs.at(run + ".observations.data") : observe;
+      const std::string key = whole ? "frames" : "window";
+      const std::int64_t frames = source.get<std::int64_t>(key);
+      const std::string text = "'" + inputs.at(run).path().substr(std::string("stages.").size()) + "' has " +
+                               std::to_string(frames) + " (" + source.where(key) + ": " + source.path(key) + ")";
+      if (i == 0) {
+        first_frames = frames;
+        first = text;
+      } else if (frames != first_frames) {
+        config.fail("of", "runs have windows of different lengths, in frames: " + first + ", " + text);
+      }
+    }
+  }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     const auto inputs = context.inputs("of");
@@ -51,23 +76,23 @@ class Evaluate : public Stage {
       std::vector<double> values;
     };
     std::vector<Column> columns = {
-        {"rmse_sample", "rmse", "%8.4f", "", "RMSE of one posterior sample (the papers' metric), averaged over samples, "
+        {"rmse_sample", "rmse", "%.4f", "", "RMSE of one posterior sample (the papers' metric), averaged over samples, "
                                               "frames, windows and seeds", {}},
-        {"rmse_sample_frame0", "frame0", "%8.4f", "", "the same at frame 0 alone (pinned by a background)", {}},
-        {"rmse_sample_later", "later", "%8.4f", "", "the same over frames 1..L-1", {}},
-        {"rmse", "rmse_mean", "%9.4f", "", "RMSE of the ensemble mean, averaged over frames, windows and seeds", {}},
-        {"rmse_seed_std", "+-seeds", "%8.4f", "", "standard deviation over seeds of the per-seed RMSE of the mean", {}},
-        {"spread", "spread", "%8.4f", "", "RMS ensemble spread", {}},
-        {"calibration", "calib", "%8.3f", "1", "sqrt((M + 1) / M) spread / RMSE of the mean (1: calibrated)", {}},
-        {"crps", "crps", "%8.4f", "", "fair ensemble CRPS", {}},
-        {"climatology", "clim", "%8.4f", "", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", {}},
-        {"seconds_per_window", "s/window", "%10.3g", "s", "sampling time per window and seed", {}},
-        {"model_steps_per_window", "steps/w", "%9.4g", "1", "model steps per window and seed, over all members "
+        {"rmse_sample_frame0", "frame0", "%.4f", "", "the same at frame 0 alone (pinned by a background)", {}},
+        {"rmse_sample_later", "later", "%.4f", "", "the same over frames 1..L-1", {}},
+        {"rmse", "rmse_mean", "%.4f", "", "RMSE of the ensemble mean, averaged over frames, windows and seeds", {}},
+        {"rmse_seed_std", "+-seeds", "%.4f", "", "standard deviation over seeds of the per-seed RMSE of the mean", {}},
+        {"spread", "spread", "%.4f", "", "RMS ensemble spread", {}},
+        {"calibration", "calib", "%.3f", "1", "sqrt((M + 1) / M) spread / RMSE of the mean (1: calibrated)", {}},
+        {"crps", "crps", "%.4f", "", "fair ensemble CRPS", {}},
+        {"climatology", "clim", "%.4f", "", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0", {}},
+        {"seconds_per_window", "s/window", "%.3g", "s", "sampling time per window and seed", {}},
+        {"model_steps_per_window", "steps/w", "%.4g", "1", "model steps per window and seed, over all members "
                                                           "(forward; autograd's adjoint pass not counted apart)", {}},
-        {"network_evaluations_per_window", "nets/w", "%9.4g", "1", "network evaluations of one window each, per "
+        {"network_evaluations_per_window", "nets/w", "%.4g", "1", "network evaluations of one window each, per "
                                                                  "window and seed, over all members", {}},
-        {"training_seconds", "train_s", "%9.4g", "s", "time of the train stage that fitted its learned component", {}},
-        {"diverged", "diverged", "%8.0f", "1", "windows x seeds that diverged", {}}};
+        {"training_seconds", "train_s", "%.4g", "s", "time of the train stage that fitted its learned component", {}},
+        {"diverged", "diverged", "%.0f", "1", "windows x seeds that diverged", {}}};
     auto column = [&](const char* name) -> std::vector<double>& {
       for (auto& c : columns)
         if (std::string(c.name) == name) return c.values;
@@ -147,31 +172,36 @@ class Evaluate : public Stage {
     for (const auto& c : columns) write_tensor(out, c.name, at::tensor(at::ArrayRef<double>(c.values), at::kDouble));
     out.close();
 
-    std::string table;
+    // Every cell formatted first, then each column as wide as its widest
+    // cell, so that a long run or sampler name does not shift the others.
     char cell[64];
-    // The run column as wide as the longest name, so that columns line up.
-    int width = 20;
-    for (const auto& n : names) width = std::max(width, static_cast<int>(n.size()));
-    std::snprintf(cell, sizeof cell, "%-*s %-16s", width, "run", "sampler");
-    table += cell;
-    for (const auto& c : columns) {
-      const int w = std::atoi(c.format + 1);
-      std::snprintf(cell, sizeof cell, " %*s", w, c.header);
-      table += cell;
-    }
-    table += "\n";
+    std::vector<std::vector<std::string>> rows = {{"run", "sampler"}};
+    for (const auto& c : columns) rows[0].push_back(c.header);
     for (std::int64_t r = 0; r < runs; ++r) {
-      std::snprintf(cell, sizeof cell, "%-*s %-16s", width, names[r].c_str(), samplers[r].c_str());
-      table += cell;
+      std::vector<std::string> row = {names[r], samplers[r]};
       for (const auto& c : columns) {
         const double value = c.values[static_cast<std::size_t>(r)];
         // Absent, not zero: a deterministic method's spread, a one-frame window's later frames.
-        if (std::isnan(value))
-          std::snprintf(cell, sizeof cell, " %*s", std::atoi(c.format + 1), "-");
-        else
-          std::snprintf(cell, sizeof cell, (std::string(" ") + c.format).c_str(), value);
-        table += cell;
+        if (std::isnan(value)) {
+          row.push_back("-");
+        } else {
+          std::snprintf(cell, sizeof cell, c.format, value);
+          row.push_back(cell);
+        }
       }
+      rows.push_back(row);
+    }
+    std::vector<std::size_t> widths(rows[0].size(), 0);
+    for (const auto& row : rows)
+      for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    std::string table;
+    for (const auto& row : rows) {
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        // Names left-aligned, numbers right-aligned.
+        const std::string pad(widths[i] - row[i].size(), ' ');
+        table += (i == 0 ? "" : " ") + (i < 2 ? row[i] + pad : pad + row[i]);
+      }
+      while (!table.empty() && table.back() == ' ') table.pop_back();
       table += "\n";
     }
     table += "\nrmse: one sample's, the papers' metric; rmse_mean: the ensemble mean's; units " + units + "\n";

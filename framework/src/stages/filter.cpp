@@ -4,7 +4,9 @@
 // recorded per cycle. rmse.a follows DAPPER's convention: the time mean,
 // after the burn-in, of the spatial RMS of (ensemble mean - truth). A run
 // whose ensemble stops being finite, or whose model diverges, is reported as
-// diverged with its cycle and left out of the means.
+// diverged with its cycle and left out of the means; so is one whose rmse.a
+// exceeds divergence_factor x the truth's std (a collapsed filter, no better
+// than the climatology).
 #include <assim/error.hpp>
 #include <assim/framework/duration.hpp>
 #include <assim/framework/netcdf.hpp>
@@ -16,6 +18,7 @@
 #include <assim/observation_operator.hpp>
 #include <assim/progress.hpp>
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>
 
 #include "cycle.hpp"
 #include "scores.hpp"
@@ -64,7 +67,11 @@ class Filter : public Stage {
     p.string("cycle_length", "1 step", "duration", "time between analyses ('1 step', '1 day')");
     p.integer("burn_in", 0, "cycles", "cycles left out of the time means").at_least(0);
     p.integer("repetitions", 1, "", "independent runs, with seeds seed, seed + 1, ...").at_least(1);
-    p.real("divergence_rmse", 1e6, "state units", "an analysis RMSE above this marks the run diverged").above(0);
+    p.real("divergence_factor", 1, "",
+           "a repetition whose rmse.a exceeds this multiple of the truth's standard deviation over the same cycles "
+           "(the climatology: its mean scores about 1, a climatological draw about 1.4) is reported as diverged, "
+           "not averaged")
+        .above(0);
     p.section("observations", "how the truth is observed each cycle", observe);
     p.string("out", "filter.nc", "", "file name of the result").output_name();
     return p;
@@ -141,7 +148,7 @@ class Filter : public Stage {
     const auto cycles = config.get<std::int64_t>("cycles");
     const auto burn_in = config.get<std::int64_t>("burn_in");
     const auto repetitions = config.get<std::int64_t>("repetitions");
-    const double limit = config.get<double>("divergence_rmse");
+    const double factor = config.get<double>("divergence_factor");
     const Plan checked = plan(config);
     const std::int64_t steps = checked.steps;
     Config observe = config.section("observations");
@@ -153,6 +160,13 @@ class Filter : public Stage {
     std::vector<std::int64_t> grid(obs_shape.end() - spatial, obs_shape.end());
 
     std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
+    std::vector<double> truth_std(repetitions, NAN);
+    // A repetition's rmse.a: the time mean of its analysis RMSE after the burn-in.
+    auto repetition_mean = [&](const std::vector<double>& series, std::int64_t r) {
+      double sum = 0;
+      for (std::int64_t c = burn_in; c < cycles; ++c) sum += series[r * cycles + c];
+      return sum / static_cast<double>(cycles - burn_in);
+    };
     std::vector<std::string> status(repetitions, "ok");
     cycle::Seconds seconds;
     std::int64_t timed_cycles = 0;
@@ -193,10 +207,12 @@ class Filter : public Stage {
       // frame 1 of the previous window's solution once the window is full.
       std::int64_t window_start = 0;
       at::Tensor next_start;
+      scores::Climatology truth_after_burn_in;
       try {
         for (std::int64_t c = 0; c < cycles; ++c) {
           truth->advance(steps);
           at::Tensor x_true = truth->state().squeeze(0);
+          if (c >= burn_in) truth_after_burn_in.add(x_true);
           AssimilationProblem problem = base;
           problem.observations =
               ((op->apply(x_true.unsqueeze(0)) + noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
@@ -243,7 +259,7 @@ class Filter : public Stage {
           rmse_a[i] = a.rmse.item<double>();
           spread_a[i] = a.spread.item<double>();
           progress.advance();
-          if (!std::isfinite(rmse_a[i]) || rmse_a[i] > limit) {
+          if (!std::isfinite(rmse_a[i])) {
             status[r] = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(rmse_a[i]) + ")";
             break;
           }
@@ -251,13 +267,19 @@ class Filter : public Stage {
       } catch (const DivergenceError& e) {
         status[r] = std::string("diverged: ") + e.what();
       }
+      truth_std[r] = truth_after_burn_in.std();
+      const double limit = truth_after_burn_in.divergence_limit(factor), mean = repetition_mean(rmse_a, r);
+      if (status[r] == "ok" && mean > limit)
+        status[r] = "diverged: rmse.a " + number_text(mean) + " over cycles " + std::to_string(burn_in) + ".." +
+                    std::to_string(cycles) + " is above divergence_factor x the truth's std (" + number_text(limit) +
+                    ")";
       if (!team.leader()) continue;
       if (status[r] != "ok") log::warning("filter repetition ", r, " (seed ", seed, ") ", status[r]);
       const auto series = [&](const std::vector<double>& all) {
         return std::vector<double>(all.begin() + r * cycles, all.begin() + (r + 1) * cycles);
       };
-      mine.integer(r).text(status[r]).reals(series(rmse_a)).reals(series(spread_a)).reals(series(rmse_f)).reals(
-          series(spread_f));
+      mine.integer(r).text(status[r]).real(truth_std[r]);
+      mine.reals(series(rmse_a)).reals(series(spread_a)).reals(series(rmse_f)).reals(series(spread_f));
       ++reported;
     }
     progress.finish();
@@ -279,6 +301,7 @@ class Filter : public Stage {
       for (std::int64_t n = in.integer(); n > 0; --n) {
         const std::int64_t r = in.integer();
         status[r] = in.text();
+        truth_std[r] = in.real();
         for (auto* all : {&rmse_a, &spread_a, &rmse_f, &spread_f}) {
           const std::vector<double> part = in.reals();
           std::copy(part.begin(), part.end(), all->begin() + r * cycles);
@@ -300,6 +323,23 @@ class Filter : public Stage {
       return n ? sum / n : NAN;
     };
     std::int64_t diverged = std::count_if(status.begin(), status.end(), [](const auto& s) { return s != "ok"; });
+    // Each repetition's rmse.a, and the standard error of their mean over
+    // those that did not diverge: how far another set of seeds may move it.
+    std::vector<double> rmse_a_repetition(repetitions), kept;
+    for (std::int64_t r = 0; r < repetitions; ++r) {
+      rmse_a_repetition[r] = repetition_mean(rmse_a, r);
+      log::info("filter repetition ", r, ": rmse.a ", number_text(rmse_a_repetition[r]), ", truth's std ",
+                number_text(truth_std[r]), status[r] == "ok" ? "" : " (diverged)");
+      if (status[r] == "ok") kept.push_back(rmse_a_repetition[r]);
+    }
+    double standard_error = NAN;
+    if (kept.size() > 1) {
+      const double n = static_cast<double>(kept.size());
+      double mean = 0, squares = 0;
+      for (double v : kept) mean += v / n;
+      for (double v : kept) squares += (v - mean) * (v - mean);
+      standard_error = std::sqrt(squares / (n - 1) / n);
+    }
 
     auto path = context.output() / config.get<std::string>("out");
     auto file = netcdf::File::create(path);
@@ -315,6 +355,19 @@ class Filter : public Stage {
     file.attribute("spread_analysis", "long_name", "spatial RMS of the analysis ensemble std");
     file.attribute("rmse_forecast", "long_name", "spatial RMS of forecast mean minus truth");
     file.attribute("spread_forecast", "long_name", "spatial RMS of the forecast ensemble std");
+    file.variable("rmse_a_repetition", "double", {"repetition"});
+    file.attribute("rmse_a_repetition", "units", spec.units);
+    file.attribute("rmse_a_repetition", "long_name",
+                   "rmse.a of each repetition: time mean of rmse_analysis after the burn-in (diverged ones too)");
+    file.variable("truth_std", "double", {"repetition"});
+    file.attribute("truth_std", "units", spec.units);
+    file.attribute("truth_std", "long_name",
+                   "standard deviation of the truth after the burn-in, the climatology divergence_factor scales");
+    file.variable("rmse_a_standard_error", "double", {});
+    file.attribute("rmse_a_standard_error", "units", spec.units);
+    file.attribute("rmse_a_standard_error", "long_name",
+                   "standard error of rmse_a over the repetitions that did not diverge: their std / sqrt(count); "
+                   "NaN for fewer than 2");
     file.attribute("", "Conventions", "CF-1.8");
     file.attribute("", "source", "assim " ASSIM_SDK_VERSION " filter stage");
     file.attribute("", "rmse_a", time_mean(rmse_a));
@@ -343,8 +396,13 @@ class Filter : public Stage {
     file.write("spread_analysis", start, count, spread_a.data());
     file.write("rmse_forecast", start, count, rmse_f.data());
     file.write("spread_forecast", start, count, spread_f.data());
+    file.write("rmse_a_repetition", {0}, {static_cast<std::size_t>(repetitions)}, rmse_a_repetition.data());
+    file.write("truth_std", {0}, {static_cast<std::size_t>(repetitions)}, truth_std.data());
+    file.write("rmse_a_standard_error", {}, {}, &standard_error);
     file.close();
-    log::info("rmse.a = ", time_mean(rmse_a), ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
+    log::info("rmse.a = ", time_mean(rmse_a),
+              std::isnan(standard_error) ? "" : " +- " + number_text(standard_error) + " (standard error)",
+              ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
               cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged; per cycle ",
               seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s forecast, ",
               seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s analysis");

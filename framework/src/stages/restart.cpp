@@ -2,12 +2,15 @@
 
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
+#include <assim/memory.hpp>
 #include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 namespace assim {
 
@@ -80,6 +83,96 @@ MetaArray meta_array(const fs::path& meta_file, const std::string& array) {
   return out;
 }
 
+// The states a NetCDF restart starts `trajectories` trajectories from: its
+// one state (for every trajectory), or, from (sample, time, state dims...),
+// the last frame of the last piece of each of the file's trajectories (its
+// `trajectory` and `piece` variables, as a generate stage writes them; each
+// sample its own trajectory without them). A single sample is one state too.
+// Reads only those frames (and the index), so that a huge `sample` or `time`
+// dim is not read whole.
+template <class Fail>
+at::Tensor netcdf_states(const netcdf::File& nc, const StateSpec& spec, std::int64_t trajectories, Fail fail) {
+  const auto state_shape = spec.shape();
+  const std::string& variable = spec.variable;
+  if (!nc.has_variable(variable)) fail("has no variable '" + variable + "'");
+  const std::vector<std::size_t> file_shape = nc.shape(variable);
+  const std::vector<std::int64_t> shape(file_shape.begin(), file_shape.end());
+  const std::vector<std::int64_t> tail(shape.begin() + std::min<std::size_t>(2, shape.size()), shape.end());
+  auto read = [&](const std::string& name, std::vector<std::size_t> start, std::vector<std::size_t> count) {
+    try {
+      return nc.read(name, start, count);
+    } catch (const std::exception& e) {
+      fail("variable '" + name + "' cannot be read: " + without_backtrace(e.what()));
+    }
+    throw Error("unreachable");
+  };
+  std::vector<std::int64_t> state_with_one = {1};
+  state_with_one.insert(state_with_one.end(), state_shape.begin(), state_shape.end());
+  if (shape == state_shape) {
+    auto values = read(variable, {}, {});
+    return at::tensor(values, at::kDouble).reshape(state_with_one);
+  }
+  if (shape.size() != state_shape.size() + 2 || tail != state_shape)
+    fail("variable '" + variable + "' has shape " + shape_text(shape) + "; expected " + shape_text(state_shape) +
+         " or (sample, time, " + shape_text(state_shape).substr(1));
+  const auto dims = nc.dimensions_of(variable);
+  for (std::size_t d = 0; d < 2; ++d)
+    if (shape[d] == 0) fail("dim '" + dims[d] + "' of variable '" + variable + "' is empty: no state to start from");
+  const std::int64_t samples = shape[0];
+
+  // The sample holding each trajectory's last piece.
+  const bool layout = nc.has_variable("trajectory") && nc.has_variable("piece");
+  std::vector<std::int64_t> last_sample;
+  if (layout) {
+    for (const char* name : {"trajectory", "piece"})
+      if (nc.shape(name) != std::vector<std::size_t>{file_shape[0]})
+        fail("variable '" + std::string(name) + "' is not one value per sample (" + std::to_string(samples) + ")");
+    const double index_bytes = 2 * 8.0 * static_cast<double>(samples);
+    if (index_bytes > available_memory_bytes())
+      fail("dim '" + dims[0] + "' holds " + std::to_string(samples) + " samples, whose trajectory and piece need " +
+           number_text(index_bytes) + " bytes, more than this machine's " + number_text(available_memory_bytes()));
+    const auto trajectory = read("trajectory", {}, {}), piece = read("piece", {}, {});
+    std::vector<double> last_piece;
+    for (std::int64_t s = 0; s < samples; ++s) {
+      const double t = trajectory[static_cast<std::size_t>(s)], p = piece[static_cast<std::size_t>(s)];
+      if (!(t >= 0 && t < static_cast<double>(samples) && t == std::floor(t)))
+        fail("variable 'trajectory' of sample " + std::to_string(s) + " is " + number_text(t) +
+             ", not a trajectory index below the " + std::to_string(samples) + " samples");
+      const auto k = static_cast<std::size_t>(t);
+      if (k >= last_sample.size()) {
+        last_sample.resize(k + 1, -1);
+        last_piece.resize(k + 1, -INFINITY);
+      }
+      if (p >= last_piece[k]) {
+        last_piece[k] = p;
+        last_sample[k] = s;
+      }
+    }
+    for (std::size_t k = 0; k < last_sample.size(); ++k)
+      if (last_sample[k] < 0)
+        fail("variable 'trajectory' skips trajectory " + std::to_string(k) + " of " +
+             std::to_string(last_sample.size()));
+  }
+  const std::int64_t held = layout ? static_cast<std::int64_t>(last_sample.size()) : samples;
+  if (samples > 1 && held != trajectories)
+    fail("holds " + std::to_string(held) + (held == 1 ? " trajectory" : " trajectories") +
+         (layout ? " (variable 'trajectory', in " + std::to_string(samples) + " samples)" : " (one per sample)") +
+         "; trajectories is " + std::to_string(trajectories) +
+         ": a continuation starts each trajectory from the end of one of the file's");
+  if (!layout)
+    for (std::int64_t s = 0; s < samples; ++s) last_sample.push_back(s);
+  std::vector<at::Tensor> states;
+  std::vector<std::size_t> count(file_shape.begin(), file_shape.end());
+  count[0] = count[1] = 1;
+  for (const auto s : last_sample) {
+    std::vector<std::size_t> start(file_shape.size(), 0);
+    start[0] = static_cast<std::size_t>(s);
+    start[1] = file_shape[1] - 1;
+    states.push_back(at::tensor(read(variable, start, count), at::kDouble).reshape(state_with_one));
+  }
+  return at::cat(states, 0);
+}
+
 }  // namespace
 
 std::map<std::string, fs::path> restart_files(const fs::path& file, const std::string& array) {
@@ -130,30 +223,7 @@ at::Tensor read_restart(const fs::path& file, const std::string& array, const St
       }
       throw Error("unreachable");
     }();
-    if (!nc.has_variable(spec.variable)) fail("has no variable '" + spec.variable + "'");
-    auto file_shape = nc.shape(spec.variable);
-    std::vector<std::int64_t> shape(file_shape.begin(), file_shape.end());
-    auto values = nc.read(spec.variable);
-    at::Tensor all = at::from_blob(values.data(), shape, at::kDouble).clone();
-    std::vector<std::int64_t> tail(shape.begin() + std::min<std::size_t>(2, shape.size()), shape.end());
-    if (shape == state_shape) {
-      // One state, the start of every trajectory.
-      states = all.reshape(state_with_one);
-    } else if (shape.size() == state_shape.size() + 2 && tail == state_shape) {
-      at::Tensor last = all.select(1, shape[1] - 1);
-      // Samples are piece-major: the last `trajectories` samples are the last
-      // piece of each trajectory, where a continuation starts.
-      if (shape[0] % trajectories == 0)
-        states = last.slice(0, shape[0] - trajectories);
-      else if (shape[0] == 1)
-        states = last;
-      else
-        fail("holds " + std::to_string(shape[0]) + " samples, not a multiple of the " + std::to_string(trajectories) +
-             " trajectories asked for");
-    } else {
-      fail("variable '" + spec.variable + "' has shape " + shape_text(shape) + "; expected " +
-           shape_text(state_shape) + " or (sample, time, " + shape_text(state_shape).substr(1));
-    }
+    states = netcdf_states(nc, spec, trajectories, fail);
   }
   std::vector<std::int64_t> sizes = {trajectories};
   sizes.insert(sizes.end(), state_shape.begin(), state_shape.end());
@@ -162,6 +232,12 @@ at::Tensor read_restart(const fs::path& file, const std::string& array, const St
   if (bad > 0)
     fail("holds " + std::to_string(bad) + " non-finite values (NaN or Inf) among " + std::to_string(states.numel()) +
          "; a restart must be a finite state");
+  // Beyond sqrt(DBL_MAX) a value's square overflows, so the first step of
+  // any model with a product of states would diverge and blame its time step.
+  const double largest = states.abs().max().item<double>(), limit = std::sqrt(std::numeric_limits<double>::max());
+  if (largest > limit)
+    fail("holds values up to " + number_text(largest) + ", out of range for a state: beyond " + number_text(limit) +
+         " their squares overflow");
   return states;
 }
 

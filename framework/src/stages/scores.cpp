@@ -32,4 +32,19 @@ double calibration(double spread, double rmse, double members) {
   return std::sqrt((members + 1) / members) * spread / rmse;
 }
 
+void Climatology::add(const at::Tensor& truth) {
+  // Chan et al.'s pairwise update: the batch's own mean and squared
+  // deviations merged into the running ones, stable over long runs.
+  const double n = static_cast<double>(truth.numel());
+  if (n == 0) return;
+  const at::Tensor x = truth.to(at::kDouble);
+  const double mean = x.mean().item<double>(), squares = (x - mean).square().sum().item<double>();
+  const double total = count_ + n, delta = mean - mean_;
+  squares_ += squares + delta * delta * count_ * n / total;
+  mean_ += delta * n / total;
+  count_ = total;
+}
+
+double Climatology::std() const { return count_ > 1 ? std::sqrt(squares_ / (count_ - 1)) : NAN; }
+
 }  // namespace assim::scores

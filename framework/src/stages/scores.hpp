@@ -26,4 +26,20 @@ FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth);
 // spread times sqrt((M + 1) / M) on average.
 double calibration(double spread, double rmse, double members);
 
+// The truth's spread, the climatology an estimate is judged against: its
+// standard deviation (divisor n - 1) over every frame and point added, which
+// may come a state at a time (a filter's cycles) or as a window.
+class Climatology {
+ public:
+  void add(const at::Tensor& truth);
+  double std() const;
+  // The RMSE above which an estimate has diverged, one rule for every stage
+  // that scores: `factor` times std() (the climatological mean scores about
+  // std(), a climatological draw about sqrt(2) std()).
+  double divergence_limit(double factor) const { return factor * std(); }
+
+ private:
+  double count_ = 0, mean_ = 0, squares_ = 0;  // squares_: sum of squared deviations from mean_
+};
+
 }  // namespace assim::scores

@@ -112,6 +112,10 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
            "; give the observe stage background: {sigma: ...} or take B from a climatology "
            "(background_covariance: climatology, diagonal or spectral)");
     root.scalar = std::sqrt(o.background_scale) * problem.background_sigma;
+    if (!std::isfinite(root.scalar))
+      fail("background_covariance: scalar: sqrt(background_scale) x the background's sigma (sqrt(" +
+           number_text(o.background_scale) + ") x " + number_text(problem.background_sigma) +
+           ") overflows; lower the observe stage's background: {sigma: ...} or background_scale");
     return root;
   }
   if (!problem.climatology) fail("background_covariance from a climatology, but the stage gave no climatology");
@@ -318,6 +322,16 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
 
   cost();
   const double first_cost = last_cost, first_gradient = last_gradient;
+  // A J or |grad J| that overflows at the background stops the loop below
+  // before its first step (NaN compares false), which would return the
+  // background as if it were the analysis: the window diverged instead.
+  if (!std::isfinite(first_cost) || !std::isfinite(first_gradient))
+    throw DivergenceError(0, std::string(kName) + ": J (" + number_text(first_cost) + ") or |grad J| (" +
+                                 number_text(first_gradient) +
+                                 ") is not finite at the background, before any iteration: the misfit over the "
+                                 "observation sigma (" + number_text(problem.observation_sigma) +
+                                 ") or B's root (background sigma " + number_text(problem.background_sigma) +
+                                 ", background_scale " + number_text(options_.background_scale) + ") overflows");
   if (trace) {
     trace->cost = {last_cost};
     trace->gradient_norm = {last_gradient};

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 using assim::variational::Options;
@@ -246,6 +247,30 @@ TEST_CASE("a model without a differentiable step is refused by name") {
                        assim::Error);
   p.model = nullptr;
   CHECK_THROWS_WITH_AS(Var4D(Options{}).sample(p, 1, 1), doctest::Contains("needs the model"), assim::Error);
+}
+
+TEST_CASE("a J or gradient not finite at the background is a divergence, not the background returned") {
+  // Huge B: |grad J| = |B^(1/2)^T H^T r / sigma_o| overflows; tiny sigma_o: J itself does.
+  for (auto [sigma_b, sigma_o] : {std::pair{1e200, kSigmaO}, std::pair{kSigmaB, 1e-200}}) {
+    CAPTURE(sigma_b);
+    auto p = window(3, std::make_shared<Sites>());
+    p.background_sigma = sigma_b;
+    p.observation_sigma = sigma_o;
+    try {
+      Var4D(with(Options::Constraint::kStrong)).sample(p, 1, 1);
+      FAIL("no DivergenceError");
+    } catch (const assim::DivergenceError& e) {
+      CHECK(e.step() == 0);
+      CHECK(std::string(e.what()).find("not finite at the background") != std::string::npos);
+    }
+  }
+  // sqrt(background_scale) x sigma_b overflowing is the settings' doing: refused naming both.
+  auto p = window(1, std::make_shared<Sites>());
+  p.background_sigma = 1e300;
+  Options o = with(Options::Constraint::kStrong);
+  o.background_scale = 1e20;
+  CHECK_THROWS_WITH_AS(Var4D(o).sample(p, 1, 1), doctest::Contains("sqrt(background_scale) x the background's sigma"),
+                       assim::Error);
 }
 
 TEST_CASE("B from the climatology: the background term follows its covariance") {
