@@ -138,30 +138,20 @@ YAML::Node substitute(const YAML::Node& node, const Combination& combination, co
     return out;
   }
   if (node.IsSequence()) {
-    // A run of elements naming dims this stage does not run over expands
-    // into every combination of them, element by element: [$a_<n>, $b_<n>]
-    // is [$a_1, $b_1, $a_2, $b_2, ...]. Other elements stay as they are.
+    // An element naming dims this stage does not run over expands into every
+    // combination of them, and a run of elements naming the same dims expands
+    // together, element by element: [$a_<n>, $b_<n>] is [$a_1, $b_1, $a_2,
+    // $b_2, ...]. Elements naming other dims expand on their own, so that none
+    // repeats: [$a_<n>, $b_<m>] is [$a_1, $a_2, ..., $b_1, $b_2, ...]. Each
+    // element made is known by its own place in the list made.
     YAML::Node out(YAML::NodeType::Sequence);
     for (std::size_t i = 0; i < node.size();) {
-      std::vector<std::string> dims = free_dims(node[i], combination, all);
-      if (dims.empty()) {
-        out.push_back(substitute(node[i], combination, all, origin, root, path + "[" + std::to_string(i) + "]"));
-        ++i;
-        continue;
-      }
-      std::size_t end = i;
-      for (; end < node.size(); ++end) {
-        const auto more = free_dims(node[end], combination, all);
-        if (more.empty()) break;
-        for (const auto& d : more)
-          if (std::find(dims.begin(), dims.end(), d) == dims.end()) dims.push_back(d);
-      }
-      std::vector<std::string> ordered;
-      for (const auto& d : all.order)
-        if (std::find(dims.begin(), dims.end(), d) != dims.end()) ordered.push_back(d);
-      for (const auto& each : combinations(ordered, all, combination))
+      const std::vector<std::string> dims = free_dims(node[i], combination, all);  // in declared order
+      std::size_t end = i + 1;
+      while (!dims.empty() && end < node.size() && free_dims(node[end], combination, all) == dims) ++end;
+      for (const auto& each : combinations(dims, all, combination))
         for (std::size_t k = i; k < end; ++k)
-          out.push_back(substitute(node[k], each, all, origin, root, path + "[" + std::to_string(k) + "]"));
+          out.push_back(substitute(node[k], each, all, origin, root, path + "[" + std::to_string(out.size()) + "]"));
       i = end;
     }
     return out;
