@@ -17,7 +17,7 @@
 // element that names dimensions the stage does not run over expands into
 // every combination of its own dimensions (in the order declared, the first
 // slowest); neighbours naming the same dimensions expand together, element by
-// element.
+// element. A file's sweeps make at most 10^5 stages, counted before any is made.
 // Angle brackets, unlike braces, need no quotes in YAML's flow style.
 #pragma once
 
