@@ -8,13 +8,24 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace assim {
 
 namespace {
+
+// The most stages the sweeps of one file may make. The papers' grid is 444
+// stages; 10^5 validate in about 20 s (bench/sweeps/README.md), but each is a
+// result folder, and a run of that many would take months. More is taken for
+// a dimension swept by mistake, refused before anything is built.
+constexpr std::size_t most_stages = 100000;
+// The most list elements the sweeps of one file may make, all lists together:
+// ten references to each stage at the limit.
+constexpr std::size_t most_elements = 10 * most_stages;
 
 struct Dimension {
   std::vector<std::pair<std::string, YAML::Node>> values;  // label, value
@@ -36,6 +47,22 @@ bool is_label(const std::string& text) {
   return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
+}
+
+bool names(const std::string& text, const std::string& dim) { return text.find("<" + dim + ">") != std::string::npos; }
+
+// The first scalar under `node` that names a dimension of `all`, and the dimension.
+std::pair<YAML::Node, std::string> naming_a_dimension(const YAML::Node& node, const Sweeps& all) {
+  if (node.IsScalar()) {
+    for (const auto& dim : all.order)
+      if (names(node.Scalar(), dim)) return {node, dim};
+  } else if (node.IsMap() || node.IsSequence()) {
+    for (const auto& item : node)
+      if (auto found = naming_a_dimension(node.IsMap() ? item.second : static_cast<const YAML::Node&>(item), all);
+          !found.second.empty())
+        return found;
+  }
+  return {};
 }
 
 Sweeps dimensions(const YAML::Node& sweeps, const ConfigOrigin& origin, const YAML::Node& root) {
@@ -62,14 +89,26 @@ Sweeps dimensions(const YAML::Node& sweeps, const ConfigOrigin& origin, const YA
                         "must be a list of values or a map of labels to values");
     }
     if (d.values.empty()) throw ConfigError(where(origin, kv.second, root), path, "has no values");
-    for (const auto& [label, value] : d.values)
+    std::set<std::string> labels;
+    for (const auto& [label, value] : d.values) {
       if (!is_label(label))
         throw ConfigError(where(origin, value, root), path,
                           "label '" + label + "' cannot be part of a stage name (letters, digits, '_', '-'); "
                           "give the values labels: {label: value, ...}");
+      if (!labels.insert(label).second)
+        throw ConfigError(where(origin, value, root), path, "lists '" + label + "' twice");
+    }
     out.order.push_back(name);
     out.dims.emplace(name, std::move(d));
   }
+  // A value is put in as it is, once: one that names a dimension would need
+  // a second expansion, and which combination it takes would be a guess.
+  for (const auto& dim : out.order)
+    for (const auto& [label, value] : out.dims.at(dim).values)
+      if (const auto [at, named] = naming_a_dimension(value, out); !named.empty())
+        throw ConfigError(where(origin, at, root), "sweeps." + dim,
+                          "value '" + label + "' names dimension '" + named +
+                              "' (<" + named + ">); the values of a dimension cannot name dimensions");
   return out;
 }
 
@@ -82,153 +121,231 @@ std::string with_labels(std::string text, const Combination& combination) {
   return text;
 }
 
-// Every combination of `dims`, the first varying slowest.
-std::vector<Combination> combinations(const std::vector<std::string>& dims, const Sweeps& all,
-                                      const Combination& fixed = {}) {
-  std::vector<Combination> out(1, fixed);
-  for (const auto& dim : dims) {
-    std::vector<Combination> next;
-    for (const auto& partial : out)
-      for (const auto& value : all.dims.at(dim).values) {
-        Combination c = partial;
-        c[dim] = value;
-        next.push_back(std::move(c));
-      }
-    out = std::move(next);
-  }
+// How many combinations `dims` make; past `most`, most + 1 (no overflow).
+std::size_t count(const std::vector<std::string>& dims, const Sweeps& all, std::size_t most) {
+  std::size_t n = 1;
+  for (const auto& dim : dims) n = std::min(n * all.dims.at(dim).values.size(), most + 1);
+  return n;
+}
+
+// "a (3) x b (20)": the dimensions with their sizes, for messages.
+std::string sizes(const std::vector<std::string>& dims, const Sweeps& all) {
+  std::string out;
+  for (const auto& dim : dims)
+    out += (out.empty() ? "" : " x ") + dim + " (" + std::to_string(all.dims.at(dim).values.size()) + ")";
   return out;
 }
 
-// The node for one combination: `${dim}` values and `{dim}` labels put in.
-// Maps and lists are the stage's own (an override of one stage changes no
-// other), while scalars without placeholders are the file's own nodes,
-// whose places in the file stay known for messages.
-// The dims of `all` that the scalar names as <dim> but `combination` does not fix.
+// Calls `each` with every combination of `dims` added to `fixed`, the first
+// dimension varying slowest; builds one combination at a time.
+template <typename Each>
+void for_each_combination(const std::vector<std::string>& dims, const Sweeps& all, Combination& fixed,
+                          const Each& each, std::size_t i = 0) {
+  if (i == dims.size()) return each(static_cast<const Combination&>(fixed));
+  for (const auto& value : all.dims.at(dims[i]).values) {
+    // Replaced, not assigned: assigning to a YAML::Node writes through to
+    // the node it refers to, the previous value in sweeps:.
+    fixed.erase(dims[i]);
+    fixed.emplace(dims[i], value);
+    for_each_combination(dims, all, fixed, each, i + 1);
+  }
+  fixed.erase(dims[i]);
+}
+
+// The dims of `all` (in declared order) that the scalar names as <dim> but
+// `combination` does not fix.
 std::vector<std::string> free_dims(const YAML::Node& node, const Combination& combination, const Sweeps& all) {
   std::vector<std::string> out;
   if (!node.IsScalar()) return out;
   for (const auto& dim : all.order)
-    if (!combination.count(dim) && node.Scalar().find("<" + dim + ">") != std::string::npos) out.push_back(dim);
+    if (!combination.count(dim) && names(node.Scalar(), dim)) out.push_back(dim);
   return out;
 }
 
-YAML::Node substitute(const YAML::Node& node, const Combination& combination, const Sweeps& all,
-                      ConfigOrigin& origin, const YAML::Node& root, const std::string& path) {
-  if (node.IsScalar()) {
-    const std::string& text = node.Scalar();
-    if (text.size() > 2 && text.front() == '<' && text.back() == '>') {
-      const std::string dim = text.substr(1, text.size() - 2);
-      if (auto it = combination.find(dim); it != combination.end())
-        return substitute(it->second.second, {}, all, origin, root, path);
+// Puts the values and labels of combinations into a stage. Every map, list
+// and scalar it returns is the stage's own copy (an override of one stage
+// changes no other), and the origin learns where in the file each came from.
+class Expander {
+ public:
+  Expander(const Sweeps& all, ConfigOrigin& origin, const YAML::Node& root) : all_(all), origin_(origin), root_(root) {}
+
+  YAML::Node substitute(const YAML::Node& node, const Combination& combination, const std::string& path) {
+    if (node.IsScalar()) {
+      const std::string& text = node.Scalar();
+      if (text.size() > 2 && text.front() == '<' && text.back() == '>') {
+        const std::string dim = text.substr(1, text.size() - 2);
+        if (auto it = combination.find(dim); it != combination.end()) return substitute(it->second.second, {}, path);
+      }
+      if (const auto unfixed = free_dims(node, combination, all_); !unfixed.empty())
+        throw ConfigError(where(origin_, node, root_), path,
+                          "'" + text + "' names dimension '" + unfixed.front() +
+                              "', which this stage does not run over (add it to over:, or list it: [" + text + "])");
+      origin_.expanded[path] = where(origin_, node, root_);
+      YAML::Node copy(with_labels(text, combination));
+      if (node.Tag() == "!") copy.SetTag("!");  // quoted in the file: a string, even "1"
+      return copy;
     }
-    if (const auto unfixed = free_dims(node, combination, all); !unfixed.empty())
-      throw ConfigError(where(origin, node, root), path,
-                        "'" + text + "' names dimension '" + unfixed.front() +
-                            "', which this stage does not run over (add it to over:, or list it: [" + text + "])");
-    origin.expanded[path] = where(origin, node, root);
-    YAML::Node copy(with_labels(text, combination));
-    if (node.Tag() == "!") copy.SetTag("!");  // quoted in the file: a string, even "1"
-    return copy;
+    origin_.expanded[path] = where(origin_, node, root_);
+    if (node.IsMap()) {
+      // Keys are unique (check_unique_keys): appended, not looked up.
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& kv : node)
+        out.force_insert(kv.first.Scalar(), substitute(kv.second, combination, join_path(path, kv.first.Scalar())));
+      return out;
+    }
+    if (node.IsSequence()) return list(node, combination, path);
+    return node;
   }
-  origin.expanded[path] = where(origin, node, root);
-  if (node.IsMap()) {
-    YAML::Node out(YAML::NodeType::Map);
-    for (const auto& kv : node)
-      out[kv.first.Scalar()] = substitute(kv.second, combination, all, origin, root, join_path(path, kv.first.Scalar()));
-    return out;
-  }
-  if (node.IsSequence()) {
-    // A run of elements naming dims this stage does not run over expands
-    // into every combination of them, element by element: [$a_<n>, $b_<n>]
-    // is [$a_1, $b_1, $a_2, $b_2, ...]. Other elements stay as they are.
+
+ private:
+  // An element naming dims this stage does not run over expands into every
+  // combination of them, and a run of elements naming the same dims expands
+  // together, element by element: [$a_<n>, $b_<n>] is [$a_1, $b_1, $a_2,
+  // $b_2, ...]. Elements naming other dims expand on their own, so that none
+  // repeats: [$a_<n>, $b_<m>] is [$a_1, $a_2, ..., $b_1, $b_2, ...]. Each
+  // element made is known by its own place in the list made.
+  YAML::Node list(const YAML::Node& node, const Combination& combination, const std::string& path) {
+    std::vector<YAML::Node> items;
+    for (const YAML::Node& item : node) items.push_back(item);
     YAML::Node out(YAML::NodeType::Sequence);
-    for (std::size_t i = 0; i < node.size();) {
-      std::vector<std::string> dims = free_dims(node[i], combination, all);
-      if (dims.empty()) {
-        out.push_back(substitute(node[i], combination, all, origin, root, path + "[" + std::to_string(i) + "]"));
-        ++i;
-        continue;
+    for (std::size_t i = 0; i < items.size();) {
+      const std::vector<std::string> dims = free_dims(items[i], combination, all_);
+      std::size_t end = i + 1;
+      while (!dims.empty() && end < items.size() && free_dims(items[end], combination, all_) == dims) ++end;
+      if (!dims.empty()) {
+        const std::size_t made = count(dims, all_, most_elements) * (end - i);
+        elements_ += made;
+        if (elements_ > most_elements)
+          throw ConfigError(where(origin_, items[i], root_), path + "[" + std::to_string(i) + "]",
+                            "'" + items[i].Scalar() + "' expands over " + sizes(dims, all_) + " into " +
+                                (made > most_elements ? "more than " + std::to_string(most_elements)
+                                                      : std::to_string(made)) +
+                                " elements, " + std::to_string(elements_ - made) +
+                                " before it; the sweeps of a file may make at most " + std::to_string(most_elements) +
+                                " list elements in all");
       }
-      std::size_t end = i;
-      for (; end < node.size(); ++end) {
-        const auto more = free_dims(node[end], combination, all);
-        if (more.empty()) break;
-        for (const auto& d : more)
-          if (std::find(dims.begin(), dims.end(), d) == dims.end()) dims.push_back(d);
-      }
-      std::vector<std::string> ordered;
-      for (const auto& d : all.order)
-        if (std::find(dims.begin(), dims.end(), d) != dims.end()) ordered.push_back(d);
-      for (const auto& each : combinations(ordered, all, combination))
+      Combination each = combination;
+      for_each_combination(dims, all_, each, [&](const Combination& c) {
         for (std::size_t k = i; k < end; ++k)
-          out.push_back(substitute(node[k], each, all, origin, root, path + "[" + std::to_string(k) + "]"));
+          out.push_back(substitute(items[k], c, path + "[" + std::to_string(out.size()) + "]"));
+      });
       i = end;
     }
     return out;
   }
-  return node;
+
+  const Sweeps& all_;
+  ConfigOrigin& origin_;
+  const YAML::Node& root_;
+  std::size_t elements_ = 0;  // list elements made so far, all lists together
+};
+
+// A stage as the file writes it, and the dimensions it runs over.
+struct Template {
+  YAML::Node key, body;
+  std::string name;
+  std::vector<std::string> dims;
+};
+
+// The stage's `over:`, checked against the sweeps and the stage's name.
+std::vector<std::string> over(const Template& stage, const Sweeps& all, const ConfigOrigin& origin,
+                              const YAML::Node& root) {
+  const std::string path = "stages." + stage.name;
+  const YAML::Node node = stage.body.IsMap() ? stage.body["over"] : YAML::Node();
+  std::vector<YAML::Node> listed;  // none: a stage of its own
+  if (node.IsDefined() && node.IsSequence())
+    for (const YAML::Node& d : node) listed.push_back(d);
+  else if (node.IsDefined() && node.IsScalar())
+    listed.push_back(node);
+  else if (node.IsDefined())
+    throw ConfigError(where(origin, node, root), path + ".over", "must name the dimensions under sweeps:");
+  std::vector<std::string> dims;
+  for (const auto& d : listed) {
+    if (!d.IsScalar())
+      throw ConfigError(where(origin, d, root), path + ".over", "must name the dimensions under sweeps:");
+    const std::string& dim = d.Scalar();
+    if (!all.dims.count(dim)) {
+      const std::string near = closest(dim, all.order);
+      throw ConfigError(where(origin, d, root), path + ".over",
+                        "no dimension '" + dim + "' under sweeps:" + (near.empty() ? "" : "; did you mean '" + near + "'?"));
+    }
+    if (std::find(dims.begin(), dims.end(), dim) != dims.end())
+      throw ConfigError(where(origin, d, root), path + ".over", "lists dimension '" + dim + "' twice");
+    if (!names(stage.name, dim))
+      throw ConfigError(where(origin, stage.key, root), path,
+                        "the name of a stage that runs over '" + dim + "' must hold <" + dim +
+                            ">, so that each combination has its own name");
+    dims.push_back(dim);
+  }
+  for (const auto& dim : all.order)
+    if (names(stage.name, dim) && std::find(dims.begin(), dims.end(), dim) == dims.end())
+      throw ConfigError(where(origin, stage.key, root), path,
+                        "the name holds <" + dim + ">, but the stage does not run over '" + dim + "' (add it to over:)");
+  return dims;
 }
 
 }  // namespace
 
 void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
   const Sweeps all = dimensions(root["sweeps"], origin, root);
-  YAML::Node stages = root["stages"];
-  const bool over = stages.IsMap() && std::any_of(stages.begin(), stages.end(), [](const auto& kv) {
+  if (root["sweeps"].IsDefined()) root.remove("sweeps");
+  const YAML::Node stages = root["stages"];
+  if (!stages.IsMap()) return;  // the session says what is wrong with it
+  const bool over_any = std::any_of(stages.begin(), stages.end(), [](const auto& kv) {
     return kv.second.IsMap() && kv.second["over"].IsDefined();
   });
-  if (root["sweeps"].IsDefined()) root.remove("sweeps");
-  if (all.order.empty() && !over) return;  // the file's own nodes, places and all
-  YAML::Node expanded(YAML::NodeType::Map);
-  std::map<std::string, std::string> made_by;  // expanded name -> template
-  auto claim = [&](const std::string& name, const std::string& from, const YAML::Node& key) {
-    if (made_by.count(name))
-      throw ConfigError(where(origin, key, root), "stages." + from,
-                        "makes stage '" + name + "', which " +
-                            (made_by[name] == name ? "is already a stage" : "stage '" + made_by[name] + "' also makes"));
-    made_by[name] = from;
-  };
+  if (all.order.empty() && !over_any) return;  // the file's own nodes, places and all
+
+  // Every stage's dimensions checked and counted before any is expanded.
+  std::vector<Template> templates;
+  std::size_t made = 0;
   for (const auto& kv : stages) {
-    const std::string name = kv.first.Scalar(), path = "stages." + name;
-    const YAML::Node dims_node = kv.second.IsMap() ? kv.second["over"] : YAML::Node();
-    if (!dims_node.IsDefined()) {
-      claim(name, name, kv.first);
-      expanded[kv.first] = substitute(kv.second, {}, all, origin, root, path);
-      continue;
-    }
-    std::vector<std::string> dims;
-    if (dims_node.IsScalar()) dims.push_back(dims_node.Scalar());
-    else if (dims_node.IsSequence())
-      for (const auto& d : dims_node) dims.push_back(d.Scalar());
-    else
-      throw ConfigError(where(origin, dims_node, root), path + ".over", "must name the dimensions under sweeps:");
-    for (const auto& dim : dims) {
-      if (!all.dims.count(dim)) {
-        const std::string near = closest(dim, all.order);
-        throw ConfigError(where(origin, dims_node, root), path + ".over",
-                          "no dimension '" + dim + "' under sweeps:" + (near.empty() ? "" : "; did you mean '" + near + "'?"));
+    Template stage{kv.first, kv.second, kv.first.Scalar(), {}};
+    stage.dims = over(stage, all, origin, root);
+    const std::size_t n = count(stage.dims, all, most_stages);
+    made += n;
+    if (made > most_stages)
+      throw ConfigError(where(origin, stage.key, root), "stages." + stage.name,
+                        "runs over " + sizes(stage.dims, all) + ": " +
+                            (n > most_stages ? "more than " + std::to_string(most_stages) : std::to_string(n)) +
+                            " stages, " + std::to_string(made - n) +
+                            " before it; the sweeps of a file may make at most " + std::to_string(most_stages) +
+                            " stages");
+    templates.push_back(std::move(stage));
+  }
+
+  Expander expander(all, origin, root);
+  YAML::Node expanded(YAML::NodeType::Map);
+  std::unordered_map<std::string, std::string> made_by;  // expanded name -> template
+  made_by.reserve(made);
+  for (const auto& stage : templates) {
+    const std::string from = "stages." + stage.name;
+    Combination none;
+    for_each_combination(stage.dims, all, none, [&](const Combination& combination) {
+      const std::string name = with_labels(stage.name, combination), path = "stages." + name;
+      if (!is_plain_name(name))
+        throw ConfigError(where(origin, stage.key, root), from,
+                          "makes stage '" + name + "', which is not a plain name (" + plain_name_rule + ")");
+      if (const auto [it, fresh] = made_by.emplace(name, stage.name); !fresh)
+        throw ConfigError(where(origin, stage.key, root), from,
+                          "makes stage '" + name + "', which " +
+                              (it->second == name ? "is already a stage" : "stage '" + it->second + "' also makes"));
+      if (!stage.body.IsMap()) {  // not a stage (and over nothing): the session says why
+        expanded.force_insert(stage.key, expander.substitute(stage.body, combination, path));
+        return;
       }
-      if (name.find("<" + dim + ">") == std::string::npos)
-        throw ConfigError(where(origin, kv.first, root), path,
-                          "the name of a stage that runs over '" + dim + "' must hold <" + dim +
-                              ">, so that each combination has its own name");
-    }
-    for (const auto& combination : combinations(dims, all)) {
-      const std::string made = with_labels(name, combination);
-      if (!is_plain_name(made))
-        throw ConfigError(where(origin, kv.first, root), path,
-                          "makes stage '" + made + "', which is not a plain name (" + plain_name_rule + ")");
-      claim(made, name, kv.first);
-      YAML::Node stage(YAML::NodeType::Map);
-      for (const auto& field : kv.second)
+      // Names are unique (made_by), keys too (check_unique_keys): appended
+      // without yaml-cpp's lookup, which scans the map.
+      YAML::Node body(YAML::NodeType::Map);
+      for (const auto& field : stage.body)
         if (field.first.Scalar() != "over")
-          stage[field.first.Scalar()] = substitute(field.second, combination, all, origin, root,
-                                          "stages." + made + "." + field.first.Scalar());
-      expanded[made] = stage;
-    }
+          body.force_insert(field.first.Scalar(),
+                            expander.substitute(field.second, combination, join_path(path, field.first.Scalar())));
+      origin.expanded[path] = where(origin, stage.body, root);
+      expanded.force_insert(stage.dims.empty() ? stage.key : YAML::Node(name), body);
+    });
   }
   root["stages"] = expanded;
-  root.remove("sweeps");
 }
 
 }  // namespace assim

@@ -13,9 +13,11 @@
 // In a stage that runs over a dimension, `<dim>` as a whole value is that
 // dimension's value (any YAML), and `<dim>` inside a longer text (a name, a
 // `$reference`) is its label. A stage's name holds `<dim>` for each of its
-// dimensions, so that every combination has its own name. In a list, elements
-// that name dimensions the stage does not run over expand into every
-// combination of them (dimensions in the order declared, the first slowest).
+// dimensions, so that every combination has its own name. In a list, an
+// element that names dimensions the stage does not run over expands into
+// every combination of its own dimensions (in the order declared, the first
+// slowest); neighbours naming the same dimensions expand together, element by
+// element. A file's sweeps make at most 10^5 stages, counted before any is made.
 // Angle brackets, unlike braces, need no quotes in YAML's flow style.
 #pragma once
 

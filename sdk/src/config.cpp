@@ -25,6 +25,13 @@ std::string location(const ConfigOrigin& origin, const YAML::Node& node, const s
   auto mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
   if (mark.is_null())
     if (auto made = origin.expanded.find(path); made != origin.expanded.end()) return made->second;
+  if (mark.is_null() && !path.empty()) {
+    // A map that `--set a.b.c=v` made to hold its value: a.b is not in the file.
+    const std::string below = path + ".";
+    if (auto set = origin.overrides.lower_bound(below);
+        set != origin.overrides.end() && set->first.compare(0, below.size(), below) == 0)
+      return "command line (" + set->second + ")";
+  }
   if (mark.is_null() && fallback.IsDefined()) mark = fallback.Mark();
   if (mark.is_null()) return origin.file;
   return origin.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);

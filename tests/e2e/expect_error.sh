@@ -2,6 +2,7 @@
 # Runs `assim run CASE.yaml` and checks that it fails the way the case says:
 #   # expect: REGEX   (each line of stderr evidence that must appear; grep -E)
 #   # leaves: STAGE   (a stage that ran to completion before the failure)
+#   # args: ARGS      (more arguments to `assim run`, split at spaces: --set ...)
 # and that no other stage result was left behind, complete or half-written.
 # @PLUGINS@ in the case is replaced by the build's test-plugin folder.
 set -u
@@ -10,7 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 name=$(basename "$case")
 sed "s|@PLUGINS@|$plugins|g" "$case" > "$work/$name"
-"$assim" run "$work/$name" --output "$work/runs" > "$work/out" 2> "$work/err"
+read -ra args <<< "$(sed -n 's/^# args: //p' "$case")"
+"$assim" run "$work/$name" --output "$work/runs" "${args[@]}" > "$work/out" 2> "$work/err"
 status=$?
 cat "$work/err"
 if [ "$status" -eq 0 ]; then echo "FAIL: exit status 0, expected an error"; exit 1; fi

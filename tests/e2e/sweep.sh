@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A sweep expands into one stage per combination, with the values and labels
-# put in, lists expanded in the declared order (the first dimension slowest),
+# put in, lists expanded in the declared order (the first dimension slowest)
+# and each element over its own dimensions,
 # and runs; an override reaches one expanded stage only.
 set -u
 assim=$1 case=$2
@@ -14,6 +15,12 @@ grep -q 'seen_cube_hi: {run: observe, data: $truth, operator: $cube,.*noise: {si
   || { echo "FAIL: values not put in:"; grep seen_cube_hi "$work/print"; fail=1; }
 grep -q 'scores: {run: evaluate, of: \[$letkf_all_lo, $letkf_all_hi, $letkf_cube_lo, $letkf_cube_hi\]' "$work/print" \
   || { echo "FAIL: the list did not expand in order:"; grep "scores:" "$work/print"; fail=1; }
+# Each element of a list expands over its own dimensions, none repeated:
+# 2 + 2 references, not 2 x 2 x 2.
+{ cat "$case"; echo '  both: {run: report, of: [$letkf_<op>_hi, $letkf_all_<sigma>]}'; } > "$work/lists.yaml"
+"$assim" validate "$work/lists.yaml" --print > "$work/lists" 2>&1 || { cat "$work/lists"; fail=1; }
+grep -q 'both: {run: report, of: \[$letkf_all_hi, $letkf_cube_hi, $letkf_all_lo, $letkf_all_hi\]' "$work/lists" \
+  || { echo "FAIL: the elements of a list did not expand each over its own dimensions:"; grep "both:" "$work/lists"; fail=1; }
 "$assim" validate "$case" --print --set stages.seen_all_lo.noise.sigma=0.3 > "$work/set" 2>&1 || { cat "$work/set"; fail=1; }
 grep -q 'seen_all_lo: .*noise: {sigma: 0.3' "$work/set" && grep -q 'seen_all_hi: .*noise: {sigma: 0.5' "$work/set" \
   && grep -q 'seen_cube_lo: .*noise: {sigma: 0.1' "$work/set" \

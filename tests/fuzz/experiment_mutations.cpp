@@ -3,7 +3,8 @@
 // text has one, the line) at fault. Never a crash, a stack trace, or an
 // exception of another kind. The texts are seeded random mutations of the
 // project's own experiment files: characters, lines, numbers, names, nulls
-// and duplicate keys, the mistakes people and scripts make.
+// and duplicate keys, the mistakes people and scripts make, and in files with
+// sweeps, their placeholders, over: lists and values.
 //
 //   experiment_mutations SOURCE_DIR [MUTATIONS] [SEED]
 // (ASSIM_MUTATIONS_VERBOSE=1 prints every refusal.)
@@ -122,6 +123,63 @@ std::string mutate(const std::string& text, std::mt19937_64& rng) {
   return out;
 }
 
+// Mistakes in sweeps (files with `sweeps:`): a placeholder renamed, lost or
+// broken; an `over:` that repeats, misses or misnames a dimension; a
+// dimension's values emptied, repeated, naming dimensions, or so many that
+// the grid passes the limit (refused before anything is expanded).
+std::string mutate_sweep(const std::string& text, std::mt19937_64& rng) {
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  std::vector<std::pair<std::size_t, std::size_t>> placeholders;  // where, length
+  std::vector<std::string> dims;
+  for (std::size_t p = text.find('<'); p != std::string::npos; p = text.find('<', p + 1)) {
+    std::size_t end = p + 1;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    if (end == p + 1 || end >= text.size() || text[end] != '>') continue;
+    placeholders.emplace_back(p, end + 1 - p);
+    dims.push_back(text.substr(p + 1, end - p - 1));
+  }
+  if (dims.empty()) return text;
+  const std::string dim = dims[pick(dims.size())], other = dims[pick(dims.size())];
+  std::string out = text;
+  switch (pick(3)) {
+    case 0: {  // a placeholder
+      const auto [p, n] = placeholders[pick(placeholders.size())];
+      const std::vector<std::string> with = {"<" + other + ">", "<nowhere>", "<>", "", "<" + dim, "<<" + dim + ">>",
+                                             "<" + dim + "><" + other + ">"};
+      out.replace(p, n, with[pick(with.size())]);
+      break;
+    }
+    case 1: {  // an over:
+      std::vector<std::size_t> at;
+      for (std::size_t p = out.find("over: "); p != std::string::npos; p = out.find("over: ", p + 1)) at.push_back(p + 6);
+      if (at.empty()) break;
+      const std::size_t p = at[pick(at.size())];
+      const std::size_t end = out[p] == '[' ? out.find(']', p) + 1 : out.find_first_of(",}\n", p);
+      if (end == 0 || end == std::string::npos) break;
+      const std::vector<std::string> with = {"[" + dim + ", " + dim + "]", "[" + dim + ", " + other + "]", "[]", "~",
+                                             "{" + dim + ": 1}", "nowhere", "[[" + dim + "]]", dim};
+      out.replace(p, end - p, with[pick(with.size())]);
+      break;
+    }
+    default: {  // a dimension's values
+      const std::size_t p = out.find("\n  " + dim + ": ");
+      if (p == std::string::npos) break;
+      const std::size_t begin = p + 5 + dim.size(), end = out.find('\n', begin);
+      const std::vector<std::string> with = {"[]", "{}", "~", "[1, 1]", "[<" + other + ">]", "{a: <" + other + ">}",
+                                             "[0.5]", "many"};
+      std::string value = with[pick(with.size())];
+      if (value == "many") {  // 100 001 values: past the limit of 10^5 stages for any stage over it
+        value = "[0";
+        for (int i = 1; i <= 100000; ++i) value += "," + std::to_string(i);
+        value += "]";
+      }
+      out.replace(begin, end - begin, value);
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,7 +213,8 @@ int main(int argc, char** argv) {
   long accepted = 0, refused = 0, bad = 0;
   for (long i = 0; i < mutations; ++i) {
     const auto& [path, text] = originals[rng() % originals.size()];
-    std::string mutated = mutate(text, rng);
+    std::string mutated =
+        text.find("\nsweeps:") != std::string::npos && rng() % 2 == 0 ? mutate_sweep(text, rng) : mutate(text, rng);
     if (rng() % 3 == 0) mutated = mutate(mutated, rng);
     const fs::path file = work / ("m" + std::to_string(i) + ".yaml");
     std::ofstream(file) << mutated;
