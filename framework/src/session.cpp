@@ -1039,6 +1039,7 @@ void Session::run(const RunOptions& options) {
           // Reused only when intact and when its record says truly what made
           // it: a hash edited to today's is not today's result.
           std::string why = provenance::damage(folder->result(result), record["outputs"]);
+          if (!why.empty()) why = "its result is damaged (" + why + ")";
           if (why.empty()) why = stage_hash::unfaithful(name, record, s.uses(name, files));
           if (why.empty()) {
             if (world.leader())
