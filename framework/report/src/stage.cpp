@@ -28,8 +28,11 @@ class Report : public Stage {
     p.integer("window", 0, "", "the window whose fields are drawn").at_least(0);
     p.integer("seed_index", 0, "", "which of an assimilate stage's seeds to draw (0: its first)").at_least(0);
     p.integers("frames", {}, "", "frames of the window to draw; empty: all").at_least(0);
-    p.integer("pixels", 128, "px", "approximate size of a field's image; grids are enlarged by whole factors")
-        .at_least(16);
+    p.integer("pixels", 128, "px",
+              "approximate size of a field's image; grids are enlarged by whole factors; at most 4096, a screen's "
+              "width (each image is held whole in memory while it is encoded)")
+        .at_least(16)
+        .at_most(4096);
     p.string("out", "report", "", "folder of the page (index.html), its images and report.json").output_name();
     return p;
   }
