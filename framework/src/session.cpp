@@ -900,12 +900,21 @@ void Session::validate() {
   // of the stages it reads.
   for (const auto& name : s.order) {
     auto& entry = s.stages[name];
-    const std::string prefix = "stages." + name + ".";
+    // The stages it reads by their key, and the stages those read by the
+    // path of keys ("trained_by.design"): what a learned component was
+    // trained through decides what it can be applied to.
     std::map<std::string, Config> inputs;
-    for (const auto& [key, input] : entry.inputs) {
-      const auto& read = s.stages[input];
-      inputs.emplace(key.substr(prefix.size()), Config(s.config_impl(read.node, "stages." + input, read.declared)));
-    }
+    std::function<void(const std::string&, const std::string&)> add = [&](const std::string& reader,
+                                                                         const std::string& path) {
+      const std::string reader_prefix = "stages." + reader + ".";
+      for (const auto& [key, input] : s.stages[reader].inputs) {
+        const auto& read = s.stages[input];
+        const std::string at = path + key.substr(reader_prefix.size());
+        inputs.emplace(at, Config(s.config_impl(read.node, "stages." + input, read.declared)));
+        add(input, at + ".");
+      }
+    };
+    add(name, "");
     entry.stage->check(Config(s.config_impl(entry.node, "stages." + name, entry.declared)), inputs);
   }
   s.validated = true;
