@@ -137,6 +137,7 @@ class Assimilate : public Stage {
                                       (trainer.has("sampler") ? "$" + trainer.reference("sampler")
                                                               : "prior $" + trainer.reference("prior")) +
                                       ", not $" + config.reference("sampler"));
+      if (inputs.count("trained_by.design")) same_design(config, inputs);
     } else if (config.has("trained_by") && !config.has("prior")) {
       config.fail("trained_by", sampler + " learns nothing and uses no learned prior: leave trained_by out");
     }
@@ -426,6 +427,46 @@ class Assimilate : public Stage {
                                                                          const StageInput& source) {
     same_operator(config, source.settings);
     return source.settings.component<ObservationOperator>("operator");
+  }
+
+  // A learned estimator takes the observations, their mask and the background
+  // as they came through the design it was trained on: another operator or a
+  // missing background it cannot use at all, and states of another shape do
+  // not fit its network. Another noise or window length it can still be
+  // applied to, out of the distribution it learned (a robustness test is a
+  // meaningful experiment), so that is said, not refused.
+  static void same_design(const Config& config, const std::map<std::string, Config>& inputs) {
+    const Config& observe = inputs.at("observations");
+    const Config& design = inputs.at("trained_by.design");
+    const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
+    const std::string estimator = "sampler '" + config.reference("sampler") + "'";
+    const std::string trained = estimator + " was trained through stage '" + inputs.at("trained_by").reference("design") +
+                                "'";
+    if (design.reference("operator") != observe.reference("operator"))
+      config.fail("observations", trained + ", which observes through '" + design.reference("operator") +
+                                      "'; stage '" + config.reference("observations") + "' observes through '" +
+                                      observe.reference("operator") + "'");
+    if (needs.background && !observe.section("background").has("sigma"))
+      config.fail("observations", estimator + " takes a background of frame 0 as an input, but stage '" +
+                                      config.reference("observations") + "' draws none: give it background: "
+                                      "{sigma: ...}");
+    const std::vector<std::int64_t> shape = products::generated_spec(inputs.at("observations.data")).shape();
+    if (!needs.state_shape.empty() && needs.state_shape != shape)
+      config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
+                                 config.reference("observations") + "' observes states " + shape_text(shape));
+    const auto noise = [](const Config& stage) {
+      const Config n = stage.section("noise");
+      return n.get<std::string>("law") + " noise sigma " + number_text(n.get<double>("sigma"));
+    };
+    const auto window = [](const Config& stage, const Config& data) {
+      return "windows of " + std::to_string(products::window_frames(stage, data)) + " frames observed every " +
+             std::to_string(stage.get<std::int64_t>("every"));
+    };
+    const std::string learned = noise(design) + ", " + window(design, inputs.at("trained_by.design.data"));
+    const std::string applied = noise(observe) + ", " + window(observe, inputs.at("observations.data"));
+    if (learned != applied)
+      log::warning(config.where("observations"), ": ", trained, " (", learned, ") and is applied to stage '",
+                   config.reference("observations"), "' (", applied, "): out of the distribution it learned");
   }
 
   // A learned prior or estimator knows the units of its training data only:

@@ -113,6 +113,16 @@ class Train : public Stage {
       config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
                              "design draws them with design: $stage");
     const Config& observe = inputs.at("design");
+    const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
+    const std::string estimator = "sampler '" + config.reference("sampler") + "'";
+    if (needs.background && !observe.section("background").has("sigma"))
+      config.fail("design", estimator + " takes a background of frame 0 as an input, but stage '" +
+                                config.reference("design") + "' draws none: give it background: {sigma: ...}, or "
+                                "give the estimator background: false");
+    const std::vector<std::int64_t> data_shape = products::generated_spec(inputs.at("data")).shape();
+    if (!needs.state_shape.empty() && needs.state_shape != data_shape)
+      config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
+                                 config.reference("data") + "' holds states " + shape_text(data_shape));
     if (!config.get<std::vector<double>>("masks").empty() && !observe.section("mask").get<std::string>("file").empty())
       config.fail("masks", "stage '" + config.reference("design") + "' reads its mask from a file; masks draws random "
                            "masks of the design's points instead: give it an observe stage with a random mask");
