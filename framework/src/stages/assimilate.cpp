@@ -148,6 +148,40 @@ class Assimilate : public Stage {
       config.fail("sampler", sampler + " minimises from a background of frame 0: give the observe stage "
                              "background: {sigma: ...}");
     if (inputs.count("trained_by")) same_scale(config, observe, inputs.at("trained_by"));
+    const Config& data = inputs.at("observations.data");
+    const StateSpec state = products::generated_spec(data);
+    if (config.has("prior")) {
+      const std::vector<std::int64_t> prior_window = config.component<Prior>("prior")->window_shape();
+      std::vector<std::int64_t> observed = {products::window_frames(observe, data)};
+      for (auto n : state.shape()) observed.push_back(n);
+      if (!prior_window.empty() && prior_window != observed)
+        config.fail("prior", "prior '" + config.reference("prior") + "' is over windows " + shape_text(prior_window) +
+                                 "; stage '" + config.reference("observations") + "' observes windows " +
+                                 shape_text(observed) + " (frames, state dims)");
+    }
+    if (needs.observation_channels > 0) {
+      // The sampler's own reading: the first of several observation dims is the channel.
+      std::vector<std::int64_t> out;
+      bool observable = true;
+      try {
+        out = observe.component<ObservationOperator>("operator")->output_shape(state.shape());
+      } catch (const std::exception&) {
+        observable = false;  // the observe stage refuses the operator, with its reason
+      }
+      if (observable && (out.size() < 2 || out[0] != needs.observation_channels))
+        config.fail("sampler", sampler + " has a setting per observation channel (channel_gamma) for " +
+                                   std::to_string(needs.observation_channels) + " channels; stage '" +
+                                   config.reference("observations") + "' observes " + shape_text(out) +
+                                   (out.size() < 2 ? ", one channel" : ", " + std::to_string(out[0]) + " channels"));
+    }
+    if (needs.climatology && config.has("climatology")) {
+      const Config& climate = inputs.at("climatology");
+      const std::int64_t states = climate.get<std::int64_t>("trajectories") * climate.get<std::int64_t>("frames") *
+                                  climate.get<std::int64_t>("pieces");
+      if (states < 2)
+        config.fail("climatology", "stage '" + config.reference("climatology") + "' holds " + std::to_string(states) +
+                                       " state (trajectories x frames x pieces); a covariance takes at least 2");
+    }
   }
 
   bool spreads() const override { return true; }

@@ -23,6 +23,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -110,6 +111,17 @@ class Filter : public Stage {
     if (config.get<std::int64_t>("window") > 0 && !needs.differentiable_model)
       config.fail("window", sampler + " analyses one observation time from the forecast; a window takes a "
                             "variational sampler (sampler.var4d)");
+    const StateSpec spec = config.component<Model>("model")->state_spec();
+    const std::size_t spatial = std::count_if(spec.dims.begin(), spec.dims.end(), [](const auto& d) { return d.spacing > 0; });
+    if (needs.local && (spatial == 0 || spatial > 2))
+      config.fail("sampler", sampler + " localises on the grid, but model '" + config.reference("model") +
+                                 "' has " + std::to_string(spatial) + " spatial dims (it needs 1 or 2): use method: etkf");
+    // A filter draws no background of its own: B must come from the free
+    // run of climatology_samples.
+    if (needs.differentiable_model && !needs.climatology)
+      config.fail("sampler", sampler + " takes B from the background's sigma (background_covariance: scalar), which a "
+                             "filter has none of: give it background_covariance: climatology (B from "
+                             "climatology_samples states of a free run), diagonal or spectral");
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", "sampler '" + config.reference("sampler") + "' needs at least " +
                                  std::to_string(needs.min_members) + " members");
