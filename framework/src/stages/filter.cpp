@@ -97,8 +97,17 @@ class Filter : public Stage {
     return out;
   }
 
+  // The observed grid: the trailing dims of an observation, one per spatial dim of the state.
+  static std::vector<std::int64_t> grid_of(const Config& config, const Plan& plan) {
+    const StateSpec spec = config.component<Model>("model")->state_spec();
+    const auto spatial = std::count_if(spec.dims.begin(), spec.dims.end(), [](const auto& d) { return d.spacing > 0; });
+    return std::vector<std::int64_t>(plan.obs_shape.end() - std::min<std::ptrdiff_t>(spatial, plan.obs_shape.size()),
+                                     plan.obs_shape.end());
+  }
+
   void check(const Config& config, const std::map<std::string, Config>&) const override {
-    plan(config);
+    const Plan checked = plan(config);
+    design::check_stride(config.section("observations"), grid_of(config, checked));
     const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
     const std::string sampler = "sampler '" + config.reference("sampler") + "'";
     if (needs.prior)
@@ -160,9 +169,7 @@ class Filter : public Stage {
     const double sigma = observe.get<double>("sigma");
     auto state_shape = spec.shape();
     const std::vector<std::int64_t>& obs_shape = checked.obs_shape;
-    std::size_t spatial = 0;
-    for (const auto& d : spec.dims) spatial += d.spacing > 0 ? 1 : 0;
-    std::vector<std::int64_t> grid(obs_shape.end() - spatial, obs_shape.end());
+    const std::vector<std::int64_t> grid = grid_of(config, checked);
 
     std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
     std::vector<std::string> status(repetitions, "ok");
@@ -170,6 +177,11 @@ class Filter : public Stage {
     std::int64_t timed_cycles = 0;
     const auto law = noise_law(observe.get<std::string>("law"));
     const std::int64_t window = config.get<std::int64_t>("window");
+    // A window longer than the run never fills: it is as long as the cycles.
+    const std::int64_t window_used = std::min(window, cycles);
+    if (window_used < window)
+      log::warning(config.where("window"), ": a window of ", window, " observation times never fills in ", cycles,
+                   " cycles; it is clamped to ", window_used, " (recorded as window_used)");
     const SamplerNeeds needs = sampler->needs();
     // The repetitions are shared out among teams of ranks, repetition r on
     // team r mod T; with fewer repetitions than ranks a team splits each
@@ -186,6 +198,7 @@ class Filter : public Stage {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
       auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
       at::Tensor mask = design::mask(grid, observe.get<double>("random"), observe.get<std::int64_t>("stride"), generator);
+      design::check_observes(mask, observe, "random");
       std::vector<std::int64_t> view(obs_shape.size() - grid.size(), 1);
       view.insert(view.end(), grid.begin(), grid.end());
       at::Tensor obs_mask = mask.to(at::kDouble).view(view).expand(obs_shape).unsqueeze(0).contiguous();
@@ -339,6 +352,8 @@ class Filter : public Stage {
     for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
     file.attribute("", "status", all_status);
     file.attribute("", "members", static_cast<double>(members));
+    file.attribute("", "window", static_cast<double>(window));
+    file.attribute("", "window_used", static_cast<double>(window_used));
     file.attribute("", "forecast_seconds_per_cycle", seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
     file.attribute("", "analysis_seconds_per_cycle", seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
     file.attribute("", "observation_sigma", sigma);

@@ -126,6 +126,21 @@ class Train : public Stage {
     if (!config.get<std::vector<double>>("masks").empty() && !observe.section("mask").get<std::string>("file").empty())
       config.fail("masks", "stage '" + config.reference("design") + "' reads its mask from a file; masks draws random "
                            "masks of the design's points instead: give it an observe stage with a random mask");
+    // Each pair draws a fresh random mask of a fraction of the points on the
+    // design's stride: one that observes less than a point on average leaves
+    // most pairs with nothing to estimate from.
+    if (observe.section("mask").get<std::string>("file").empty()) {
+      const auto stride = observe.section("mask").get<std::int64_t>("stride");
+      double points = 1;
+      for (auto n : products::grid_of(products::generated_spec(inputs.at("data"))))
+        points *= static_cast<double>((n + stride - 1) / stride);
+      for (double fraction : config.get<std::vector<double>>("masks"))
+        if (fraction * points < 1)
+          config.fail("masks", "a fraction " + number_text(fraction) + " of the " + number_text(points) +
+                                   " points on stage '" + config.reference("design") + "''s stride observes " +
+                                   number_text(fraction * points) + " point on average: most pairs would observe "
+                                   "nothing");
+    }
     // The pairs must be in the units of the problems the estimator will see.
     if (observe.get<bool>("normalise")) {
       const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");
