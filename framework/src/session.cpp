@@ -706,12 +706,13 @@ struct Session::State {
     } catch (const ConfigError&) {
       if (writer) folder.failed(partial);
       throw;
-    } catch (const std::bad_alloc&) {
-      if (writer) folder.failed(partial);
-      throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
-                  "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
     } catch (const std::exception& e) {
       if (writer) folder.failed(partial);
+      // LibTorch's CPU allocator says it ran out with a c10::Error of its own, not std::bad_alloc.
+      if (dynamic_cast<const std::bad_alloc*>(&e) ||
+          std::string(e.what()).find("DefaultCPUAllocator: can't allocate memory") != std::string::npos)
+        throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
+                    "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
       throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) + ": " + without_backtrace(e.what()));
     } catch (...) {
       if (writer) folder.failed(partial);

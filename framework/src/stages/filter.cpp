@@ -12,10 +12,12 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 #include <assim/progress.hpp>
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>
 
 #include "cycle.hpp"
 #include "scores.hpp"
@@ -131,6 +133,19 @@ class Filter : public Stage {
       config.fail("sampler", sampler + " takes B from the background's sigma (background_covariance: scalar), which a "
                              "filter has none of: give it background_covariance: climatology (B from "
                              "climatology_samples states of a free run), diagonal or spectral");
+    // Each cycle holds the ensemble a few times over (forecast, analysis, the
+    // model's working copies: QG keeps about ten), and a B from the
+    // climatology holds its free run's states.
+    double state_bytes = 8;
+    for (auto n : spec.shape()) state_bytes *= static_cast<double>(n);
+    const auto members = config.get<std::int64_t>("members");
+    check_memory(config, "members", 16 * static_cast<double>(members) * state_bytes,
+                 std::to_string(members) + " members of states " + shape_text(spec.shape()));
+    if (needs.climatology) {
+      const auto samples = config.get<std::int64_t>("climatology_samples");
+      check_memory(config, "climatology_samples", 2 * static_cast<double>(samples) * state_bytes,
+                   std::to_string(samples) + " climatological states " + shape_text(spec.shape()));
+    }
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", "sampler '" + config.reference("sampler") + "' needs at least " +
                                  std::to_string(needs.min_members) + " members");

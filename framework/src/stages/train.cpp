@@ -13,6 +13,7 @@
 #include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/prior.hpp>
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
@@ -120,6 +121,15 @@ class Train : public Stage {
                                 config.reference("design") + "' draws none: give it background: {sigma: ...}, or "
                                 "give the estimator background: false");
     const std::vector<std::int64_t> data_shape = products::generated_spec(inputs.at("data")).shape();
+    // A fixed pool of pairs is held whole: its windows of states, their
+    // observations and masks (as large again with an identity-like H), and
+    // the backgrounds, in float64.
+    if (const auto pool = config.get<std::int64_t>("pairs"); pool > 0) {
+      double window_bytes = 8 * static_cast<double>(products::window_frames(observe, inputs.at("design.data")));
+      for (auto n : data_shape) window_bytes *= static_cast<double>(n);
+      check_memory(config, "pairs", 4 * static_cast<double>(pool) * window_bytes,
+                   std::to_string(pool) + " training pairs of windows of states " + shape_text(data_shape));
+    }
     if (!needs.state_shape.empty() && needs.state_shape != data_shape)
       config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
                                  config.reference("data") + "' holds states " + shape_text(data_shape));
