@@ -474,8 +474,8 @@ class Assimilate : public Stage {
     const Config& design = inputs.at("trained_by.design");
     const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
     const std::string estimator = "sampler '" + config.reference("sampler") + "'";
-    const std::string trained = estimator + " was trained through stage '" + inputs.at("trained_by").reference("design") +
-                                "'";
+    const std::string trained =
+        estimator + " was trained through stage '" + inputs.at("trained_by").reference("design") + "'";
     if (design.reference("operator") != observe.reference("operator"))
       config.fail("observations", trained + ", which observes through '" + design.reference("operator") +
                                       "'; stage '" + config.reference("observations") + "' observes through '" +
@@ -499,8 +499,9 @@ class Assimilate : public Stage {
     const std::string learned = noise(design) + ", " + window(design, inputs.at("trained_by.design.data"));
     const std::string applied = noise(observe) + ", " + window(observe, inputs.at("observations.data"));
     if (learned != applied)
-      log::warning(config.where("observations"), ": ", trained, " (", learned, ") and is applied to stage '",
-                   config.reference("observations"), "' (", applied, "): out of the distribution it learned");
+      log::warning(config.where("observations"), ": ", config.path("observations"), ": ", trained, " (", learned,
+                   ") and is applied to stage '", config.reference("observations"), "' (", applied,
+                   "): out of the distribution it learned");
   }
 
   // A learned prior or estimator knows the units of its training data only:

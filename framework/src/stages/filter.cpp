@@ -20,6 +20,7 @@
 #include <assim/shape.hpp>
 
 #include "cycle.hpp"
+#include "products.hpp"
 #include "scores.hpp"
 
 #include <ATen/ATen.h>
@@ -102,9 +103,8 @@ class Filter : public Stage {
   // The observed grid: the trailing dims of an observation, one per spatial dim of the state.
   static std::vector<std::int64_t> grid_of(const Config& config, const Plan& plan) {
     const StateSpec spec = config.component<Model>("model")->state_spec();
-    const auto spatial = std::count_if(spec.dims.begin(), spec.dims.end(), [](const auto& d) { return d.spacing > 0; });
-    return std::vector<std::int64_t>(plan.obs_shape.end() - std::min<std::ptrdiff_t>(spatial, plan.obs_shape.size()),
-                                     plan.obs_shape.end());
+    const std::size_t spatial = std::min(products::grid_rank(spec), plan.obs_shape.size());
+    return std::vector<std::int64_t>(plan.obs_shape.end() - static_cast<std::ptrdiff_t>(spatial), plan.obs_shape.end());
   }
 
   void check(const Config& config, const std::map<std::string, Config>&) const override {
@@ -123,7 +123,7 @@ class Filter : public Stage {
       config.fail("window", sampler + " analyses one observation time from the forecast; a window takes a "
                             "variational sampler (sampler.var4d)");
     const StateSpec spec = config.component<Model>("model")->state_spec();
-    const std::size_t spatial = std::count_if(spec.dims.begin(), spec.dims.end(), [](const auto& d) { return d.spacing > 0; });
+    const std::size_t spatial = products::grid_rank(spec);
     if (needs.local && (spatial == 0 || spatial > 2))
       config.fail("sampler", sampler + " localises on the grid, but model '" + config.reference("model") +
                                  "' has " + std::to_string(spatial) + " spatial dims (it needs 1 or 2): use method: etkf");
@@ -195,8 +195,9 @@ class Filter : public Stage {
     // A window longer than the run never fills: it is as long as the cycles.
     const std::int64_t window_used = std::min(window, cycles);
     if (window_used < window)
-      log::warning(config.where("window"), ": a window of ", window, " observation times never fills in ", cycles,
-                   " cycles; it is clamped to ", window_used, " (recorded as window_used)");
+      log::warning(config.where("window"), ": ", config.path("window"), ": a window of ", window,
+                   " observation times never fills in ", cycles, " cycles; it is clamped to ", window_used,
+                   " (recorded as window_used)");
     const SamplerNeeds needs = sampler->needs();
     // The repetitions are shared out among teams of ranks, repetition r on
     // team r mod T; with fewer repetitions than ranks a team splits each
