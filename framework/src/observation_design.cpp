@@ -19,6 +19,18 @@ at::Tensor mask(at::IntArrayRef grid, double fraction, std::int64_t stride, at::
   return keep;
 }
 
+void check_stride(const Config& mask, at::IntArrayRef grid) {
+  const auto stride = mask.get<std::int64_t>("stride");
+  for (auto n : grid)
+    if (stride > n)
+      mask.fail("stride", "stride " + std::to_string(stride) + " is larger than the grid (" + std::to_string(n) +
+                              " points)");
+}
+
+void check_observes(const at::Tensor& mask, const Config& config, const std::string& key) {
+  if (mask.sum().item<std::int64_t>() == 0) config.fail(key, "observes no grid point at all");
+}
+
 at::Tensor window_mask(std::int64_t frames, std::int64_t every, const at::Tensor& grid_mask) {
   const at::Tensor observed = (at::arange(frames, at::kLong) % every) == 0;
   std::vector<std::int64_t> time_view(static_cast<std::size_t>(1 + grid_mask.dim()), 1);

@@ -706,12 +706,13 @@ struct Session::State {
     } catch (const ConfigError&) {
       if (writer) folder.failed(partial);
       throw;
-    } catch (const std::bad_alloc&) {
-      if (writer) folder.failed(partial);
-      throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
-                  "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
     } catch (const std::exception& e) {
       if (writer) folder.failed(partial);
+      // LibTorch's CPU allocator says it ran out with a c10::Error of its own, not std::bad_alloc.
+      if (dynamic_cast<const std::bad_alloc*>(&e) ||
+          std::string(e.what()).find("DefaultCPUAllocator: can't allocate memory") != std::string::npos)
+        throw Error("stage '" + name + "' (" + run + ") ran out of memory" + involved(name) +
+                    "; make the problem smaller (grid, members, trajectories, batch) or give it more memory");
       throw Error("stage '" + name + "' (" + run + ") failed" + involved(name) + ": " + without_backtrace(e.what()));
     } catch (...) {
       if (writer) folder.failed(partial);
@@ -901,20 +902,21 @@ void Session::validate() {
   // of the stages it reads.
   for (const auto& name : s.order) {
     auto& entry = s.stages[name];
-    const std::string prefix = "stages." + name + ".";
-    // The stages it reads, and theirs in turn ("of[0].observations.data"):
-    // what decides a result's shape may be set two stages up.
+    // The stages it reads by their key, and the stages those read by the
+    // path of keys ("trained_by.design"): what a learned component was
+    // trained through decides what it can be applied to.
     std::map<std::string, Config> inputs;
-    std::function<void(const StageEntry&, const std::string&, const std::string&)> add_inputs =
-        [&](const StageEntry& reader, const std::string& reader_prefix, const std::string& path) {
-          for (const auto& [key, input] : reader.inputs) {
-            const auto& read = s.stages[input];
-            const std::string at = path + key.substr(reader_prefix.size());
-            inputs.emplace(at, Config(s.config_impl(read.node, "stages." + input, read.declared)));
-            add_inputs(read, "stages." + input + ".", at + ".");
-          }
-        };
-    add_inputs(entry, prefix, "");
+    std::function<void(const std::string&, const std::string&)> add = [&](const std::string& reader,
+                                                                         const std::string& path) {
+      const std::string reader_prefix = "stages." + reader + ".";
+      for (const auto& [key, input] : s.stages[reader].inputs) {
+        const auto& read = s.stages[input];
+        const std::string at = path + key.substr(reader_prefix.size());
+        inputs.emplace(at, Config(s.config_impl(read.node, "stages." + input, read.declared)));
+        add(input, at + ".");
+      }
+    };
+    add(name, "");
     entry.stage->check(Config(s.config_impl(entry.node, "stages." + name, entry.declared)), inputs);
   }
   s.validated = true;

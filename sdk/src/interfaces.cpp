@@ -43,6 +43,7 @@ TrainingData::~TrainingData() = default;
 
 std::shared_ptr<const ObservationOperator> Prior::augmentation() const { return nullptr; }
 bool Prior::learned() const { return false; }
+std::vector<std::int64_t> Prior::window_shape() const { return {}; }
 void Prior::fit(const TrainingData&, const TrainingOptions&) {
   throw Error("this prior is analytic and has nothing to fit; use it without a train stage");
 }

@@ -1,5 +1,6 @@
 // Test plugins that misbehave on purpose: one source, three builds (see
 // CMakeLists.txt): factories that throw, a model that lacks a capability, a
+// model that exhausts the allocator, a
 // plugin built for another ABI version, and a library that is no plugin at all. Every build leaves a
 // mark when its code runs (ASSIM_TEST_LOAD_MARKER), so that a test can tell
 // whether the host ran any of it before refusing it.
@@ -62,12 +63,28 @@ class StepperOnly : public assim::Model {
   }
 };
 
+// A model whose step asks LibTorch for more memory than any machine has:
+// its CPU allocator says so with a c10::Error, not std::bad_alloc.
+class AllocatorExhausted : public StepperOnly {
+ public:
+  explicit AllocatorExhausted(const assim::Config& config) : StepperOnly(config) {}
+  struct Greedy : Run {
+    void advance(std::int64_t) override { x = at::empty({std::int64_t{1} << 50}, at::kDouble); }
+  };
+  std::unique_ptr<assim::Trajectory> start(const at::Tensor& states) const override {
+    auto run = std::make_unique<Greedy>();
+    run->x = states.clone();
+    return run;
+  }
+};
+
 }  // namespace faulty
 
 ASSIM_PLUGIN("faulty", "0.0.1") {
   registrar.add<faulty::Throwing>("test.throwing", "always fails to build");
   registrar.add<faulty::ThrowingInt>("test.throwing_int", "throws an int when built");
   registrar.add<faulty::StepperOnly>("test.stepper_only", "a model without a differentiable step");
+  registrar.add<faulty::AllocatorExhausted>("test.allocator_exhausted", "a model whose step exhausts LibTorch's allocator");
 }
 #else
 extern "C" int not_a_plugin() { return 42; }

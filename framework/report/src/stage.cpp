@@ -6,6 +6,8 @@
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 
+#include <algorithm>
+
 #include "fields.hpp"
 #include "gallery.hpp"
 #include "html.hpp"
@@ -35,6 +37,29 @@ class Report : public Stage {
         .at_most(4096);
     p.string("out", "report", "", "folder of the page (index.html), its images and report.json").output_name();
     return p;
+  }
+
+  // The frames to draw index the windows of every assimilate stage shown,
+  // whose observe stage's settings decide their length: a frame past them
+  // is refused before anything runs, not dropped.
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    const auto frames = config.get<std::vector<std::int64_t>>("frames");
+    if (frames.empty()) return;
+    const std::int64_t last = *std::max_element(frames.begin(), frames.end());
+    for (const auto& [key, observe] : inputs) {
+      const std::string suffix = ".observations";
+      if (key.rfind("of[", 0) != 0 || key.size() < suffix.size() ||
+          key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+          key.find('.') != key.size() - suffix.size())
+        continue;  // not an assimilate stage's own observe stage
+      const std::string run = inputs.at(key.substr(0, key.size() - suffix.size())).path();
+      const auto window = observe.get<std::int64_t>("window");
+      const std::int64_t length = window != 0 ? window : inputs.at(key + ".data").get<std::int64_t>("frames");
+      if (last >= length)
+        config.fail("frames", "frame " + std::to_string(last) + " is past the windows of stage '" +
+                                  run.substr(run.find('.') + 1) + "'" +
+                                  " (" + std::to_string(length) + " frames, 0 to " + std::to_string(length - 1) + ")");
+    }
   }
 
   void run(StageContext& context) const override {

@@ -143,6 +143,7 @@ class Assimilate : public Stage {
                                       (trainer.has("sampler") ? "$" + trainer.reference("sampler")
                                                               : "prior $" + trainer.reference("prior")) +
                                       ", not $" + config.reference("sampler"));
+      if (inputs.count("trained_by.design")) same_design(config, inputs);
     } else if (config.has("trained_by") && !config.has("prior")) {
       config.fail("trained_by", sampler + " learns nothing and uses no learned prior: leave trained_by out");
     }
@@ -153,6 +154,40 @@ class Assimilate : public Stage {
       config.fail("sampler", sampler + " minimises from a background of frame 0: give the observe stage "
                              "background: {sigma: ...}");
     if (inputs.count("trained_by")) same_scale(config, observe, inputs.at("trained_by"));
+    const Config& data = inputs.at("observations.data");
+    const StateSpec state = products::generated_spec(data);
+    if (config.has("prior")) {
+      const std::vector<std::int64_t> prior_window = config.component<Prior>("prior")->window_shape();
+      std::vector<std::int64_t> observed = {products::window_frames(observe, data)};
+      for (auto n : state.shape()) observed.push_back(n);
+      if (!prior_window.empty() && prior_window != observed)
+        config.fail("prior", "prior '" + config.reference("prior") + "' is over windows " + shape_text(prior_window) +
+                                 "; stage '" + config.reference("observations") + "' observes windows " +
+                                 shape_text(observed) + " (frames, state dims)");
+    }
+    if (needs.observation_channels > 0) {
+      // The sampler's own reading: the first of several observation dims is the channel.
+      std::vector<std::int64_t> out;
+      bool observable = true;
+      try {
+        out = observe.component<ObservationOperator>("operator")->output_shape(state.shape());
+      } catch (const std::exception&) {
+        observable = false;  // the observe stage refuses the operator, with its reason
+      }
+      if (observable && (out.size() < 2 || out[0] != needs.observation_channels))
+        config.fail("sampler", sampler + " has a setting per observation channel (channel_gamma) for " +
+                                   std::to_string(needs.observation_channels) + " channels; stage '" +
+                                   config.reference("observations") + "' observes " + shape_text(out) +
+                                   (out.size() < 2 ? ", one channel" : ", " + std::to_string(out[0]) + " channels"));
+    }
+    if (needs.climatology && config.has("climatology")) {
+      const Config& climate = inputs.at("climatology");
+      const std::int64_t states = climate.get<std::int64_t>("trajectories") * climate.get<std::int64_t>("frames") *
+                                  climate.get<std::int64_t>("pieces");
+      if (states < 2)
+        config.fail("climatology", "stage '" + config.reference("climatology") + "' holds " + std::to_string(states) +
+                                       " state (trajectories x frames x pieces); a covariance takes at least 2");
+    }
   }
 
   bool spreads() const override { return true; }
@@ -434,6 +469,47 @@ class Assimilate : public Stage {
                                                                          const StageInput& source) {
     same_operator(config, source.settings);
     return source.settings.component<ObservationOperator>("operator");
+  }
+
+  // A learned estimator takes the observations, their mask and the background
+  // as they came through the design it was trained on: another operator or a
+  // missing background it cannot use at all, and states of another shape do
+  // not fit its network. Another noise or window length it can still be
+  // applied to, out of the distribution it learned (a robustness test is a
+  // meaningful experiment), so that is said, not refused.
+  static void same_design(const Config& config, const std::map<std::string, Config>& inputs) {
+    const Config& observe = inputs.at("observations");
+    const Config& design = inputs.at("trained_by.design");
+    const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
+    const std::string estimator = "sampler '" + config.reference("sampler") + "'";
+    const std::string trained =
+        estimator + " was trained through stage '" + inputs.at("trained_by").reference("design") + "'";
+    if (design.reference("operator") != observe.reference("operator"))
+      config.fail("observations", trained + ", which observes through '" + design.reference("operator") +
+                                      "'; stage '" + config.reference("observations") + "' observes through '" +
+                                      observe.reference("operator") + "'");
+    if (needs.background && !observe.section("background").has("sigma"))
+      config.fail("observations", estimator + " takes a background of frame 0 as an input, but stage '" +
+                                      config.reference("observations") + "' draws none: give it background: "
+                                      "{sigma: ...}");
+    const std::vector<std::int64_t> shape = products::generated_spec(inputs.at("observations.data")).shape();
+    if (!needs.state_shape.empty() && needs.state_shape != shape)
+      config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
+                                 config.reference("observations") + "' observes states " + shape_text(shape));
+    const auto noise = [](const Config& stage) {
+      const Config n = stage.section("noise");
+      return n.get<std::string>("law") + " noise sigma " + number_text(n.get<double>("sigma"));
+    };
+    const auto window = [](const Config& stage, const Config& data) {
+      return "windows of " + std::to_string(products::window_frames(stage, data)) + " frames observed every " +
+             std::to_string(stage.get<std::int64_t>("every"));
+    };
+    const std::string learned = noise(design) + ", " + window(design, inputs.at("trained_by.design.data"));
+    const std::string applied = noise(observe) + ", " + window(observe, inputs.at("observations.data"));
+    if (learned != applied)
+      log::warning(config.where("observations"), ": ", config.path("observations"), ": ", trained, " (", learned,
+                   ") and is applied to stage '", config.reference("observations"), "' (", applied,
+                   "): out of the distribution it learned");
   }
 
   // A learned prior or estimator knows the units of its training data only:

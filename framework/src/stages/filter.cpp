@@ -14,6 +14,7 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 #include <assim/progress.hpp>
@@ -21,11 +22,13 @@
 #include <assim/shape.hpp>
 
 #include "cycle.hpp"
+#include "products.hpp"
 #include "scores.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -103,8 +106,16 @@ class Filter : public Stage {
     return out;
   }
 
+  // The observed grid: the trailing dims of an observation, one per spatial dim of the state.
+  static std::vector<std::int64_t> grid_of(const Config& config, const Plan& plan) {
+    const StateSpec spec = config.component<Model>("model")->state_spec();
+    const std::size_t spatial = std::min(products::grid_rank(spec), plan.obs_shape.size());
+    return std::vector<std::int64_t>(plan.obs_shape.end() - static_cast<std::ptrdiff_t>(spatial), plan.obs_shape.end());
+  }
+
   void check(const Config& config, const std::map<std::string, Config>&) const override {
-    plan(config);
+    const Plan checked = plan(config);
+    design::check_stride(config.section("observations"), grid_of(config, checked));
     const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
     const std::string sampler = "sampler '" + config.reference("sampler") + "'";
     if (needs.prior)
@@ -117,6 +128,30 @@ class Filter : public Stage {
     if (config.get<std::int64_t>("window") > 0 && !needs.differentiable_model)
       config.fail("window", sampler + " analyses one observation time from the forecast; a window takes a "
                             "variational sampler (sampler.var4d)");
+    const StateSpec spec = config.component<Model>("model")->state_spec();
+    const std::size_t spatial = products::grid_rank(spec);
+    if (needs.local && (spatial == 0 || spatial > 2))
+      config.fail("sampler", sampler + " localises on the grid, but model '" + config.reference("model") +
+                                 "' has " + std::to_string(spatial) + " spatial dims (it needs 1 or 2): use method: etkf");
+    // A filter draws no background of its own: B must come from the free
+    // run of climatology_samples.
+    if (needs.differentiable_model && !needs.climatology)
+      config.fail("sampler", sampler + " takes B from the background's sigma (background_covariance: scalar), which a "
+                             "filter has none of: give it background_covariance: climatology (B from "
+                             "climatology_samples states of a free run), diagonal or spectral");
+    // Each cycle holds the ensemble a few times over (forecast, analysis, the
+    // model's working copies: QG keeps about ten), and a B from the
+    // climatology holds its free run's states.
+    double state_bytes = 8;
+    for (auto n : spec.shape()) state_bytes *= static_cast<double>(n);
+    const auto members = config.get<std::int64_t>("members");
+    check_memory(config, "members", 16 * static_cast<double>(members) * state_bytes,
+                 std::to_string(members) + " members of states " + shape_text(spec.shape()));
+    if (needs.climatology) {
+      const auto samples = config.get<std::int64_t>("climatology_samples");
+      check_memory(config, "climatology_samples", 2 * static_cast<double>(samples) * state_bytes,
+                   std::to_string(samples) + " climatological states " + shape_text(spec.shape()));
+    }
     if (config.get<std::int64_t>("members") < needs.min_members)
       config.fail("members", "sampler '" + config.reference("sampler") + "' needs at least " +
                                  std::to_string(needs.min_members) + " members");
@@ -155,9 +190,7 @@ class Filter : public Stage {
     const double sigma = observe.get<double>("sigma");
     auto state_shape = spec.shape();
     const std::vector<std::int64_t>& obs_shape = checked.obs_shape;
-    std::size_t spatial = 0;
-    for (const auto& d : spec.dims) spatial += d.spacing > 0 ? 1 : 0;
-    std::vector<std::int64_t> grid(obs_shape.end() - spatial, obs_shape.end());
+    const std::vector<std::int64_t> grid = grid_of(config, checked);
 
     std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
     std::vector<double> truth_std(repetitions, NAN);
@@ -172,6 +205,12 @@ class Filter : public Stage {
     std::int64_t timed_cycles = 0;
     const auto law = noise_law(observe.get<std::string>("law"));
     const std::int64_t window = config.get<std::int64_t>("window");
+    // A window longer than the run never fills: it is as long as the cycles.
+    const std::int64_t window_used = std::min(window, cycles);
+    if (window_used < window)
+      log::warning(config.where("window"), ": ", config.path("window"), ": a window of ", window,
+                   " observation times never fills in ", cycles, " cycles; it is clamped to ", window_used,
+                   " (recorded as window_used)");
     const SamplerNeeds needs = sampler->needs();
     // The repetitions are shared out among teams of ranks, repetition r on
     // team r mod T; with fewer repetitions than ranks a team splits each
@@ -188,6 +227,7 @@ class Filter : public Stage {
       const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
       auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
       at::Tensor mask = design::mask(grid, observe.get<double>("random"), observe.get<std::int64_t>("stride"), generator);
+      design::check_observes(mask, observe, "random");
       std::vector<std::int64_t> view(obs_shape.size() - grid.size(), 1);
       view.insert(view.end(), grid.begin(), grid.end());
       at::Tensor obs_mask = mask.to(at::kDouble).view(view).expand(obs_shape).unsqueeze(0).contiguous();
@@ -380,6 +420,8 @@ class Filter : public Stage {
     for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
     file.attribute("", "status", all_status);
     file.attribute("", "members", static_cast<double>(members));
+    file.attribute("", "window", static_cast<double>(window));
+    file.attribute("", "window_used", static_cast<double>(window_used));
     file.attribute("", "forecast_seconds_per_cycle", seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
     file.attribute("", "analysis_seconds_per_cycle", seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
     file.attribute("", "observation_sigma", sigma);

@@ -88,15 +88,7 @@ Schedule schedule(const Config& config) {
   for (auto n : spec.shape()) state_bytes *= static_cast<double>(n);
   check_memory(config, "trajectories", 16 * state_bytes,
                std::to_string(plan.trajectories) + " trajectories of states " + shape_text(spec.shape()));
-  plan.out_spec = spec;
-  for (auto& d : plan.out_spec.dims)
-    if (d.spacing > 0) {
-      if (d.size % plan.factor != 0)
-        config.fail("coarsen", "factor " + std::to_string(plan.factor) + " does not divide dimension " + d.name +
-                                   " of size " + std::to_string(d.size));
-      d.size /= plan.factor;
-      d.spacing *= plan.factor;
-    }
+  plan.out_spec = products::generated_spec(config);
   return plan;
 }
 

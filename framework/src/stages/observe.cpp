@@ -92,6 +92,10 @@ class Observe : public Stage {
 
   void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
     window_of(config, inputs.at("data").get<std::int64_t>("frames"));
+    // The operator keeps the grid (run() checks it against the data), so the
+    // data's grid decides the stride.
+    if (config.section("mask").get<std::string>("file").empty())
+      design::check_stride(config.section("mask"), products::grid_of(products::generated_spec(inputs.at("data"))));
     if (config.has("scale_from") && !config.get<bool>("normalise"))
       config.fail("scale_from", "takes the scale to normalise by, but normalise is false");
     const Config background = config.section("background");
@@ -289,10 +293,7 @@ class Observe : public Stage {
       mask = read.eq(1);
     } else {
       const auto stride = mask_config.get<std::int64_t>("stride");
-      for (auto n : grid)
-        if (stride > n)
-          mask_config.fail("stride", "stride " + std::to_string(stride) + " is larger than the grid (" +
-                                         std::to_string(n) + " points)");
+      design::check_stride(mask_config, grid);
       const double random = mask_config.get<double>("random");
       mask = design::mask(grid, random, stride, generator);
       std::ostringstream text;
@@ -300,7 +301,7 @@ class Observe : public Stage {
       if (random < 1) text << (stride > 1 ? ", " : "") << "random " << random;
       design = stride > 1 || random < 1 ? text.str() : "all";
     }
-    if (mask.sum().item<std::int64_t>() == 0) config.fail("mask", "observes no grid point at all");
+    design::check_observes(mask, config, "mask");
     return mask;
   }
 };

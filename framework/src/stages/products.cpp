@@ -177,7 +177,33 @@ std::size_t grid_rank(const StateSpec& spec) {
   return n;
 }
 
+std::vector<std::int64_t> grid_of(const StateSpec& spec) {
+  std::vector<std::int64_t> grid;
+  for (const auto& d : spec.dims)
+    if (d.spacing > 0) grid.push_back(d.size);
+  return grid;
+}
+
 bool has_channel_dim(const StateSpec& spec) { return !spec.dims.empty() && spec.dims[0].spacing <= 0; }
+
+std::int64_t window_frames(const Config& observe, const Config& generate) {
+  const auto window = observe.get<std::int64_t>("window");
+  return window == 0 ? generate.get<std::int64_t>("frames") : window;
+}
+
+StateSpec generated_spec(const Config& generate) {
+  StateSpec spec = generate.component<Model>("model")->state_spec();
+  const auto factor = generate.get<std::int64_t>("coarsen");
+  for (auto& d : spec.dims)
+    if (d.spacing > 0) {
+      if (d.size % factor != 0)
+        generate.fail("coarsen", "factor " + std::to_string(factor) + " does not divide dimension " + d.name +
+                                     " of size " + std::to_string(d.size));
+      d.size /= factor;
+      d.spacing *= factor;
+    }
+  return spec;
+}
 
 Normalisation::Normalisation(at::Tensor scale, const StateSpec& spec)
     : rank_(static_cast<std::int64_t>(spec.dims.size())), channel_dim_(has_channel_dim(spec)) {

@@ -38,9 +38,18 @@ struct Attributes {
 // The spatial dims of a state: those with a spacing (y, x, site); the others
 // (layer, component) are indices.
 std::size_t grid_rank(const StateSpec& spec);
+// The sizes of those spatial dims.
+std::vector<std::int64_t> grid_of(const StateSpec& spec);
 // Whether the first state dim is a channel (an index dim such as layer): the
 // normalisation is per channel.
 bool has_channel_dim(const StateSpec& spec);
+// The spec of the states a generate stage's settings make it write: its
+// model's, block-averaged by its coarsen factor (refused when that does not
+// divide a spatial dim). What a stage reading them can check at validate time.
+StateSpec generated_spec(const Config& generate);
+// The frames of an observe stage's windows, as its settings and those of the
+// generate stage it reads decide them (window: 0 is the whole sample).
+std::int64_t window_frames(const Config& observe, const Config& generate);
 
 // The per-channel factor states are divided by (the papers' normalisation,
 // no mean removed): applied and undone here and nowhere else.

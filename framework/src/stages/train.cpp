@@ -13,6 +13,7 @@
 #include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/prior.hpp>
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
@@ -113,9 +114,43 @@ class Train : public Stage {
       config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
                              "design draws them with design: $stage");
     const Config& observe = inputs.at("design");
+    const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
+    const std::string estimator = "sampler '" + config.reference("sampler") + "'";
+    if (needs.background && !observe.section("background").has("sigma"))
+      config.fail("design", estimator + " takes a background of frame 0 as an input, but stage '" +
+                                config.reference("design") + "' draws none: give it background: {sigma: ...}, or "
+                                "give the estimator background: false");
+    const std::vector<std::int64_t> data_shape = products::generated_spec(inputs.at("data")).shape();
+    // A fixed pool of pairs is held whole: its windows of states, their
+    // observations and masks (as large again with an identity-like H), and
+    // the backgrounds, in float64.
+    if (const auto pool = config.get<std::int64_t>("pairs"); pool > 0) {
+      double window_bytes = 8 * static_cast<double>(products::window_frames(observe, inputs.at("design.data")));
+      for (auto n : data_shape) window_bytes *= static_cast<double>(n);
+      check_memory(config, "pairs", 4 * static_cast<double>(pool) * window_bytes,
+                   std::to_string(pool) + " training pairs of windows of states " + shape_text(data_shape));
+    }
+    if (!needs.state_shape.empty() && needs.state_shape != data_shape)
+      config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
+                                 config.reference("data") + "' holds states " + shape_text(data_shape));
     if (!config.get<std::vector<double>>("masks").empty() && !observe.section("mask").get<std::string>("file").empty())
       config.fail("masks", "stage '" + config.reference("design") + "' reads its mask from a file; masks draws random "
                            "masks of the design's points instead: give it an observe stage with a random mask");
+    // Each pair draws a fresh random mask of a fraction of the points on the
+    // design's stride: one that observes less than a point on average leaves
+    // most pairs with nothing to estimate from.
+    if (observe.section("mask").get<std::string>("file").empty()) {
+      const auto stride = observe.section("mask").get<std::int64_t>("stride");
+      double points = 1;
+      for (auto n : products::grid_of(products::generated_spec(inputs.at("data"))))
+        points *= static_cast<double>((n + stride - 1) / stride);
+      for (double fraction : config.get<std::vector<double>>("masks"))
+        if (fraction * points < 1)
+          config.fail("masks", "a fraction " + number_text(fraction) + " of the " + number_text(points) +
+                                   " points on stage '" + config.reference("design") + "''s stride observes " +
+                                   number_text(fraction * points) + " point on average: most pairs would observe "
+                                   "nothing");
+    }
     // The pairs must be in the units of the problems the estimator will see.
     if (observe.get<bool>("normalise")) {
       const std::string scaled_by = observe.has("scale_from") ? observe.reference("scale_from") : observe.reference("data");

@@ -115,6 +115,9 @@ EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) {
   const Config localisation = config.section("localisation");
   options_.taper_cutoff = localisation.get<double>("taper_cutoff");
   options_.batch = localisation.get<std::int64_t>("batch");
+  if (localisation.has("radius") && options_.settings.method != Method::LETKF)
+    localisation.fail("radius", "method " + config.get<std::string>("method") + " analyses the whole state at once "
+                                "and would ignore it: localise with method: letkf, or leave localisation out");
   if (localisation.has("radius"))
     options_.radius = localisation.get<double>("radius");
   else if (options_.settings.method == Method::LETKF)

@@ -24,6 +24,7 @@ class GaussianPrior : public assim::Prior {
   explicit GaussianPrior(const assim::Config& config);
 
   at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const override;
+  std::vector<std::int64_t> window_shape() const override { return shape_; }
 
   // (frames, channels, y, x)
   const std::vector<std::int64_t>& shape() const { return shape_; }

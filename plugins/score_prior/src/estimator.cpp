@@ -90,6 +90,8 @@ Estimator::Estimator(const assim::Config& config)
 assim::SamplerNeeds Estimator::needs() const {
   assim::SamplerNeeds needs;
   needs.deterministic = true;
+  needs.background = background_;
+  needs.state_shape = state_shape_;
   return needs;
 }
 

@@ -43,7 +43,11 @@ struct Options {
 
 class ScoreBasedSampler : public Sampler {
  public:
-  SamplerNeeds needs() const override { return {true, false, 1}; }
+  SamplerNeeds needs() const override {
+    SamplerNeeds needs{true, false, 1};
+    needs.observation_channels = static_cast<std::int64_t>(options_.channel_gamma.size());
+    return needs;
+  }
   static Parameters parameters();
   explicit ScoreBasedSampler(const Config& config);
   explicit ScoreBasedSampler(Options options);

@@ -14,7 +14,7 @@
 // built against the old headers unsafe to load (a virtual function added,
 // a struct changed). ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 8
+#define ASSIM_ABI_VERSION 9
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 

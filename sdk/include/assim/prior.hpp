@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace assim {
 
@@ -62,6 +63,12 @@ class ASSIM_API Prior : public Component {
   // The operator H whose output the prior carries along with the state
   // (SOAD's augmented z = (x, H(x))), or nullptr for a prior of x alone.
   virtual std::shared_ptr<const ObservationOperator> augmentation() const;
+
+  // The shape (frames, state dims...) of the only windows it is over, when
+  // its settings fix one (an analytic prior's event shape); empty: it says
+  // none, or takes several. Compared with the observed windows before any
+  // stage runs.
+  virtual std::vector<std::int64_t> window_shape() const;
 
   // Learned priors fit to data and load what a fit wrote. The defaults
   // refuse: an analytic prior has nothing to learn.

@@ -103,6 +103,14 @@ struct ASSIM_API SamplerNeeds {
   // localised filter such as the LETKF): it may be asked for some points
   // only (problem.analysed_points), so that one analysis is split over ranks.
   bool local = false;
+  // problem.background: it cannot estimate without a background of frame 0
+  // (a learned estimator that takes one as an input).
+  bool background = false;
+  // The one state shape it works on (a learned estimator's network); empty: any.
+  std::vector<std::int64_t> state_shape;
+  // The observation channels (the first dim of an observation of several)
+  // its settings are given per channel for (SDA's channel_gamma); 0: any.
+  std::int64_t observation_channels = 0;
 };
 
 // Pairs of observations and the states that made them: the training data of

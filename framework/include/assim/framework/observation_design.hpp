@@ -2,6 +2,7 @@
 // from explicit generators so that the same seed gives the same observations.
 #pragma once
 
+#include <assim/config.hpp>
 #include <assim/model.hpp>
 #include <assim/noise.hpp>
 #include <assim/observation_operator.hpp>
@@ -19,6 +20,14 @@ namespace assim::design {
 // probability `fraction`, then only points whose every index is a multiple
 // of `stride`.
 at::Tensor mask(at::IntArrayRef grid, double fraction, std::int64_t stride, at::Generator& generator);
+
+// Refuses, at the `stride` key of `mask` (the settings of an observe stage's
+// mask or a filter's observations), a stride longer than a dim of `grid`:
+// it would observe that dim's first point only.
+void check_stride(const Config& mask, at::IntArrayRef grid);
+
+// Refuses, at `key` of `config`, a grid mask that observes no point at all.
+void check_observes(const at::Tensor& mask, const Config& config, const std::string& key);
 
 // Frames 0, N, 2N, ... of an L-frame window on the grid mask (grid...): (L, grid...), bool.
 at::Tensor window_mask(std::int64_t frames, std::int64_t every, const at::Tensor& grid_mask);

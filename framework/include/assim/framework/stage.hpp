@@ -83,7 +83,7 @@ class Stage {
   // stages it reads (durations, a window longer than the pieces), so that
   // `validate` catches it before any stage runs. `inputs` holds the settings
   // of each input stage by the key that names it ("data", "of[0]"), and of
-  // the stages those read, by the keys' path ("of[0].observations"); the
+  // the stages those read, by the path of keys ("of[0].observations", "trained_by.design"); the
   // components are built; no result is read.
   virtual void check(const Config& config, const std::map<std::string, Config>& inputs) const;
   virtual void run(StageContext& context) const = 0;
