@@ -111,7 +111,9 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "results, and the unchanged stages are shared");
   else
     options.add_options()("print", po::bool_switch(&print),
-                          "print the experiment as it would run: sweeps expanded, --set applied, defaults filled");
+                          "print the experiment as it would run: sweeps expanded, --set applied, defaults filled")(
+        "variant", po::value(&run.variant),
+        "list the stages `run --variant NAME` with these --set values writes to <stage>@NAME");
   options.add(common.options);
   const auto given = parse(argc, argv, options);
   if (!given) return 0;
@@ -119,7 +121,7 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   if (run.adopt && run.force)
     throw po::error("--adopt computes nothing and --force recomputes: give one of them");
   if (command == "run" && output_root.empty()) throw po::error("--output '': name the folder of the results");
-  if (command == "run" && given->count("variant") && run.variant.empty())
+  if (given->count("variant") && run.variant.empty())
     throw po::error("--variant '': a variant needs a name; it names the folders <stage>@NAME");
   common.apply();
   // Every rank reads and checks the experiment; an error is the same on all
@@ -133,6 +135,11 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
   if (command == "validate") {
     if (!Ranks::world().leader()) return 0;
     if (print) std::cout << session.resolved() << "\n";
+    if (!run.variant.empty()) {
+      std::cout << "--variant " << run.variant << " writes:";
+      for (const auto& s : session.variant_stages(run.variant)) std::cout << ' ' << s << '@' << run.variant;
+      std::cout << '\n';
+    }
     std::cout << experiment << ": valid; stages in order:";
     for (const auto& s : session.order()) std::cout << ' ' << s;
     std::cout << '\n';

@@ -57,7 +57,7 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
     descend(node[parts[i]], i + 1);
   };
   descend(root, 0);
-  origin.overrides[path] = "--set " + abbreviated(text);
+  origin.overrides[path] = "--set " + path + "=" + abbreviated(text.substr(eq + 1));
 }
 
 }  // namespace assim

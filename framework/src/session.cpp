@@ -922,6 +922,27 @@ void Session::validate() {
   s.validated = true;
 }
 
+std::vector<std::string> Session::variant_stages(const std::string& variant) {
+  validate();
+  auto& s = *state_;
+  if (!is_plain_name(variant))
+    throw Error("--variant " + variant + ": not a plain name (" + plain_name_rule + "); it names result folders");
+  std::set<std::string> varied;
+  try {
+    Session base(s.file, {});
+    base.validate();
+    varied = s.changed_from(*base.state_);
+  } catch (const std::exception& e) {
+    log::warning("--variant ", variant, ": without the --set values the experiment is not valid (",
+                 without_backtrace(e.what()), "); every stage is the variant's");
+    varied = std::set<std::string>(s.order.begin(), s.order.end());
+  }
+  std::vector<std::string> out;
+  for (const auto& name : s.order)
+    if (varied.count(name)) out.push_back(name);
+  return out;
+}
+
 void Session::run(const RunOptions& options) {
   validate();
   auto& s = *state_;
@@ -929,17 +950,8 @@ void Session::run(const RunOptions& options) {
   s.variant = options.variant;
   s.varied.clear();
   if (!s.variant.empty()) {
-    if (!is_plain_name(s.variant))
-      throw Error("--variant " + s.variant + ": not a plain name (" + plain_name_rule + "); it names result folders");
-    try {
-      Session base(s.file, {});
-      base.validate();
-      s.varied = s.changed_from(*base.state_);
-    } catch (const std::exception& e) {
-      log::warning("--variant ", s.variant, ": without the --set values the experiment is not valid (",
-                   without_backtrace(e.what()), "); every stage is the variant's");
-      s.varied = std::set<std::string>(s.order.begin(), s.order.end());
-    }
+    const std::vector<std::string> varied = variant_stages(s.variant);
+    s.varied = std::set<std::string>(varied.begin(), varied.end());
     if (s.varied.empty()) log::warning("--variant ", s.variant, ": no --set changes any stage; every result is shared");
   } else if (!s.origin->overrides.empty()) {
     log::info("--set without --variant: the changed stages replace their results; --variant NAME keeps both");

@@ -40,6 +40,8 @@ base=$(cat "$runs"/*/stage.yaml | md5sum)
 "$assim" run "$case" --output "$work/runs" --set seed=7 --variant s7 > "$work/log" 2>&1 \
   || { cat "$work/log"; echo "FAIL: --set seed=7 --variant s7"; exit 1; }
 grep -q "no --set changes any stage" "$work/log" && { echo "FAIL: --set seed=7 said to change no stage"; fail=1; }
+"$assim" validate "$case" --set seed=7 --variant s7 > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: validate --variant"; fail=1; }
+grep -q "^--variant s7 writes: truth@s7 " "$work/log" || { cat "$work/log"; echo "FAIL: validate --variant does not list truth@s7"; fail=1; }
 [ -f "$runs/truth@s7/stage.yaml" ] || { echo "FAIL: truth@s7 not made by --set seed=7"; fail=1; }
 grep -q "seed: 7" "$runs/truth@s7/stage.yaml" || { echo "FAIL: truth@s7 does not record seed 7"; fail=1; }
 [ "$(cat "$runs"/*[^7]/stage.yaml | md5sum)" == "$base" ] || { echo "FAIL: --set seed=7 --variant s7 replaced base results"; fail=1; }

@@ -43,6 +43,33 @@ std::string join(const std::vector<std::string>& lines) {
   return out;
 }
 
+// One or two `--set section.name.key=value` on the names and keys the text
+// holds (or on a new key), with values drawn from the same list of mistakes
+// as the mutations' plus the file's own values.
+std::vector<std::string> random_sets(const std::string& text, std::mt19937_64& rng) {
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  static const std::vector<std::string> values = {"~", "", "1e309", "-1", "0", "7", "0.5", "5e-1", "2.0", "true",
+                                                  "[]", "{}", "$truth", "1 day", "x", "[1, 2", "{a: 1}"};
+  std::vector<std::string> names, keys = {"seed", "frames", "sigma", "window", "members", "type", "run", "new_key"};
+  std::string section;
+  for (const auto& line : lines_of(text)) {
+    if (line == "components:" || line == "stages:") section = line.substr(0, line.size() - 1);
+    const auto colon = line.find(':');
+    if (section.empty() || line.rfind("  ", 0) != 0 || line.size() < 3 || line[2] == ' ' || colon == std::string::npos)
+      continue;
+    names.push_back(section + "." + line.substr(2, colon - 2));
+    for (std::size_t at = line.find(", ", colon); at != std::string::npos; at = line.find(", ", at + 1))
+      if (const auto end = line.find(':', at); end != std::string::npos && end - at < 24)
+        keys.push_back(line.substr(at + 2, end - at - 2));
+  }
+  std::vector<std::string> out;
+  for (std::size_t n = 1 + pick(2); n > 0; --n) {
+    const std::string target = names.empty() || pick(10) == 0 ? "seed" : names[pick(names.size())] + "." + keys[pick(keys.size())];
+    out.push_back(target + "=" + values[pick(values.size())]);
+  }
+  return out;
+}
+
 std::string mutate(const std::string& text, std::mt19937_64& rng) {
   auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
   static const std::string punctuation = ":{}[],-~$\n '\"&*!|>%@`#?=.\\/0123456789";
@@ -226,16 +253,22 @@ int main(int argc, char** argv) {
     };
     if (verbose) std::cout << "mutation " << i << " of " << path.filename().string() << "\n" << std::flush;
     const auto started = std::chrono::steady_clock::now();
+    // A quarter of them run with --set values of their own on a stage's or a
+    // component's key, and ask which stages a variant of them would write.
+    std::vector<std::string> sets;
+    if (rng() % 4 == 0) sets = random_sets(mutated, rng);
     try {
-      assim::Session session(file, {});
+      assim::Session session(file, sets);
       session.validate();
+      if (!sets.empty()) session.variant_stages("fuzz");
       ++accepted;
     } catch (const assim::Error& e) {
       const std::string message = e.what();
       ++refused;
       if (verbose) std::cout << "refused: " << message.substr(message.find(".yaml") + 5) << "\n";
-      if (message.rfind(file.string(), 0) != 0 && message.find(file.string() + ":") == std::string::npos)
-        report("the message does not name the file: " + message);
+      const bool names_set = !sets.empty() && message.find("--set") != std::string::npos;
+      if (message.rfind(file.string(), 0) != 0 && message.find(file.string() + ":") == std::string::npos && !names_set)
+        report("the message names neither the file nor the --set: " + message);
       else if (message.find('\n') != std::string::npos)
         report("the message is not one line: " + message);
       else if (message.find("frame #") != std::string::npos)

@@ -47,6 +47,10 @@ class Session {
   // Everything that can be checked without running: every component and
   // stage against its declaration, references, cycles; builds the components.
   void validate();
+  // The stages, in run order, that `run` with `--variant variant` writes to
+  // <stage>@<variant>: those whose resolved settings the --set values change,
+  // directly, through a component or through an input.
+  std::vector<std::string> variant_stages(const std::string& variant);
   // Runs the stages in dependency order, reusing unchanged results.
   void run(const RunOptions& options);
   // The experiment as validated: sweeps expanded, overrides applied,
