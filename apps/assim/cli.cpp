@@ -102,7 +102,7 @@ int run_or_validate(const std::string& command, int argc, char** argv) {
         "adopt", po::bool_switch(&run.adopt),
         "keep the selected results that an earlier build computed where nothing else changed (settings, plugin "
         "versions, files read, inputs) and today's build recomputes their cheapest part (an assimilate stage's first "
-        "window and seed, other stages whole) bit for bit; re-stamped and noted in their records; name the others "
+        "window and seed, a filter's first repetition, a generate stage's first piece, other stages whole) bit for bit; re-stamped and noted in their records; name the others "
         "and why")(
         "output", po::value(&output_root)->default_value("runs"),
         "folder of the results: OUTPUT/<experiment>/<stage>/")(

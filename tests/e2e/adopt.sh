@@ -23,6 +23,7 @@ before=$(md5sum "$work/runs/reuse/seen/"*.nc)
 printf 'x' >> "$work/build/plugins/libassim_lorenz.so"          # a rebuild of model.lorenz96's plugin
 run --adopt || { cat "$work/log"; echo "FAIL: --adopt after a rebuild"; exit 1; }
 expect "stage truth \(generate\): adopted from" "truth is adopted"
+expect "stage truth: recomputing it with pieces 1 to compare" "a generate stage is checked on its first piece"
 expect "stage seen \(observe\): adopted from" "seen, which reads truth, is adopted"
 grep -q "running" "$work/log" && { echo "FAIL: --adopt computed something"; cat "$work/log"; fail=1; }
 [ "$before" = "$(md5sum "$work/runs/reuse/seen/"*.nc)" ] || { echo "FAIL: --adopt touched the outputs"; fail=1; }
@@ -86,12 +87,15 @@ stages:
   truth: {run: generate, model: $l96, spinup: 10, frames: 40}
   seen: {run: observe, data: $truth, operator: $direct, window: 5, every: 1, noise: {sigma: 0.5}, background: {sigma: 1}}
   by_letkf: {run: assimilate, observations: $seen, sampler: $letkf, model: $l96, members: 6, windows: 4, seeds: 2}
+  cycled: {run: filter, model: $l96, sampler: $letkf, operator: $direct, members: 6, cycles: 30, burn_in: 5, repetitions: 2}
 END
 "$host" run "$work/windows.yaml" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: windows.yaml"; exit 1; }
 printf 'x' >> "$work/build/plugins/libassim_enkf.so"
 "$host" run "$work/windows.yaml" --output "$work/runs" --adopt > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: --adopt by_letkf"; fail=1; }
 expect "stage by_letkf: recomputing it with seeds 1, windows 1" "the first window and seed alone are recomputed"
 expect "stage by_letkf \(assimilate\): adopted from" "by_letkf adopted after its first window matched"
+expect "stage cycled: recomputing it with repetitions 1" "a filter stage is checked on its first repetition"
+expect "stage cycled \(filter\): adopted from" "cycled adopted after its first repetition matched"
 grep -Eq "check: \"?recomputed with seeds 1, windows 1: [1-9][0-9]* variables" "$work/runs/windows/by_letkf/stage.yaml" \
   || { echo "FAIL: the record does not keep the check"; fail=1; }
 exit $fail

@@ -172,6 +172,9 @@ class Filter : public Stage {
   }
 
   bool spreads() const override { return true; }
+  // Every repetition's random streams are its own: the first alone is the
+  // same numbers as in the whole run.
+  Part cheapest_part() const override { return {{{"repetitions", 1}}, {"repetition"}}; }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();

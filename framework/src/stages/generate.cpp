@@ -126,6 +126,11 @@ class Generate : public Stage {
   void check(const Config& config, const std::map<std::string, Config>&) const override { schedule(config); }
 
   bool spreads() const override { return true; }
+  // sample = piece * trajectories + trajectory, so the first piece alone is
+  // the first samples of the whole run, spin-up included. (Not one
+  // trajectory alone: the model draws the initial states as one batch, whose
+  // first member depends on the batch's size.)
+  Part cheapest_part() const override { return {{{"pieces", 1}}, {"sample"}}; }
 
   void run(StageContext& context) const override {
     const Config& config = context.config();
