@@ -26,7 +26,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <tuple>
 
 namespace assim {
 
