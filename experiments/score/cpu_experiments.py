@@ -52,8 +52,8 @@ OPERATORS = ["easy", "hard", "velocity", "multi"]
 for op in OPERATORS:
     COMPONENTS[f"prior_{op}"] = f"{{type: prior.score_unet, {UNET}, augment_with: ${op}}}"
 COMPONENTS["prior_state"] = f"{{type: prior.score_unet, {UNET}}}"
-# SOAD: 64 steps without Langevin moves (the paper: 256 x (1 + 5) calls, ~18
-# min per window on this CPU; one move improves both samplers but doubles the
+# SOAD: 64 steps without Langevin moves (the reference: 256 steps of 5 moves, 257 network
+# calls as its pi is cached across them; one move improves both samplers but doubles the
 # cost, README). SDA: the same budget; gamma per operator from
 # sampler_settings_cpu.yaml (experiments/score/README.md): the explicit step
 # needs gamma to grow with the square of H's slope (3 for arctan(3x), 4.5 for

@@ -244,8 +244,9 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
   };
   // Forward-diffusion corrector at time s: while the data are noisier than
   // the diffusion (r_s > sigma), the observed entries and, with a
-  // background, frame 0's state are replaced by a forward-diffused draw,
-  // which is z_s's law given the data when the prior is flat there.
+  // background, frame 0's state are replaced by mu (y + sqrt(r^2 - sigma^2) e):
+  // z_s's law given the truth, averaged over the data's noise (variance
+  // (mu r)^2 around mu H(x)); given the data it has variance (mu r)^2 - mu^2 sigma^2.
   auto correct = [&](at::Tensor z, double s) {
     const double mu = schedule_.mu(s), r = schedule_.ratio(s);
     if (options_.observation_corrector && r > w.sigma_o) {
