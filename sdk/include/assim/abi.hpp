@@ -12,7 +12,9 @@
 
 // Bump ASSIM_ABI_VERSION whenever a change to sdk/include/assim makes a plugin
 // built against the old headers unsafe to load (a virtual function added,
-// a struct changed). ASSIM_SDK_VERSION is informative.
+// a struct changed), then record the headers with `scripts/abi_digest
+// --record`: e2e.abi_guard fails while the declarations differ from those
+// sdk/abi.digest holds for this version. ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
 #define ASSIM_ABI_VERSION 9
 #endif
