@@ -536,6 +536,15 @@ struct Session::State {
     return plugin ? plugin->name + " " + plugin->version + " " + plugin_digest(*plugin) : "host";
   }
 
+  // The stages `name` reads, by the key that names each ("data", "of[0]").
+  std::map<std::string, std::shared_ptr<const StageInput>> inputs_of(const std::string& name,
+                                                                     const ResultFolder& folder) {
+    std::map<std::string, std::shared_ptr<const StageInput>> inputs;
+    for (const auto& [key, input] : stages.at(name).inputs)
+      inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
+    return inputs;
+  }
+
   // Recomputes the cheapest part of stage `name` (Stage::cheapest_part) with
   // today's build into a scratch folder and compares it with the stage's
   // result: "" and what was compared in `checked`, or the difference.
@@ -549,9 +558,7 @@ struct Session::State {
       shrunk += (shrunk.empty() ? " with " : ", ") + key + " " + std::to_string(value);
     }
     const Config config(config_impl(node, "stages." + name, entry.declared));
-    std::map<std::string, std::shared_ptr<const StageInput>> inputs;
-    for (const auto& [key, input] : entry.inputs)
-      inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
+    const auto inputs = inputs_of(name, folder);
     const std::string result = result_name(name);
     const fs::path scratch = folder.partial(result);
     fs::create_directories(scratch / "result");
@@ -686,9 +693,7 @@ struct Session::State {
     if (writer) lock.emplace(folder, result);
     // The other ranks get a folder that is never made: a stray write fails.
     const fs::path partial = writer ? folder.partial(result) : folder.path() / ("." + result + ".not-this-rank");
-    std::map<std::string, std::shared_ptr<const StageInput>> inputs;
-    for (const auto& [key, input] : entry.inputs)
-      inputs[key.substr(std::string("stages." + name + ".").size())] = stage_input(input, folder.path());
+    const auto inputs = inputs_of(name, folder);
     StageContext context(
         config, partial, inputs, [this, &config](const std::string& key) { return settings_of(config, key); },
         fs::absolute(file).parent_path(), folder.resume(result, hash), group);
