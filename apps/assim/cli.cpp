@@ -5,8 +5,8 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/workers.hpp>
 
-#include <ATen/Parallel.h>
 #include <boost/program_options.hpp>
 
 #include <cstdlib>
@@ -34,13 +34,16 @@ struct Common {
   po::options_description options{"common options"};
   std::string log_level = "info";
   int threads = 0;
+  int workers = 0;
   Common() {
     options.add_options()("help,h", "show this help")(
         "log-level", po::value(&log_level)->default_value("info"), "debug, info, warning or error")(
+        "workers", po::value(&workers)->default_value(0),
+        "workers per rank, each solving items (windows, repetitions, trajectories) on its own; 0: the cores of "
+        "this machine shared out among its ranks, divided by --threads")(
         "threads", po::value(&threads)->default_value(0),
-        "threads for tensor operations per rank; 0: OMP_NUM_THREADS if set, else the cores shared out among the "
-        "ranks on this machine (all of them for one rank); 1 on a machine another job shares "
-        "(bench/threads/README.md)");
+        "tensor threads of each worker; 0: OMP_NUM_THREADS if set, else 1. Several threads share one item's "
+        "work, and all of them wait whenever another process takes the core of one (bench/runner/README.md)");
   }
   void apply() const {
     if (log_level == "debug") log::set_level(log::Level::Debug);
@@ -48,21 +51,17 @@ struct Common {
     else if (log_level == "warning") log::set_level(log::Level::Warning);
     else if (log_level == "error") log::set_level(log::Level::Error);
     else throw po::error("--log-level must be debug, info, warning or error");
-    int n = threads;
-    if (n <= 0) {
-      const char* omp = std::getenv("OMP_NUM_THREADS");
-      // Ranks on one machine each take their share of its cores: more
-      // threads than cores collapse LibTorch (a 16 s fit took 158 s beside
-      // a busy core).
-      n = omp ? std::atoi(omp)
-              : static_cast<int>(std::thread::hardware_concurrency()) / Ranks::world().on_this_machine();
-    }
-    // More threads than cores only contend; thousands would take minutes to start.
     const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    if (n > 4 * cores)
-      throw po::error((threads > 0 ? "--threads " : "OMP_NUM_THREADS=") + std::to_string(n) +
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    const int each = threads > 0 ? threads : (omp && std::atoi(omp) > 0 ? std::atoi(omp) : 1);
+    // Ranks on one machine each take their share of its cores.
+    const int n = workers > 0 ? workers : std::max(1, cores / Ranks::world().on_this_machine() / each);
+    // More threads than cores only contend; thousands would take minutes to start.
+    if (n * each > 4 * cores)
+      throw po::error("--workers " + std::to_string(n) + " x --threads " + std::to_string(each) +
                       " is more than 4 threads per core of this machine (" + std::to_string(cores) + " cores)");
-    at::set_num_threads(std::max(1, n));
+    if (workers < 0 || threads < 0) throw po::error("--workers and --threads take 0 (automatic) or more");
+    workers::configure(n, each);
   }
 };
 

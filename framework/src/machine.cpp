@@ -1,5 +1,7 @@
 #include "machine.hpp"
 
+#include <assim/workers.hpp>
+
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 
@@ -42,12 +44,13 @@ Facts facts() {
   Facts f;
   f.blas = mapped_blas();
   f.cpu_capability = cpu_capability();
-  f.threads = at::get_num_threads();
+  f.threads = workers::threads();
+  f.workers = workers::count();
   return f;
 }
 
 std::string text(const Facts& f) {
-  return std::to_string(f.threads) + " tensor thread(s), ATen CPU capability " + f.cpu_capability + ", BLAS " +
+  return std::to_string(f.workers) + " worker(s) of " + std::to_string(f.threads) + " tensor thread(s), ATen CPU capability " + f.cpu_capability + ", BLAS " +
          f.blas + (f.blas.find("openblas") == std::string::npos && f.blas != "none"
                        ? " (not OpenBLAS: scripts/setup installs libopenblas0-openmp, 1.7x faster here)"
                        : "");

@@ -12,7 +12,8 @@ namespace assim::machine {
 struct Facts {
   std::string blas;            // the libblas file mapped into this process, "none" if none is
   std::string cpu_capability;  // ATen's: "DEFAULT", "AVX2", "AVX512"
-  int threads = 1;             // at::get_num_threads()
+  int threads = 1;             // tensor threads of each worker (workers::threads())
+  int workers = 1;             // workers::count()
 };
 
 Facts facts();

@@ -671,6 +671,7 @@ struct Session::State {
     out["machine"]["blas"] = m.blas;
     out["machine"]["cpu_capability"] = m.cpu_capability;
     out["machine"]["threads"] = m.threads;
+    out["machine"]["workers"] = m.workers;
     out["experiment"] = fs::absolute(file).string();
     out["started"] = started;
     out["finished"] = provenance::now_text();

@@ -1,5 +1,6 @@
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
+#include <assim/workers.hpp>
 
 #include <unistd.h>
 
@@ -14,10 +15,11 @@ namespace {
 // Progress objects alive on this thread, outermost first. A nested one (a
 // sampler's steps inside a stage's windows) reports only every 30 s, as a
 // plain line, so that the outer bar stays readable and long inner work still
-// shows life.
+// shows life. One made on a worker is nested in the runner's, which the
+// waiting thread draws.
 thread_local std::vector<const Progress*> alive;
 
-bool nested(const Progress* p) { return !alive.empty() && alive.front() != p; }
+bool nested(const Progress* p) { return workers::inside() || (!alive.empty() && alive.front() != p); }
 
 std::string duration_text(double seconds) {
   char buffer[32];

@@ -19,7 +19,9 @@
 #include <assim/progress.hpp>
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
+#include <assim/workers.hpp>
 
+#include "../run/items.hpp"
 #include "cycle.hpp"
 #include "products.hpp"
 #include "scores.hpp"
@@ -73,6 +75,207 @@ std::string needs_text(const SamplerNeeds& needs, bool learned, bool learned_pri
 
 const char* needs_background =
     "a filter cycled through the window starts from the background: give the observe stage a background: {sigma: ...}";
+
+// A filter through the window: the background ensemble analysed at frame 0,
+// then forecast and analysed frame by frame. (members, L, state...)
+at::Tensor cycled(const Model& model, const Sampler& filter, const AssimilationProblem& window,
+                         std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
+                         std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<std::int64_t> shape = window.background->sizes().vec();
+  shape.insert(shape.begin(), members);
+  at::Tensor ensemble = window.background->unsqueeze(0) +
+                        window.background_sigma * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
+  std::vector<at::Tensor> analyses;
+  cycle::Seconds seconds;
+  for (std::int64_t f = 0; f < window.observations.size(0); ++f) {
+    AssimilationProblem frame = window;
+    frame.observations = window.observations.slice(0, f, f + 1);
+    frame.mask = window.mask.slice(0, f, f + 1);
+    if (f > 0) evaluations.model_steps += members * frame_steps;
+    ensemble = cycle::advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
+                              cycle::analysis_seed(seed, f), &normalisation, seconds, team)
+                   .analysis;
+    analyses.push_back(ensemble);
+  }
+  return at::stack(analyses, 1);
+}
+
+// What one window and seed gave, as it crosses workers and ranks to the
+// leader: its scores and fields, or why it diverged; and what it cost.
+struct WindowOutcome {
+  std::string diverged;  // empty: scored
+  double seconds = 0;
+  at::Tensor mean, spread, rmse, rmse_sample, ranks, ensemble_spread, crps, samples;
+  std::vector<double> cost, gradient_norm;
+  std::int64_t model_steps = 0, network = 0;
+
+  void pack(Packer& out) const {
+    out.text(diverged).real(seconds);
+    for (const at::Tensor* t : {&mean, &spread, &rmse, &rmse_sample, &ranks, &ensemble_spread, &crps, &samples})
+      out.tensor(*t);
+    out.reals(cost).reals(gradient_norm).integer(model_steps).integer(network);
+  }
+  static WindowOutcome unpack(Unpacker& in) {
+    WindowOutcome o;
+    o.diverged = in.text();
+    o.seconds = in.real();
+    for (at::Tensor* t : {&o.mean, &o.spread, &o.rmse, &o.rmse_sample, &o.ranks, &o.ensemble_spread, &o.crps,
+                          &o.samples})
+      *t = in.tensor();
+    o.cost = in.reals();
+    o.gradient_norm = in.reals();
+    o.model_steps = in.integer();
+    o.network = in.integer();
+    return o;
+  }
+};
+
+// What every window and seed shares: read once, only read by the items.
+struct Windows {
+  const products::ObservationSet& set;
+  std::shared_ptr<const ObservationOperator> op;
+  std::shared_ptr<const Sampler> sampler;
+  std::shared_ptr<const Prior> prior;
+  std::shared_ptr<Model> model;
+  const products::Normalisation& normalisation;
+  const std::optional<at::Tensor>& climatology;
+  at::Tensor mask;  // (L, obs...)
+  std::int64_t members, seeds;
+  std::uint64_t seed;
+  bool cycle_filter;  // a filter cycled through the window with the model; 4D-Var integrates it itself
+  double divergence_factor;
+  bool keep_samples;
+};
+
+// The posterior samples of window w, seed s, scored against the truth; a
+// window whose sampler diverges is an outcome, not a failure.
+WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ranks& team, const Ranks& ranks) {
+  // Over several ranks each says what it works on: a rank that dies is then found at its window.
+  if (ranks.size() > 1) log::info("assimilate: window ", w, ", seed ", s);
+  // The cost of this window and seed, counted through the model and prior the sampler is handed.
+  auto evaluations = std::make_shared<Evaluations>();
+  const products::ObservationSet& set = job.set;
+  AssimilationProblem problem;
+  problem.state = set.state;
+  problem.observation_operator = job.op;
+  problem.observations = set.observations[w];
+  problem.mask = job.mask;
+  problem.observation_sigma = set.sigma;
+  problem.observation_law = noise_law(set.noise_law);
+  if (set.background) {
+    problem.background = (*set.background)[w];
+    problem.background_sigma = set.background_sigma;
+  }
+  if (job.prior) problem.prior = std::make_shared<CountedPrior>(job.prior, evaluations);
+  problem.climatology = job.climatology;
+  problem.evaluations = evaluations;
+  StateSpec units = set.state;
+  if (set.normalised) units.units = "1";
+  if (job.model && !job.cycle_filter) {
+    problem.model = products::in_units(job.model, job.normalisation, units, evaluations);
+    problem.frame_steps = set.frame_steps;
+  }
+  const std::uint64_t seed = job.seed + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
+  WindowOutcome out;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    at::Tensor samples = job.cycle_filter ? cycled(*job.model, *job.sampler, problem, job.members, seed,
+                                                   job.normalisation, set.frame_steps, *evaluations, team)
+                                          : job.sampler->sample(problem, job.members, seed).to(at::kDouble);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!at::isfinite(samples).all().item<bool>()) throw DivergenceError(0, "the sampler returned non-finite samples");
+    const at::Tensor truth = set.truth[w];
+    scores::FrameScores f = scores::of_frames(samples, truth);
+    scores::Climatology climatology_of_window;
+    climatology_of_window.add(truth);
+    const double limit = climatology_of_window.divergence_limit(job.divergence_factor);
+    const at::Tensor beyond = (f.rmse > limit).nonzero();
+    if (beyond.size(0) > 0) {
+      const auto frame = beyond[0][0].item<std::int64_t>();
+      throw DivergenceError(frame, "RMSE " + number_text(f.rmse[frame].item<double>()) + " in frame " +
+                                       std::to_string(frame) + " is above divergence_factor x the truth's std (" +
+                                       number_text(limit) + ")");
+    }
+    out.mean = samples.mean(0);
+    out.spread = samples.std(0, /*unbiased=*/true);
+    out.rmse = f.rmse;
+    out.rmse_sample = f.rmse_sample;
+    out.ranks = f.ranks;
+    out.ensemble_spread = f.spread;
+    out.crps = f.crps;
+    if (job.keep_samples) out.samples = samples.to(at::kFloat);
+    out.cost = evaluations->cost;
+    out.gradient_norm = evaluations->gradient_norm;
+  } catch (const DivergenceError& e) {
+    if (team.leader()) log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
+    out = WindowOutcome{};
+    out.diverged = e.what();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Which window failed, whichever worker or rank solved it.
+    throw Error("window " + std::to_string(w) + ", seed " + std::to_string(s) + ": " + without_backtrace(e.what()));
+  }
+  out.model_steps = evaluations->model_steps;
+  out.network = evaluations->network;
+  return out;
+}
+
+// The result's fields and scores, every window and seed in place (NaN where
+// one diverged), and a minimiser's iterations, in window and seed order.
+products::AssimilationResult assemble(const Windows& job, const std::vector<WindowOutcome>& outcomes,
+                                      std::int64_t windows) {
+  const products::ObservationSet& set = job.set;
+  products::AssimilationResult result;
+  result.state = set.state;
+  if (set.normalised) result.state.units = "1";
+  result.members = job.members;
+  result.frame_steps = set.frame_steps;
+  const std::int64_t seeds = job.seeds, frames = set.truth.size(1);
+  const auto state_sizes = set.state.shape();
+  std::vector<std::int64_t> shape = {windows, seeds, frames};
+  shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
+  result.mean = at::full(shape, NAN, at::kDouble);
+  result.spread = at::full(shape, NAN, at::kDouble);
+  result.rmse = at::full({windows, seeds, frames}, NAN, at::kDouble);
+  result.rmse_sample = result.rmse.clone();
+  result.ensemble_spread = result.rmse.clone();
+  result.crps = result.rmse.clone();
+  result.ranks = at::full({windows, seeds, job.members + 1}, NAN, at::kDouble);
+  result.truth = set.truth.slice(0, 0, windows);
+  if (job.keep_samples) {
+    std::vector<std::int64_t> kept = {windows, seeds, job.members, frames};
+    kept.insert(kept.end(), state_sizes.begin(), state_sizes.end());
+    result.samples = at::full(kept, NAN, at::kFloat);
+  }
+  std::size_t longest = 0;
+  for (const auto& o : outcomes) longest = std::max(longest, o.cost.size());
+  if (longest > 0) {
+    result.cost = at::full({windows, seeds, static_cast<std::int64_t>(longest)}, NAN, at::kDouble);
+    result.gradient_norm = result.cost.clone();
+  }
+  for (std::int64_t k = 0; k < windows * seeds; ++k) {
+    const WindowOutcome& o = outcomes[static_cast<std::size_t>(k)];
+    if (!o.diverged.empty()) continue;
+    const std::int64_t w = k / seeds, s = k % seeds;
+    result.mean[w][s] = o.mean;
+    result.spread[w][s] = o.spread;
+    result.rmse[w][s] = o.rmse;
+    result.rmse_sample[w][s] = o.rmse_sample;
+    result.ranks[w][s] = o.ranks;
+    result.ensemble_spread[w][s] = o.ensemble_spread;
+    result.crps[w][s] = o.crps;
+    if (result.samples.defined()) result.samples[w][s] = o.samples;
+    for (std::size_t i = 0; i < o.cost.size(); ++i) {
+      result.cost[w][s][static_cast<std::int64_t>(i)] = o.cost[i];
+      result.gradient_norm[w][s][static_cast<std::int64_t>(i)] = o.gradient_norm[i];
+    }
+  }
+  return result;
+}
 
 class Assimilate : public Stage {
  public:
@@ -242,197 +445,56 @@ class Assimilate : public Stage {
       for (auto n : state_sizes) per_state *= static_cast<double>(n);
       const double window_states = static_cast<double>(frames) * per_state;
       // Mean and spread of every window and seed (float64), the samples kept
-      // (float32), and one window's members as the sampler works on them.
-      double bytes = 2 * 8.0 * windows * seeds * window_states + 8.0 * 4 * members * window_states;
+      // (float32), and the members of each window in flight (one per worker)
+      // as the sampler works on them.
+      const double in_flight = static_cast<double>(std::min<std::int64_t>(workers::count(), windows * seeds));
+      double bytes = 2 * 8.0 * windows * seeds * window_states + 8.0 * 4 * members * window_states * in_flight;
       if (config.get<bool>("keep_samples")) bytes += 4.0 * windows * seeds * members * window_states;
       check_memory(config, "members", bytes,
                    std::to_string(windows) + " windows x " + std::to_string(seeds) + " seeds x " +
                        std::to_string(members) + " members of " + std::to_string(frames) + " frames " +
-                       shape_text(state_sizes));
+                       shape_text(state_sizes) + ", " + std::to_string(static_cast<int>(in_flight)) +
+                       " window(s) in flight (--workers)");
     }
 
-    // The cost of every window and seed, counted through the model and prior the sampler is handed.
-    auto evaluations = std::make_shared<Evaluations>();
-    const std::shared_ptr<const Prior> counted_prior = prior ? std::make_shared<CountedPrior>(prior, evaluations) : nullptr;
+    const Windows job{set,         op,      sampler,   prior,   model, normalisation, climatology, mask, members,
+                      seeds,       context.seed(), cycle_filter, config.get<double>("divergence_factor"),
+                      config.get<bool>("keep_samples")};
+    // Item k = w x seeds + s. A filter cycled through the window shares its
+    // members' forecasts and local analyses out among a team of ranks when
+    // there are fewer items than ranks; other samplers solve an item alone.
+    const std::vector<WindowOutcome> outcomes = items::map<WindowOutcome>(
+        context.ranks(), {"assimilate", "window", windows * seeds, cycle_filter},
+        [&](std::int64_t k, const Ranks& team) { return solve(job, k / seeds, k % seeds, team, context.ranks()); });
+    if (!context.ranks().leader()) return;
 
-    products::AssimilationResult result;
-    result.state = set.state;
-    if (set.normalised) result.state.units = "1";
-    // The windows x seeds are shared out among teams of ranks, item k = w x
-    // seeds + s on team k mod T; each item's random streams depend on w and s
-    // alone, so the result is the same on any number of ranks. A filter
-    // cycled through the window with fewer items than ranks splits its
-    // members' forecasts and local analyses inside a team; other samplers
-    // work on one rank per item. The leader gathers every item's outcome and
-    // writes the one result.
-    const Ranks& ranks = context.ranks();
-    const std::int64_t items = windows * seeds;
-    const int teams =
-        cycle_filter ? static_cast<int>(std::clamp<std::int64_t>(items, 1, ranks.size())) : ranks.size();
-    const Ranks team = ranks.split(ranks.rank() % teams);
-    Packer mine;
-    std::int64_t solved = 0;
-    double rmse_sum = 0;  // of the windows scored here, for the progress line
-    std::int64_t scored_here = 0;
-    Progress progress("assimilate", std::max<std::int64_t>(0, (items - ranks.rank() % teams + teams - 1) / teams),
-                      "window");
-    for (std::int64_t k = ranks.rank() % teams; k < items; k += teams) {
-      const std::int64_t w = k / seeds, s = k % seeds;
-      // Over several ranks each says what it works on: a rank that dies is then found at its window.
-      if (ranks.size() > 1) log::info("assimilate: window ", w, ", seed ", s);
-      AssimilationProblem problem;
-      problem.state = set.state;
-      problem.observation_operator = op;
-      problem.observations = set.observations[w];
-      problem.mask = mask;
-      problem.observation_sigma = set.sigma;
-      problem.observation_law = noise_law(set.noise_law);
-      if (set.background) {
-        problem.background = (*set.background)[w];
-        problem.background_sigma = set.background_sigma;
-      }
-      problem.prior = counted_prior;
-      problem.climatology = climatology;
-      problem.evaluations = evaluations;
-      if (model && !cycle_filter) {
-        problem.model = products::in_units(model, normalisation, result.state, evaluations);
-        problem.frame_steps = set.frame_steps;
-      }
-      const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
-      auto t0 = std::chrono::steady_clock::now();
-      evaluations->cost.clear();
-      evaluations->gradient_norm.clear();
-      const std::int64_t steps_before = evaluations->model_steps, network_before = evaluations->network;
-      mine.integer(w).integer(s);
-      try {
-        at::Tensor samples = cycle_filter ? cycled(*model, *sampler, problem, members, seed, normalisation,
-                                                   set.frame_steps, *evaluations, team)
-                                          : sampler->sample(problem, members, seed).to(at::kDouble);
-        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (!at::isfinite(samples).all().item<bool>())
-          throw DivergenceError(0, "the sampler returned non-finite samples");
-        scores::FrameScores f = scores::of_frames(samples, truth[w]);
-        scores::Climatology climatology_of_window;
-        climatology_of_window.add(truth[w]);
-        const double limit = climatology_of_window.divergence_limit(config.get<double>("divergence_factor"));
-        at::Tensor beyond = (f.rmse > limit).nonzero();
-        if (beyond.size(0) > 0) {
-          const auto frame = beyond[0][0].item<std::int64_t>();
-          throw DivergenceError(frame, "RMSE " + number_text(f.rmse[frame].item<double>()) + " in frame " +
-                                           std::to_string(frame) + " is above divergence_factor x the truth's std (" +
-                                           number_text(limit) + ")");
-        }
-        rmse_sum += at::nanmean(f.rmse).item<double>();
-        ++scored_here;
-        mine.integer(1).real(took);
-        mine.tensor(samples.mean(0)).tensor(samples.std(0, /*unbiased=*/true));
-        mine.tensor(f.rmse).tensor(f.rmse_sample).tensor(f.ranks).tensor(f.spread).tensor(f.crps);
-        mine.tensor(config.get<bool>("keep_samples") ? samples.to(at::kFloat) : at::Tensor());
-        mine.reals(evaluations->cost).reals(evaluations->gradient_norm);
-      } catch (const DivergenceError& e) {
-        if (team.leader()) log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
-        mine.integer(0).text(e.what());
-      } catch (const ConfigError&) {
-        throw;
-      } catch (const std::bad_alloc&) {
-        throw;
-      } catch (const std::exception& e) {
-        // Which window failed, whichever rank solved it.
-        throw Error("window " + std::to_string(w) + ", seed " + std::to_string(s) + ": " + without_backtrace(e.what()));
-      }
-      mine.integer(evaluations->model_steps - steps_before).integer(evaluations->network - network_before);
-      ++solved;
-      progress.advance();
-      if (scored_here > 0) progress.note("rmse " + std::to_string(rmse_sum / static_cast<double>(scored_here)));
-    }
-    progress.finish();
-    // One report per item: its team's leader's.
-    const auto gathered = ranks.all_gather(team.leader() ? Packer().integer(solved).bytes() + mine.bytes()
-                                                         : Packer().integer(0).bytes());
-    if (!ranks.leader()) return;
-
-    // The result, on the leader only: the other ranks hold just their items.
+    // The result, on the leader only.
+    products::AssimilationResult result = assemble(job, outcomes, windows);
     result.observations_digest = file_digest(source.product);
-    result.members = members;
-    result.frame_steps = set.frame_steps;
-    std::vector<std::int64_t> result_shape = {windows, seeds, frames};
-    result_shape.insert(result_shape.end(), state_sizes.begin(), state_sizes.end());
-    result.mean = at::full(result_shape, NAN, at::kDouble);
-    result.spread = at::full(result_shape, NAN, at::kDouble);
-    result.rmse = at::full({windows, seeds, frames}, NAN, at::kDouble);
-    result.rmse_sample = result.rmse.clone();
-    result.ensemble_spread = result.rmse.clone();
-    result.crps = result.rmse.clone();
-    result.ranks = at::full({windows, seeds, members + 1}, NAN, at::kDouble);
-    result.truth = truth.slice(0, 0, windows);
-    if (config.get<bool>("keep_samples")) {
-      std::vector<std::int64_t> shape = {windows, seeds, members, frames};
-      shape.insert(shape.end(), state_sizes.begin(), state_sizes.end());
-      result.samples = at::full(shape, NAN, at::kFloat);
-    }
-    std::vector<std::string> diverged(static_cast<std::size_t>(windows * seeds));
-    struct Iterations {
-      std::int64_t window, seed;
-      std::vector<double> cost, gradient_norm;
-    };
-    std::vector<Iterations> traces;  // a minimiser's, per window and seed
-    double seconds = 0;
-    evaluations->model_steps = evaluations->network = 0;
-    for (const auto& bytes : gathered) {
-      Unpacker in(bytes);
-      for (std::int64_t n = in.integer(); n > 0; --n) {
-        const std::int64_t w = in.integer(), s = in.integer();
-        if (in.integer() == 1) {
-          seconds += in.real();
-          result.mean[w][s] = in.tensor();
-          result.spread[w][s] = in.tensor();
-          result.rmse[w][s] = in.tensor();
-          result.rmse_sample[w][s] = in.tensor();
-          result.ranks[w][s] = in.tensor();
-          result.ensemble_spread[w][s] = in.tensor();
-          result.crps[w][s] = in.tensor();
-          const at::Tensor samples = in.tensor();
-          if (result.samples.defined()) result.samples[w][s] = samples;
-          Iterations trace{w, s, in.reals(), in.reals()};
-          if (!trace.cost.empty()) traces.push_back(std::move(trace));
-        } else {
-          diverged[static_cast<std::size_t>(w * seeds + s)] =
-              "window " + std::to_string(w) + " seed " + std::to_string(s) + ": " + in.text();
-        }
-        evaluations->model_steps += in.integer();
-        evaluations->network += in.integer();
-      }
-    }
-    // In window and seed order, whichever rank solved them.
     std::vector<std::string> status;
-    for (const auto& d : diverged)
-      if (!d.empty()) status.push_back(d);
+    Evaluations evaluations;
+    double seconds = 0;
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      const WindowOutcome& o = outcomes[k];
+      if (!o.diverged.empty())
+        status.push_back("window " + std::to_string(k / seeds) + " seed " + std::to_string(k % seeds) + ": " +
+                         o.diverged);
+      seconds += o.seconds;
+      evaluations.model_steps += o.model_steps;
+      evaluations.network += o.network;
+    }
     result.diverged = static_cast<std::int64_t>(status.size());
-    std::sort(traces.begin(), traces.end(),
-              [](const Iterations& a, const Iterations& b) { return std::tie(a.window, a.seed) < std::tie(b.window, b.seed); });
     // Nothing to score: a stage failure, not one more divergence (which would
     // name a step that no longer means anything across windows).
     if (result.diverged == windows * seeds)
       throw Error("all " + std::to_string(result.diverged) + " assimilations (windows x seeds) diverged; first: " +
                   status.front());
-
-    if (!traces.empty()) {
-      std::size_t longest = 0;
-      for (const auto& t : traces) longest = std::max(longest, t.cost.size());
-      result.cost = at::full({windows, seeds, static_cast<std::int64_t>(longest)}, NAN, at::kDouble);
-      result.gradient_norm = result.cost.clone();
-      for (const auto& t : traces)
-        for (std::size_t i = 0; i < t.cost.size(); ++i) {
-          result.cost[t.window][t.seed][static_cast<std::int64_t>(i)] = t.cost[i];
-          result.gradient_norm[t.window][t.seed][static_cast<std::int64_t>(i)] = t.gradient_norm[i];
-        }
-    }
     const auto scored = std::max<std::int64_t>(1, windows * seeds - result.diverged);
     result.seconds_per_window = seconds / static_cast<double>(scored);
     // What the method costs and takes, for the comparison tables (Li & Liu's two families side by side).
     const double attempts = static_cast<double>(windows * seeds);
-    result.attributes.add("model_steps_per_window", static_cast<double>(evaluations->model_steps) / attempts);
-    result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations->network) / attempts);
+    result.attributes.add("model_steps_per_window", static_cast<double>(evaluations.model_steps) / attempts);
+    result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations.network) / attempts);
     result.attributes.add("needs", needs_text(sampler->needs(), sampler->learned(), prior && prior->learned(), frames));
     result.attributes.add("training_seconds",
                           config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0);
@@ -546,31 +608,6 @@ class Assimilate : public Stage {
                                     ", not $" + config.reference("prior"));
     prior->load(trainer.folder);
     return prior;
-  }
-
-  // A filter through the window: the background ensemble analysed at frame 0,
-  // then forecast and analysed frame by frame. (members, L, state...)
-  static at::Tensor cycled(const Model& model, const Sampler& filter, const AssimilationProblem& window,
-                           std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
-                           std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-    std::vector<std::int64_t> shape = window.background->sizes().vec();
-    shape.insert(shape.begin(), members);
-    at::Tensor ensemble = window.background->unsqueeze(0) +
-                          window.background_sigma * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
-    std::vector<at::Tensor> analyses;
-    cycle::Seconds seconds;
-    for (std::int64_t f = 0; f < window.observations.size(0); ++f) {
-      AssimilationProblem frame = window;
-      frame.observations = window.observations.slice(0, f, f + 1);
-      frame.mask = window.mask.slice(0, f, f + 1);
-      if (f > 0) evaluations.model_steps += members * frame_steps;
-      ensemble = cycle::advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
-                                cycle::analysis_seed(seed, f), &normalisation, seconds, team)
-                     .analysis;
-      analyses.push_back(ensemble);
-    }
-    return at::stack(analyses, 1);
   }
 };
 

@@ -21,6 +21,7 @@
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
+#include "../run/items.hpp"
 #include "cycle.hpp"
 #include "products.hpp"
 #include "scores.hpp"
@@ -35,6 +36,81 @@
 namespace assim {
 
 namespace {
+
+// One repetition as it crosses workers and ranks to the leader: its scores
+// per cycle (NaN past a divergence), its status, its truth's std, its timings.
+struct RepetitionOutcome {
+  std::string status = "ok";
+  double truth_std = NAN;
+  std::vector<double> rmse_a, spread_a, rmse_f, spread_f;
+  cycle::Seconds seconds;
+  std::int64_t timed_cycles = 0;
+
+  void pack(Packer& out) const {
+    out.text(status).real(truth_std).reals(rmse_a).reals(spread_a).reals(rmse_f).reals(spread_f);
+    out.real(seconds.forecast).real(seconds.analysis).integer(timed_cycles);
+  }
+  static RepetitionOutcome unpack(Unpacker& in) {
+    RepetitionOutcome o;
+    o.status = in.text();
+    o.truth_std = in.real();
+    for (auto* series : {&o.rmse_a, &o.spread_a, &o.rmse_f, &o.spread_f}) *series = in.reals();
+    o.seconds.forecast = in.real();
+    o.seconds.analysis = in.real();
+    o.timed_cycles = in.integer();
+    return o;
+  }
+};
+
+// What every repetition shares, read once.
+struct Repetitions {
+  const Config& config;
+  std::shared_ptr<Model> model;
+  std::shared_ptr<Sampler> sampler;
+  std::shared_ptr<const ObservationOperator> op;
+  StateSpec spec;
+  std::int64_t members, cycles, burn_in, steps, window;
+  double sigma, factor;
+  NoiseLaw law;
+  Config observe;
+  std::vector<std::int64_t> obs_shape, grid;
+  std::uint64_t seed;
+};
+
+// A sliding window (DAPPER's Lag) keeps its start: the estimate at its first
+// time, frame 1 of the previous window's solution once the window is full.
+struct Sliding {
+  std::int64_t start = 0;
+  at::Tensor next_start;
+
+  // Observation time t = c + 1; the window covers (start, t]. Only t is
+  // observed: the earlier times are already in the start state, which the
+  // previous windows fitted to them (DAPPER's Var4D and iEnKS assimilate each
+  // observation once).
+  cycle::Step analyse(const Repetitions& job, at::Tensor& ensemble, AssimilationProblem problem,
+                      const at::Tensor& obs_mask, std::int64_t c, std::uint64_t seed, cycle::Seconds& seconds) {
+    if (c + 1 - job.window > start) {
+      ensemble = next_start;
+      ++start;
+    }
+    const std::int64_t frames = c + 1 - start + 1;
+    const auto after_unobserved = [frames](const at::Tensor& last) {
+      std::vector<std::int64_t> shape = last.sizes().vec();
+      shape[0] = frames - 1;
+      return at::cat({at::zeros(shape, last.options()), last}, 0);
+    };
+    problem.observations = after_unobserved(problem.observations);
+    problem.mask = after_unobserved(obs_mask);
+    cycle::Step step = cycle::advance(*job.model, *job.sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c),
+                                      nullptr, seconds);
+    next_start = step.window.select(1, 1);
+    // The forecast is the background's trajectory to the window's end.
+    auto background = job.model->start(ensemble.contiguous());
+    background->advance(job.steps * (frames - 1));
+    step.forecast = background->state();
+    return step;
+  }
+};
 
 class Filter : public Stage {
  public:
@@ -171,6 +247,89 @@ class Filter : public Stage {
     return at::stack(states, 0);
   }
 
+  // A repetition's rmse.a and the like: the time mean of a series after the burn-in.
+  static double after_burn_in(const std::vector<double>& series, std::int64_t burn_in) {
+    double sum = 0;
+    for (std::size_t c = static_cast<std::size_t>(burn_in); c < series.size(); ++c) sum += series[c];
+    return sum / static_cast<double>(series.size() - static_cast<std::size_t>(burn_in));
+  }
+
+  // One repetition's twin experiment: a truth run observed every cycle, an
+  // ensemble forecast and analysed; a divergence is its outcome, not a failure.
+  RepetitionOutcome repetition(const Repetitions& job, std::int64_t r, const Ranks& team) const {
+    const std::uint64_t seed = job.seed + static_cast<std::uint64_t>(r);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const Model& model = *job.model;
+    at::Tensor mask = design::mask(job.grid, job.observe.get<double>("random"), job.observe.get<std::int64_t>("stride"),
+                                   generator);
+    design::check_observes(mask, job.observe, "random");
+    std::vector<std::int64_t> view(job.obs_shape.size() - job.grid.size(), 1);
+    view.insert(view.end(), job.grid.begin(), job.grid.end());
+    const at::Tensor obs_mask = mask.to(at::kDouble).view(view).expand(job.obs_shape).unsqueeze(0).contiguous();
+
+    // Truth and ensemble start from independent draws of the model's initial distribution.
+    auto truth = model.start(model.initial_state(1, 2 * seed));
+    at::Tensor ensemble = model.initial_state(job.members, 2 * seed + 1);
+    AssimilationProblem base;
+    base.state = job.spec;
+    base.observation_operator = job.op;
+    base.observation_sigma = job.sigma;
+    base.observation_law = job.law;
+    base.model = job.model;
+    base.frame_steps = job.steps;
+    if (job.sampler->needs().climatology) base.climatology = climatology(model, job.config, job.steps, seed);
+    Sliding sliding;
+    scores::Climatology truth_after_burn_in;
+    RepetitionOutcome out;
+    for (auto* series : {&out.rmse_a, &out.spread_a, &out.rmse_f, &out.spread_f}) series->assign(job.cycles, NAN);
+    Progress progress("filter repetition " + std::to_string(r), job.cycles, "cycle");
+    try {
+      for (std::int64_t c = 0; c < job.cycles; ++c) {
+        truth->advance(job.steps);
+        const at::Tensor x_true = truth->state().squeeze(0);
+        if (c >= job.burn_in) truth_after_burn_in.add(x_true);
+        AssimilationProblem problem = base;
+        problem.observations = ((job.op->apply(x_true.unsqueeze(0)) +
+                                 noise(job.law, job.sigma, obs_mask.sizes(), generator)) * obs_mask)
+                                   .contiguous();
+        problem.mask = obs_mask;
+        cycle::Step step;
+        if (job.window == 0) {
+          step = cycle::advance(model, *job.sampler, ensemble, job.steps, problem, cycle::analysis_seed(seed, c),
+                                nullptr, out.seconds, team);
+          ensemble = step.analysis;
+        } else {
+          step = sliding.analyse(job, ensemble, std::move(problem), obs_mask, c, seed, out.seconds);
+        }
+        ++out.timed_cycles;
+        const auto frame = [&](const at::Tensor& members_of) {
+          return scores::of_frames(members_of.unsqueeze(1), x_true.unsqueeze(0));
+        };
+        const scores::FrameScores f = frame(step.forecast), a = frame(step.analysis);
+        out.rmse_f[c] = f.rmse.item<double>();
+        out.spread_f[c] = f.spread.item<double>();
+        out.rmse_a[c] = a.rmse.item<double>();
+        out.spread_a[c] = a.spread.item<double>();
+        progress.advance();
+        if (!std::isfinite(out.rmse_a[c])) {
+          out.status = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(out.rmse_a[c]) + ")";
+          break;
+        }
+      }
+    } catch (const DivergenceError& e) {
+      out.status = std::string("diverged: ") + e.what();
+    }
+    out.truth_std = truth_after_burn_in.std();
+    const double limit = truth_after_burn_in.divergence_limit(job.factor);
+    const double mean = after_burn_in(out.rmse_a, job.burn_in);
+    if (out.status == "ok" && mean > limit)
+      out.status = "diverged: rmse.a " + number_text(mean) + " over cycles " + std::to_string(job.burn_in) + ".." +
+                   std::to_string(job.cycles) + " is above divergence_factor x the truth's std (" +
+                   number_text(limit) + ")";
+    if (team.leader() && out.status != "ok") log::warning("filter repetition ", r, " (seed ", seed, ") ", out.status);
+    return out;
+  }
+
   bool spreads() const override { return true; }
   // Every repetition's random streams are its own: the first alone is the
   // same numbers as in the whole run.
@@ -195,18 +354,6 @@ class Filter : public Stage {
     const std::vector<std::int64_t>& obs_shape = checked.obs_shape;
     const std::vector<std::int64_t> grid = grid_of(config, checked);
 
-    std::vector<double> rmse_a(repetitions * cycles, NAN), spread_a(rmse_a), rmse_f(rmse_a), spread_f(rmse_a);
-    std::vector<double> truth_std(repetitions, NAN);
-    // A repetition's rmse.a: the time mean of its analysis RMSE after the burn-in.
-    auto repetition_mean = [&](const std::vector<double>& series, std::int64_t r) {
-      double sum = 0;
-      for (std::int64_t c = burn_in; c < cycles; ++c) sum += series[r * cycles + c];
-      return sum / static_cast<double>(cycles - burn_in);
-    };
-    std::vector<std::string> status(repetitions, "ok");
-    cycle::Seconds seconds;
-    std::int64_t timed_cycles = 0;
-    const auto law = noise_law(observe.get<std::string>("law"));
     const std::int64_t window = config.get<std::int64_t>("window");
     // A window longer than the run never fills: it is as long as the cycles.
     const std::int64_t window_used = std::min(window, cycles);
@@ -214,143 +361,34 @@ class Filter : public Stage {
       log::warning(config.where("window"), ": ", config.path("window"), ": a window of ", window,
                    " observation times never fills in ", cycles, " cycles; it is clamped to ", window_used,
                    " (recorded as window_used)");
-    const SamplerNeeds needs = sampler->needs();
-    // The repetitions are shared out among teams of ranks, repetition r on
-    // team r mod T; with fewer repetitions than ranks a team splits each
-    // forecast's members. Every repetition draws from its own seed, so the
-    // result is the same on any number of ranks. The leader writes it.
-    const Ranks& ranks = context.ranks();
-    const int teams = static_cast<int>(std::min<std::int64_t>(repetitions, ranks.size()));
-    const Ranks team = ranks.split(ranks.rank() % teams);
-    const std::int64_t my_repetitions = (repetitions - ranks.rank() % teams + teams - 1) / teams;
-    Packer mine;
-    std::int64_t reported = 0;
-    Progress progress("filter", my_repetitions * cycles, "cycle");
-    for (std::int64_t r = ranks.rank() % teams; r < repetitions; r += teams) {
-      const std::uint64_t seed = context.seed() + static_cast<std::uint64_t>(r);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-      at::Tensor mask = design::mask(grid, observe.get<double>("random"), observe.get<std::int64_t>("stride"), generator);
-      design::check_observes(mask, observe, "random");
-      std::vector<std::int64_t> view(obs_shape.size() - grid.size(), 1);
-      view.insert(view.end(), grid.begin(), grid.end());
-      at::Tensor obs_mask = mask.to(at::kDouble).view(view).expand(obs_shape).unsqueeze(0).contiguous();
-
-      // Truth and ensemble start from independent draws of the model's initial distribution.
-      auto truth = model->start(model->initial_state(1, 2 * seed));
-      at::Tensor ensemble = model->initial_state(members, 2 * seed + 1);
-      AssimilationProblem base;
-      base.state = spec;
-      base.observation_operator = op;
-      base.observation_sigma = sigma;
-      base.observation_law = law;
-      base.model = model;
-      base.frame_steps = steps;
-      if (needs.climatology) base.climatology = climatology(*model, config, steps, seed);
-      // A sliding window keeps its start: the estimate at its first time,
-      // frame 1 of the previous window's solution once the window is full.
-      std::int64_t window_start = 0;
-      at::Tensor next_start;
-      scores::Climatology truth_after_burn_in;
-      try {
-        for (std::int64_t c = 0; c < cycles; ++c) {
-          truth->advance(steps);
-          at::Tensor x_true = truth->state().squeeze(0);
-          if (c >= burn_in) truth_after_burn_in.add(x_true);
-          AssimilationProblem problem = base;
-          problem.observations =
-              ((op->apply(x_true.unsqueeze(0)) + noise(law, sigma, obs_mask.sizes(), generator)) * obs_mask)
-                  .contiguous();
-          problem.mask = obs_mask;
-          cycle::Step step;
-          if (window == 0) {
-            step = cycle::advance(*model, *sampler, ensemble, steps, problem, cycle::analysis_seed(seed, c), nullptr,
-                                  seconds, team);
-            ensemble = step.analysis;
-          } else {
-            // Observation time t = c + 1; the window covers (start, t]. Only
-            // t is observed: the earlier times are already in the start
-            // state, which the previous windows fitted to them (DAPPER's
-            // Var4D and iEnKS assimilate each observation once).
-            if (c + 1 - window > window_start) {
-              ensemble = next_start;
-              ++window_start;
-            }
-            const std::int64_t frames = c + 1 - window_start + 1;
-            auto after_unobserved = [frames](const at::Tensor& last) {
-              std::vector<std::int64_t> shape = last.sizes().vec();
-              shape[0] = frames - 1;
-              return at::cat({at::zeros(shape, last.options()), last}, 0);
-            };
-            problem.observations = after_unobserved(problem.observations);
-            problem.mask = after_unobserved(obs_mask);
-            step = cycle::advance(*model, *sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c), nullptr,
-                                  seconds);
-            next_start = step.window.select(1, 1);
-            // The forecast is the background's trajectory to the window's end.
-            auto background = model->start(ensemble.contiguous());
-            background->advance(steps * (frames - 1));
-            step.forecast = background->state();
-          }
-          ++timed_cycles;
-          auto frame = [&](const at::Tensor& members_of) {
-            return scores::of_frames(members_of.unsqueeze(1), x_true.unsqueeze(0));
-          };
-          scores::FrameScores f = frame(step.forecast), a = frame(step.analysis);
-          std::size_t i = static_cast<std::size_t>(r * cycles + c);
-          rmse_f[i] = f.rmse.item<double>();
-          spread_f[i] = f.spread.item<double>();
-          rmse_a[i] = a.rmse.item<double>();
-          spread_a[i] = a.spread.item<double>();
-          progress.advance();
-          if (!std::isfinite(rmse_a[i])) {
-            status[r] = "diverged at cycle " + std::to_string(c) + " (analysis RMSE " + std::to_string(rmse_a[i]) + ")";
-            break;
-          }
-        }
-      } catch (const DivergenceError& e) {
-        status[r] = std::string("diverged: ") + e.what();
-      }
-      truth_std[r] = truth_after_burn_in.std();
-      const double limit = truth_after_burn_in.divergence_limit(factor), mean = repetition_mean(rmse_a, r);
-      if (status[r] == "ok" && mean > limit)
-        status[r] = "diverged: rmse.a " + number_text(mean) + " over cycles " + std::to_string(burn_in) + ".." +
-                    std::to_string(cycles) + " is above divergence_factor x the truth's std (" + number_text(limit) +
-                    ")";
-      if (!team.leader()) continue;
-      if (status[r] != "ok") log::warning("filter repetition ", r, " (seed ", seed, ") ", status[r]);
-      const auto series = [&](const std::vector<double>& all) {
-        return std::vector<double>(all.begin() + r * cycles, all.begin() + (r + 1) * cycles);
-      };
-      mine.integer(r).text(status[r]).real(truth_std[r]);
-      mine.reals(series(rmse_a)).reals(series(spread_a)).reals(series(rmse_f)).reals(series(spread_f));
-      ++reported;
+    const Repetitions job{config, model, sampler, op, spec, members, cycles, burn_in, steps, window,
+                          sigma,  factor, noise_law(observe.get<std::string>("law")), observe, obs_shape, grid,
+                          context.seed()};
+    // Every repetition draws from its own seed, so the result is the same on
+    // any number of workers and ranks; with fewer repetitions than ranks a
+    // team of ranks shares each forecast's members out. The leader writes.
+    const std::vector<RepetitionOutcome> outcomes = items::map<RepetitionOutcome>(
+        context.ranks(), {"filter", "repetition", repetitions, true},
+        [&](std::int64_t r, const Ranks& team) { return repetition(job, r, team); });
+    if (!context.ranks().leader()) return;
+    std::vector<double> rmse_a, spread_a, rmse_f, spread_f, truth_std;
+    std::vector<std::string> status;
+    cycle::Seconds seconds;
+    std::int64_t timed_cycles = 0;
+    for (const auto& o : outcomes) {
+      rmse_a.insert(rmse_a.end(), o.rmse_a.begin(), o.rmse_a.end());
+      spread_a.insert(spread_a.end(), o.spread_a.begin(), o.spread_a.end());
+      rmse_f.insert(rmse_f.end(), o.rmse_f.begin(), o.rmse_f.end());
+      spread_f.insert(spread_f.end(), o.spread_f.begin(), o.spread_f.end());
+      truth_std.push_back(o.truth_std);
+      status.push_back(o.status);
+      seconds.forecast += o.seconds.forecast;
+      seconds.analysis += o.seconds.analysis;
+      timed_cycles += o.timed_cycles;
     }
-    progress.finish();
-    const auto gathered = ranks.all_gather(Packer()
-                                               .real(team.leader() ? seconds.forecast : 0)
-                                               .real(team.leader() ? seconds.analysis : 0)
-                                               .integer(team.leader() ? timed_cycles : 0)
-                                               .integer(reported)
-                                               .bytes() +
-                                           mine.bytes());
-    if (!ranks.leader()) return;
-    seconds = {};
-    timed_cycles = 0;
-    for (const auto& bytes : gathered) {
-      Unpacker in(bytes);
-      seconds.forecast += in.real();
-      seconds.analysis += in.real();
-      timed_cycles += in.integer();
-      for (std::int64_t n = in.integer(); n > 0; --n) {
-        const std::int64_t r = in.integer();
-        status[r] = in.text();
-        truth_std[r] = in.real();
-        for (auto* all : {&rmse_a, &spread_a, &rmse_f, &spread_f}) {
-          const std::vector<double> part = in.reals();
-          std::copy(part.begin(), part.end(), all->begin() + r * cycles);
-        }
-      }
-    }
+    const auto repetition_mean = [&](const std::vector<double>& series, std::int64_t r) {
+      return after_burn_in(std::vector<double>(series.begin() + r * cycles, series.begin() + (r + 1) * cycles), burn_in);
+    };
 
     // Time means after the burn-in, over the repetitions that did not diverge.
     auto time_mean = [&](const std::vector<double>& series) {

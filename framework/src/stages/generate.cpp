@@ -17,6 +17,9 @@
 #include <assim/model.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
+#include <assim/workers.hpp>
+
+#include <functional>
 
 #include "products.hpp"
 #include "restart.hpp"
@@ -150,14 +153,22 @@ class Generate : public Stage {
       initial = read_restart(context.resolve(initial_file), config.get<std::string>("initial_array"), spec, trajectories,
                              config.where("initial"));
     }
-    // The trajectories are shared out among the ranks in contiguous blocks;
-    // every rank gathers each snapshot, the leader writes it. A model steps
-    // its members independently, so a block integrates as it would in the
-    // whole batch.
+    // The trajectories are shared out among the ranks in contiguous blocks,
+    // and a rank's block among its workers; every rank gathers each
+    // snapshot, the leader writes it. A model steps its members
+    // independently, so a block integrates as it would in the whole batch.
     const Ranks& ranks = context.ranks();
     const auto [first, last] = ranks.block(trajectories);
-    std::unique_ptr<Trajectory> trajectory;
-    if (last > first) trajectory = model->start(initial.to(at::kDouble).slice(0, first, last).contiguous());
+    std::vector<std::unique_ptr<Trajectory>> parts;
+    const std::int64_t local = last - first;
+    const std::int64_t shares = std::min<std::int64_t>(workers::count(), local);
+    for (std::int64_t w = 0; w < shares; ++w) {
+      const std::int64_t from = first + local * w / shares, to = first + local * (w + 1) / shares;
+      parts.push_back(model->start(initial.to(at::kDouble).slice(0, from, to).contiguous()));
+    }
+    const auto each_part = [&](const std::function<void(Trajectory&)>& work) {
+      workers::each(static_cast<std::int64_t>(parts.size()), [&](std::int64_t w) { work(*parts[w]); });
+    };
     std::vector<std::int64_t> block_shape = {0};
     for (auto n : out_spec.shape()) block_shape.push_back(n);
 
@@ -179,7 +190,7 @@ class Generate : public Stage {
       std::int64_t chunk = std::max<std::int64_t>(1, total / 100);
       while (steps > 0) {
         std::int64_t n = std::min(chunk, steps);
-        if (trajectory) trajectory->advance(n);
+        each_part([n](Trajectory& part) { part.advance(n); });
         progress.advance(n);
         steps -= n;
         steps_taken += n;
@@ -198,8 +209,9 @@ class Generate : public Stage {
       if (file) file->write_samples(piece * trajectories, trajectory_index, piece_index, piece_start);
       for (std::int64_t f = 0; f < frames; ++f) {
         if (f > 0) advance(every);
-        const at::Tensor block = trajectory ? coarsen(trajectory->state(), spec, factor).contiguous()
-                                            : at::empty(block_shape, at::TensorOptions().dtype(at::kDouble));
+        std::vector<at::Tensor> states = {at::empty(block_shape, at::TensorOptions().dtype(at::kDouble))};
+        for (const auto& part : parts) states.push_back(coarsen(part->state(), spec, factor));
+        const at::Tensor block = at::cat(states, 0).contiguous();
         const at::Tensor snapshot = ranks.all_gather_blocks(block);
         if (!at::isfinite(snapshot).all().item<bool>())
           throw DivergenceError(steps_taken, "non-finite state in snapshot " + std::to_string(f) + " of piece " +

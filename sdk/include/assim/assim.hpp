@@ -18,4 +18,5 @@
 #include <assim/sampler.hpp>
 #include <assim/score_sampling.hpp>
 #include <assim/shape.hpp>
+#include <assim/workers.hpp>
 #include <assim/write_file.hpp>
