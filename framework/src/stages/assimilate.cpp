@@ -21,6 +21,7 @@
 #include <assim/shape.hpp>
 #include <assim/workers.hpp>
 
+#include "../run/counted.hpp"
 #include "../run/items.hpp"
 #include "cycle.hpp"
 #include "products.hpp"
@@ -37,22 +38,6 @@
 namespace assim {
 
 namespace {
-
-// The prior as the sampler sees it, counting the windows it denoises.
-class CountedPrior : public Prior {
- public:
-  CountedPrior(std::shared_ptr<const Prior> prior, std::shared_ptr<Evaluations> count)
-      : prior_(std::move(prior)), count_(std::move(count)) {}
-  at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const override {
-    count_->network += z_t.size(0);
-    return prior_->denoise(z_t, t);
-  }
-  std::shared_ptr<const ObservationOperator> augmentation() const override { return prior_->augmentation(); }
-
- private:
-  std::shared_ptr<const Prior> prior_;
-  std::shared_ptr<Evaluations> count_;
-};
 
 // What the sampler takes besides the observations, in words, for the tables.
 // On one-frame windows a variational sampler (3D-Var) or a filter analyses
@@ -167,13 +152,13 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
     problem.background = (*set.background)[w];
     problem.background_sigma = set.background_sigma;
   }
-  if (job.prior) problem.prior = std::make_shared<CountedPrior>(job.prior, evaluations);
+  if (job.prior) problem.prior = counted::prior(job.prior, evaluations);
   problem.climatology = job.climatology;
   problem.evaluations = evaluations;
   StateSpec units = set.state;
   if (set.normalised) units.units = "1";
   if (job.model && !job.cycle_filter) {
-    problem.model = products::in_units(job.model, job.normalisation, units, evaluations);
+    problem.model = products::in_units(counted::model(job.model, evaluations), job.normalisation, units);
     problem.frame_steps = set.frame_steps;
   }
   const std::uint64_t seed = job.seed + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);

@@ -233,40 +233,32 @@ namespace {
 
 class NormalisedTrajectory : public Trajectory {
  public:
-  NormalisedTrajectory(std::unique_ptr<Trajectory> inner, const Normalisation& normalisation, std::int64_t members,
-                       std::shared_ptr<Evaluations> count)
-      : inner_(std::move(inner)), normalisation_(normalisation), members_(members), count_(std::move(count)) {}
-  void advance(std::int64_t steps) override {
-    inner_->advance(steps);
-    if (count_) count_->model_steps += members_ * steps;
-  }
+  NormalisedTrajectory(std::unique_ptr<Trajectory> inner, const Normalisation& normalisation)
+      : inner_(std::move(inner)), normalisation_(normalisation) {}
+  void advance(std::int64_t steps) override { inner_->advance(steps); }
   at::Tensor state() const override { return normalisation_.normalise(inner_->state(), 1); }
   std::int64_t steps_taken() const override { return inner_->steps_taken(); }
 
  private:
   std::unique_ptr<Trajectory> inner_;
   Normalisation normalisation_;
-  std::int64_t members_;
-  std::shared_ptr<Evaluations> count_;
 };
 
 class NormalisedModel : public Model {
  public:
-  NormalisedModel(std::shared_ptr<const Model> model, Normalisation normalisation, StateSpec spec,
-                  std::shared_ptr<Evaluations> count)
-      : model_(std::move(model)), normalisation_(std::move(normalisation)), spec_(std::move(spec)), count_(std::move(count)) {}
+  NormalisedModel(std::shared_ptr<const Model> model, Normalisation normalisation, StateSpec spec)
+      : model_(std::move(model)), normalisation_(std::move(normalisation)), spec_(std::move(spec)) {}
   StateSpec state_spec() const override { return spec_; }
   at::Tensor initial_state(std::int64_t members, std::uint64_t seed) const override {
     return normalisation_.normalise(model_->initial_state(members, seed), 1);
   }
   std::unique_ptr<Trajectory> start(const at::Tensor& states) const override {
     return std::make_unique<NormalisedTrajectory>(model_->start(normalisation_.physical(states, 1).contiguous()),
-                                                  normalisation_, states.size(0), count_);
+                                                  normalisation_);
   }
   bool differentiable() const override { return model_->differentiable(); }
   at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
                                        std::int64_t frame_steps) const override {
-    if (count_) count_->model_steps += states.size(0) * (frames - 1) * frame_steps;
     return normalisation_.normalise(
         model_->differentiable_trajectory(normalisation_.physical(states, 1), frames, frame_steps), 2);
   }
@@ -275,14 +267,13 @@ class NormalisedModel : public Model {
   std::shared_ptr<const Model> model_;
   Normalisation normalisation_;
   StateSpec spec_;
-  std::shared_ptr<Evaluations> count_;
 };
 
 }  // namespace
 
 std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const Normalisation& normalisation,
-                                      const StateSpec& spec, std::shared_ptr<Evaluations> count) {
-  return std::make_shared<NormalisedModel>(std::move(model), normalisation, spec, std::move(count));
+                                      const StateSpec& spec) {
+  return std::make_shared<NormalisedModel>(std::move(model), normalisation, spec);
 }
 
 // -- dataset ------------------------------------------------------------------

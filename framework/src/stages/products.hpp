@@ -72,10 +72,9 @@ class Normalisation {
 // `model` seen in normalised units: states go in divided by the scale and
 // come out so, through the model in physical units (differentiably), so that
 // a sampler integrating the window's states (4D-Var) needs no scale. `spec`
-// is the problem's (units "1" when normalised). The steps it takes are
-// counted into `count` when one is given.
+// is the problem's (units "1" when normalised).
 std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const Normalisation& normalisation,
-                                      const StateSpec& spec, std::shared_ptr<Evaluations> count = nullptr);
+                                      const StateSpec& spec);
 
 // "[1.2, 0.5]": a per-channel tensor for a message.
 std::string values_text(const at::Tensor& values);
