@@ -2,6 +2,7 @@
 #include <assim/framework/experiment.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/workers.hpp>
 
 #include "config_impl.hpp"
 #include "experiment_file.hpp"
@@ -20,6 +21,8 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <mutex>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <functional>
@@ -526,7 +529,9 @@ struct Session::State {
   // "score_prior 1.2.0 <bytes> fnv1a:<hex>": a plugin rebuilt with other
   // code but the same version is a different plugin to the hash.
   mutable std::map<fs::path, std::string> plugin_digests;
+  mutable std::mutex plugin_digests_mutex;  // stages of a level record side by side, on workers
   std::string plugin_digest(const LoadedPlugin& plugin) const {
+    std::lock_guard<std::mutex> lock(plugin_digests_mutex);
     auto it = plugin_digests.find(plugin.file);
     if (it == plugin_digests.end()) it = plugin_digests.emplace(plugin.file, file_digest(plugin.file)).first;
     return it->second;
@@ -1106,22 +1111,60 @@ void Session::run(const RunOptions& options) {
     }
     const Ranks& runner = group ? *group : Ranks::self();
 
-    // Each group runs its stages; its leader reports how they went.
+    // Each group runs its stages; its leader reports how they went. On one
+    // rank, the stages that do not spread run side by side, one per worker,
+    // in batches of stages that name no component in common (a train stage
+    // fits the very object it names, an assimilate stage loads into it);
+    // each stage that spreads then runs alone on every worker.
+    struct Attempt {
+      bool made = false;
+      std::string error;  // empty: it succeeded
+      std::exception_ptr thrown;
+    };
+    std::vector<Attempt> attempts(mine.size());
+    std::atomic<bool> stop{false};
+    const auto attempt = [&](std::size_t k) {
+      if (stop && !options.keep_going) return;
+      const auto& d = due[mine[k]];
+      attempts[k].made = true;
+      try {
+        s.run_stage(d.name, d.config, d.hash, d.files, identities, *folder, runner);
+      } catch (const std::exception& e) {
+        attempts[k].error = without_backtrace(e.what());
+        attempts[k].thrown = std::current_exception();
+        stop = true;
+      }
+    };
+    std::vector<std::vector<std::size_t>> batches;
+    std::vector<std::set<std::string>> named;  // the components each batch names
+    std::vector<std::size_t> alone;
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      const auto& entry = s.stages.at(due[mine[k]].name);
+      if (runner.size() > 1 || entry.stage->spreads()) {
+        alone.push_back(k);
+        continue;
+      }
+      const std::set<std::string> uses(entry.components.begin(), entry.components.end());
+      std::size_t b = 0;
+      const auto shares = [&](const std::set<std::string>& taken) {
+        return std::any_of(uses.begin(), uses.end(), [&](const std::string& c) { return taken.count(c) > 0; });
+      };
+      while (b < batches.size() && shares(named[b])) ++b;
+      if (b == batches.size()) batches.emplace_back(), named.emplace_back();
+      batches[b].push_back(k);
+      named[b].insert(uses.begin(), uses.end());
+    }
+    for (const auto& batch : batches)
+      workers::each(static_cast<std::int64_t>(batch.size()), [&](std::int64_t k) { attempt(batch[k]); });
+    for (const auto k : alone) attempt(k);
     std::exception_ptr first_failure;
     Packer outcomes;
     std::int64_t reported = 0;
-    for (const auto i : mine) {
-      const auto& d = due[i];
-      try {
-        s.run_stage(d.name, d.config, d.hash, d.files, identities, *folder, runner);
-        if (runner.leader()) outcomes.text(d.name).integer(1).text(""), ++reported;
-      } catch (const std::exception& e) {
-        if (runner.leader()) outcomes.text(d.name).integer(0).text(without_backtrace(e.what())), ++reported;
-        if (!options.keep_going) {
-          first_failure = std::current_exception();
-          break;
-        }
-      }
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      if (!attempts[k].made) continue;
+      if (runner.leader())
+        outcomes.text(due[mine[k]].name).integer(attempts[k].error.empty() ? 1 : 0).text(attempts[k].error), ++reported;
+      if (attempts[k].thrown && !first_failure && !options.keep_going) first_failure = attempts[k].thrown;
     }
     // Without --keep-going the first failure stops every rank (the rank
     // where it happened prints it); with it, every rank learns what failed.
