@@ -61,6 +61,10 @@ two run "$case" --workers 1 --threads 1 --output "$work/two_team" "${team[@]}" -
   || { cat "$work/log"; exit 1; }
 grep -q "stage by_letkf (assimilate): running on 2 ranks" "$work/log" || { echo "FAIL: by_letkf did not spread"; fail=1; }
 same "$work/one_team/ranks" "$work/two_team/ranks" "one window on a team of 2"
+# ... and on 2 workers of one rank, which share its forecasts and regions out the same way.
+"$assim" run "$case" --workers 2 --threads 1 --output "$work/workers_team" "${team[@]}" > "$work/log" 2>&1 \
+  || { cat "$work/log"; exit 1; }
+same "$work/one_team/ranks" "$work/workers_team/ranks" "one window on 2 workers"
 
 # Rank 1 runs the long 'test' (stages i mod 2 of the first level); kill it there.
 long=(--set "stages.test.spinup=40 years")

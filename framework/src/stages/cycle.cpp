@@ -1,9 +1,12 @@
 #include "cycle.hpp"
 
 #include <assim/error.hpp>
+#include <assim/workers.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <mutex>
 
 namespace assim::cycle {
 
@@ -22,16 +25,32 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Each rank of the team computes its block (`work`), and every rank gets the
-// blocks joined along `dim` in rank order. A block that diverges stops the
-// team alike: every rank throws the same DivergenceError.
-at::Tensor joined(const Ranks& team, std::int64_t dim, const std::function<at::Tensor()>& work) {
-  if (team.size() == 1) return work();
+// The blocks of `count` things (members, grid points) split among the team:
+// this rank's share, cut again among its workers when it is not itself on a
+// worker; `work(first, last)` computes one block, and every rank of the team
+// gets them all joined along `dim`, in order. Members step and grid points
+// are analysed independently, so the joined result is the same bit for bit
+// however it was cut. A block that diverges stops the team alike: every rank
+// throws the same DivergenceError.
+at::Tensor joined(const Ranks& team, std::int64_t count, std::int64_t dim,
+                  const std::function<at::Tensor(std::int64_t, std::int64_t)>& work) {
+  const auto [first, last] = team.block(count);
+  const std::int64_t local = last - first;
+  const std::int64_t parts = std::clamp<std::int64_t>(workers::inside() ? 1 : workers::count(), 1, std::max<std::int64_t>(1, local));
+  const auto mine = [&, first = first] {
+    if (parts == 1) return work(first, first + local);
+    std::vector<at::Tensor> blocks(static_cast<std::size_t>(parts));
+    workers::each(parts, [&](std::int64_t k) {
+      blocks[static_cast<std::size_t>(k)] = work(first + local * k / parts, first + local * (k + 1) / parts);
+    });
+    return at::cat(blocks, dim);
+  };
+  if (team.size() == 1) return mine();
   at::Tensor block;
   std::string diverged;
   std::int64_t diverged_at = 0;
   try {
-    block = work().contiguous();
+    block = mine().contiguous();
   } catch (const DivergenceError& e) {
     // Rethrown as it was: the step and the message without its prefix.
     const std::string prefix = "diverged at step " + std::to_string(e.step()) + ": ", what = e.what();
@@ -69,9 +88,8 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
   out.forecast = ensemble;
   if (steps > 0) {
     auto t0 = std::chrono::steady_clock::now();
-    // The members in blocks, one per rank.
-    out.forecast = joined(team, 0, [&] {
-      const auto [first, last] = team.block(ensemble.size(0));
+    // The members in blocks, one per rank and worker.
+    out.forecast = joined(team, ensemble.size(0), 0, [&](std::int64_t first, std::int64_t last) {
       const at::Tensor block = ensemble.slice(0, first, last);
       if (last == first) return block.to(at::kDouble);
       auto trajectory = model.start((normalisation ? normalisation->physical(block, 1) : block).contiguous());
@@ -87,16 +105,21 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
     problem.forecast = out.forecast.contiguous();
     auto t0 = std::chrono::steady_clock::now();
     const std::int64_t points = trailing_points(problem.state);
-    if (team.size() > 1 && sampler.needs().local && points >= team.size()) {
-      // A local analysis in regions, one per rank: contiguous blocks of the
-      // flattened grid; every rank keeps its region of its result.
-      const auto [first, last] = team.block(points);
+    const bool spread = team.size() > 1 || (!workers::inside() && workers::count() > 1);
+    if (spread && sampler.needs().local && points >= team.size() * std::max(1, workers::count())) {
+      // A local analysis in regions, one per rank and worker: contiguous
+      // blocks of the flattened grid; each keeps its region of its result.
       std::vector<std::int64_t> shape;
-      const at::Tensor part = joined(team, 1, [&, first = first, last = last] {
-        problem.analysed_points = at::zeros({points}, at::kBool);
-        problem.analysed_points.slice(0, first, last).fill_(true);
-        const at::Tensor window = sampler.sample(problem, members, seed);
-        shape = window.sizes().vec();
+      std::mutex shaped;
+      const at::Tensor part = joined(team, points, 1, [&](std::int64_t first, std::int64_t last) {
+        AssimilationProblem region = problem;
+        region.analysed_points = at::zeros({points}, at::kBool);
+        region.analysed_points.slice(0, first, last).fill_(true);
+        const at::Tensor window = sampler.sample(region, members, seed);
+        {
+          std::lock_guard<std::mutex> lock(shaped);
+          shape = window.sizes().vec();
+        }
         return window.reshape({-1, points}).slice(1, first, last);
       });
       out.window = part.reshape(shape);
