@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <exception>
+#include <functional>
+#include <thread>
 #include <sstream>
 
 namespace assim::testing {
@@ -50,6 +52,21 @@ bool runs(Failures& f, const std::string& what, F&& body) {
     f.add(what + " threw something that is not a std::exception");
   }
   return false;
+}
+
+// Two calls at once, as two workers make them (assim/workers.hpp): each must
+// give, bit for bit, what a call alone gave.
+void at_once(Failures& f, const std::string& what, const std::function<at::Tensor()>& call, const at::Tensor& alone) {
+  at::Tensor there, here;
+  Failures elsewhere;
+  std::thread other([&] { runs(elsewhere, what + " on a second worker", [&] { there = call(); }); });
+  const bool ran = runs(f, what + " on two workers at once", [&] { here = call(); });
+  other.join();
+  for (const auto& failure : elsewhere.list) f.add(failure);
+  if (!ran || !elsewhere.empty()) return;
+  if (!at::equal(here, alone) || !at::equal(there, alone))
+    f.add(what + " called from two workers at once differs from a call alone: the component shares state between "
+                 "calls (a cache, a counter, a generator) that concurrent calls race on");
 }
 
 // A differentiable model: its torch trajectory is the stepper's to 1e-12
@@ -160,6 +177,11 @@ Failures check_model(const Model& model, std::int64_t steps) {
         break;
       }
     }
+    at_once(f, "start / advance", [&] {
+      auto again = model.start(given);
+      again->advance(steps);
+      return again->state();
+    }, after);
   });
   if (model.differentiable()) check_differentiable(f, model, given, steps);
   return f;
@@ -243,6 +265,10 @@ Failures check_prior(const Prior& prior, const std::vector<std::int64_t>& window
   if (!at::isfinite(eps).all().item<bool>()) f.add("denoise returned non-finite values");
   if (!at::equal(eps, again)) f.add("denoise differs between two calls on the same input");
   if (!close(first, eps.slice(0, 0, 1), 1e-4)) f.add("a member's eps depends on the other members of the batch");
+  at_once(f, "denoise", [&] {
+    const at::NoGradGuard no_grad_here;  // grad mode is per thread
+    return prior.denoise(z, t);
+  }, eps);
   return f;
 }
 
@@ -270,6 +296,7 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
   }
   if (!at::isfinite(a).all().item<bool>()) f.add("sample returned non-finite values");
   if (!at::equal(a, b)) f.add("sample differs between two calls with the same seed");
+  at_once(f, "sample", [&] { return sampler.sample(problem, members, 5); }, a);
   auto refused = [&](AssimilationProblem lacking, const std::string& what) {
     try {
       sampler.sample(lacking, members, 5);

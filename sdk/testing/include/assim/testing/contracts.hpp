@@ -37,7 +37,8 @@ struct ASSIM_API Failures {
 // positive time step); initial_state of shape (members, dims...), float64,
 // finite, equal for a seed and different for another; start() keeping the
 // states it was given, advance(`steps`) keeping shape and finiteness and
-// counting steps, and members advanced in one batch equal to each alone.
+// counting steps, members advanced in one batch equal to each alone, and two
+// trajectories advanced on two workers at once equal to one alone.
 // A differentiable() model also: differentiable_trajectory equal to
 // start/advance to 1e-12 relative, and its autograd derivative equal to a
 // central finite difference along a random direction.
@@ -54,12 +55,13 @@ ASSIM_API Failures check_observation_operator(const ObservationOperator& op, con
 
 // A Prior on windows z of `window_shape` (frames, channels, y, x): denoise
 // returns eps of z's shape and dtype, finite, the same on a second call,
-// and each member's eps depends on that member alone.
+// each member's eps depends on that member alone, and two calls on two
+// workers at once give what one gives alone.
 ASSIM_API Failures check_prior(const Prior& prior, const std::vector<std::int64_t>& window_shape);
 
 // A Sampler on a problem the caller builds (with the prior, forecast or
 // background, model or climatology the sampler's needs() declares): samples of shape (members, L,
-// state...), finite, equal for a seed; a problem lacking what needs()
+// state...), finite, equal for a seed and when two workers call it at once; a problem lacking what needs()
 // declares is refused with an exception; a deterministic one is checked with
 // 1 member, gives the same estimate for every seed and refuses 2 members.
 ASSIM_API Failures check_sampler(const Sampler& sampler, const AssimilationProblem& problem, std::int64_t members);
