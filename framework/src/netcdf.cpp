@@ -1,11 +1,13 @@
 #include <assim/error.hpp>
 #include <assim/framework/netcdf.hpp>
 
+#include <H5Epublic.h>
 #include <H5public.h>
 #include <netcdf.h>
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <numeric>
 
 namespace assim::netcdf {
@@ -16,11 +18,34 @@ namespace {
 // whose close failed (a full disk) stays in its table, freed but not removed
 // (HDF5 1.10), and closing it again at exit crashed the host after it had
 // reported the error. Every File is closed by its owner, so the handler has
-// nothing to do: it is turned off before HDF5 starts, at the first file.
+// nothing to do: it is turned off before HDF5 starts, at the first call.
 void without_hdf5_exit_handler() {
   static const bool once = (H5dont_atexit(), true);
   (void)once;
 }
+
+// Debian's NetCDF is not thread-safe, and the runner runs stages side by side
+// on workers (two observe stages writing at once aborted inside HDF5). Every
+// call into the library holds one lock; it is recursive because one File
+// method calls another (read calls shape). HDF5 keeps its error printing per
+// thread and NetCDF turns it off only on the thread that opened the first
+// file, so each other thread turns it off for itself: NetCDF's probes for
+// optional attributes would print a page of diagnostics on a worker.
+class Locked {
+ public:
+  Locked() : guard_(library()) {
+    without_hdf5_exit_handler();  // before anything starts HDF5
+    thread_local const bool quiet = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+    (void)quiet;
+  }
+
+ private:
+  static std::recursive_mutex& library() {
+    static std::recursive_mutex mutex;
+    return mutex;
+  }
+  std::lock_guard<std::recursive_mutex> guard_;
+};
 
 }  // namespace
 
@@ -34,6 +59,7 @@ File::~File() {
 }
 
 int File::release() noexcept {
+  const Locked lock;
   const int status = nc_close(id_);
   if (status != NC_NOERR) {
     // A file whose close failed (a full disk) is still open in the library,
@@ -61,7 +87,7 @@ void File::check(int status, const std::string& what) const {
 }
 
 File File::create(const std::filesystem::path& path) {
-  without_hdf5_exit_handler();
+  const Locked lock;
   int id = -1;
   int status = nc_create(path.c_str(), NC_NETCDF4 | NC_CLOBBER, &id);
   File file(-1, path);
@@ -71,7 +97,7 @@ File File::create(const std::filesystem::path& path) {
 }
 
 File File::open(const std::filesystem::path& path) {
-  without_hdf5_exit_handler();
+  const Locked lock;
   int id = -1;
   int status = nc_open(path.c_str(), NC_NOWRITE, &id);
   File file(-1, path);
@@ -81,6 +107,7 @@ File File::open(const std::filesystem::path& path) {
 }
 
 void File::dimension(const std::string& name, std::size_t size) {
+  const Locked lock;
   int dim = -1;
   check(nc_def_dim(id_, name.c_str(), size == 0 ? NC_UNLIMITED : size, &dim),
         "defining dimension " + name);
@@ -88,6 +115,7 @@ void File::dimension(const std::string& name, std::size_t size) {
 
 void File::variable(const std::string& name, const std::string& type,
                     const std::vector<std::string>& dimensions) {
+  const Locked lock;
   nc_type nctype = type == "double" ? NC_DOUBLE : type == "float" ? NC_FLOAT : type == "string" ? NC_STRING : NC_INT;
   std::vector<int> dims;
   std::vector<std::size_t> chunks;
@@ -113,6 +141,7 @@ void File::variable(const std::string& name, const std::string& type,
 }
 
 int File::variable_id(const std::string& name) const {
+  const Locked lock;
   if (name.empty()) return NC_GLOBAL;
   int var = -1;
   check(nc_inq_varid(id_, name.c_str(), &var), "no variable " + name);
@@ -120,42 +149,52 @@ int File::variable_id(const std::string& name) const {
 }
 
 void File::attribute(const std::string& variable, const std::string& name, const std::string& text) {
+  const Locked lock;
   check(nc_put_att_text(id_, variable_id(variable), name.c_str(), text.size(), text.c_str()),
         "attribute " + variable + ":" + name);
 }
 
 void File::attribute(const std::string& variable, const std::string& name, double value) {
+  const Locked lock;
   attribute(variable, name, std::vector<double>{value});
 }
 
 void File::attribute(const std::string& variable, const std::string& name,
                      const std::vector<double>& values) {
+  const Locked lock;
   check(nc_put_att_double(id_, variable_id(variable), name.c_str(), NC_DOUBLE, values.size(),
                           values.data()),
         "attribute " + variable + ":" + name);
 }
 
-void File::end_definitions() { check(nc_enddef(id_), "ending definitions"); }
+void File::end_definitions() {
+  const Locked lock;
+  check(nc_enddef(id_), "ending definitions");
+}
 
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const double* values) {
+  const Locked lock;
   check(nc_put_vara_double(id_, variable_id(variable), start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const float* values) {
+  const Locked lock;
   check(nc_put_vara_float(id_, variable_id(variable), start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const int* values) {
+  const Locked lock;
   check(nc_put_vara_int(id_, variable_id(variable), start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::string>& values) {
+  const Locked lock;
   std::vector<const char*> pointers;
   for (const auto& v : values) pointers.push_back(v.c_str());
   std::size_t start = 0, count = values.size();
@@ -163,6 +202,7 @@ void File::write(const std::string& variable, const std::vector<std::string>& va
 }
 
 std::vector<std::string> File::read_strings(const std::string& variable) const {
+  const Locked lock;
   const std::size_t count = shape(variable).at(0), start = 0;
   std::vector<char*> pointers(count, nullptr);
   check(nc_get_vara_string(id_, variable_id(variable), &start, &count, pointers.data()), "reading " + variable);
@@ -171,18 +211,24 @@ std::vector<std::string> File::read_strings(const std::string& variable) const {
   return out;
 }
 
-void File::sync() { check(nc_sync(id_), "syncing"); }
+void File::sync() {
+  const Locked lock;
+  check(nc_sync(id_), "syncing");
+}
 
 void File::close() {
+  const Locked lock;
   if (id_ >= 0) check(release(), "closing");
 }
 
 bool File::has_variable(const std::string& name) const {
+  const Locked lock;
   int var = -1;
   return nc_inq_varid(id_, name.c_str(), &var) == NC_NOERR;
 }
 
 std::vector<std::string> File::dimensions_of(const std::string& variable) const {
+  const Locked lock;
   int var = variable_id(variable);
   int ndims = 0;
   check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
@@ -198,6 +244,7 @@ std::vector<std::string> File::dimensions_of(const std::string& variable) const 
 }
 
 std::vector<std::size_t> File::shape(const std::string& variable) const {
+  const Locked lock;
   int var = variable_id(variable);
   int ndims = 0;
   check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
@@ -214,6 +261,7 @@ std::vector<std::size_t> File::shape(const std::string& variable) const {
 
 std::vector<double> File::read(const std::string& variable, const std::vector<std::size_t>& start,
                                const std::vector<std::size_t>& count) const {
+  const Locked lock;
   auto full = shape(variable);
   std::vector<std::size_t> s = start.empty() ? std::vector<std::size_t>(full.size(), 0) : start;
   std::vector<std::size_t> c = count.empty() ? full : count;
@@ -225,6 +273,7 @@ std::vector<double> File::read(const std::string& variable, const std::vector<st
 }
 
 bool File::has_attribute(const std::string& variable, const std::string& name) const {
+  const Locked lock;
   int var = variable.empty() ? NC_GLOBAL : -1;
   if (!variable.empty() && nc_inq_varid(id_, variable.c_str(), &var) != NC_NOERR) return false;
   std::size_t length = 0;
@@ -232,6 +281,7 @@ bool File::has_attribute(const std::string& variable, const std::string& name) c
 }
 
 std::string File::text_attribute(const std::string& variable, const std::string& name) const {
+  const Locked lock;
   int var = variable_id(variable);
   std::size_t length = 0;
   check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
@@ -242,6 +292,7 @@ std::string File::text_attribute(const std::string& variable, const std::string&
 
 std::vector<double> File::number_attribute(const std::string& variable,
                                            const std::string& name) const {
+  const Locked lock;
   int var = variable_id(variable);
   std::size_t length = 0;
   check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
@@ -252,6 +303,7 @@ std::vector<double> File::number_attribute(const std::string& variable,
 }
 
 std::vector<std::string> File::numeric_variables() const {
+  const Locked lock;
   int count = 0;
   check(nc_inq_nvars(id_, &count), "the variables");
   std::vector<std::string> out;
