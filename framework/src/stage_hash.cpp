@@ -4,6 +4,7 @@
 
 #include <assim/abi.hpp>
 #include <assim/digest.hpp>
+#include <assim/workers.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
@@ -27,10 +28,12 @@ const Build& host() {
 }
 
 const Build& sdk() {
-  // The library file that holds libassim_sdk's code, wherever the loader found it.
+  // The library file that holds libassim_sdk's code, wherever the loader
+  // found it: asked of a function it exports (the toolkit's, file_digest
+  // among them, are compiled into the host itself).
   static const Build b = [] {
     Dl_info info{};
-    if (::dladdr(reinterpret_cast<void*>(&file_digest), &info) == 0 || !info.dli_fname)
+    if (::dladdr(reinterpret_cast<void*>(&workers::count), &info) == 0 || !info.dli_fname)
       return Build{"libassim_sdk", "unknown"};
     return built(fs::absolute(info.dli_fname));
   }();

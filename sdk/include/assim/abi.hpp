@@ -8,7 +8,19 @@
 
 #include <cstdint>
 
+// The contract a plugin shares with the host, in libassim_sdk: the info
+// record, Component and the four interfaces with their problem types, Config,
+// Parameters and Registrar, the errors, logging, Progress and the workers
+// (these last three hold process-wide state: the log's lock, which progress
+// line is outermost, how many workers run).
 #define ASSIM_API __attribute__((visibility("default")))
+// The toolkit, a static library (AssimSDK::toolkit, linked into each plugin
+// with AssimSDK::sdk): helpers a plugin may use (the diffusion schedule,
+// score sampling, noise laws, memory checks, digests, checked file writes),
+// compiled into the plugin itself, so that the plugin's digest, which every
+// result it computes records, covers the helper code it runs, and a helper
+// can change without a new ABI. Hidden in each binary that links it.
+#define ASSIM_TOOLKIT
 
 // Bump ASSIM_ABI_VERSION whenever a change to sdk/include/assim makes a plugin
 // built against the old headers unsafe to load (a virtual function added,
@@ -16,7 +28,7 @@
 // --record`: e2e.abi_guard fails while the declarations differ from those
 // sdk/abi.digest holds for this version. ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 9
+#define ASSIM_ABI_VERSION 10
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 

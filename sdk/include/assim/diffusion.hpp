@@ -15,7 +15,7 @@
 
 namespace assim {
 
-class ASSIM_API CosineSchedule {
+class ASSIM_TOOLKIT CosineSchedule {
  public:
   explicit CosineSchedule(double eta = 1e-3);
 

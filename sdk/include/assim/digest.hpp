@@ -11,11 +11,11 @@
 
 namespace assim {
 
-ASSIM_API std::uint64_t fnv1a(const std::string& text);
+ASSIM_TOOLKIT std::uint64_t fnv1a(const std::string& text);
 // 16 lowercase hex digits.
-ASSIM_API std::string hex_digest(std::uint64_t value);
+ASSIM_TOOLKIT std::string hex_digest(std::uint64_t value);
 // "<bytes> fnv1a:<hex>" of a file's content; "missing" when there is no
 // regular file at `file`, "unreadable" when it cannot be opened.
-ASSIM_API std::string file_digest(const std::filesystem::path& file);
+ASSIM_TOOLKIT std::string file_digest(const std::filesystem::path& file);
 
 }  // namespace assim

@@ -13,10 +13,10 @@ namespace assim {
 
 // Physical memory of this machine, or the address-space limit of this process
 // when one is set and smaller, in bytes.
-ASSIM_API double available_memory_bytes();
+ASSIM_TOOLKIT double available_memory_bytes();
 
 // Throws ConfigError at `key` when `bytes` (what `what` needs) exceed the
 // available memory.
-ASSIM_API void check_memory(const Config& config, const std::string& key, double bytes, const std::string& what);
+ASSIM_TOOLKIT void check_memory(const Config& config, const std::string& key, double bytes, const std::string& what);
 
 }  // namespace assim

@@ -14,6 +14,6 @@ namespace assim {
 // and checked, then renamed into place, so that `file` holds either all of
 // `bytes` or what it held before. A failure (a full disk, a missing folder)
 // removes what was written and throws an Error "cannot write FILE: REASON".
-ASSIM_API void write_file(const std::filesystem::path& file, std::string_view bytes);
+ASSIM_TOOLKIT void write_file(const std::filesystem::path& file, std::string_view bytes);
 
 }  // namespace assim
