@@ -245,8 +245,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   const std::int64_t steps = (plan.per_epoch + batch - 1) / batch;
   const std::int64_t total_steps = options.epochs * steps;
 
-  torch::manual_seed(options.seed);
-  UNet net(arch, plan.compute);
+  UNet net = seeded_network(arch, plan.compute, options.seed);
   std::int64_t start = 0;
   std::vector<Row> history;
   double best = std::numeric_limits<double>::infinity();

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -207,7 +208,23 @@ torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x, std::int64_t fr
   return x + back;
 }
 
+namespace {
+
+std::recursive_mutex& global_generator() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
+UNet seeded_network(const Architecture& a, const Compute& compute, std::uint64_t seed) {
+  const std::lock_guard<std::recursive_mutex> lock(global_generator());
+  torch::manual_seed(seed);
+  return UNet(a, compute);
+}
+
 UNetImpl::UNetImpl(const Architecture& a, const Compute& compute) : a_(a), compute_(compute) {
+  const std::lock_guard<std::recursive_mutex> lock(global_generator());  // seeded_network
   const auto levels = static_cast<std::int64_t>(a.channels.size());
   const std::int64_t k = a.kernel;
   if (a.timed) {

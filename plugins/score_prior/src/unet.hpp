@@ -137,4 +137,10 @@ class UNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UNet);
 
+// A network whose initial weights are the seed's. LibTorch's layers draw them
+// from its global generator; fits run side by side on workers, and a seed set
+// on one thread would be drawn from by another, so seeding and every
+// network's construction hold one lock.
+UNet seeded_network(const Architecture& a, const Compute& compute, std::uint64_t seed);
+
 }  // namespace assim::score_prior
