@@ -5,7 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "config_impl.hpp"
-#include "sampler.hpp"
+#include "enkf_sampler.hpp"
 
 #include <assim/error.hpp>
 #include <assim/observation_operator.hpp>

@@ -1,4 +1,4 @@
-#include "model.hpp"
+#include "qg_model.hpp"
 
 #include "stepper.hpp"
 

@@ -1,4 +1,4 @@
-#include "sampler.hpp"
+#include "enkf_sampler.hpp"
 
 #include <assim/error.hpp>
 #include <assim/shape.hpp>
