@@ -1,5 +1,6 @@
 // Every in-tree plugin against the SDK's contract suites, loaded from its
-// built file the way the host loads it (no plugin's sources are included).
+// built file the way the host loads it (no plugin's sources are included),
+// with the settings in plugins/<plugin>/tests/contract.yaml.
 #include <torch/torch.h>
 
 #include <assim/framework/plugins.hpp>
@@ -7,6 +8,8 @@
 #include <assim/testing/contracts.hpp>
 
 #include <doctest/doctest.h>
+
+#include <yaml-cpp/yaml.h>
 
 #include <unistd.h>
 
@@ -16,30 +19,40 @@
 
 namespace {
 
-// Small settings for each type, so that the checks run in seconds.
-const std::map<std::string, std::string> settings = {
-    {"model.qg", "{nx: 16, dt: 7200}"},
-    {"model.lorenz96", "{sites: 12}"},
-    {"model.lorenz63", "{}"},
-    {"obs.identity", "{}"},
-    {"obs.arctan", "{scale: 3}"},
-    {"obs.sin", "{amplitude: 1.5, frequency: 3}"},
-    {"obs.stack", "{operators: [$arctan, $sine]}"},
-    {"obs.velocity", "{model: $qg}"},
-    {"prior.gaussian", "{shape: [3, 2, 16, 16]}"},
-    {"prior.score_unet", "{state_shape: [2, 16, 16], window: 3, channels: [4, 8], blocks: 1, frequencies: 2, "
-                         "embedding_hidden: 8, embedding: 8}"},
-    {"sampler.sda", "{steps: 4, corrections: 0}"},
-    {"sampler.soad", "{steps: 4, corrections: 0}"},
-    {"sampler.enkf", "{method: etkf}"},
-    {"sampler.var4d", "{constraint: weak, iterations: 20}"},
-    {"sampler.estimator", "{state_shape: [2, 16, 16], operator: $arctan, background: false, channels: [4], blocks: 1}"},
-};
+// Each plugin's small settings for its types, from the contract.yaml in its
+// own tests folder (plugins/<plugin>/tests/contract.yaml), as YAML text.
+// An entry for a type the plugin does not register is an error in `wrong`.
+std::map<std::string, std::string> contract_settings(const assim::PluginCatalog& catalog, std::set<std::string>& wrong) {
+  std::map<std::string, std::string> settings;
+  for (const auto& plugin : catalog.plugins()) {
+    const auto file = std::filesystem::path(ASSIM_PLUGIN_SOURCE_DIR) / plugin->name / "tests" / "contract.yaml";
+    if (!std::filesystem::exists(file)) continue;
+    for (const auto& entry : YAML::LoadFile(file.string())) {
+      const auto type = entry.first.as<std::string>();
+      const assim::RegisteredType* found = catalog.find(type);
+      if (!found || found->plugin != plugin.get()) wrong.insert(file.string() + ": " + type);
+      settings[type] = YAML::Dump(entry.second);
+    }
+  }
+  return settings;
+}
+
+// YAML text of a map with the keys of `more` added.
+std::string with_keys(const std::string& yaml, const std::string& more) {
+  YAML::Node node = YAML::Load(yaml);
+  for (const auto& entry : YAML::Load(more)) node[entry.first.as<std::string>()] = entry.second;
+  return YAML::Dump(node);
+}
 
 struct Catalog {
   assim::PluginCatalog catalog;
   std::map<std::string, std::shared_ptr<assim::Component>> built;
-  Catalog() { catalog.load(ASSIM_PLUGIN_BUILD_DIR, "the build's plugin folder"); }
+  std::set<std::string> misplaced;  // contract.yaml entries for another plugin's types
+  std::map<std::string, std::string> settings;
+  Catalog() {
+    catalog.load(ASSIM_PLUGIN_BUILD_DIR, "the build's plugin folder");
+    settings = contract_settings(catalog, misplaced);
+  }
 
   template <class T>
   std::shared_ptr<T> make(const std::string& type, const std::string& yaml) {
@@ -50,6 +63,7 @@ struct Catalog {
   }
   template <class T>
   std::shared_ptr<T> make(const std::string& type) {
+    REQUIRE_MESSAGE(settings.count(type), "no contract settings for " << type);
     return make<T>(type, settings.at(type));
   }
 };
@@ -68,12 +82,15 @@ assim::StateSpec spec_of(const std::vector<std::int64_t>& shape) {
 
 }  // namespace
 
-TEST_CASE("every registered type has contract settings here, so that none goes unchecked") {
+TEST_CASE("every registered type has contract settings beside its plugin, so that none goes unchecked") {
   Catalog c;
   std::set<std::string> missing;
   for (const auto& name : c.catalog.type_names())
-    if (!settings.count(name)) missing.insert(name);
-  CHECK_MESSAGE(missing.empty(), "types without contract settings: " << *missing.begin());
+    if (!c.settings.count(name)) missing.insert(name);
+  CHECK_MESSAGE(missing.empty(), "types without contract settings in plugins/<plugin>/tests/contract.yaml: "
+                                     << *missing.begin());
+  CHECK_MESSAGE(c.misplaced.empty(), "contract settings for a type the plugin does not register: "
+                                         << *c.misplaced.begin());
 }
 
 TEST_CASE("models keep the Model contract") {
@@ -130,9 +147,8 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
   }
   SUBCASE("sampler.soad with an (untrained) prior over z = (x, H(x))") {
     assim::AssimilationProblem p = problem;
-    p.prior = c.make<assim::Prior>(
-        "prior.score_unet", settings.at("prior.score_unet").substr(0, settings.at("prior.score_unet").size() - 1) +
-                                ", augment_with: $arctan}");
+    p.prior = c.make<assim::Prior>("prior.score_unet",
+                                   with_keys(c.settings.at("prior.score_unet"), "{augment_with: $arctan}"));
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.soad"), p, 4);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "fields.hpp"
+#include "field_maps.hpp"
 #include "gallery.hpp"
 #include "html.hpp"
 #include "inputs.hpp"

@@ -1,5 +1,5 @@
 // The EnKF plugin: one sampler type, sampler.enkf.
-#include "sampler.hpp"
+#include "enkf_sampler.hpp"
 
 #include <assim/registrar.hpp>
 

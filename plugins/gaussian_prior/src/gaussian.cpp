@@ -1,6 +1,7 @@
 #include "gaussian.hpp"
 
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
@@ -9,26 +10,44 @@
 
 namespace assim::gaussian_prior {
 
-assim::Parameters GaussianPrior::parameters() {
-  assim::Parameters p;
-  p.required("shape", assim::ParameterType::Integers, "",
-             "event shape [frames, channels, y, x] of the windows the prior is over")
-      .at_least(1);
-  p.real("mean", 0.0, "", "m: the mean of every element");
-  p.reals("covariance", {1.0}, "",
+namespace {
+
+struct Options {
+  std::vector<std::int64_t> shape;  // required: no default
+  double mean = 0.0;
+  std::vector<double> covariance{1.0};
+};
+
+// Each setting bound to the Options field it fills (whose initial value is
+// the default). Fields gives every bound field a default; `shape` must be
+// given, so its declaration is made required.
+assim::Fields<Options> fields() {
+  assim::Fields<Options> p;
+  assim::Parameter& shape =
+      p.integers("shape", &Options::shape, "", "event shape [frames, channels, y, x] of the windows the prior is over")
+          .at_least(1);
+  shape.presence = assim::Presence::Required;
+  shape.default_value.clear();
+  p.real("mean", &Options::mean, "", "m: the mean of every element");
+  p.reals("covariance", &Options::covariance, "",
           "one value: the variance of every element; one per channel: a diagonal covariance; "
           "n*n values (n = frames*channels*y*x): a dense covariance, row-major over the flattened event");
   return p;
 }
 
+}  // namespace
+
+assim::Parameters GaussianPrior::parameters() { return fields().parameters(); }
+
 GaussianPrior::GaussianPrior(const assim::Config& config) {
-  shape_ = config.get<std::vector<std::int64_t>>("shape");
+  const Options options = fields().read(config);
+  shape_ = options.shape;
   if (shape_.size() != 4)
     config.fail("shape", "needs 4 entries [frames, channels, y, x], got " + std::to_string(shape_.size()));
   size_ = shape_[0] * shape_[1] * shape_[2] * shape_[3];
-  mean_ = config.get<double>("mean");
+  mean_ = options.mean;
 
-  const auto cov = config.get<std::vector<double>>("covariance");
+  const std::vector<double>& cov = options.covariance;
   const auto count = static_cast<std::int64_t>(cov.size());
   const std::int64_t channels = shape_[1];
   const auto f64 = at::TensorOptions().dtype(at::kDouble);

@@ -29,68 +29,77 @@ class Identity : public assim::ObservationOperator {
 
 class Arctan : public assim::ObservationOperator {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.real("scale", 3.0, "1 / state units", "a in arctan(a x)").above(0);
+  struct Options {
+    double scale = 3.0;
+  };
+  static assim::Fields<Options> fields() {
+    assim::Fields<Options> p;
+    p.real("scale", &Options::scale, "1 / state units", "a in arctan(a x)").above(0);
     return p;
   }
-  explicit Arctan(const Config& c) : scale_(c.get<double>("scale")) {}
-  at::Tensor apply(const at::Tensor& x) const override { return at::atan(scale_ * x); }
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Arctan(const Config& c) : o_(fields().read(c)) {}
+  at::Tensor apply(const at::Tensor& x) const override { return at::atan(o_.scale * x); }
 
  private:
-  double scale_;
+  Options o_;
 };
 
 class Sine : public assim::ObservationOperator {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.real("amplitude", 1.5, "observation units", "A in A sin(f x)").above(0);
-    p.real("frequency", 3.0, "1 / state units", "f in A sin(f x)").above(0);
+  struct Options {
+    double amplitude = 1.5, frequency = 3.0;
+  };
+  static assim::Fields<Options> fields() {
+    assim::Fields<Options> p;
+    p.real("amplitude", &Options::amplitude, "observation units", "A in A sin(f x)").above(0);
+    p.real("frequency", &Options::frequency, "1 / state units", "f in A sin(f x)").above(0);
     return p;
   }
-  explicit Sine(const Config& c) : amplitude_(c.get<double>("amplitude")), frequency_(c.get<double>("frequency")) {}
-  at::Tensor apply(const at::Tensor& x) const override { return amplitude_ * at::sin(frequency_ * x); }
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Sine(const Config& c) : o_(fields().read(c)) {}
+  at::Tensor apply(const at::Tensor& x) const override { return o_.amplitude * at::sin(o_.frequency * x); }
 
  private:
-  double amplitude_, frequency_;
+  Options o_;
 };
 
 // PV -> streamfunction -> [u1, u2, v1, v2] / scales. The inversion is the
 // model's (Model::derive(states, "velocity")): one inversion in the code base.
 class Velocity : public assim::ObservationOperator {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.component("model", assim::Kind::Model, "the model whose inversion turns PV into velocities (model.qg)");
-    p.string("inversion", "physical", "",
+  struct Options {
+    bool physical = true;
+    std::vector<double> state_scale{9.7e-6, 1.19e-6}, scales;
+  };
+  // The model is a component, read from the Config; the rest fill Options.
+  static assim::Fields<Options> fields() {
+    assim::Fields<Options> p;
+    p.unbound().component("model", assim::Kind::Model, "the model whose inversion turns PV into velocities (model.qg)");
+    p.choice("inversion", &Options::physical, {{"physical", true}, {"normalised", false}},
              "physical: multiply the (normalised) input by state_scale before inverting; normalised: invert "
-             "the input as it is (the SOAD reference code's behaviour)")
-        .one_of({"physical", "normalised"});
-    p.reals("state_scale", {9.7e-6, 1.19e-6}, "s-1",
+             "the input as it is (the SOAD reference code's behaviour)");
+    p.reals("state_scale", &Options::state_scale, "s-1",
             "per-layer std the input was divided by (the papers' 256 x 256 values; use your data's q_std)")
         .above(0);
-    p.reals("scales", {}, "m s-1 (physical) or 1 (normalised)",
+    p.reals("scales", &Options::scales, "m s-1 (physical) or 1 (normalised)",
             "divisors of [u1, u2, v1, v2]; empty: [0.042, 0.007, 0.042, 0.0072] m s-1 (physical: the velocity std "
             "of the CPU-scale truth, experiments/qg_truth_cpu.yaml coarsened to 32 x 32), [1.2e4, 1.6e4, 1.1e4, "
             "1.6e4] (normalised: the reference's values, which give unit std there too)")
         .above(0);
     return p;
   }
-  explicit Velocity(const Config& c)
-      : model_(c.component<assim::Model>("model")),
-        physical_(c.get<std::string>("inversion") == "physical"),
-        state_scale_(c.get<std::vector<double>>("state_scale")),
-        scales_(c.get<std::vector<double>>("scales")) {
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Velocity(const Config& c) : o_(fields().read(c)), model_(c.component<assim::Model>("model")) {
     auto quantities = model_->quantities();
     if (std::find(quantities.begin(), quantities.end(), "velocity") == quantities.end())
       c.fail("model", "model '" + c.reference("model") + "' does not derive velocities");
-    if (scales_.empty())
-      scales_ = physical_ ? std::vector<double>{0.042, 0.007, 0.042, 0.0072}
+    if (o_.scales.empty())
+      o_.scales = o_.physical ? std::vector<double>{0.042, 0.007, 0.042, 0.0072}
                           : std::vector<double>{1.2e4, 1.6e4, 1.1e4, 1.6e4};
-    if (scales_.size() != 4) c.fail("scales", "needs 4 values, for u1, u2, v1, v2");
+    if (o_.scales.size() != 4) c.fail("scales", "needs 4 values, for u1, u2, v1, v2");
     state_shape_ = model_->state_spec().shape();
-    if (state_shape_.empty() || static_cast<std::size_t>(state_shape_[0]) != state_scale_.size())
+    if (state_shape_.empty() || static_cast<std::size_t>(state_shape_[0]) != o_.state_scale.size())
       c.fail("state_scale", "needs one value per layer of the model's state " + shape_text(state_shape_));
   }
 
@@ -98,11 +107,11 @@ class Velocity : public assim::ObservationOperator {
     const auto options = x.options();
     std::vector<std::int64_t> per_layer(state_shape_.size(), 1);
     per_layer[0] = state_shape_[0];
-    at::Tensor q = physical_ ? x * at::tensor(at::ArrayRef<double>(state_scale_), options).view(per_layer) : x;
+    at::Tensor q = o_.physical ? x * at::tensor(at::ArrayRef<double>(o_.state_scale), options).view(per_layer) : x;
     at::Tensor velocity = model_->derive(q, "velocity");
     std::vector<std::int64_t> per_channel(state_shape_.size(), 1);
     per_channel[0] = 4;
-    return velocity / at::tensor(at::ArrayRef<double>(scales_), options).view(per_channel);
+    return velocity / at::tensor(at::ArrayRef<double>(o_.scales), options).view(per_channel);
   }
   std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state_shape) const override {
     if (state_shape != state_shape_)
@@ -116,9 +125,8 @@ class Velocity : public assim::ObservationOperator {
   bool linear() const override { return true; }
 
  private:
+  Options o_;
   std::shared_ptr<assim::Model> model_;
-  bool physical_;
-  std::vector<double> state_scale_, scales_;
   std::vector<std::int64_t> state_shape_;
 };
 
@@ -126,14 +134,20 @@ class Velocity : public assim::ObservationOperator {
 // channel dim (counted from the end: -3 for (channel, y, x) states).
 class Stack : public assim::ObservationOperator {
  public:
-  static Parameters parameters() {
-    Parameters p;
-    p.components("operators", assim::Kind::ObservationOperator, "the operators, in channel order");
-    p.integer("channel_dim", -3, "", "dim along which outputs are concatenated, counted from the end").below(0);
+  struct Options {
+    std::int64_t channel_dim = -3;
+  };
+  // The operators are components, read from the Config; channel_dim fills Options.
+  static assim::Fields<Options> fields() {
+    assim::Fields<Options> p;
+    p.unbound().components("operators", assim::Kind::ObservationOperator, "the operators, in channel order");
+    p.integer("channel_dim", &Options::channel_dim, "", "dim along which outputs are concatenated, counted from the end")
+        .below(0);
     return p;
   }
+  static Parameters parameters() { return fields().parameters(); }
   explicit Stack(const Config& c)
-      : operators_(c.components<assim::ObservationOperator>("operators")), dim_(c.get<std::int64_t>("channel_dim")) {}
+      : operators_(c.components<assim::ObservationOperator>("operators")), dim_(fields().read(c).channel_dim) {}
 
   at::Tensor apply(const at::Tensor& x) const override {
     std::vector<at::Tensor> parts;

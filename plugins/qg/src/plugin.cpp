@@ -1,5 +1,5 @@
 // The qg plugin: one model type.
-#include "model.hpp"
+#include "qg_model.hpp"
 
 #include <assim/registrar.hpp>
 

@@ -2,7 +2,7 @@
 // (reference doc, "Checks a faithful port passes").
 //
 // ATen comes before doctest: glog's CHECK macros would replace doctest's.
-#include "model.hpp"
+#include "qg_model.hpp"
 #include "stepper.hpp"
 
 #include <assim/error.hpp>

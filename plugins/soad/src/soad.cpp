@@ -125,7 +125,7 @@ Fields<Options> fields() {
            "when pi is evaluated: fresh = for the predictor and for every move, K (1 + N_c) network calls, each move "
            "a Langevin step; algorithm1 = as the paper's Algorithm 1 (line 13), fresh for the predictor and once "
            "more at s for all N_c moves, 2K, which makes the moves one Langevin step of N_c delta (on the sin toy of "
-           "tests/samplers it overdisperses the posterior); stale = the reference code, once per step at s, also "
+           "plugins/soad/tests it overdisperses the posterior); stale = the reference code, once per step at s, also "
            "driving the next predictor, K + 1. All three are the same with N_c = 0");
   p.choice("stabiliser", &Options::stabiliser,
            {{"clip", Stabiliser::kClip}, {"none", Stabiliser::kNone}, {"gamma_floor", Stabiliser::kGammaFloor},

@@ -35,7 +35,7 @@ struct Options {
   int corrections = 5;            // N_c Langevin moves after each predictor step
   double tau = 0.25;              // Langevin step factor
   double sigma_z = 1.0;           // prior scale in c_t
-  // When pi is evaluated. Fresh: on the sin toy (tests/samplers) Algorithm
+  // When pi is evaluated. Fresh: on the sin toy (plugins/soad/tests) Algorithm
   // 1's cached pi makes the N_c moves one Langevin step of N_c delta and
   // overdisperses the posterior (std error 0.32 against 0.05).
   score::Guidance guidance = score::Guidance::kFresh;

@@ -5,7 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "config_impl.hpp"
-#include "sampler.hpp"
+#include "enkf_sampler.hpp"
 
 #include <assim/error.hpp>
 #include <assim/observation_operator.hpp>
@@ -135,7 +135,7 @@ TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of f
   p.mask = at::cat({p.mask, at::ones_like(p.mask)});
 
   Options options;
-  options.settings.inflation = 1.02;
+  options.inflation.posterior_anomalies = 1.02;
   const at::Tensor analysis = EnsembleKalmanFilter(options).sample(p, members, 7);
   CHECK(analysis.sizes().vec() == std::vector<std::int64_t>{members, 1, 12});
   CHECK((analysis.scalar_type() == at::kDouble));
@@ -149,7 +149,7 @@ TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of f
     y(m++) = p.observations[0][k].item<double>();
   }
   Rng rng(7);
-  analyse(E, HX, y, 0.5, options.settings, nullptr, rng);
+  analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
   CHECK((rows(analysis) - E).norm() < 1e-12);
 }
 
@@ -160,8 +160,8 @@ TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, 
   p.mask[0][1][2] = 0;
 
   Options options;
-  options.settings.method = Method::LETKF;
-  options.radius = 1;
+  options.method = Method::LETKF;
+  options.localisation.radius = 1;
   const at::Tensor analysis = EnsembleKalmanFilter(options).sample(p, members, 3);
 
   // The same analysis with the geometry spelt out: entry (layer, y, x) at
@@ -180,7 +180,7 @@ TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, 
   }
   loc.radius = 1;
   Rng rng(3);
-  analyse(E, HX, y, 0.5, options.settings, &loc, rng);
+  analyse(E, HX, y, 0.5, options.settings(), &loc, rng);
   CHECK((rows(analysis) - E).norm() < 1e-12);
   // Localisation matters: the global ETKF's analysis is another.
   Options global;
@@ -191,8 +191,8 @@ TEST_CASE("sampler.enkf is reproducible from the seed") {
   const std::int64_t members = 8;
   const assim::AssimilationProblem p = problem_for(ring(10), false, members);
   Options options;
-  options.settings.method = Method::PertObs;
-  options.settings.rotate = true;
+  options.method = Method::PertObs;
+  options.rotate = true;
   const EnsembleKalmanFilter filter(options);
   CHECK(at::equal(filter.sample(p, members, 42), filter.sample(p, members, 42)));
   CHECK_FALSE(at::equal(filter.sample(p, members, 42), filter.sample(p, members, 43)));
@@ -215,8 +215,8 @@ TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
 
   // LETKF on a state without a spatial dim, and with observations off the grid.
   Options letkf_options;
-  letkf_options.settings.method = Method::LETKF;
-  letkf_options.radius = 2;
+  letkf_options.method = Method::LETKF;
+  letkf_options.localisation.radius = 2;
   const EnsembleKalmanFilter letkf(letkf_options);
   p = problem_for(ring(10), false, 4);
   p.state.dims[0].spacing = 0;

@@ -1,4 +1,4 @@
-// The test program of sampler.sda and sampler.soad.
+// The doctest main of the score-based samplers' tests (sda_tests, soad_tests).
 //
 // ATen comes before doctest: glog's CHECK macros would replace doctest's.
 #include <ATen/Parallel.h>

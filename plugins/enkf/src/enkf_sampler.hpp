@@ -11,15 +11,30 @@
 #include <assim/sampler.hpp>
 
 #include <cstdint>
+#include <optional>
 
 namespace assim::enkf {
 
-struct Options {
-  Settings settings;
-  // LETKF only; radius in grid points.
-  double radius = 0;
+// sampler.enkf's settings, as its YAML spells them; each initial value is
+// the default.
+struct InflationOptions {
+  double posterior_anomalies = 1.0;
+  double rtps = 0.0;
+};
+// LETKF only; in grid points.
+struct LocalisationOptions {
+  std::optional<double> radius;
   double taper_cutoff = 1e-3;
   std::int64_t batch = 2;
+};
+struct Options {
+  Method method = Method::ETKF;
+  InflationOptions inflation;
+  LocalisationOptions localisation;
+  bool rotate = false;
+
+  // What the core's analysis takes of them.
+  Settings settings() const { return {method, inflation.posterior_anomalies, inflation.rtps, rotate}; }
 };
 
 class EnsembleKalmanFilter : public Sampler {
@@ -30,7 +45,7 @@ class EnsembleKalmanFilter : public Sampler {
     needs.min_members = 2;
     // The LETKF's local analyses are independent of each other; the ETKF's
     // and PertObs' global transforms are not.
-    needs.local = options_.settings.method == Method::LETKF;
+    needs.local = options_.method == Method::LETKF;
     return needs;
   }
   static Parameters parameters();

@@ -1,8 +1,9 @@
-#include "model.hpp"
+#include "qg_model.hpp"
 
 #include "stepper.hpp"
 
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 
 #include <ATen/ATen.h>
 
@@ -15,39 +16,55 @@ namespace assim::qg {
 
 namespace {
 
-Parameters physics_from(const assim::Config& c) {
-  Parameters p;
-  p.nx = c.get<std::int64_t>("nx");
-  p.L = c.get<double>("L");
-  p.dt = c.get<double>("dt");
-  p.beta = c.get<double>("beta");
-  p.rd = c.get<double>("rd");
-  p.delta = c.get<double>("delta");
-  p.H1 = c.get<double>("H1");
-  p.U1 = c.get<double>("U1");
-  p.U2 = c.get<double>("U2");
-  p.rek = c.get<double>("rek");
-  p.filterfac = c.get<double>("filterfac");
-  p.dealias = c.get<bool>("dealias");
-  if (p.nx % 2 != 0) c.fail("nx", "must be even (the spectral grid keeps the Nyquist wavenumber)");
+// Each setting bound to the ModelOptions field it fills (whose initial value
+// is the default: pyqg's); fft_wisdom, a file named relative to the
+// experiment file, is read where the planning needs it.
+assim::Fields<ModelOptions> fields() {
+  assim::Fields<ModelOptions> p;
+  p.integer<std::int64_t>("nx", &ModelOptions::nx, "", "grid points per side, even (ny = nx)").at_least(4).at_most(8192);
+  p.real("L", &ModelOptions::L, "m", "domain side (W = L)").above(0);
+  p.real("dt", &ModelOptions::dt, "s", "time step (7200 s is unstable from nx = 256 on: use 900-1800 s there)")
+      .above(0);
+  p.real("beta", &ModelOptions::beta, "m-1 s-1", "meridional gradient of the Coriolis parameter");
+  p.real("rd", &ModelOptions::rd, "m", "deformation radius").above(0);
+  p.real("delta", &ModelOptions::delta, "", "layer thickness ratio H1 / H2").above(0);
+  p.real("H1", &ModelOptions::H1, "m", "upper-layer thickness").above(0);
+  p.real("U1", &ModelOptions::U1, "m s-1", "upper-layer background zonal flow");
+  p.real("U2", &ModelOptions::U2, "m s-1", "lower-layer background zonal flow");
+  p.real("rek", &ModelOptions::rek, "s-1", "linear bottom drag coefficient (1 / 20 days)").at_least(0);
+  p.real("filterfac", &ModelOptions::filterfac, "", "strength of the exponential small-scale filter").at_least(0);
+  p.boolean("dealias", &ModelOptions::dealias,
+            "replace the exponential filter by the 2/3-rule mask (not pyqg's scheme)");
+  p.choice("fft_planning", &ModelOptions::planning,
+           {{"measure", Planning::Measure}, {"estimate", Planning::Estimate}, {"wisdom", Planning::Wisdom}},
+           "FFTW planning: estimate (the same plan, so the same bits, in every run: a seed reproduces the data), "
+           "measure (the plan timed fastest at start-up; it may differ between runs, and over years of "
+           "chaotic flow its last bits grow into a different trajectory) or wisdom (the plan stored in "
+           "fft_wisdom: as fast as measure and the same in every run that reads the same file)");
+  p.unbound()
+      .string("fft_wisdom", "", "",
+              "FFTW wisdom file for fft_planning: wisdom, relative to the experiment file; write it once with "
+              "`qg_wisdom FILE NX...` (build/plugins/qg/qg_wisdom) on the machine kind that will read it")
+      .input_file();
   return p;
 }
 
-Planning planning_from(const assim::Config& c) {
-  const std::string planning = c.get<std::string>("fft_planning");
-  if (planning == "estimate") return Planning::Estimate;
-  if (planning == "measure") return Planning::Measure;
-  // Wisdom: read and planned now, so that a missing or foreign file stops the
-  // experiment before anything runs.
-  const auto file = c.file("fft_wisdom");
-  if (file.empty()) c.fail("fft_wisdom", "fft_planning: wisdom needs the wisdom file (write it with qg_wisdom FILE NX...)");
-  try {
-    import_wisdom(file);
-    transforms(c.get<std::int64_t>("nx"), Planning::Wisdom);
-  } catch (const std::runtime_error& e) {
-    c.fail("fft_wisdom", e.what());
+ModelOptions options_from(const assim::Config& c) {
+  const ModelOptions options = fields().read(c);
+  if (options.nx % 2 != 0) c.fail("nx", "must be even (the spectral grid keeps the Nyquist wavenumber)");
+  if (options.planning == Planning::Wisdom) {
+    // Read and planned now, so that a missing or foreign file stops the
+    // experiment before anything runs.
+    const auto file = c.file("fft_wisdom");
+    if (file.empty()) c.fail("fft_wisdom", "fft_planning: wisdom needs the wisdom file (write it with qg_wisdom FILE NX...)");
+    try {
+      import_wisdom(file);
+      transforms(options.nx, Planning::Wisdom);
+    } catch (const std::runtime_error& e) {
+      c.fail("fft_wisdom", e.what());
+    }
   }
-  return Planning::Wisdom;
+  return options;
 }
 
 at::Tensor tensor_of(const std::vector<double>& values, at::IntArrayRef shape) {
@@ -80,8 +97,7 @@ class QgTrajectory final : public assim::Trajectory {
 
 }  // namespace
 
-TwoLayerModel::TwoLayerModel(const assim::Config& config)
-    : TwoLayerModel(physics_from(config), planning_from(config)) {}
+TwoLayerModel::TwoLayerModel(const assim::Config& config) : TwoLayerModel(options_from(config)) {}
 
 TwoLayerModel::TwoLayerModel(const Parameters& parameters, Planning planning)
     : grid_(std::make_shared<const Grid>(parameters)), planning_(planning) {
@@ -141,35 +157,7 @@ at::Tensor TwoLayerModel::differentiable_trajectory(const at::Tensor& states, st
   return at::stack(out, 1);
 }
 
-assim::Parameters TwoLayerModel::parameters() {
-  assim::Parameters p;
-  const Parameters d;  // pyqg's defaults
-  p.integer("nx", d.nx, "", "grid points per side, even (ny = nx)").at_least(4).at_most(8192);
-  p.real("L", d.L, "m", "domain side (W = L)").above(0);
-  p.real("dt", d.dt, "s", "time step (7200 s is unstable from nx = 256 on: use 900-1800 s there)")
-      .above(0);
-  p.real("beta", d.beta, "m-1 s-1", "meridional gradient of the Coriolis parameter");
-  p.real("rd", d.rd, "m", "deformation radius").above(0);
-  p.real("delta", d.delta, "", "layer thickness ratio H1 / H2").above(0);
-  p.real("H1", d.H1, "m", "upper-layer thickness").above(0);
-  p.real("U1", d.U1, "m s-1", "upper-layer background zonal flow");
-  p.real("U2", d.U2, "m s-1", "lower-layer background zonal flow");
-  p.real("rek", d.rek, "s-1", "linear bottom drag coefficient (1 / 20 days)").at_least(0);
-  p.real("filterfac", d.filterfac, "", "strength of the exponential small-scale filter").at_least(0);
-  p.boolean("dealias", d.dealias,
-            "replace the exponential filter by the 2/3-rule mask (not pyqg's scheme)");
-  p.string("fft_planning", "estimate", "",
-           "FFTW planning: estimate (the same plan, so the same bits, in every run: a seed reproduces the data), "
-           "measure (the plan timed fastest at start-up; it may differ between runs, and over years of "
-           "chaotic flow its last bits grow into a different trajectory) or wisdom (the plan stored in "
-           "fft_wisdom: as fast as measure and the same in every run that reads the same file)")
-      .one_of({"measure", "estimate", "wisdom"});
-  p.string("fft_wisdom", "", "",
-           "FFTW wisdom file for fft_planning: wisdom, relative to the experiment file; write it once with "
-           "`qg_wisdom FILE NX...` (build/plugins/qg/qg_wisdom) on the machine kind that will read it")
-      .input_file();
-  return p;
-}
+assim::Parameters TwoLayerModel::parameters() { return fields().parameters(); }
 
 assim::StateSpec TwoLayerModel::state_spec() const {
   const Grid& g = *grid_;

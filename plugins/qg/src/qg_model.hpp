@@ -17,9 +17,16 @@
 
 namespace assim::qg {
 
+// model.qg's settings: pyqg's physics (its defaults as initial values) and
+// the FFTW planning.
+struct ModelOptions : Parameters {
+  Planning planning = Planning::Estimate;
+};
+
 class TwoLayerModel : public assim::Model {
  public:
   explicit TwoLayerModel(const assim::Config& config);
+  explicit TwoLayerModel(const ModelOptions& options) : TwoLayerModel(options, options.planning) {}
   TwoLayerModel(const Parameters& parameters, Planning planning);
 
   static assim::Parameters parameters();

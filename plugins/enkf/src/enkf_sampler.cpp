@@ -1,6 +1,7 @@
-#include "sampler.hpp"
+#include "enkf_sampler.hpp"
 
 #include <assim/error.hpp>
+#include <assim/fields.hpp>
 #include <assim/shape.hpp>
 
 #include <ATen/ATen.h>
@@ -19,11 +20,53 @@ const char* const kName = "sampler.enkf";
 [[noreturn]] void fail(const std::string& message) { throw Error(std::string(kName) + ": " + message); }
 
 
-Method method_named(const std::string& name) {
-  if (name == "etkf") return Method::ETKF;
-  if (name == "pertobs") return Method::PertObs;
-  if (name == "letkf") return Method::LETKF;
-  fail("unknown method '" + name + "'");
+// The methods by the names `method` takes.
+const std::vector<std::pair<std::string, Method>>& method_names() {
+  static const std::vector<std::pair<std::string, Method>> names = {
+      {"etkf", Method::ETKF}, {"pertobs", Method::PertObs}, {"letkf", Method::LETKF}};
+  return names;
+}
+
+std::string name_of(Method method) {
+  for (const auto& [name, value] : method_names())
+    if (value == method) return name;
+  return "?";
+}
+
+// Each setting bound to the Options field it fills.
+Fields<Options> fields() {
+  Fields<InflationOptions> inflation;
+  inflation.real("posterior_anomalies", &InflationOptions::posterior_anomalies, "1",
+                 "factor multiplying the analysis anomalies (DAPPER's infl; the variance grows by its square)")
+      .at_least(1);
+  inflation.real("rtps", &InflationOptions::rtps, "1",
+                 "relaxation of the analysis spread to the forecast spread, alpha (Whitaker & Hamill 2012)")
+      .at_least(0)
+      .at_most(1);
+  Fields<LocalisationOptions> localisation;
+  localisation
+      .real("radius", &LocalisationOptions::radius, "grid points",
+            "letkf localisation radius; Gaspari-Cohn half-width 1.82 radius, zero beyond 3.64 radius")
+      .above(0);
+  localisation
+      .real("taper_cutoff", &LocalisationOptions::taper_cutoff, "1",
+            "observations with a smaller taper are left out of a local analysis")
+      .above(0)
+      .below(1);
+  localisation
+      .integer("batch", &LocalisationOptions::batch, "grid points",
+               "side of the squares (1-D: segments) of grid points analysed together")
+      .at_least(1)
+      .at_most(64);
+  Fields<Options> p;
+  p.choice("method", &Options::method, method_names(),
+           "etkf: square-root filter with the symmetric transform; pertobs: stochastic EnKF with perturbed "
+           "observations; letkf: local ETKF on batches of grid points");
+  p.section("inflation", &Options::inflation, "inflation of the analysis ensemble; rtps acts first", inflation);
+  p.section("localisation", &Options::localisation, "letkf only: observation localisation on the state's periodic grid",
+            localisation);
+  p.boolean("rotate", &Options::rotate, "random mean-preserving rotation of the analysis anomalies");
+  return p;
 }
 
 // The geometry LETKF needs. State dims with a spacing form the periodic grid;
@@ -67,60 +110,23 @@ Localisation localisation(const StateSpec& state, at::IntArrayRef observation_di
     loc.state_point[static_cast<std::size_t>(j)] = point;
   }
   for (auto index : observed) loc.observation_point.push_back(index % points);
-  loc.radius = options.radius;
-  loc.taper_cutoff = options.taper_cutoff;
-  loc.batch = options.batch;
+  loc.radius = options.localisation.radius.value_or(0);
+  loc.taper_cutoff = options.localisation.taper_cutoff;
+  loc.batch = options.localisation.batch;
   return loc;
 }
 
 }  // namespace
 
-Parameters EnsembleKalmanFilter::parameters() {
-  Parameters p;
-  p.string("method", "etkf", "",
-           "etkf: square-root filter with the symmetric transform; pertobs: stochastic EnKF with perturbed "
-           "observations; letkf: local ETKF on batches of grid points")
-      .one_of({"etkf", "pertobs", "letkf"});
-  Parameters inflation;
-  inflation.real("posterior_anomalies", 1.0, "1",
-                 "factor multiplying the analysis anomalies (DAPPER's infl; the variance grows by its square)")
-      .at_least(1);
-  inflation.real("rtps", 0.0, "1",
-                 "relaxation of the analysis spread to the forecast spread, alpha (Whitaker & Hamill 2012)")
-      .at_least(0)
-      .at_most(1);
-  p.section("inflation", "inflation of the analysis ensemble; rtps acts first", inflation);
-  Parameters localisation;
-  localisation
-      .optional("radius", ParameterType::Real, "grid points",
-                "letkf localisation radius; Gaspari-Cohn half-width 1.82 radius, zero beyond 3.64 radius")
-      .above(0);
-  localisation.real("taper_cutoff", 1e-3, "1", "observations with a smaller taper are left out of a local analysis")
-      .above(0)
-      .below(1);
-  localisation.integer("batch", 2, "grid points", "side of the squares (1-D: segments) of grid points analysed together")
-      .at_least(1)
-      .at_most(64);
-  p.section("localisation", "letkf only: observation localisation on the state's periodic grid", localisation);
-  p.boolean("rotate", false, "random mean-preserving rotation of the analysis anomalies");
-  return p;
-}
+Parameters EnsembleKalmanFilter::parameters() { return fields().parameters(); }
 
-EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) {
-  options_.settings.method = method_named(config.get<std::string>("method"));
-  const Config inflation = config.section("inflation");
-  options_.settings.inflation = inflation.get<double>("posterior_anomalies");
-  options_.settings.rtps = inflation.get<double>("rtps");
-  options_.settings.rotate = config.get<bool>("rotate");
-  const Config localisation = config.section("localisation");
-  options_.taper_cutoff = localisation.get<double>("taper_cutoff");
-  options_.batch = localisation.get<std::int64_t>("batch");
-  if (localisation.has("radius") && options_.settings.method != Method::LETKF)
-    localisation.fail("radius", "method " + config.get<std::string>("method") + " analyses the whole state at once "
-                                "and would ignore it: localise with method: letkf, or leave localisation out");
-  if (localisation.has("radius"))
-    options_.radius = localisation.get<double>("radius");
-  else if (options_.settings.method == Method::LETKF)
+EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) : options_(fields().read(config)) {
+  const bool letkf = options_.method == Method::LETKF;
+  if (options_.localisation.radius && !letkf)
+    config.section("localisation")
+        .fail("radius", "method " + name_of(options_.method) + " analyses the whole state at once "
+                        "and would ignore it: localise with method: letkf, or leave localisation out");
+  if (!options_.localisation.radius && letkf)
     config.fail("localisation", "letkf needs a localisation radius (radius: ..., in grid points)");
 }
 
@@ -172,10 +178,10 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   const std::vector<std::int64_t> observed_index(observed.data_ptr<std::int64_t>(),
                                                  observed.data_ptr<std::int64_t>() + p);
   Localisation loc;
-  if (options_.settings.method == Method::LETKF)
+  if (options_.method == Method::LETKF)
     loc = localisation(problem.state, observation_dims, observed_index, options_);
   if (problem.analysed_points.defined()) {
-    if (options_.settings.method != Method::LETKF)
+    if (options_.method != Method::LETKF)
       fail("only the letkf analyses a share of the grid points; the etkf and pertobs transforms are global");
     std::int64_t points = 1;
     for (auto e : loc.extent) points *= e;
@@ -194,8 +200,8 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   const Eigen::Map<const Eigen::VectorXd> yv(y.data_ptr<double>(), p);
   Rng rng(seed);
   try {
-    analyse(E, HX, yv, problem.observation_sigma, options_.settings,
-            options_.settings.method == Method::LETKF ? &loc : nullptr, rng);
+    analyse(E, HX, yv, problem.observation_sigma, options_.settings(),
+            options_.method == Method::LETKF ? &loc : nullptr, rng);
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }

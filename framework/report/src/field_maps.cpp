@@ -1,4 +1,4 @@
-#include "fields.hpp"
+#include "field_maps.hpp"
 
 #include "html.hpp"
 
