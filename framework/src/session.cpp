@@ -4,15 +4,15 @@
 #include <assim/log.hpp>
 
 #include "config_impl.hpp"
-#include "experiment_file.hpp"
+#include "experiment/experiment_file.hpp"
 #include <assim/framework/ranks.hpp>
-#include "adoption.hpp"
-#include "machine.hpp"
-#include "provenance.hpp"
-#include "recheck.hpp"
-#include "result_folder.hpp"
-#include "stage_hash.hpp"
-#include "sweeps.hpp"
+#include "run/records/adoption.hpp"
+#include "run/records/machine.hpp"
+#include "run/records/provenance.hpp"
+#include "run/records/recheck.hpp"
+#include "run/records/result_folder.hpp"
+#include "run/records/stage_hash.hpp"
+#include "experiment/sweeps.hpp"
 
 #include <torch/version.h>
 #include <yaml-cpp/yaml.h>
