@@ -7,7 +7,6 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/log.hpp>
 
-#include "config_impl.hpp"
 #include "experiment/experiment_file.hpp"
 #include "experiment/graph.hpp"
 #include "run/agreement.hpp"

@@ -18,12 +18,7 @@ Components::Components(const ExperimentFile& experiment, const PluginCatalog& ca
 void Components::check(const std::string& name) {
   auto& entry = entries_[name];
   std::string path = "components." + name;
-  if (!entry.node.IsMap())
-    throw ConfigError(experiment_.where(entry.node, path), path, "a component must be a map with a 'type' key");
-  YAML::Node type = entry.node["type"];
-  if (!type.IsDefined() || !type.IsScalar())
-    throw ConfigError(experiment_.where(entry.node, path), path,
-                      "missing 'type' (run `assim plugins` to list the types)");
+  YAML::Node type = experiment_.kind_of(entry.node, path, "component", "type", "run `assim plugins` to list the types");
   entry.type = catalog_.find(type.Scalar());
   if (const std::string current = catalog_.current_name(type.Scalar()); !current.empty())
     log::warning(experiment_.where(type, path + ".type"), ": type '", type.Scalar(), "' is deprecated; it is now '",

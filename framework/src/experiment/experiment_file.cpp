@@ -126,6 +126,15 @@ std::string ExperimentFile::where(const YAML::Node& node, const std::string& pat
   return location(*origin, node, path, root);
 }
 
+YAML::Node ExperimentFile::kind_of(YAML::Node node, const std::string& path, const std::string& what,
+                                   const std::string& key, const std::string& hint) const {
+  if (!node.IsMap()) throw ConfigError(where(node, path), path, "a " + what + " must be a map with a '" + key + "' key");
+  YAML::Node value = node[key];
+  if (!value.IsDefined() || !value.IsScalar())
+    throw ConfigError(where(node, path), path, "missing '" + key + "' (" + hint + ")");
+  return value;
+}
+
 fs::path ExperimentFile::folder() const { return fs::absolute(file).parent_path(); }
 
 std::string ExperimentFile::resolved() const {

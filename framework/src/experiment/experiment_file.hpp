@@ -41,6 +41,11 @@ struct ExperimentFile {
   static ExperimentFile read(const std::filesystem::path& file, const std::vector<std::string>& overrides);
   // "file:line:column" of `node`, at dotted `path`.
   std::string where(const YAML::Node& node, const std::string& path) const;
+  // The scalar `key` that says what the entry `node` at `path` is (a
+  // component's `type`, a stage's `run`); else a ConfigError: a `what` must
+  // be a map with that key, or the key is missing (`hint`: what it may be).
+  YAML::Node kind_of(YAML::Node node, const std::string& path, const std::string& what, const std::string& key,
+                     const std::string& hint) const;
   // The folder the file's relative paths start from.
   std::filesystem::path folder() const;
   // The experiment as it runs (YAML text): one line per component and stage.

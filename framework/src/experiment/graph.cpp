@@ -34,12 +34,7 @@ void ExperimentGraph::check_stage(const std::string& name) {
   for (const auto& [kind, stage] : known) known_names.push_back(kind);
   auto& entry = stages_[name];
   std::string path = "stages." + name;
-  if (!entry.node.IsMap())
-    throw ConfigError(experiment_.where(entry.node, path), path, "a stage must be a map with a 'run' key");
-  YAML::Node run = entry.node["run"];
-  if (!run.IsDefined() || !run.IsScalar())
-    throw ConfigError(experiment_.where(entry.node, path), path,
-                      "missing 'run' (one of: " + list_text(known_names) + ")");
+  YAML::Node run = experiment_.kind_of(entry.node, path, "stage", "run", "one of: " + list_text(known_names));
   auto it = known.find(run.Scalar());
   if (it == known.end()) {
     std::string near = closest(run.Scalar(), known_names);

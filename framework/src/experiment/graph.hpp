@@ -4,8 +4,8 @@
 // runner only reads it.
 #pragma once
 
-#include "experiment/components.hpp"
-#include "experiment/experiment_file.hpp"
+#include "components.hpp"
+#include "experiment_file.hpp"
 
 #include <assim/config.hpp>
 #include <assim/parameters.hpp>

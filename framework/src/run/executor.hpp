@@ -4,7 +4,7 @@
 // not need a failed one still run).
 #pragma once
 
-#include "run/plan.hpp"
+#include "plan.hpp"
 
 #include <assim/framework/stage.hpp>
 

@@ -7,7 +7,7 @@
 // computed by an earlier build is adopted or reported; the others are due.
 #pragma once
 
-#include "run/plan.hpp"
+#include "plan.hpp"
 
 #include <assim/framework/experiment.hpp>
 
