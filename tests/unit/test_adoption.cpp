@@ -1,6 +1,6 @@
 // What `run --adopt` accepts as the same settings: today's, up to
 // parameters added since at their declared defaults.
-#include "../../framework/src/adoption.hpp"
+#include "../../framework/src/run/records/adoption.hpp"
 
 #include <doctest/doctest.h>
 
