@@ -40,6 +40,7 @@ assim::Fields<Architecture> fields() {
       .at_least(0);
   add_network_fields(p);
   add_compute_fields(p.unbound());
+  add_fit_fields(p.unbound());
   return p;
 }
 
@@ -84,6 +85,7 @@ Estimator::Estimator(const assim::Config& config)
   assim::check_memory(config, "channels", 16 * weights,
                       "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
   compute_ = read_compute(config);
+  shards_ = read_shards(config);
   net_ = UNet(arch_, compute_);
 }
 
@@ -123,8 +125,12 @@ at::Tensor Estimator::inputs(const at::Tensor& observations, const at::Tensor& m
 
 at::Tensor Estimator::estimate(const at::Tensor& observations, const at::Tensor& mask,
                                const at::Tensor& background) const {
+  return estimate(net_, observations, mask, background);
+}
+
+at::Tensor Estimator::estimate(UNet net, const at::Tensor& observations, const at::Tensor& mask,
+                               const at::Tensor& background) const {
   const at::Tensor x = inputs(observations, mask, background);
-  UNet net = net_;
   std::vector<std::int64_t> shape = {x.size(0), x.size(1)};
   shape.insert(shape.end(), state_shape_.begin(), state_shape_.end());
   return net->forward(x, torch::Tensor()).reshape(shape);
@@ -137,9 +143,9 @@ void Estimator::check_operator(const std::shared_ptr<const assim::ObservationOpe
                        "estimator's `operator`; give it the operator the observe stage used");
 }
 
-at::Tensor Estimator::penalty() const {
+at::Tensor Estimator::penalty(const UNet& net) const {
   at::Tensor sum = torch::zeros({});
-  for (const auto& p : net_->parameters()) sum = sum + p.square().sum();
+  for (const auto& p : net->parameters()) sum = sum + p.square().sum();
   return sum;
 }
 
@@ -172,32 +178,25 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   plan.compute = compute_;
   plan.settings = settings_;
   plan.per_epoch = data.pairs_per_epoch;
-  // The fit trains `net`; estimate() reads net_: the same module while fitting.
+  plan.shards = shards_;
+  // On the workers, several shards at once: the network is the argument,
+  // never net_ (no member is written while the shards run).
   plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator&) {
-    net_ = net;
     const assim::TrainingPairs pairs = data.draw(count, rng());
-    const at::Tensor error = (estimate(pairs.observations, pairs.mask, pairs.background) -
+    const at::Tensor error = (estimate(net, pairs.observations, pairs.mask, pairs.background) -
                               pairs.states.to(torch::kFloat)).square().mean();
-    return weight_penalty_ > 0 ? error + weight_penalty_ * penalty() : error;
+    return weight_penalty_ > 0 ? error + weight_penalty_ * penalty(net) : error;
   };
   const assim::TrainingPairs& held_out = data.validation;
   if (held_out.states.defined() && held_out.states.size(0) > 0) {
-    const std::int64_t batch = options.batch_size;
-    plan.validation_loss = [&, batch](UNet& net) {
-      net_ = net;
-      const std::int64_t n = held_out.states.size(0);
-      double sum = 0;
-      for (std::int64_t i = 0; i < n; i += batch) {
-        const std::int64_t b = std::min(batch, n - i);
-        const at::Tensor bg = held_out.background.defined() ? held_out.background.narrow(0, i, b) : at::Tensor();
-        sum += (estimate(held_out.observations.narrow(0, i, b), held_out.mask.narrow(0, i, b), bg) -
-                held_out.states.narrow(0, i, b).to(torch::kFloat))
-                   .square()
-                   .mean()
-                   .item<double>() *
-               static_cast<double>(b);
-      }
-      return sum / static_cast<double>(n);
+    plan.validation_size = held_out.states.size(0);
+    plan.validation_loss = [&](UNet& net, std::int64_t first, std::int64_t count) {
+      const at::Tensor bg = held_out.background.defined() ? held_out.background.narrow(0, first, count) : at::Tensor();
+      return (estimate(net, held_out.observations.narrow(0, first, count), held_out.mask.narrow(0, first, count), bg) -
+              held_out.states.narrow(0, first, count).to(torch::kFloat))
+          .square()
+          .mean()
+          .item<double>();
     };
   }
   net_ = fit_network(plan, options, device);

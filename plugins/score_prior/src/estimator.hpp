@@ -45,7 +45,11 @@ class Estimator : public assim::Sampler {
  private:
   // The network's input (B, L, channels_in, H, W): y, mask, background repeated on every frame.
   at::Tensor inputs(const at::Tensor& observations, const at::Tensor& mask, const at::Tensor& background) const;
-  at::Tensor penalty() const;
+  // F_w of `net` (the fit's network while it fits, net_ otherwise).
+  at::Tensor estimate(UNet net, const at::Tensor& observations, const at::Tensor& mask,
+                      const at::Tensor& background) const;
+  // |w|^2 of `net`'s weights.
+  at::Tensor penalty(const UNet& net) const;
 
   // Refuses an operator other than its own (the input channels would mean something else).
   void check_operator(const std::shared_ptr<const assim::ObservationOperator>& op, const std::string& where) const;
@@ -57,6 +61,7 @@ class Estimator : public assim::Sampler {
   std::int64_t state_channels_ = 1, observation_channels_ = 1;
   bool background_ = true;
   double weight_penalty_ = 0;
+  std::int64_t shards_ = 4;  // of every training batch (network_fit.hpp)
   std::string settings_;
   UNet net_{nullptr};
   bool fitted_ = false;  // fit or load ran: sample refuses untrained weights

@@ -5,6 +5,7 @@
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
+#include <assim/workers.hpp>
 #include <assim/write_file.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -27,6 +28,26 @@ std::mt19937_64 generator(std::uint64_t seed, std::uint64_t epoch, std::uint32_t
                     static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(epoch >> 32), stream};
   return std::mt19937_64(seq);
 }
+
+std::mt19937_64 shard_generator(std::uint64_t seed, std::uint64_t epoch, std::uint64_t step, std::uint64_t shard) {
+  // Stream 2, and one more word than generator()'s: no shard shares a seed with validation.
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(epoch >> 32),
+                    std::uint32_t{2},
+                    static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32),
+                    static_cast<std::uint32_t>(shard), static_cast<std::uint32_t>(shard >> 32)};
+  return std::mt19937_64(seq);
+}
+
+void add_fit_fields(assim::Parameters& p) {
+  p.integer("shards", 4, "",
+            "shards of every training batch, each drawn from its own generators and differentiated side by side "
+            "on the workers (assim run --workers), their gradients summed in shard order: the fit is the same on "
+            "any number of workers; another number of shards draws other samples")
+      .at_least(1);
+}
+
+std::int64_t read_shards(const assim::Config& config) { return config.get<std::int64_t>("shards"); }
 
 
 std::string windows_text(const std::string& leading, const std::vector<std::int64_t>& frame) {
@@ -237,10 +258,12 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   if (options.checkpoints.empty() || options.output.empty())
     throw assim::Error(who + ": fit needs a checkpoints folder and an output folder");
   if (plan.per_epoch < 1) throw assim::Error(who + ": nothing to train on");
+  if (plan.shards < 1) throw assim::Error(who + ": shards must be >= 1");
   fs::create_directories(options.checkpoints);
   fs::create_directories(options.output);
   const Architecture& arch = plan.architecture;
-  const bool validate = static_cast<bool>(plan.validation_loss);
+  const bool validate = plan.validation_loss && plan.validation_size > 0;
+  const std::int64_t shards = plan.shards;
   const std::int64_t batch = options.batch_size;
   const std::int64_t steps = (plan.per_epoch + batch - 1) / batch;
   const std::int64_t total_steps = options.epochs * steps;
@@ -276,6 +299,10 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
         assim::log::warning(who, ": ", file.string(),
                             " was written with other epochs or batch size; the resumed fit will not "
                             "follow the interrupted one's learning-rate schedule");
+      c10::IValue written_shards;
+      if (!archive.try_read("shards", written_shards) || !written_shards.isInt() || written_shards.toInt() != shards)
+        assim::log::warning(who, ": ", file.string(), " was written by a fit of other shards than ", shards,
+                            "; the resumed fit draws other samples than the interrupted one would have");
       net = resumed;
       optimiser_state = std::move(state);
       if (options.ema > 0) {
@@ -306,7 +333,13 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   // What is validated, selected and written: the average when there is one.
   UNet& fitted = average ? average->network() : net;
   assim::log::info(who, ": fitting ", net->parameter_count(), " parameters on ", device.str(), " in ",
-                   plan.compute.text(), average ? ", weights averaged with decay " + std::to_string(options.ema) : "");
+                   plan.compute.text(), average ? ", weights averaged with decay " + std::to_string(options.ema) : "",
+                   ", batches in ", shards, " shard(s) on ", std::min<std::int64_t>(shards, assim::workers::count()),
+                   " worker(s)");
+  // One set of weights, read by every shard at once; each shard's gradient
+  // is its own (autograd::grad, not backward: nothing accumulates into the
+  // shared .grad while the shards run).
+  const std::vector<at::Tensor> parameters = net->parameters();
   torch::optim::AdamW optimiser(net->parameters(),
                                 torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
   if (optimiser_state) {
@@ -329,11 +362,26 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     save(archive, file);
   };
 
+  // The held-out loss of a network: slices of batch_size samples on the
+  // workers, their means summed in slice order.
+  auto validation_loss = [&](UNet& network) {
+    const std::int64_t n = plan.validation_size, slices = (n + batch - 1) / batch;
+    std::vector<double> means(static_cast<std::size_t>(slices));
+    assim::workers::each(slices, [&](std::int64_t k) {
+      torch::NoGradGuard no_grad;
+      means[static_cast<std::size_t>(k)] = plan.validation_loss(network, k * batch, std::min(batch, n - k * batch));
+    });
+    double sum = 0;
+    for (std::int64_t k = 0; k < slices; ++k)
+      sum += means[static_cast<std::size_t>(k)] * static_cast<double>(std::min(batch, n - k * batch));
+    return sum / static_cast<double>(n);
+  };
+
   assim::Progress progress("fit " + who, (options.epochs - start) * plan.per_epoch, "sample");
+  std::vector<std::vector<at::Tensor>> gradients(static_cast<std::size_t>(shards));
+  std::vector<double> shard_losses(static_cast<std::size_t>(shards));
   for (std::int64_t epoch = start; epoch < options.epochs; ++epoch) {
     const auto began = std::chrono::steady_clock::now();
-    auto rng = generator(options.seed, static_cast<std::uint64_t>(epoch), 0);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
     double sum = 0;
     std::int64_t clipped = 0;
     std::vector<double> norms;
@@ -343,9 +391,40 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       const double lr = options.learning_rate * (1.0 - static_cast<double>(epoch * steps + s) / total_steps);
       for (auto& group : optimiser.param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      const at::Tensor loss = plan.batch_loss(net, b, rng, gen);
-      optimiser.zero_grad();
-      loss.backward();
+      auto shard_size = [&](std::int64_t k) { return b * (k + 1) / shards - b * k / shards; };
+      // Each shard's loss and gradient, weighted by its share of the batch:
+      // their sum is the gradient of the batch's mean loss.
+      assim::workers::each(shards, [&](std::int64_t k) {
+        const auto i = static_cast<std::size_t>(k);
+        gradients[i].clear();
+        shard_losses[i] = 0;
+        const std::int64_t count = shard_size(k);
+        if (count == 0) return;  // a batch of fewer samples than shards
+        torch::AutoGradMode grad_on(true);
+        auto rng = shard_generator(options.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(s),
+                                   static_cast<std::uint64_t>(k));
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
+        const at::Tensor loss = plan.batch_loss(net, count, rng, gen);
+        shard_losses[i] = loss.item<double>();
+        const at::Tensor share = torch::full({}, static_cast<double>(count) / static_cast<double>(b), loss.options());
+        gradients[i] = torch::autograd::grad({loss}, parameters, {share}, /*retain_graph=*/false,
+                                             /*create_graph=*/false, /*allow_unused=*/true);
+      });
+      // Summed in shard order, here: the same sum on any number of workers.
+      // The first shard's gradient is copied: autograd may hand one tensor to
+      // two parameters, and clipping scales the sum in place.
+      for (std::size_t p = 0; p < parameters.size(); ++p) {
+        at::Tensor total;
+        for (const auto& shard : gradients) {
+          if (shard.empty() || !shard[p].defined()) continue;
+          if (total.defined())
+            total.add_(shard[p]);
+          else
+            total = shard[p].clone();
+        }
+        parameters[p].mutable_grad() = total;
+      }
+      for (auto& shard : gradients) shard.clear();
       // The gradient's norm, logged per epoch: how often the bound binds and
       // how large the spikes it cuts are.
       const double norm = torch::nn::utils::clip_grad_norm_(
@@ -354,10 +433,13 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       if (options.gradient_clip > 0 && norm > options.gradient_clip) ++clipped;
       optimiser.step();
       if (average) average->update(net, epoch * steps + s);
-      const double value = loss.item<double>();
+      double total = 0;  // the batch's summed loss
+      for (std::int64_t k = 0; k < shards; ++k)
+        total += shard_losses[static_cast<std::size_t>(k)] * static_cast<double>(shard_size(k));
+      const double value = total / static_cast<double>(b);
       if (!std::isfinite(value))
         throw assim::DivergenceError(epoch * steps + s, who + ": the loss is " + std::to_string(value));
-      sum += value * static_cast<double>(b);
+      sum += total;
       progress.advance(b);
       char note[96];
       std::snprintf(note, sizeof note, "epoch %lld/%lld loss %.4f", static_cast<long long>(epoch + 1),
@@ -365,10 +447,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       progress.note(note);
     }
     double val_loss = std::numeric_limits<double>::quiet_NaN();
-    if (validate) {
-      torch::NoGradGuard no_grad;
-      val_loss = plan.validation_loss(fitted);
-    }
+    if (validate) val_loss = validation_loss(fitted);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     history.push_back({sum / static_cast<double>(plan.per_epoch), val_loss, seconds});
     assim::log::info(who, ": epoch ", epoch + 1, "/", options.epochs, " train loss ", history.back().train,
@@ -393,6 +472,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     archive.write("epoch", c10::IValue(epoch + 1));
     archive.write("epochs", c10::IValue(options.epochs));
     archive.write("steps_per_epoch", c10::IValue(steps));
+    archive.write("shards", c10::IValue(shards));
     archive.write("history", history_rows(history));
     write_weights(archive, net);
     if (average) write_weights(archive, average->network(), "ema/");

@@ -50,6 +50,7 @@ assim::Fields<Architecture> fields() {
   p.unbound().integer("window", 9, "frames", "L: frames per window the prior is trained on").at_least(1);
   add_network_fields(p);
   add_compute_fields(p.unbound());
+  add_fit_fields(p.unbound());
   p.integer("frequencies", &Architecture::frequencies, "", "time features cos/sin(pi k t), k = 1..frequencies")
       .at_least(1);
   p.integer("embedding_hidden", &Architecture::hidden, "", "width of the time-embedding MLP").at_least(1);
@@ -100,6 +101,7 @@ ScorePrior::ScorePrior(const assim::Config& config) : arch_(fields().read(config
   assim::check_memory(config, "channels", 16 * weights,
                       "a U-Net of " + assim::number_text(weights) + " parameters with its training state");
   compute_ = read_compute(config);
+  shards_ = read_shards(config);
   net_ = UNet(arch_, compute_);
 }
 
@@ -174,7 +176,9 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   plan.scale = scale_;
   // One epoch draws as many windows as there are distinct ones (before rolls).
   plan.per_epoch = train.size(0) * (train.size(1) - window_ + 1);
+  plan.shards = shards_;
   const torch::Device device = device_;
+  // On the workers, several shards at once: reads train, augment_ and schedule_ only.
   plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator& gen) {
     at::Tensor z;
     {
@@ -196,17 +200,11 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
     auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
     val_t = torch::rand({n}, gen);
     val_eps = torch::randn(val_z.sizes(), gen);
-    const std::int64_t batch = options.batch_size;
-    plan.validation_loss = [&, batch](UNet& net) {
-      double sum = 0;
-      for (std::int64_t i = 0; i < val_z.size(0); i += batch) {
-        const std::int64_t b = std::min(batch, val_z.size(0) - i);
-        const at::Tensor t = val_t.narrow(0, i, b), eps = val_eps.narrow(0, i, b);
-        const at::Tensor z_t = schedule_.noise(val_z.narrow(0, i, b), eps, t).to(device);
-        sum += (net->forward(z_t, t.to(device)) - eps.to(device)).square().mean().item<double>() *
-               static_cast<double>(b);
-      }
-      return sum / static_cast<double>(val_z.size(0));
+    plan.validation_size = n;
+    plan.validation_loss = [&](UNet& net, std::int64_t first, std::int64_t count) {
+      const at::Tensor t = val_t.narrow(0, first, count), eps = val_eps.narrow(0, first, count);
+      const at::Tensor z_t = schedule_.noise(val_z.narrow(0, first, count), eps, t).to(device);
+      return (net->forward(z_t, t.to(device)) - eps.to(device)).square().mean().item<double>();
     };
   }
   net_ = fit_network(plan, options, device_);

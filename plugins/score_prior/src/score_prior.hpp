@@ -49,6 +49,7 @@ class ScorePrior : public assim::Prior {
   std::vector<std::int64_t> state_shape_;
   std::int64_t state_channels_ = 2;
   std::int64_t window_ = 9;
+  std::int64_t shards_ = 4;  // of every training batch (network_fit.hpp)
   std::shared_ptr<const assim::ObservationOperator> augment_;
   std::string settings_;  // resolved settings as YAML, written into every checkpoint
   assim::CosineSchedule schedule_;

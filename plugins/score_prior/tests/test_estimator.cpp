@@ -11,6 +11,7 @@
 #include <assim/log.hpp>
 #include <assim/testing/config.hpp>
 #include <assim/testing/contracts.hpp>
+#include <assim/workers.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -162,7 +163,7 @@ TEST_CASE("with enough pairs, F_w approaches the posterior mean (the MMSE estima
 }
 
 TEST_CASE("without a weight penalty, a few pairs are memorised and the held-out loss shows it") {
-  // Four fixed pairs, whatever the seed asks for.
+  // Four fixed pairs, whatever the seed asks for (one shard draws the whole batch).
   const assim::TrainingPairs pool = toy_pairs(4, 5);
   auto few = [&](double penalty, std::int64_t epochs, const std::string& name) {
     assim::EstimatorData data = toy_data(4, 128);
@@ -170,7 +171,7 @@ TEST_CASE("without a weight penalty, a few pairs are memorised and the held-out 
       REQUIRE(count == 4);
       return pool;
     };
-    Estimator f = make("channels: [32]\nblocks: 2\nweight_penalty: " + std::to_string(penalty) + "\n");
+    Estimator f = make("channels: [32]\nblocks: 2\nshards: 1\nweight_penalty: " + std::to_string(penalty) + "\n");
     const fs::path dir = scratch(name);
     f.fit(data, options(dir, epochs, 4, 3e-3));
     return curve(dir / "output" / "training.csv").back();
@@ -184,6 +185,25 @@ TEST_CASE("without a weight penalty, a few pairs are memorised and the held-out 
   const auto penalised = few(1e-3, 150, "penalised");
   MESSAGE("weight_penalty 1e-3: training loss with the penalty ", penalised.first);
   CHECK(penalised.first > 100 * train);
+}
+
+TEST_CASE("the estimator's fit is bit-identical on 1 and 2 workers, its weight penalty included") {
+  struct Restore {
+    ~Restore() { assim::workers::configure(1, 1); }
+  } restore;
+  const assim::TrainingPairs held = toy_pairs(16, 1234);
+  auto fit = [&](int workers, const std::string& name) {
+    assim::workers::configure(workers, 1);
+    Estimator f = make("channels: [8, 16]\nblocks: 1\nweight_penalty: 1e-4\n");
+    const fs::path dir = scratch(name);
+    f.fit(toy_data(48, 64), options(dir, 2, 16, 3e-3));
+    return std::make_pair(curve(dir / "output" / "training.csv"),
+                          f.estimate(held.observations, held.mask, held.background));
+  };
+  const auto one = fit(1, "workers-1"), two = fit(2, "workers-2");
+  REQUIRE(one.first.size() == 2);
+  CHECK(one.first == two.first);
+  CHECK(torch::equal(one.second, two.second));
 }
 
 TEST_CASE("the estimator refuses what it cannot estimate") {

@@ -8,6 +8,7 @@
 #include <assim/testing/config.hpp>
 #include <assim/log.hpp>
 #include <assim/process.hpp>
+#include <assim/workers.hpp>
 
 #include <torch/torch.h>
 
@@ -377,6 +378,60 @@ TEST_CASE("gradient_clip: a bound the gradient never reaches changes nothing, on
   // Adam divides out a constant scale of the gradient, not a varying one: a
   // bound every step meets changes the steps.
   CHECK(losses_with(1e-4, "clip-always") != free);
+}
+
+TEST_CASE("workers: a fit is bit-identical on 1 and 2 workers, resumed across them, in bf16 too; its shards matter") {
+  // The process's workers go back to one, whatever happens here.
+  struct Restore {
+    ~Restore() { assim::workers::configure(1, 1); }
+  } restore;
+  auto data = synthetic(4, 10, 7);
+  data.validation = synthetic(2, 10, 8).train;
+  const auto [z, t] = probe(5);
+  struct Fit {
+    std::vector<std::string> losses;
+    std::vector<torch::Tensor> weights;
+    torch::Tensor output;
+  };
+  // 2 epochs of 3 steps (24 windows, batch 8), the average validated.
+  auto fit = [&](int workers, const std::string& settings, const std::string& name,
+                 const fs::path& resume_from = {}) {
+    assim::workers::configure(workers, 1);
+    const fs::path dir = scratch(name);
+    if (!resume_from.empty()) {
+      fs::create_directories(dir / "checkpoints");
+      fs::copy_file(resume_from, dir / "checkpoints" / resume_from.filename());
+    }
+    ScorePrior prior = make(small + settings);
+    auto o = options(dir, 2);
+    o.ema = 0.9;
+    prior.fit(data, o);
+    Fit result{losses(dir / "output" / "training.csv"), {}, prior.denoise(z, t)};
+    for (const auto& p : prior.network()->parameters()) result.weights.push_back(p.detach().clone());
+    return result;
+  };
+  auto same = [](const Fit& a, const Fit& b) {
+    if (a.losses != b.losses || a.weights.size() != b.weights.size()) return false;
+    for (std::size_t i = 0; i < a.weights.size(); ++i)
+      if (!torch::equal(a.weights[i], b.weights[i])) return false;
+    return torch::equal(a.output, b.output);
+  };
+  const Fit one = fit(1, "", "workers-1"), two = fit(2, "", "workers-2");
+  REQUIRE(one.losses.size() == 2);
+  CHECK(same(one, two));
+  // Killed after epoch 1 on one worker, resumed on two: the same curve and weights.
+  const fs::path killed = fs::temp_directory_path() / ("score_prior_tests-" + std::to_string(::getpid())) /
+                         "workers-1" / "checkpoints" / "epoch-00001.pt";
+  CHECK(same(one, fit(2, "", "workers-resumed", killed)));
+  // Another number of shards draws other samples: the comparison can fail.
+  const Fit halves = fit(2, "shards: 2\n", "shards-2");
+  CHECK(!same(one, halves));
+  CHECK(same(halves, fit(1, "shards: 2\n", "shards-2-one")));
+  // bf16 autocast is thread-local: set by the forward on the worker that computes it,
+  // so the workers' bf16 fit is the one worker's, and not the fp32 fit.
+  const Fit bf16 = fit(2, "precision: bf16\n", "bf16-2");
+  CHECK(same(bf16, fit(1, "precision: bf16\n", "bf16-1")));
+  CHECK(!same(bf16, fit(2, "precision: fp32\n", "fp32-2")));
 }
 
 TEST_CASE("checkpoints: round trip, resume on the same loss curve, clear errors") {
