@@ -57,8 +57,13 @@ void Executor::run(const std::vector<Due>& due, Ledger& ledger) const {
     }
   };
   const Order order = this->order(due, share.mine, runner);
+  // A stage alone in its batch runs on this thread, where its own items
+  // (a fit's shards, an assimilation's windows) can still spread.
   for (const auto& batch : order.side_by_side)
-    workers::each(static_cast<std::int64_t>(batch.size()), [&](std::int64_t k) { attempt(batch[k]); });
+    if (batch.size() == 1)
+      attempt(batch.front());
+    else
+      workers::each(static_cast<std::int64_t>(batch.size()), [&](std::int64_t k) { attempt(batch[k]); });
   for (const auto k : order.alone) attempt(k);
   std::exception_ptr first_failure;
   Packer outcomes;
