@@ -49,7 +49,8 @@ for round in $(seq "$rounds"); do
     if [ $load = busy ]; then kill "$busy"; wait "$busy" 2>/dev/null || true; busy=; fi
   done
 done
-echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; default: $(grep -o '[0-9]* worker(s) of [0-9]* tensor thread(s)' "$work/log" | head -1)"
+record=$(folder_of truth)/stage.yaml
+echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; default: $(sed -n 's/^  workers: //p' "$record") worker(s) of $(sed -n 's/^  threads: //p' "$record") tensor thread(s)"
 echo
 echo "| stage | 1 worker idle s | default idle s | speed-up idle | 1 worker busy s | default busy s | default / 1 worker, busy |"
 echo "|---|---|---|---|---|---|---|"

@@ -2,7 +2,7 @@
 // definitions it replaces with cheaper forms.
 #include <ATen/ATen.h>
 
-#include "../../framework/src/stages/scores.hpp"
+#include "../../framework/src/science/scores.hpp"
 
 #include <doctest/doctest.h>
 

@@ -21,11 +21,11 @@
 #include <assim/shape.hpp>
 #include <assim/workers.hpp>
 
-#include "../run/counted.hpp"
-#include "../run/items.hpp"
-#include "cycle.hpp"
-#include "products.hpp"
-#include "scores.hpp"
+#include "run/counted.hpp"
+#include "run/items.hpp"
+#include "science/cycle.hpp"
+#include "products/products.hpp"
+#include "science/scores.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -13,9 +13,9 @@
 #include <assim/log.hpp>
 #include <assim/write_file.hpp>
 
-#include "products.hpp"
-#include "scores.hpp"
-#include "tensor_io.hpp"
+#include "products/products.hpp"
+#include "science/scores.hpp"
+#include "products/tensor_io.hpp"
 
 #include <algorithm>
 #include <cmath>

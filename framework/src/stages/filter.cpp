@@ -21,10 +21,10 @@
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
-#include "../run/items.hpp"
-#include "cycle.hpp"
-#include "products.hpp"
-#include "scores.hpp"
+#include "run/items.hpp"
+#include "science/cycle.hpp"
+#include "products/products.hpp"
+#include "science/scores.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

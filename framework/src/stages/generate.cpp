@@ -21,7 +21,7 @@
 
 #include <functional>
 
-#include "products.hpp"
+#include "products/products.hpp"
 #include "restart.hpp"
 
 #include <ATen/ATen.h>

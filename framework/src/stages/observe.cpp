@@ -15,8 +15,8 @@
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 
-#include "products.hpp"
-#include "tensor_io.hpp"
+#include "products/products.hpp"
+#include "products/tensor_io.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

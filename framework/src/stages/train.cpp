@@ -18,7 +18,7 @@
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
-#include "products.hpp"
+#include "products/products.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

@@ -4,7 +4,7 @@
 // is observed.
 #pragma once
 
-#include "products.hpp"
+#include "products/products.hpp"
 
 #include <assim/config.hpp>
 #include <assim/framework/ranks.hpp>
