@@ -37,7 +37,9 @@ for round in $(seq "$rounds"); do
       flags=()
       [ "$workers" = 1 ] && flags=(--workers 1)
       for stage in "${stages[@]}"; do
-        "$assim" run "$(file_of "$stage")" "${short[@]}" --output "$work/runs" --only "$stage" --force \
+        sets=("${short[@]}")
+        [ "$stage" = letkf_cycles ] && sets=()
+        "$assim" run "$(file_of "$stage")" "${sets[@]}" --output "$work/runs" --only "$stage" --force \
           "${flags[@]}" --log-level warning > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
         keep "$load $workers $stage" "$(sed -n 's/^seconds: //p' "$(folder_of "$stage")/stage.yaml")"
       done

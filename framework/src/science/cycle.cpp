@@ -3,6 +3,8 @@
 #include <assim/error.hpp>
 #include <assim/workers.hpp>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -130,6 +132,54 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
     seconds.analysis += seconds_since(t0);
   }
   return out;
+}
+
+// A filter through the window: the background ensemble analysed at frame 0,
+// then forecast and analysed frame by frame. (members, L, state...)
+at::Tensor through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
+                          std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
+                         std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<std::int64_t> shape = window.background->sizes().vec();
+  shape.insert(shape.begin(), members);
+  at::Tensor ensemble = window.background->unsqueeze(0) +
+                        window.background_sigma * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
+  std::vector<at::Tensor> analyses;
+  Seconds seconds;
+  for (std::int64_t f = 0; f < window.observations.size(0); ++f) {
+    AssimilationProblem frame = window;
+    frame.observations = window.observations.slice(0, f, f + 1);
+    frame.mask = window.mask.slice(0, f, f + 1);
+    if (f > 0) evaluations.model_steps += members * frame_steps;
+    ensemble = advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
+                              analysis_seed(seed, f), &normalisation, seconds, team)
+                   .analysis;
+    analyses.push_back(ensemble);
+  }
+  return at::stack(analyses, 1);
+}
+
+Step Sliding::analyse(at::Tensor& ensemble, AssimilationProblem problem, const at::Tensor& obs_mask, std::int64_t c,
+                      std::uint64_t seed, Seconds& seconds) {
+  if (c + 1 - window_ > start_) {
+    ensemble = next_start_;
+    ++start_;
+  }
+  const std::int64_t frames = c + 1 - start_ + 1;
+  const auto after_unobserved = [frames](const at::Tensor& last) {
+    std::vector<std::int64_t> shape = last.sizes().vec();
+    shape[0] = frames - 1;
+    return at::cat({at::zeros(shape, last.options()), last}, 0);
+  };
+  problem.observations = after_unobserved(problem.observations);
+  problem.mask = after_unobserved(obs_mask);
+  Step step = advance(model_, sampler_, ensemble, 0, problem, analysis_seed(seed, c), nullptr, seconds);
+  next_start_ = step.window.select(1, 1);
+  // The forecast is the background's trajectory to the window's end.
+  auto background = model_.start(ensemble.contiguous());
+  background->advance(steps_ * (frames - 1));
+  step.forecast = background->state();
+  return step;
 }
 
 }  // namespace assim::cycle

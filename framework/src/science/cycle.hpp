@@ -46,4 +46,34 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
              AssimilationProblem problem, std::uint64_t seed, const products::Normalisation* normalisation,
              Seconds& seconds, const Ranks& team = Ranks::self());
 
+// A filter cycled through an assimilation window: the background ensemble
+// (`members` draws of background_sigma about the background) analysed at
+// frame 0, then forecast `frame_steps` and analysed frame by frame; counts
+// the model steps in `evaluations`. (members, L, state...)
+at::Tensor through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
+                          std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
+                          std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team);
+
+// A filter's sliding window (DAPPER's Lag): the window keeps its start,
+// the estimate at its first time, which is frame 1 of the previous window's
+// solution once the window is full.
+class Sliding {
+ public:
+  Sliding(const Model& model, const Sampler& sampler, std::int64_t window, std::int64_t steps)
+      : model_(model), sampler_(sampler), window_(window), steps_(steps) {}
+  // Observation time t = c + 1; the window covers (start, t]. Only t is
+  // observed: the earlier times are already in the start state, which the
+  // previous windows fitted to them (DAPPER's Var4D and iEnKS assimilate each
+  // observation once).
+  Step analyse(at::Tensor& ensemble, AssimilationProblem problem, const at::Tensor& obs_mask, std::int64_t c,
+               std::uint64_t seed, Seconds& seconds);
+
+ private:
+  const Model& model_;
+  const Sampler& sampler_;
+  std::int64_t window_, steps_;  // observation times per window; model steps between them
+  std::int64_t start_ = 0;
+  at::Tensor next_start_;
+};
+
 }  // namespace assim::cycle

@@ -47,4 +47,19 @@ void Climatology::add(const at::Tensor& truth) {
 
 double Climatology::std() const { return count_ > 1 ? std::sqrt(squares_ / (count_ - 1)) : NAN; }
 
+double after_burn_in(const std::vector<double>& series, std::int64_t burn_in) {
+  double sum = 0;
+  for (std::size_t c = static_cast<std::size_t>(burn_in); c < series.size(); ++c) sum += series[c];
+  return sum / static_cast<double>(series.size() - static_cast<std::size_t>(burn_in));
+}
+
+double standard_error(const std::vector<double>& values) {
+  if (values.size() < 2) return NAN;
+  const double n = static_cast<double>(values.size());
+  double mean = 0, squares = 0;
+  for (double v : values) mean += v / n;
+  for (double v : values) squares += (v - mean) * (v - mean);
+  return std::sqrt(squares / (n - 1) / n);
+}
+
 }  // namespace assim::scores

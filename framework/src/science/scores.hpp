@@ -8,6 +8,9 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace assim::scores {
 
 struct FrameScores {
@@ -41,5 +44,13 @@ class Climatology {
  private:
   double count_ = 0, mean_ = 0, squares_ = 0;  // squares_: sum of squared deviations from mean_
 };
+
+// The time mean of a series after its first `burn_in` values (a filter
+// repetition's rmse.a, DAPPER's convention).
+double after_burn_in(const std::vector<double>& series, std::int64_t burn_in);
+
+// The standard error of the mean of `values`: their std (n - 1) / sqrt(n);
+// NaN for fewer than 2.
+double standard_error(const std::vector<double>& values);
 
 }  // namespace assim::scores

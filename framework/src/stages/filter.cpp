@@ -21,8 +21,10 @@
 #include <assim/sampler.hpp>
 #include <assim/shape.hpp>
 
+#include "stages/filter.hpp"
 #include "run/items.hpp"
 #include "science/cycle.hpp"
+#include "products/filter_result.hpp"
 #include "products/products.hpp"
 #include "science/scores.hpp"
 
@@ -37,80 +39,10 @@ namespace assim {
 
 namespace {
 
-// One repetition as it crosses workers and ranks to the leader: its scores
-// per cycle (NaN past a divergence), its status, its truth's std, its timings.
-struct RepetitionOutcome {
-  std::string status = "ok";
-  double truth_std = NAN;
-  std::vector<double> rmse_a, spread_a, rmse_f, spread_f;
-  cycle::Seconds seconds;
-  std::int64_t timed_cycles = 0;
-
-  void pack(Packer& out) const {
-    out.text(status).real(truth_std).reals(rmse_a).reals(spread_a).reals(rmse_f).reals(spread_f);
-    out.real(seconds.forecast).real(seconds.analysis).integer(timed_cycles);
-  }
-  static RepetitionOutcome unpack(Unpacker& in) {
-    RepetitionOutcome o;
-    o.status = in.text();
-    o.truth_std = in.real();
-    for (auto* series : {&o.rmse_a, &o.spread_a, &o.rmse_f, &o.spread_f}) *series = in.reals();
-    o.seconds.forecast = in.real();
-    o.seconds.analysis = in.real();
-    o.timed_cycles = in.integer();
-    return o;
-  }
-};
-
-// What every repetition shares, read once.
-struct Repetitions {
-  const Config& config;
-  std::shared_ptr<Model> model;
-  std::shared_ptr<Sampler> sampler;
-  std::shared_ptr<const ObservationOperator> op;
-  StateSpec spec;
-  std::int64_t members, cycles, burn_in, steps, window;
-  double sigma, factor;
-  NoiseLaw law;
-  Config observe;
-  std::vector<std::int64_t> obs_shape, grid;
-  std::uint64_t seed;
-};
-
-// A sliding window (DAPPER's Lag) keeps its start: the estimate at its first
-// time, frame 1 of the previous window's solution once the window is full.
-struct Sliding {
-  std::int64_t start = 0;
-  at::Tensor next_start;
-
-  // Observation time t = c + 1; the window covers (start, t]. Only t is
-  // observed: the earlier times are already in the start state, which the
-  // previous windows fitted to them (DAPPER's Var4D and iEnKS assimilate each
-  // observation once).
-  cycle::Step analyse(const Repetitions& job, at::Tensor& ensemble, AssimilationProblem problem,
-                      const at::Tensor& obs_mask, std::int64_t c, std::uint64_t seed, cycle::Seconds& seconds) {
-    if (c + 1 - job.window > start) {
-      ensemble = next_start;
-      ++start;
-    }
-    const std::int64_t frames = c + 1 - start + 1;
-    const auto after_unobserved = [frames](const at::Tensor& last) {
-      std::vector<std::int64_t> shape = last.sizes().vec();
-      shape[0] = frames - 1;
-      return at::cat({at::zeros(shape, last.options()), last}, 0);
-    };
-    problem.observations = after_unobserved(problem.observations);
-    problem.mask = after_unobserved(obs_mask);
-    cycle::Step step = cycle::advance(*job.model, *job.sampler, ensemble, 0, problem, cycle::analysis_seed(seed, c),
-                                      nullptr, seconds);
-    next_start = step.window.select(1, 1);
-    // The forecast is the background's trajectory to the window's end.
-    auto background = job.model->start(ensemble.contiguous());
-    background->advance(job.steps * (frames - 1));
-    step.forecast = background->state();
-    return step;
-  }
-};
+using filter::RepetitionOutcome;
+using filter::Repetitions;
+using filter::Summary;
+using filter::summarise;
 
 class Filter : public Stage {
  public:
@@ -247,13 +179,6 @@ class Filter : public Stage {
     return at::stack(states, 0);
   }
 
-  // A repetition's rmse.a and the like: the time mean of a series after the burn-in.
-  static double after_burn_in(const std::vector<double>& series, std::int64_t burn_in) {
-    double sum = 0;
-    for (std::size_t c = static_cast<std::size_t>(burn_in); c < series.size(); ++c) sum += series[c];
-    return sum / static_cast<double>(series.size() - static_cast<std::size_t>(burn_in));
-  }
-
   // One repetition's twin experiment: a truth run observed every cycle, an
   // ensemble forecast and analysed; a divergence is its outcome, not a failure.
   RepetitionOutcome repetition(const Repetitions& job, std::int64_t r, const Ranks& team) const {
@@ -278,7 +203,7 @@ class Filter : public Stage {
     base.model = job.model;
     base.frame_steps = job.steps;
     if (job.sampler->needs().climatology) base.climatology = climatology(model, job.config, job.steps, seed);
-    Sliding sliding;
+    cycle::Sliding sliding(model, *job.sampler, job.window, job.steps);
     scores::Climatology truth_after_burn_in;
     RepetitionOutcome out;
     for (auto* series : {&out.rmse_a, &out.spread_a, &out.rmse_f, &out.spread_f}) series->assign(job.cycles, NAN);
@@ -299,7 +224,7 @@ class Filter : public Stage {
                                 nullptr, out.seconds, team);
           ensemble = step.analysis;
         } else {
-          step = sliding.analyse(job, ensemble, std::move(problem), obs_mask, c, seed, out.seconds);
+          step = sliding.analyse(ensemble, std::move(problem), obs_mask, c, seed, out.seconds);
         }
         ++out.timed_cycles;
         const auto frame = [&](const at::Tensor& members_of) {
@@ -321,7 +246,7 @@ class Filter : public Stage {
     }
     out.truth_std = truth_after_burn_in.std();
     const double limit = truth_after_burn_in.divergence_limit(job.factor);
-    const double mean = after_burn_in(out.rmse_a, job.burn_in);
+    const double mean = scores::after_burn_in(out.rmse_a, job.burn_in);
     if (out.status == "ok" && mean > limit)
       out.status = "diverged: rmse.a " + number_text(mean) + " over cycles " + std::to_string(job.burn_in) + ".." +
                    std::to_string(job.cycles) + " is above divergence_factor x the truth's std (" +
@@ -371,125 +296,39 @@ class Filter : public Stage {
         context.ranks(), {"filter", "repetition", repetitions, true},
         [&](std::int64_t r, const Ranks& team) { return repetition(job, r, team); });
     if (!context.ranks().leader()) return;
-    std::vector<double> rmse_a, spread_a, rmse_f, spread_f, truth_std;
-    std::vector<std::string> status;
-    cycle::Seconds seconds;
-    std::int64_t timed_cycles = 0;
-    for (const auto& o : outcomes) {
-      rmse_a.insert(rmse_a.end(), o.rmse_a.begin(), o.rmse_a.end());
-      spread_a.insert(spread_a.end(), o.spread_a.begin(), o.spread_a.end());
-      rmse_f.insert(rmse_f.end(), o.rmse_f.begin(), o.rmse_f.end());
-      spread_f.insert(spread_f.end(), o.spread_f.begin(), o.spread_f.end());
-      truth_std.push_back(o.truth_std);
-      status.push_back(o.status);
-      seconds.forecast += o.seconds.forecast;
-      seconds.analysis += o.seconds.analysis;
-      timed_cycles += o.timed_cycles;
-    }
-    const auto repetition_mean = [&](const std::vector<double>& series, std::int64_t r) {
-      return after_burn_in(std::vector<double>(series.begin() + r * cycles, series.begin() + (r + 1) * cycles), burn_in);
-    };
-
-    // Time means after the burn-in, over the repetitions that did not diverge.
-    auto time_mean = [&](const std::vector<double>& series) {
-      double sum = 0;
-      std::int64_t n = 0;
-      for (std::int64_t r = 0; r < repetitions; ++r) {
-        if (status[r] != "ok") continue;
-        for (std::int64_t c = burn_in; c < cycles; ++c) {
-          sum += series[r * cycles + c];
-          ++n;
-        }
-      }
-      return n ? sum / n : NAN;
-    };
-    std::int64_t diverged = std::count_if(status.begin(), status.end(), [](const auto& s) { return s != "ok"; });
-    // Each repetition's rmse.a, and the standard error of their mean over
-    // those that did not diverge: how far another set of seeds may move it.
-    std::vector<double> rmse_a_repetition(repetitions), kept;
-    for (std::int64_t r = 0; r < repetitions; ++r) {
-      rmse_a_repetition[r] = repetition_mean(rmse_a, r);
-      log::info("filter repetition ", r, ": rmse.a ", number_text(rmse_a_repetition[r]), ", truth's std ",
-                number_text(truth_std[r]), status[r] == "ok" ? "" : " (diverged)");
-      if (status[r] == "ok") kept.push_back(rmse_a_repetition[r]);
-    }
-    double standard_error = NAN;
-    if (kept.size() > 1) {
-      const double n = static_cast<double>(kept.size());
-      double mean = 0, squares = 0;
-      for (double v : kept) mean += v / n;
-      for (double v : kept) squares += (v - mean) * (v - mean);
-      standard_error = std::sqrt(squares / (n - 1) / n);
-    }
-
-    auto path = context.output() / config.get<std::string>("out");
-    auto file = netcdf::File::create(path);
-    file.dimension("repetition", repetitions);
-    file.dimension("cycle", cycles);
-    file.variable("time", "double", {"cycle"});
-    file.attribute("time", "units", spec.time_units);
-    for (const char* name : {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"}) {
-      file.variable(name, "double", {"repetition", "cycle"});
-      file.attribute(name, "units", spec.units);
-    }
-    file.attribute("rmse_analysis", "long_name", "spatial RMS of analysis mean minus truth");
-    file.attribute("spread_analysis", "long_name", "spatial RMS of the analysis ensemble std");
-    file.attribute("rmse_forecast", "long_name", "spatial RMS of forecast mean minus truth");
-    file.attribute("spread_forecast", "long_name", "spatial RMS of the forecast ensemble std");
-    file.variable("rmse_a_repetition", "double", {"repetition"});
-    file.attribute("rmse_a_repetition", "units", spec.units);
-    file.attribute("rmse_a_repetition", "long_name",
-                   "rmse.a of each repetition: time mean of rmse_analysis after the burn-in (diverged ones too)");
-    file.variable("truth_std", "double", {"repetition"});
-    file.attribute("truth_std", "units", spec.units);
-    file.attribute("truth_std", "long_name",
-                   "standard deviation of the truth after the burn-in, the climatology divergence_factor scales");
-    file.variable("rmse_a_standard_error", "double", {});
-    file.attribute("rmse_a_standard_error", "units", spec.units);
-    file.attribute("rmse_a_standard_error", "long_name",
-                   "standard error of rmse_a over the repetitions that did not diverge: their std / sqrt(count); "
-                   "NaN for fewer than 2");
-    file.attribute("", "Conventions", "CF-1.8");
-    file.attribute("", "source", "assim " ASSIM_SDK_VERSION " filter stage");
-    file.attribute("", "rmse_a", time_mean(rmse_a));
-    file.attribute("", "spread_a", time_mean(spread_a));
-    file.attribute("", "rmse_f", time_mean(rmse_f));
-    file.attribute("", "spread_f", time_mean(spread_f));
-    file.attribute("", "burn_in_cycles", static_cast<double>(burn_in));
-    file.attribute("", "diverged_repetitions", static_cast<double>(diverged));
-    std::string all_status;
-    for (std::int64_t r = 0; r < repetitions; ++r) all_status += (r ? "; " : "") + std::to_string(r) + ": " + status[r];
-    file.attribute("", "status", all_status);
-    file.attribute("", "members", static_cast<double>(members));
-    file.attribute("", "window", static_cast<double>(window));
-    file.attribute("", "window_used", static_cast<double>(window_used));
-    file.attribute("", "forecast_seconds_per_cycle", seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
-    file.attribute("", "analysis_seconds_per_cycle", seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)));
-    file.attribute("", "observation_sigma", sigma);
-    file.attribute("", "noise_law", observe.get<std::string>("law"));
-    file.attribute("", "seed", static_cast<double>(context.seed()));
-    for (const auto& [key, value] : context.settings_of("sampler")) file.attribute("", "sampler_" + key, value);
-    for (const auto& [key, value] : context.settings_of("model")) file.attribute("", "model_" + key, value);
-    file.end_definitions();
-    std::vector<double> times(cycles);
-    for (std::int64_t c = 0; c < cycles; ++c) times[c] = static_cast<double>((c + 1) * steps) * spec.time_step;
-    file.write("time", {0}, {static_cast<std::size_t>(cycles)}, times.data());
-    std::vector<std::size_t> start = {0, 0}, count = {static_cast<std::size_t>(repetitions), static_cast<std::size_t>(cycles)};
-    file.write("rmse_analysis", start, count, rmse_a.data());
-    file.write("spread_analysis", start, count, spread_a.data());
-    file.write("rmse_forecast", start, count, rmse_f.data());
-    file.write("spread_forecast", start, count, spread_f.data());
-    file.write("rmse_a_repetition", {0}, {static_cast<std::size_t>(repetitions)}, rmse_a_repetition.data());
-    file.write("truth_std", {0}, {static_cast<std::size_t>(repetitions)}, truth_std.data());
-    file.write("rmse_a_standard_error", {}, {}, &standard_error);
-    file.close();
-    log::info("rmse.a = ", time_mean(rmse_a),
-              std::isnan(standard_error) ? "" : " +- " + number_text(standard_error) + " (standard error)",
-              ", spread.a = ", time_mean(spread_a), " over cycles ", burn_in, "..",
-              cycles, " of ", repetitions - diverged, " repetition(s); ", diverged, " diverged; per cycle ",
-              seconds.forecast / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s forecast, ",
-              seconds.analysis / static_cast<double>(std::max<std::int64_t>(1, timed_cycles)), " s analysis");
-    if (diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + all_status);
+    const Summary summary = summarise(job, outcomes);
+    const products::FilterResult& result = summary.result;
+    for (std::int64_t r = 0; r < repetitions; ++r)
+      log::info("filter repetition ", r, ": rmse.a ", number_text(result.rmse_a_repetition[r]), ", truth's std ",
+                number_text(result.truth_std[r]), summary.status[r] == "ok" ? "" : " (diverged)");
+    products::FilterResult written = result;
+    products::Attributes& a = written.attributes;
+    a.add("rmse_a", summary.rmse_a);
+    a.add("spread_a", summary.spread_a);
+    a.add("rmse_f", summary.rmse_f);
+    a.add("spread_f", summary.spread_f);
+    a.add("burn_in_cycles", static_cast<double>(burn_in));
+    a.add("diverged_repetitions", static_cast<double>(summary.diverged));
+    a.add("status", summary.all_status);
+    a.add("members", static_cast<double>(members));
+    a.add("window", static_cast<double>(window));
+    a.add("window_used", static_cast<double>(window_used));
+    a.add("forecast_seconds_per_cycle", summary.forecast_seconds);
+    a.add("analysis_seconds_per_cycle", summary.analysis_seconds);
+    a.add("observation_sigma", sigma);
+    a.add("noise_law", observe.get<std::string>("law"));
+    a.add("seed", static_cast<double>(context.seed()));
+    for (const auto& [key, value] : context.settings_of("sampler")) a.add("sampler_" + key, value);
+    for (const auto& [key, value] : context.settings_of("model")) a.add("model_" + key, value);
+    products::write_filter(context.output() / config.get<std::string>("out"), written);
+    log::info("rmse.a = ", summary.rmse_a,
+              std::isnan(result.rmse_a_standard_error)
+                  ? ""
+                  : " +- " + number_text(result.rmse_a_standard_error) + " (standard error)",
+              ", spread.a = ", summary.spread_a, " over cycles ", burn_in, "..", cycles, " of ",
+              repetitions - summary.diverged, " repetition(s); ", summary.diverged, " diverged; per cycle ",
+              summary.forecast_seconds, " s forecast, ", summary.analysis_seconds, " s analysis");
+    if (summary.diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + summary.all_status);
   }
 };
 

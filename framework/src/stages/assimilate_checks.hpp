@@ -1,0 +1,29 @@
+// What an assimilate stage checks before anything runs: that its sampler
+// gets what it declares it needs (SamplerNeeds: a prior, a model, a
+// climatology, a background, members), that a learned sampler or prior
+// meets the design and the units it was trained on, and that the shapes
+// agree; and what the sampler takes, in words, for the tables.
+#pragma once
+
+#include <assim/config.hpp>
+#include <assim/sampler.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace assim::assimilate_checks {
+
+// The whole check of an assimilate stage's settings against its inputs'.
+void check(const Config& config, const std::map<std::string, Config>& inputs);
+
+// The operator the observe stage used; one named here must be that very component.
+void same_operator(const Config& config, const Config& observe);
+
+// Why a filter cycled through the window needs the observe stage's background.
+extern const char* const needs_background;
+
+// What the sampler takes besides the observations, in words, for the tables.
+std::string needs_text(const SamplerNeeds& needs, bool learned, bool learned_prior, std::int64_t frames);
+
+}  // namespace assim::assimilate_checks

@@ -1,0 +1,58 @@
+#include "stages/filter.hpp"
+
+#include "science/scores.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace assim::filter {
+
+Summary summarise(const Repetitions& job, const std::vector<RepetitionOutcome>& outcomes) {
+  Summary out;
+  products::FilterResult& r = out.result;
+  r.spec = job.spec;
+  r.repetitions = static_cast<std::int64_t>(outcomes.size());
+  r.cycles = job.cycles;
+  for (std::int64_t c = 0; c < job.cycles; ++c)
+    r.times.push_back(static_cast<double>((c + 1) * job.steps) * job.spec.time_step);
+  cycle::Seconds seconds;
+  std::int64_t timed_cycles = 0;
+  std::vector<double> kept;
+  for (const auto& o : outcomes) {
+    for (auto [to, from] : {std::pair{&r.rmse_a, &o.rmse_a}, {&r.spread_a, &o.spread_a}, {&r.rmse_f, &o.rmse_f},
+                            {&r.spread_f, &o.spread_f}})
+      to->insert(to->end(), from->begin(), from->end());
+    r.truth_std.push_back(o.truth_std);
+    r.rmse_a_repetition.push_back(scores::after_burn_in(o.rmse_a, job.burn_in));
+    out.status.push_back(o.status);
+    out.all_status += (out.all_status.empty() ? "" : "; ") + std::to_string(out.status.size() - 1) + ": " + o.status;
+    if (o.status == "ok")
+      kept.push_back(r.rmse_a_repetition.back());
+    else
+      ++out.diverged;
+    seconds.forecast += o.seconds.forecast;
+    seconds.analysis += o.seconds.analysis;
+    timed_cycles += o.timed_cycles;
+  }
+  // The standard error of the repetitions' mean rmse.a: how far another set of seeds may move it.
+  r.rmse_a_standard_error = scores::standard_error(kept);
+  const auto time_mean = [&](const std::vector<double>& series) {
+    double sum = 0;
+    std::int64_t n = 0;
+    for (std::int64_t k = 0; k < r.repetitions; ++k) {
+      if (out.status[k] != "ok") continue;
+      for (std::int64_t c = job.burn_in; c < job.cycles; ++c, ++n) sum += series[k * job.cycles + c];
+    }
+    return n ? sum / static_cast<double>(n) : NAN;
+  };
+  out.rmse_a = time_mean(r.rmse_a);
+  out.spread_a = time_mean(r.spread_a);
+  out.rmse_f = time_mean(r.rmse_f);
+  out.spread_f = time_mean(r.spread_f);
+  const double timed = static_cast<double>(std::max<std::int64_t>(1, timed_cycles));
+  out.forecast_seconds = seconds.forecast / timed;
+  out.analysis_seconds = seconds.analysis / timed;
+  return out;
+}
+
+}  // namespace assim::filter
