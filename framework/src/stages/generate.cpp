@@ -95,6 +95,49 @@ Schedule schedule(const Config& config) {
   return plan;
 }
 
+// The per-channel mean and std of the snapshots written, accumulated as they
+// are: what observe divides the states by.
+class ChannelMoments {
+ public:
+  explicit ChannelMoments(std::int64_t channels) : sum_(channels, 0.0), squares_(channels, 0.0) {}
+  // A snapshot (trajectories, state...), whose first state dim is the channel when there are several.
+  void add(const at::Tensor& snapshot) {
+    const auto channels = static_cast<std::int64_t>(sum_.size());
+    const at::Tensor by_channel =
+        snapshot.reshape({snapshot.size(0), channels, -1}).transpose(0, 1).reshape({channels, -1});
+    const at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
+    for (std::int64_t c = 0; c < channels; ++c) {
+      sum_[c] += s[c].item<double>();
+      squares_[c] += sq[c].item<double>();
+    }
+    count_ += static_cast<double>(by_channel.size(1));
+  }
+  std::vector<double> mean() const {
+    std::vector<double> out(sum_.size());
+    for (std::size_t c = 0; c < sum_.size(); ++c) out[c] = sum_[c] / count_;
+    return out;
+  }
+  std::vector<double> standard_deviation() const {
+    std::vector<double> out(sum_.size());
+    const std::vector<double> m = mean();
+    for (std::size_t c = 0; c < sum_.size(); ++c) out[c] = std::sqrt(std::max(0.0, squares_[c] / count_ - m[c] * m[c]));
+    return out;
+  }
+
+ private:
+  std::vector<double> sum_, squares_;
+  double count_ = 0;
+};
+
+// The trajectories' initial states: drawn by the model from the seed, or read from a restart file.
+at::Tensor initial_states(const StageContext& context, const Model& model, std::int64_t trajectories) {
+  const Config& config = context.config();
+  const std::string file = config.get<std::string>("initial");
+  if (file.empty()) return model.initial_state(trajectories, context.seed());
+  return read_restart(context.resolve(file), config.get<std::string>("initial_array"), model.state_spec(), trajectories,
+                      config.where("initial"));
+}
+
 class Generate : public Stage {
  public:
   std::string name() const override { return "generate"; }
@@ -145,14 +188,7 @@ class Generate : public Stage {
     const std::int64_t samples = trajectories * pieces;
     const StateSpec& out_spec = plan.out_spec;
 
-    at::Tensor initial;
-    std::string initial_file = config.get<std::string>("initial");
-    if (initial_file.empty()) {
-      initial = model->initial_state(trajectories, context.seed());
-    } else {
-      initial = read_restart(context.resolve(initial_file), config.get<std::string>("initial_array"), spec, trajectories,
-                             config.where("initial"));
-    }
+    const at::Tensor initial = initial_states(context, *model, trajectories);
     // The trajectories are shared out among the ranks in contiguous blocks,
     // and a rank's block among its workers; every rank gathers each
     // snapshot, the leader writes it. A model steps its members
@@ -198,9 +234,7 @@ class Generate : public Stage {
     };
     advance(spinup);
 
-    const std::int64_t channels = products::has_channel_dim(out_spec) ? out_spec.dims[0].size : 1;
-    std::vector<double> sum(channels, 0.0), sum_sq(channels, 0.0);
-    double count = 0;
+    ChannelMoments moments(products::has_channel_dim(out_spec) ? out_spec.dims[0].size : 1);
     for (std::int64_t piece = 0; piece < pieces; ++piece) {
       if (piece > 0) advance(piece_every - (frames - 1) * every);
       std::vector<int> trajectory_index(trajectories), piece_index(trajectories, static_cast<int>(piece));
@@ -218,24 +252,12 @@ class Generate : public Stage {
                                                  std::to_string(piece));
         if (!file) continue;
         file->write_frame(piece * trajectories, f, snapshot);
-        at::Tensor by_channel =
-            snapshot.reshape({trajectories, channels, -1}).transpose(0, 1).reshape({channels, -1});
-        at::Tensor s = by_channel.sum(1), sq = (by_channel * by_channel).sum(1);
-        for (std::int64_t c = 0; c < channels; ++c) {
-          sum[c] += s[c].item<double>();
-          sum_sq[c] += sq[c].item<double>();
-        }
-        count += static_cast<double>(by_channel.size(1));
+        moments.add(snapshot);
       }
     }
     progress.finish();
     if (!file) return;
-    std::vector<double> mean(channels), std(channels);
-    for (std::int64_t c = 0; c < channels; ++c) {
-      mean[c] = sum[c] / count;
-      std[c] = std::sqrt(std::max(0.0, sum_sq[c] / count - mean[c] * mean[c]));
-    }
-    file->finish(mean, std);
+    file->finish(moments.mean(), moments.standard_deviation());
     log::info("wrote ", samples, " pieces x ", frames, " snapshots of ", spec.variable, " to ", path.filename().string());
   }
 };

@@ -113,17 +113,7 @@ class Observe : public Stage {
     const std::size_t spatial = products::grid_rank(spec);
 
     // Everything that can be refused is refused before any work.
-    std::vector<std::int64_t> out_shape;
-    try {
-      out_shape = op->output_shape(state_shape);
-    } catch (const std::exception& e) {
-      config.fail("operator", std::string("cannot observe the states of stage '") + config.reference("data") +
-                                  "' (shape " + shape_text(state_shape) + "): " + e.what());
-    }
-    if (out_shape.size() < spatial ||
-        !std::equal(out_shape.end() - spatial, out_shape.end(), state_shape.end() - spatial))
-      config.fail("operator", "its output " + shape_text(out_shape) + " does not keep the grid of the state " +
-                                  shape_text(state_shape) + ", so the mask cannot be applied to it");
+    const std::vector<std::int64_t> out_shape = observed_shape(config, *op, state_shape, spatial);
     std::vector<std::int64_t> grid(out_shape.end() - spatial, out_shape.end());
     const std::int64_t frames = data.frames;
     const std::int64_t window = window_of(config, frames);
@@ -133,44 +123,11 @@ class Observe : public Stage {
     std::string mask_design;  // how the mask was drawn, in words, for tables and heatmaps
     at::Tensor mask = grid_mask(context, grid, generator, mask_design);
 
-    // Normalisation by a per-channel std as stored by generate: the
-    // training data's (scale_from) or the observed data's own.
-    const std::int64_t channels = products::has_channel_dim(spec) ? state_shape[0] : 1;
-    at::Tensor scale = at::ones({channels}, at::kDouble);
-    if (config.get<bool>("normalise")) {
-      const std::string key = config.has("scale_from") ? "scale_from" : "normalise";
-      at::Tensor std = data.std;
-      if (config.has("scale_from")) {
-        const products::Dataset reference = products::read_dataset(context.input("scale_from"));
-        if (reference.spec.shape() != spec.shape())
-          config.fail("scale_from", "stage '" + config.reference("scale_from") + "' holds states " +
-                                        shape_text(reference.spec.shape()) + ", not the observed " +
-                                        shape_text(spec.shape()));
-        std = reference.std;
-      }
-      scale = std.numel() == 1 ? std.expand({channels}).contiguous() : std;
-      if (!(scale > 0).logical_and(at::isfinite(scale)).all().item<bool>())
-        config.fail(key, (config.has("scale_from") ? "the standard deviation of stage '" + config.reference("scale_from") + "' "
-                                                    : std::string("the data's standard deviation ")) +
-                             products::values_text(scale) +
-                             " is not a positive finite number in every channel (a constant field?); "
-                             "set normalise: false");
-    }
+    const at::Tensor scale = scale_of(context, data);
     const products::Normalisation normalisation(scale, spec);
 
-    Config background_config = config.section("background");
-    const bool with_background = background_config.has("sigma");
-    std::shared_ptr<Model> forecaster;
-    if (background_config.has("model")) {
-      if (!with_background) background_config.fail("model", "needs a sigma (the background error the samplers assume)");
-      forecaster = background_config.component<Model>("model");
-      if (forecaster->state_spec().shape() != state_shape)
-        background_config.fail("model", "its states " + shape_text(forecaster->state_spec().shape()) +
-                                            " are not the data's " + shape_text(state_shape));
-      if (window + 1 > frames)
-        config.fail("window", "a forecast background needs the frame before each window: windows of at most " +
-                                  std::to_string(frames - 1) + " frames");
-    }
+    const bool with_background = config.section("background").has("sigma");
+    const std::shared_ptr<Model> forecaster = background_model(config, state_shape, window, frames);
     // A forecast background starts from the frame before the window.
     const std::int64_t offset = forecaster ? 1 : 0;
     {
@@ -223,35 +180,8 @@ class Observe : public Stage {
                                ") or the operator overflows on these data");
     set.observations = y;
 
-    if (with_background) {
-      const double sigma_b = background_config.get<double>("sigma");
-      const double drawn = background_config.has("perturbation") ? background_config.get<double>("perturbation") : sigma_b;
-      set.background_sigma = sigma_b;
-      at::Tensor previous;
-      if (forecaster) {
-        std::vector<std::int64_t> starts;
-        for (std::int64_t sample = 0; sample < shape[0]; ++sample)
-          for (std::int64_t k = 0; k < per_sample; ++k) starts.push_back(sample * frames + k * window);
-        previous = normalisation.normalise(states.reshape([&] {
-                                                   std::vector<std::int64_t> s = {shape[0] * frames};
-                                                   s.insert(s.end(), state_shape.begin(), state_shape.end());
-                                                   return s;
-                                                 }())
-                                               .index_select(0, at::tensor(starts, at::kLong)),
-                                           1);
-      }
-      const auto forecast = forecaster ? products::in_units(forecaster, normalisation, spec) : nullptr;
-      const at::Tensor background = design::background(windows.select(1, 0).to(at::kDouble), previous, forecast.get(),
-                                                       data.frame_steps, drawn, generator);
-      set.background_doc = forecaster ? "one-frame forecast of the perturbed previous state" : "true state at frame 0 plus noise";
-      if (drawn != sigma_b)
-        set.background_doc += " (perturbation std " + number_text(drawn) + ", assumed " + number_text(sigma_b) + ")";
-      if (!at::isfinite(background).all().item<bool>())
-        background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
-                                            number_text(sigma_b) + " overflows, or the forecast diverged");
-      set.background = background;
-    }
-
+    if (with_background)
+      draw_background(context, data, states, windows, forecaster, normalisation, per_sample, window, generator, set);
     const std::int64_t count = windows.size(0);
     set.truth = windows.contiguous();
     for (std::int64_t w = 0; w < count; ++w) {
@@ -267,6 +197,114 @@ class Observe : public Stage {
   }
 
  private:
+  // The operator's output shape on the data's states, refused unless it
+  // keeps the state's grid in its trailing dims (the mask is drawn on it).
+  static std::vector<std::int64_t> observed_shape(const Config& config, const ObservationOperator& op,
+                                                  const std::vector<std::int64_t>& state_shape, std::size_t spatial) {
+    std::vector<std::int64_t> out_shape;
+    try {
+      out_shape = op.output_shape(state_shape);
+    } catch (const std::exception& e) {
+      config.fail("operator", std::string("cannot observe the states of stage '") + config.reference("data") +
+                                  "' (shape " + shape_text(state_shape) + "): " + e.what());
+    }
+    if (out_shape.size() < spatial ||
+        !std::equal(out_shape.end() - spatial, out_shape.end(), state_shape.end() - spatial))
+      config.fail("operator", "its output " + shape_text(out_shape) + " does not keep the grid of the state " +
+                                  shape_text(state_shape) + ", so the mask cannot be applied to it");
+    return out_shape;
+  }
+
+  // The per-channel std the states are divided by, as stored by generate:
+  // the training data's (scale_from) or the observed data's own; ones when
+  // normalise is false.
+  static at::Tensor scale_of(const StageContext& context, const products::Dataset& data) {
+    const Config& config = context.config();
+    const StateSpec& spec = data.spec;
+    const std::vector<std::int64_t> state_shape = spec.shape();
+    const std::int64_t channels = products::has_channel_dim(spec) ? state_shape[0] : 1;
+    at::Tensor scale = at::ones({channels}, at::kDouble);
+    if (config.get<bool>("normalise")) {
+      const std::string key = config.has("scale_from") ? "scale_from" : "normalise";
+      at::Tensor std = data.std;
+      if (config.has("scale_from")) {
+        const products::Dataset reference = products::read_dataset(context.input("scale_from"));
+        if (reference.spec.shape() != spec.shape())
+          config.fail("scale_from", "stage '" + config.reference("scale_from") + "' holds states " +
+                                        shape_text(reference.spec.shape()) + ", not the observed " +
+                                        shape_text(spec.shape()));
+        std = reference.std;
+      }
+      scale = std.numel() == 1 ? std.expand({channels}).contiguous() : std;
+      if (!(scale > 0).logical_and(at::isfinite(scale)).all().item<bool>())
+        config.fail(key, (config.has("scale_from") ? "the standard deviation of stage '" + config.reference("scale_from") + "' "
+                                                    : std::string("the data's standard deviation ")) +
+                             products::values_text(scale) +
+                             " is not a positive finite number in every channel (a constant field?); "
+                             "set normalise: false");
+    }
+    return scale;
+  }
+
+  // The model of a forecast background (background: {model: ...}), checked
+  // against the data; none for a background drawn about the truth.
+  static std::shared_ptr<Model> background_model(const Config& config, const std::vector<std::int64_t>& state_shape,
+                                                 std::int64_t window, std::int64_t frames) {
+    Config background_config = config.section("background");
+    const bool with_background = background_config.has("sigma");
+    std::shared_ptr<Model> forecaster;
+    if (background_config.has("model")) {
+      if (!with_background) background_config.fail("model", "needs a sigma (the background error the samplers assume)");
+      forecaster = background_config.component<Model>("model");
+      if (forecaster->state_spec().shape() != state_shape)
+        background_config.fail("model", "its states " + shape_text(forecaster->state_spec().shape()) +
+                                            " are not the data's " + shape_text(state_shape));
+      if (window + 1 > frames)
+        config.fail("window", "a forecast background needs the frame before each window: windows of at most " +
+                                  std::to_string(frames - 1) + " frames");
+    }
+    return forecaster;
+  }
+
+  // The background of every window's frame 0: the truth plus noise, or a
+  // one-frame forecast of the perturbed previous state.
+  static void draw_background(const StageContext& context, const products::Dataset& data, const at::Tensor& states,
+                              const at::Tensor& windows,
+                              const std::shared_ptr<Model>& forecaster, const products::Normalisation& normalisation,
+                              std::int64_t per_sample, std::int64_t window, at::Generator& generator,
+                              products::ObservationSet& set) {
+    const Config background_config = context.config().section("background");
+    const StateSpec& spec = data.spec;
+    const std::vector<std::int64_t> shape = data.shape(), state_shape = spec.shape();
+    const std::int64_t frames = data.frames;
+    const double sigma_b = background_config.get<double>("sigma");
+    const double drawn = background_config.has("perturbation") ? background_config.get<double>("perturbation") : sigma_b;
+    set.background_sigma = sigma_b;
+    at::Tensor previous;
+    if (forecaster) {
+      std::vector<std::int64_t> starts;
+      for (std::int64_t sample = 0; sample < shape[0]; ++sample)
+        for (std::int64_t k = 0; k < per_sample; ++k) starts.push_back(sample * frames + k * window);
+      previous = normalisation.normalise(states.reshape([&] {
+                                                 std::vector<std::int64_t> s = {shape[0] * frames};
+                                                 s.insert(s.end(), state_shape.begin(), state_shape.end());
+                                                 return s;
+                                               }())
+                                             .index_select(0, at::tensor(starts, at::kLong)),
+                                         1);
+    }
+    const auto forecast = forecaster ? products::in_units(forecaster, normalisation, spec) : nullptr;
+    const at::Tensor background = design::background(windows.select(1, 0).to(at::kDouble), previous, forecast.get(),
+                                                     data.frame_steps, drawn, generator);
+    set.background_doc = forecaster ? "one-frame forecast of the perturbed previous state" : "true state at frame 0 plus noise";
+    if (drawn != sigma_b)
+      set.background_doc += " (perturbation std " + number_text(drawn) + ", assumed " + number_text(sigma_b) + ")";
+    if (!at::isfinite(background).all().item<bool>())
+      background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
+                                          number_text(sigma_b) + " overflows, or the forecast diverged");
+    set.background = background;
+  }
+
   // The observed grid points, from a file or drawn; `design` says how, in words.
   static at::Tensor grid_mask(const StageContext& context, const std::vector<std::int64_t>& grid,
                               at::Generator& generator, std::string& design) {
