@@ -89,16 +89,18 @@ void Executor::run(const std::vector<Due>& due, Ledger& ledger) const {
 }
 
 // In which order this rank runs its stages (indices into `mine`): batches
-// that run side by side on the workers, of stages that do not spread and
-// name no component in common; then, one by one on every worker, the stages
-// that spread (all of them, in a group of several ranks).
+// that run side by side on the workers, of stages that do not spread over
+// workers and name no component in common; then, one by one on every worker,
+// the stages that do (all of them, in a group of several ranks). A fit
+// spreads its shards: two fits side by side on one worker each took longer
+// than one after the other on both (bench/runner/README.md).
 Executor::Order Executor::order(const std::vector<Due>& due, const std::vector<std::size_t>& mine,
                                 const Ranks& runner) const {
   Order order;
   std::vector<std::set<std::string>> named;  // the components each batch names
   for (std::size_t k = 0; k < mine.size(); ++k) {
     const auto& entry = graph_.stage(due[mine[k]].name);
-    if (runner.size() > 1 || entry.stage->spreads()) {
+    if (runner.size() > 1 || entry.stage->spreads_over_workers()) {
       order.alone.push_back(k);
       continue;
     }
