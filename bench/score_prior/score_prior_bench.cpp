@@ -3,11 +3,13 @@
 // denoiser evaluations/s (no-grad forward), at batch 1 and 8, on 1 and 2
 // threads, for each way of computing it (--compute: nchw-fp32 is PyTorch's
 // default, nhwc-fp32 channels-last, nhwc-bf16 channels-last with bf16
-// autocast). score_prior_bench.py runs this and the same network in PyTorch
-// (fp32, NCHW) and prints the ratios (README.md).
+// autocast, nchw-bf16; auto: what `precision: auto` picks, measured at each
+// threads and batch as a fit measures, printed with its timings).
+// score_prior_bench.py runs this and the same network in PyTorch (fp32, NCHW)
+// and prints the ratios (README.md).
 //
 //   score_prior_bench [--channels 16,32,64] [--blocks 2] [--kernel 3] [--grid 64]
-//                     [--window 9] [--seconds 3] [--compute nchw-fp32,nhwc-fp32,nhwc-bf16]
+//                     [--window 9] [--seconds 3] [--compute nchw-fp32,nhwc-fp32,nhwc-bf16,auto]
 #include "unet.hpp"
 
 #include <assim/diffusion.hpp>
@@ -19,6 +21,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -129,42 +134,73 @@ int main(int argc, char** argv) {
     torch::set_num_threads(threads);
     std::printf("peak threads %d gflops %.1f\n", threads, convolution_peak());
   }
+  std::printf("parameters %lld\n", static_cast<long long>(assim::score_prior::UNet(a)->parameter_count()));
   for (const std::string& name : computes) {
-    assim::score_prior::Compute compute;
-    if (name == "nchw-fp32") {
-      compute.channels_last = false;
-    } else if (name == "nhwc-bf16") {
-      compute.precision = assim::score_prior::Precision::bf16;
-    } else if (name != "nhwc-fp32") {
-      std::fprintf(stderr, "unknown --compute %s (nchw-fp32, nhwc-fp32, nhwc-bf16)\n", name.c_str());
-      return 2;
+    // "auto": what precision: auto (layout channels_last) picks, decided at
+    // each (threads, batch) as a fit would, once per process; the others as named.
+    const bool automatic = name == "auto";
+    assim::score_prior::Compute fixed;
+    if (!automatic) {
+      try {
+        fixed = assim::score_prior::compute_named(name);
+      } catch (const std::invalid_argument&) {
+        std::fprintf(stderr, "unknown --compute %s (nchw-fp32, nhwc-fp32, nhwc-bf16, nchw-bf16, auto)\n", name.c_str());
+        return 2;
+      }
     }
-    torch::manual_seed(0);
-    assim::score_prior::UNet net(a, compute);
-    std::printf("parameters %lld\n", static_cast<long long>(net->parameter_count()));
+    // One network and optimiser per way of computing, all from the same seed.
+    struct Net {
+      assim::score_prior::UNet net{nullptr};
+      std::unique_ptr<torch::optim::AdamW> optimiser;
+    };
+    std::map<std::string, Net> nets;
+    auto net_for = [&](const assim::score_prior::Compute& compute) -> Net& {
+      Net& n = nets[compute.name()];
+      if (!n.net) {
+        torch::manual_seed(0);
+        n.net = assim::score_prior::UNet(a, compute);
+        n.optimiser = std::make_unique<torch::optim::AdamW>(n.net->parameters(),
+                                                            torch::optim::AdamWOptions(1e-4).weight_decay(1e-5));
+      }
+      return n;
+    };
+    assim::score_prior::Compute settings;
+    settings.auto_precision = true;
     const assim::CosineSchedule schedule;
-    torch::optim::AdamW optimiser(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(1e-5));
     for (int threads : {1, 2}) {
       torch::set_num_threads(threads);
       for (std::int64_t batch : {1, 8}) {
+        assim::score_prior::Compute for_training = fixed, for_denoising = fixed;
+        if (automatic) {
+          const auto training = assim::score_prior::choose_compute(a, settings, {true, batch, window});
+          const auto denoising = assim::score_prior::choose_compute(a, settings, {false, batch, window});
+          for_training = training.compute;
+          for_denoising = denoising.compute;
+          std::printf("auto threads %d batch %lld fit %s\nauto threads %d batch %lld sampling %s\n", threads,
+                      static_cast<long long>(batch), training.text().c_str(), threads, static_cast<long long>(batch),
+                      denoising.text().c_str());
+        }
+        Net& trained = net_for(for_training);
+        Net& denoiser = net_for(for_denoising);
         const auto x = torch::randn({batch, window, a.channels_in, a.height, a.width});
         const double train = rate(
             [&] {
               const auto t = torch::rand({batch}), eps = torch::randn_like(x);
-              const auto loss = (net->forward(schedule.noise(x, eps, t), t) - eps).square().mean();
-              optimiser.zero_grad();
+              const auto loss = (trained.net->forward(schedule.noise(x, eps, t), t) - eps).square().mean();
+              trained.optimiser->zero_grad();
               loss.backward();
-              optimiser.step();
+              trained.optimiser->step();
             },
             batch, seconds);
         const double denoise = rate(
             [&] {
               torch::NoGradGuard no_grad;
-              net->forward(x, torch::rand({batch}));
+              denoiser.net->forward(x, torch::rand({batch}));
             },
             batch, seconds);
-        std::printf("compute %s threads %d batch %lld train %.3f denoise %.3f\n", name.c_str(), threads,
-                    static_cast<long long>(batch), train, denoise);
+        std::printf("compute %s threads %d batch %lld train %.3f denoise %.3f chose %s %s\n", name.c_str(), threads,
+                    static_cast<long long>(batch), train, denoise, for_training.name().c_str(),
+                    for_denoising.name().c_str());
         std::fflush(stdout);
       }
     }

@@ -6,7 +6,11 @@ with the ratios C++ / PyTorch (README.md).
 
     /usr/bin/python3 bench/score_prior/score_prior_bench.py BUILD/bench/score_prior/score_prior_bench \
         [--channels 16,32,64] [--blocks 2] [--kernel 3] [--grid 64] [--window 9] [--seconds 3] [--rounds 3] \
-        [--compute nchw-fp32,nhwc-fp32,nhwc-bf16]
+        [--compute nchw-fp32,nhwc-fp32,nhwc-bf16,auto]
+
+auto: what `precision: auto` picks at each threads and batch (measured in the C++ process as a fit
+measures); the script prints its choices, their timings and auto's rate over the better of
+nhwc-fp32 and nhwc-bf16 when both run.
 """
 import argparse
 import math
@@ -150,6 +154,7 @@ def main():
     # machine shared with other work, the best of several is the one least
     # disturbed, and alternation gives both sides the same chances.
     cpp, py = {}, {}
+    chose, timings = {}, {}
     cpp_params = None
     gflop, peak = 0.0, {}
     for _ in range(a.rounds):
@@ -162,9 +167,14 @@ def main():
                 gflop = float(words[1])
             elif words[0] == "peak":
                 peak[int(words[2])] = max(peak.get(int(words[2]), 0), float(words[4]))
-            else:
+            elif words[0] == "auto":
+                # What precision: auto measured and chose in this round, for a fit or for sampling.
+                timings.setdefault((int(words[2]), int(words[4]), words[5]), []).append(" ".join(words[6:]))
+            elif words[0] == "compute":
                 key, value = (words[1], int(words[3]), int(words[5])), (float(words[7]), float(words[9]))
                 cpp[key] = tuple(map(max, zip(cpp.get(key, (0, 0)), value)))
+                if words[1] == "auto":
+                    chose.setdefault(key[1:], []).append((words[11], words[12]))
         for threads in (1, 2):
             torch.set_num_threads(threads)
             for batch in (1, 8):
@@ -202,6 +212,20 @@ def main():
         print(f"| {key[0]} | {key[1]} | {key[2]} | {ct:.2f} | {pt:.2f} | {ct / pt:.2f} | {share_t:.0f} | {cd:.2f} | "
               f"{pd:.2f} | {cd / pd:.2f} | {share_d:.0f} |")
     print(f"best of {a.rounds} alternating rounds of {a.seconds} s per measurement")
+    if chose:
+        # precision: auto against the better of what it chose between, both measured above.
+        print("auto chose (one choice per round; train / denoise):")
+        for key in sorted(chose):
+            line = f"  threads {key[0]} batch {key[1]}: " + ", ".join(f"{t} / {d}" for t, d in chose[key])
+            rivals = [cpp[(c,) + key] for c in ("nhwc-fp32", "nhwc-bf16") if (c,) + key in cpp]
+            if len(rivals) == 2:
+                at, ad = cpp[("auto",) + key]
+                line += (f"; auto / best of nhwc-fp32, nhwc-bf16: train {at / max(r[0] for r in rivals):.2f}, "
+                         f"denoise {ad / max(r[1] for r in rivals):.2f}")
+            print(line)
+        for key in sorted(timings):
+            for text in timings[key]:
+                print(f"  threads {key[0]} batch {key[1]} {key[2]}: {text}")
     print("(train: samples/s, each a window of frames; denoise: window evaluations/s; ratio C++ / PyTorch)")
 
 

@@ -4,8 +4,10 @@
 
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
+#include <assim/log.hpp>
 #include <assim/memory.hpp>
 #include <assim/shape.hpp>
+#include <assim/write_file.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -175,10 +177,23 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   plan.who = who;
   plan.format = format;
   plan.architecture = arch_;
-  plan.compute = compute_;
-  plan.settings = settings_;
   plan.per_epoch = data.pairs_per_epoch;
   plan.shards = shards_;
+  // precision: auto times the network at a shard of the fit's batch (what
+  // one call computes, on whichever worker) and window, and sampling as
+  // sample() runs it: one window at a time. The held-out pairs give the
+  // window, else a batch drawn aside (draw is a function of its arguments:
+  // the fit's own draws are unchanged).
+  const std::int64_t batch = shard_batch(std::min(options.batch_size, plan.per_epoch), shards_);
+  const std::int64_t frames = data.validation.observations.defined() && data.validation.observations.dim() > 1
+                                  ? data.validation.observations.size(1)
+                                  : data.draw(batch, 0).observations.size(1);
+  const FitCompute chosen =
+      fit_compute(arch_, compute_, {true, batch, frames}, {false, 1, frames}, options.checkpoints, device);
+  assim::log::info(who, ": fits in ", chosen.fit.text());
+  assim::log::info(who, ": samples in ", chosen.sampling.text());
+  plan.compute = chosen.fit.compute;
+  plan.settings = settings_with_choice(settings_, chosen);
   // On the workers, several shards at once: the network is the argument,
   // never net_ (no member is written while the shards run).
   plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator&) {
@@ -199,12 +214,16 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
           .item<double>();
     };
   }
-  net_ = fit_network(plan, options, device);
+  // Sampled as a network loaded from the files would be (load).
+  net_ = computing_as(fit_network(plan, options, device), chosen.sampling.compute);
+  assim::write_file(options.output / "precision.txt", chosen.record);
   fitted_ = true;
 }
 
 void Estimator::load(const std::filesystem::path& folder) {
-  net_ = load_network(folder, arch_, compute_, format);
+  // The file checked first (load_network), then the choice its fit stored read from it.
+  const UNet stored = load_network(folder, arch_, compute_, format);
+  net_ = computing_as(stored, loaded_compute(compute_, folder, who));
   fitted_ = true;
 }
 

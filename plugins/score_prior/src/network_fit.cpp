@@ -49,6 +49,10 @@ void add_fit_fields(assim::Parameters& p) {
 
 std::int64_t read_shards(const assim::Config& config) { return config.get<std::int64_t>("shards"); }
 
+std::int64_t shard_batch(std::int64_t batch, std::int64_t shards) {
+  return std::max<std::int64_t>(1, (batch + shards - 1) / std::max<std::int64_t>(shards, 1));
+}
+
 
 std::string windows_text(const std::string& leading, const std::vector<std::int64_t>& frame) {
   const std::string list = list_text(frame);

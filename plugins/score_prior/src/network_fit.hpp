@@ -56,6 +56,9 @@ struct FitPlan {
 // once for every component built on fit_network, and their values.
 void add_fit_fields(assim::Parameters& parameters);
 std::int64_t read_shards(const assim::Config& config);
+// The largest shard of a batch of `batch` samples: what one call of the
+// network computes in a training step, on whichever worker.
+std::int64_t shard_batch(std::int64_t batch, std::int64_t shards);
 
 // Fits a fresh network (or resumes from options.checkpoints) and writes
 // options.output/{model.pt (the best validation weights, else the last),

@@ -4,8 +4,10 @@
 
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
+#include <assim/log.hpp>
 #include <assim/memory.hpp>
 #include <assim/shape.hpp>
+#include <assim/write_file.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -171,12 +173,21 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   plan.who = "prior.score_unet";
   plan.format = format;
   plan.architecture = arch_;
-  plan.compute = compute_;
-  plan.settings = settings_;
   plan.scale = scale_;
   // One epoch draws as many windows as there are distinct ones (before rolls).
   plan.per_epoch = train.size(0) * (train.size(1) - window_ + 1);
   plan.shards = shards_;
+  // precision: auto times the network at a shard of the fit's batch (what
+  // one call computes, on whichever worker) and window; the sampling batch is
+  // not known here, the shard stands for it (a window's cost changed by 1-10 %
+  // between batches 1 and 8, bench/score_prior).
+  const std::int64_t batch = shard_batch(std::min(options.batch_size, plan.per_epoch), shards_);
+  const FitCompute chosen = fit_compute(arch_, compute_, {true, batch, window_}, {false, batch, window_},
+                                        options.checkpoints, device_);
+  assim::log::info(plan.who, ": fits in ", chosen.fit.text());
+  assim::log::info(plan.who, ": samples in ", chosen.sampling.text());
+  plan.compute = chosen.fit.compute;
+  plan.settings = settings_with_choice(settings_, chosen);
   const torch::Device device = device_;
   // On the workers, several shards at once: reads train, augment_ and schedule_ only.
   plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator& gen) {
@@ -207,12 +218,16 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
       return (net->forward(z_t, t.to(device)) - eps.to(device)).square().mean().item<double>();
     };
   }
-  net_ = fit_network(plan, options, device_);
+  // Sampled as a network loaded from the files would be (load).
+  net_ = computing_as(fit_network(plan, options, device_), chosen.sampling.compute);
+  assim::write_file(options.output / "precision.txt", chosen.record);
 }
 
 void ScorePrior::load(const fs::path& folder) {
   at::Tensor scale;
-  net_ = load_network(folder, arch_, compute_, format, &scale);
+  // The file checked first (load_network), then the choice its fit stored read from it.
+  const UNet stored = load_network(folder, arch_, compute_, format, &scale);
+  net_ = computing_as(stored, loaded_compute(compute_, folder, "prior.score_unet"));
   device_ = torch::Device(torch::kCPU);
   scale_ = scale;
 }

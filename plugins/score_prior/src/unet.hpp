@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -97,22 +98,104 @@ TORCH_MODULE(TemporalBlock);
 // up to rounding (bench/score_prior/README.md has the measurements).
 // Channels-last (NHWC) lets oneDNN's convolutions skip reorders and makes the
 // channel norm one fused layer_norm; bf16 autocast runs convolutions and
-// matrix products in bfloat16 with float32 weights, which pays only where the
-// CPU has bf16 instructions (emulated, it was 3x slower).
+// matrix products in bfloat16 with float32 weights. Which is faster depends
+// on the machine, not on its CPU flags alone: with AVX512_BF16, bf16 trained
+// 1.4-1.6x faster than fp32 on an AMD EPYC (Zen 4) and 1.3-1.5x slower on an
+// Intel Xeon; emulated (no bf16 instructions) it was 3x slower. So `auto`
+// measures (choose_compute below).
 enum class Precision { fp32, bf16 };
 struct Compute {
   bool channels_last = true;
   Precision precision = Precision::fp32;
+  // Settings of `auto` (precision or layout): what is above is the preferred
+  // candidate, in force until a fit measures the candidates or a load reads
+  // the fit's choice.
+  bool auto_precision = false, auto_layout = false;
   std::string text() const;  // "fp32, channels-last", for logs
+  std::string name() const;  // "nhwc-fp32", "nchw-bf16": what the fit stores, as the bench's --compute
 };
+// The Compute a name() denotes (not automatic); throws std::invalid_argument for another text.
+Compute compute_named(const std::string& name);
 
-// Whether this CPU computes in bfloat16 natively (AVX512_BF16 or AMX-BF16).
-bool cpu_has_bf16();
 // The settings `precision` (auto | fp32 | bf16) and `layout` (channels_last |
-// nchw), declared once for every component built on the network, and what
-// they resolve to here (auto: bf16 where cpu_has_bf16, else fp32).
+// nchw | auto), declared once for every component built on the network (the
+// rule of `auto` is in their documentation and at choose_compute).
 void add_compute_fields(assim::Parameters& parameters);
 Compute read_compute(const assim::Config& config);
+
+// ---- precision: auto, layout: auto ----------------------------------------
+//
+// The rule: measure each candidate way of computing at the shapes that will
+// run (batch, window, channels, grid, the process's threads), a training step
+// (forward, backward, AdamW step) for the fit and a no-grad forward for the
+// sampling, and take the first candidate in the order of preference (fp32
+// before bf16, channels-last before NCHW) whose time is within
+// `preference_margin` (5 %) of the fastest. fp32 is preferred because it is
+// the more exact; the margin keeps `auto` within 5 % of the best (the goal of
+// issue 40) while a choice flips between two runs only where a candidate's
+// time lies within the measurement's noise of that 5 % boundary (the
+// machines measured so far were 30-60 % away from it). Measured once per
+// process per shape and kept for the process; nothing is written outside the
+// run. The fit stores what it chose with the weights (model.pt's settings,
+// precision.txt beside it): sampling with the fitted network uses the stored
+// choice unless the settings name a precision or layout, so an assimilation's
+// numbers depend on the train result's bytes, not on a new timing.
+constexpr double preference_margin = 1.05;
+
+// What a measurement ran: a training step or a denoiser evaluation of `batch` windows of `frames`.
+struct Workload {
+  bool training = true;
+  std::int64_t batch = 1, frames = 1;
+};
+
+// The candidates a Compute's settings leave, in the order of preference.
+std::vector<Compute> candidates(const Compute& settings);
+// The rule above, given each candidate's seconds per call (same order).
+std::size_t choose(const std::vector<double>& seconds);
+
+struct Choice {
+  Compute compute;              // the one chosen (not automatic)
+  std::vector<Compute> candidates;
+  std::vector<double> seconds;  // best seconds per call of each candidate; empty when nothing was measured
+  Workload workload;            // what was measured, on how many threads
+  int threads = 1;
+  std::string unmeasured = "as set";  // why nothing was measured (seconds empty)
+  // "bf16 autocast, channels-last (training step of 8 windows of 9 frames on 1 thread: nhwc-fp32 0.41 s, nhwc-bf16 0.27 s)"
+  std::string text() const;
+};
+// The seconds per call of each candidate at the workload, best of a few
+// alternating repetitions after a warm-up, on networks built for the purpose
+// (the caller's network, its weights and torch's random state are untouched).
+std::vector<double> time_candidates(const Architecture& a, const std::vector<Compute>& candidates, const Workload& w);
+// The settings resolved for the workload: as set where nothing is automatic,
+// else measured (time_candidates, choose) once per process per architecture,
+// candidates, workload and thread count.
+Choice choose_compute(const Architecture& a, const Compute& settings, const Workload& w);
+
+// What a fit computes in and what the fitted network is sampled in.
+struct FitCompute {
+  Choice fit, sampling;
+  // precision.txt: "fit: NAME", "sampling: NAME" and the measurements as comments.
+  std::string record;
+};
+// The choices of a fit: `training` at its batch and window, `sampling` at
+// the shapes the fitted network is expected to run at. A fit that resumes
+// (its checkpoints folder holds precision.txt) keeps the choice it started
+// with, so that it goes on on the same curve; a new fit writes it there
+// before its first step.
+// Timings are taken on the CPU: on another device `auto` is the preferred
+// candidate (fp32), unmeasured.
+FitCompute fit_compute(const Architecture& a, const Compute& settings, const Workload& training,
+                       const Workload& sampling, const std::filesystem::path& checkpoints,
+                       const torch::Device& device = torch::kCPU);
+// The component's settings (YAML) with the fit's choice added as
+// `compute_chosen: {fit: NAME, sampling: NAME}`: what the fit writes into its files.
+std::string settings_with_choice(const std::string& settings, const FitCompute& chosen);
+// How a network loaded from <folder>/model.pt computes: the settings where
+// they name both precision and layout, else the sampling choice stored there
+// by the fit (the settings' preferred candidate for a file without one, with
+// a warning).
+Compute loaded_compute(const Compute& settings, const std::filesystem::path& folder, const std::string& who);
 
 class UNetImpl : public torch::nn::Module {
  public:
@@ -121,6 +204,7 @@ class UNetImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& t);
   std::int64_t parameter_count() const;
   const Compute& compute() const { return compute_; }
+  const Architecture& architecture() const { return a_; }
 
  private:
   torch::Tensor embed(const torch::Tensor& t);
@@ -142,5 +226,8 @@ TORCH_MODULE(UNet);
 // on one thread would be drawn from by another, so seeding and every
 // network's construction hold one lock.
 UNet seeded_network(const Architecture& a, const Compute& compute, std::uint64_t seed);
+
+// `net`'s weights and buffers in a network that computes as `compute` (`net` itself when it already does).
+UNet computing_as(const UNet& net, const Compute& compute);
 
 }  // namespace assim::score_prior

@@ -214,6 +214,19 @@ TEST_CASE("the estimator refuses what it cannot estimate") {
   const fs::path dir = scratch("refuses");
   f.fit(toy_data(8), options(dir, 1, 8, 1e-3));
   CHECK_THROWS_WITH_AS(f.sample(problem, 4, 0), doctest::Contains("use members: 1"), assim::Error);
+  // precision: auto measured the fit and its sampling (one window at a time)
+  // and stored the choice; a load computes as stored: the same estimate.
+  {
+    std::ifstream in(dir / "output" / "precision.txt");
+    std::string fit, sampling;
+    std::getline(in, fit);
+    std::getline(in, sampling);
+    CHECK(fit.rfind("fit: nhwc-", 0) == 0);
+    CHECK(sampling.rfind("sampling: nhwc-", 0) == 0);
+    Estimator loaded = make("channels: [8]\nblocks: 1\n");
+    loaded.load(dir / "output");
+    CHECK(torch::equal(loaded.sample(problem, 1, 0), f.sample(problem, 1, 0)));
+  }
   assim::AssimilationProblem no_background = problem;
   no_background.background.reset();
   CHECK_THROWS_WITH_AS(f.sample(no_background, 1, 0), doctest::Contains("has no background"), assim::Error);

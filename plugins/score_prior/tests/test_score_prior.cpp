@@ -196,6 +196,135 @@ TEST_CASE("layouts and precisions compute the same network") {
   CHECK(worst < 0.1);
 }
 
+TEST_CASE("precision: auto takes fp32 unless bf16 is clearly faster, measured at the shapes that run") {
+  namespace sp = assim::score_prior;
+  // The rule, on given times (seconds per call, candidates in the order of
+  // preference): the first within 5 % of the fastest.
+  CHECK(sp::choose({1.00, 0.97}) == 0);   // bf16 3 % faster: not clearly, fp32
+  CHECK(sp::choose({1.00, 0.96}) == 0);   // 4.2 %: still within the margin
+  CHECK(sp::choose({1.00, 0.94}) == 1);   // 6.4 %: bf16
+  CHECK(sp::choose({1.00, 0.60}) == 1);   // the AMD EPYC's 1.6x
+  CHECK(sp::choose({1.00, 1.40}) == 0);   // the Intel Xeon's bf16, slower
+  CHECK(sp::choose({1.00, 3.00}) == 0);   // bf16 emulated
+  // Four candidates (layout: auto too): fp32 channels-last, fp32 NCHW, bf16
+  // channels-last, bf16 NCHW. NCHW bf16 is 1 % faster than channels-last
+  // bf16: channels-last bf16 comes first and is within the margin.
+  CHECK(sp::choose({1.00, 1.02, 0.60, 0.594}) == 2);
+  CHECK(sp::choose({1.00, 0.98, 1.50, 1.50}) == 0);
+  CHECK(sp::choose({1.00, 0.90, 1.50, 1.50}) == 1);
+
+  sp::Compute settings;
+  settings.auto_precision = true;
+  auto names = [](const std::vector<sp::Compute>& cs) {
+    std::vector<std::string> out;
+    for (const auto& c : cs) out.push_back(c.name());
+    return out;
+  };
+  CHECK(names(sp::candidates(settings)) == std::vector<std::string>{"nhwc-fp32", "nhwc-bf16"});
+  settings.auto_layout = true;
+  CHECK(names(sp::candidates(settings)) ==
+        std::vector<std::string>{"nhwc-fp32", "nchw-fp32", "nhwc-bf16", "nchw-bf16"});
+  CHECK(names(sp::candidates(sp::compute_named("nchw-bf16"))) == std::vector<std::string>{"nchw-bf16"});
+  CHECK_THROWS_AS(sp::compute_named("nhwc-fp16"), std::invalid_argument);
+
+  // Measured: every candidate timed, the rule applied, the decision kept for
+  // the process (the same times again), torch's random numbers untouched.
+  const ScorePrior prior = make(small);
+  CHECK(prior.network()->compute().auto_precision);
+  sp::Architecture a = prior.architecture();
+  settings.auto_layout = false;
+  torch::manual_seed(11);
+  const auto expected = torch::rand({4});
+  torch::manual_seed(11);
+  const sp::Choice first = sp::choose_compute(a, settings, {true, 2, 5});
+  CHECK(torch::equal(torch::rand({4}), expected));
+  REQUIRE(first.seconds.size() == 2);
+  CHECK(first.seconds[0] > 0);
+  CHECK(first.seconds[1] > 0);
+  CHECK(first.compute.name() == first.candidates[sp::choose(first.seconds)].name());
+  MESSAGE("auto at a training step of 2 windows: " << first.text());
+  const sp::Choice again = sp::choose_compute(a, settings, {true, 2, 5});
+  CHECK(again.seconds == first.seconds);
+  CHECK(again.compute.name() == first.compute.name());
+  // Another shape is another measurement; a precision set is not measured.
+  CHECK(sp::choose_compute(a, settings, {false, 2, 5}).seconds.size() == 2);
+  const sp::Choice set = sp::choose_compute(a, sp::compute_named("nhwc-bf16"), {true, 2, 5});
+  CHECK(set.seconds.empty());
+  CHECK(set.compute.precision == sp::Precision::bf16);
+
+  // What the fit writes its choice into: a block or a flow map of settings.
+  sp::FitCompute chosen;
+  chosen.fit.compute = sp::compute_named("nhwc-bf16");
+  chosen.sampling.compute = sp::compute_named("nhwc-fp32");
+  CHECK(sp::settings_with_choice("a: 1\nb: 2\n", chosen) == "a: 1\nb: 2\ncompute_chosen: {fit: nhwc-bf16, sampling: nhwc-fp32}");
+  CHECK(sp::settings_with_choice("{a: 1, b: [2, 3]}", chosen) ==
+        "{a: 1, b: [2, 3], compute_chosen: {fit: nhwc-bf16, sampling: nhwc-fp32}}");
+  CHECK(sp::settings_with_choice("{}", chosen) == "{compute_chosen: {fit: nhwc-bf16, sampling: nhwc-fp32}}");
+}
+
+TEST_CASE("precision: auto samples a fitted network in the precision its fit stored, and resumes in it") {
+  namespace sp = assim::score_prior;
+  const auto data = synthetic(4, 10, 7);
+  const auto [z, t] = probe(5);
+  auto text = [](const fs::path& file) {
+    std::ifstream in(file);
+    std::stringstream out;
+    out << in.rdbuf();
+    return out.str();
+  };
+
+  // A fit in bf16 (set, so that the test does not depend on what this
+  // machine would pick): its files say so.
+  const fs::path dir = scratch("stored-bf16");
+  ScorePrior fitted = make(small + "precision: bf16\n");
+  fitted.fit(data, options(dir, 1));
+  CHECK(text(dir / "output" / "precision.txt").rfind("fit: nhwc-bf16\nsampling: nhwc-bf16\n", 0) == 0);
+  torch::serialize::InputArchive archive;
+  archive.load_from((dir / "output" / "model.pt").string());
+  c10::IValue stored;
+  REQUIRE(archive.try_read("settings", stored));
+  CHECK(stored.toStringRef().find("compute_chosen: {fit: nhwc-bf16, sampling: nhwc-bf16}") != std::string::npos);
+
+  // Loaded with precision: auto, it computes as stored (no new timing: the
+  // same outputs bit for bit as the fitted prior's); a precision set wins.
+  ScorePrior automatic = make(small);
+  automatic.load(dir / "output");
+  CHECK(automatic.network()->compute().precision == sp::Precision::bf16);
+  CHECK(torch::equal(automatic.denoise(z, t), fitted.denoise(z, t)));
+  ScorePrior exact = make(small + "precision: fp32\n");
+  exact.load(dir / "output");
+  CHECK(exact.network()->compute().precision == sp::Precision::fp32);
+  CHECK(!torch::equal(exact.denoise(z, t), fitted.denoise(z, t)));
+
+  // A fit with auto: whatever it picks here, sampling after the fit and after
+  // a load compute alike, as its precision.txt says.
+  const fs::path measured = scratch("stored-auto");
+  ScorePrior chooser = make(small);
+  chooser.fit(data, options(measured, 1));
+  const std::string record = text(measured / "output" / "precision.txt");
+  MESSAGE("precision.txt of a fit with precision: auto:\n" << record);
+  CHECK(record.find("nhwc-fp32 ") != std::string::npos);  // the times measured
+  CHECK(record.find("nhwc-bf16 ") != std::string::npos);
+  ScorePrior reloaded = make(small);
+  reloaded.load(measured / "output");
+  CHECK(record.find("sampling: " + reloaded.network()->compute().name() + "\n") != std::string::npos);
+  CHECK(torch::equal(reloaded.denoise(z, t), chooser.denoise(z, t)));
+
+  // A resumed fit keeps the choice its first run stored beside its
+  // checkpoints, whatever a timing would say now.
+  const fs::path resumed = scratch("resumed-choice");
+  fs::create_directories(resumed / "checkpoints");
+  std::ofstream(resumed / "checkpoints" / "precision.txt") << "fit: nchw-bf16\nsampling: nhwc-bf16\n# made up\n";
+  sp::Compute settings;
+  settings.auto_precision = settings.auto_layout = true;
+  const sp::FitCompute kept =
+      sp::fit_compute(chooser.architecture(), settings, {true, 8, 5}, {false, 8, 5}, resumed / "checkpoints");
+  CHECK(kept.fit.compute.name() == "nchw-bf16");
+  CHECK(kept.sampling.compute.name() == "nhwc-bf16");
+  CHECK(kept.fit.seconds.empty());
+  CHECK(kept.record == "fit: nchw-bf16\nsampling: nhwc-bf16\n# made up\n");
+}
+
 TEST_CASE("a prior fitted in bf16 reaches the fp32 prior's validation loss") {
   auto data = synthetic(6, 12, 1);
   data.validation = synthetic(2, 12, 2).train;
