@@ -81,10 +81,10 @@ Compute compute_named(const std::string& name) {
 void add_compute_fields(assim::Parameters& p) {
   p.string("precision", "auto", "",
            "fp32; bf16 (autocast: float32 weights, bfloat16 convolutions and products); or auto: a fit times a "
-           "training step at its own shapes in fp32 and in bf16 (once per process and shape) and takes fp32 unless "
-           "bf16 is more than 5 % faster (fp32 is the more exact; the margin keeps auto within 5 % of the faster "
-           "while a timing's noise can flip the choice only near that boundary); the fitted network is sampled in "
-           "the same precision. The choice is stored with the weights (model.pt, precision.txt)")
+           "training step and a denoiser evaluation at its own shapes in fp32 and in bf16 (once per process and "
+           "shape) and takes fp32 unless bf16 is more than 5 % faster (fp32 is the more exact; the margin keeps "
+           "auto within 5 % of the faster while a timing's noise can flip the choice only near that boundary), "
+           "stores the choice with the weights (model.pt, precision.txt) and samples with what it stored")
       .one_of({"auto", "fp32", "bf16"});
   p.string("layout", "channels_last", "",
            "memory layout of the feature maps: channels_last (faster with oneDNN on a CPU), nchw, or auto: "
@@ -610,15 +610,7 @@ FitCompute fit_compute(const Architecture& a, const Compute& settings, const Wor
     }
   }
   chosen.fit = choose_compute(a, settings, training);
-  // A network is sampled in the precision it was fitted in; only the layout
-  // is timed again. An fp32 fit sampled in bf16 (chosen by a 5 % timing
-  // margin) threw SDA's guided samples past the climatology in
-  // e2e.pipeline (RMSE of one sample 0.99 against 0.90), where fitting and
-  // sampling in one precision, either one, passed.
-  Compute sampling_settings = settings;
-  sampling_settings.precision = chosen.fit.compute.precision;
-  sampling_settings.auto_precision = false;
-  chosen.sampling = choose_compute(a, sampling_settings, sampling);
+  chosen.sampling = choose_compute(a, settings, sampling);
   std::ostringstream record;
   record << "fit: " << chosen.fit.compute.name() << "\n"
          << "sampling: " << chosen.sampling.compute.name() << "\n"
