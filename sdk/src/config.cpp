@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 namespace assim {
@@ -306,7 +307,20 @@ Config::Config(const Config&) = default;
 Config& Config::operator=(const Config&) = default;
 
 namespace {
+// One lock for every read of the settings' YAML: a read records the key
+// (impl.read), and yaml-cpp's nodes share memory that a lookup may add to,
+// while workers read settings at once (two filter repetitions reading the
+// same Config corrupted the set of read keys, and the next read looped
+// forever). Recursive: one read calls another. Not held while a component is
+// built (resolve), which may start workers of its own.
+std::recursive_mutex& yaml_lock() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+using Locked = std::lock_guard<std::recursive_mutex>;
+
 const YAML::Node value_of(const Config::Impl& impl, const std::string& key, const Config& self) {
+  const Locked lock(yaml_lock());
   bool declared = std::any_of(impl.declared.begin(), impl.declared.end(),
                               [&](const Parameter& p) { return p.name == key; });
   if (!declared)
@@ -321,6 +335,7 @@ const YAML::Node value_of(const Config::Impl& impl, const std::string& key, cons
 
 template <class T>
 T Config::get(const std::string& key) const {
+  const Locked lock(yaml_lock());
   YAML::Node value = value_of(*impl_, key, *this);
   try {
     return value.as<T>();
@@ -343,11 +358,13 @@ template ASSIM_API std::vector<std::string> Config::get<std::vector<std::string>
     const std::string&) const;
 
 bool Config::has(const std::string& key) const {
+  const Locked lock(yaml_lock());
   YAML::Node value = impl_->node[key];
   return value.IsDefined() && !value.IsNull();
 }
 
 Config Config::section(const std::string& key) const {
+  const Locked lock(yaml_lock());
   YAML::Node value = value_of(*impl_, key, *this);
   auto impl = std::make_shared<Impl>();
   impl->node = value;
@@ -359,18 +376,27 @@ Config Config::section(const std::string& key) const {
   return Config(impl);
 }
 
-std::size_t Config::count(const std::string& key) const { return value_of(*impl_, key, *this).size(); }
+std::size_t Config::count(const std::string& key) const {
+  const Locked lock(yaml_lock());
+  return value_of(*impl_, key, *this).size();
+}
 
 std::shared_ptr<Component> Config::component_at(const std::string& key, std::size_t index, Kind kind) const {
   std::string element = key + "[" + std::to_string(index) + "]";
-  YAML::Node value = value_of(*impl_, key, *this)[index];
-  if (!impl_->resolve)
-    throw ConfigError(where(key), path(element), "component references cannot be resolved here");
-  return impl_->resolve(value.Scalar().substr(1), kind,
-                        location(*impl_->origin, value, path(element), impl_->node), path(element));
+  std::string name, at;
+  {
+    const Locked lock(yaml_lock());
+    const YAML::Node value = value_of(*impl_, key, *this)[index];
+    if (!impl_->resolve)
+      throw ConfigError(where(key), path(element), "component references cannot be resolved here");
+    name = value.Scalar().substr(1);
+    at = location(*impl_->origin, value, path(element), impl_->node);
+  }
+  return impl_->resolve(name, kind, at, path(element));
 }
 
 std::string Config::reference(const std::string& key) const {
+  const Locked lock(yaml_lock());
   return value_of(*impl_, key, *this).Scalar().substr(1);
 }
 
@@ -382,6 +408,7 @@ std::shared_ptr<Component> Config::component_of_kind(const std::string& key, Kin
 }
 
 std::string Config::where(const std::string& key) const {
+  const Locked lock(yaml_lock());
   YAML::Node node = key.empty() ? impl_->node : impl_->node[key];
   return location(*impl_->origin, node, path(key), impl_->node);
 }
@@ -399,12 +426,14 @@ void Config::fail(const std::string& key, const std::string& message) const {
 }
 
 std::vector<std::string> Config::keys() const {
+  const Locked lock(yaml_lock());
   std::vector<std::string> out;
   for (const auto& entry : impl_->node) out.push_back(entry.first.Scalar());
   return out;
 }
 
 std::vector<std::string> Config::unread() const {
+  const Locked lock(yaml_lock());
   std::vector<std::string> out;
   for (const auto& p : impl_->declared)
     if (!impl_->read->count(p.name) && has(p.name)) out.push_back(p.name);
@@ -412,6 +441,7 @@ std::vector<std::string> Config::unread() const {
 }
 
 std::string Config::yaml() const {
+  const Locked lock(yaml_lock());
   YAML::Emitter out;
   out << impl_->node;
   return out.c_str();

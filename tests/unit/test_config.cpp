@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 using assim::Config;
 using assim::ConfigError;
@@ -91,4 +94,38 @@ TEST_CASE("the declaration describes itself for `assim plugins --verbose`") {
   CHECK(p.find("scales")->describe() == "scales: list of reals, default [12000, 16000], unit m s-1, > 0: scales");
   CHECK(p.find("sigma")->describe() == "sigma: real, required, unit 1, >= 0: noise");
   CHECK(p.find("scheme")->describe() == "scheme: string, default \"rk4\", one of rk4 euler: time scheme");
+}
+
+// Workers read one stage's settings at once (a filter's repetitions): a
+// read records its key, and two first reads at once corrupted that record
+// until the next read looped forever. Fresh settings each round, read by two
+// threads that start together.
+TEST_CASE("settings are read on several threads at once") {
+  const std::vector<std::string> keys = {"nx", "dt", "sigma", "scheme", "dealias", "scales"};
+  for (int round = 0; round < 300; ++round) {
+    const Config c = assim::config_from_yaml("sigma: 0.1\nnx: 128\n", declaration(), "exp.yaml");
+    std::atomic<int> ready{0};
+    std::vector<double> sums(2, 0);
+    std::vector<std::thread> pair;
+    for (int t = 0; t < 2; ++t)
+      pair.emplace_back([&, t] {
+        ++ready;
+        while (ready < 2) {
+        }
+        for (std::size_t k = 0; k < keys.size(); ++k) {
+          const std::string& key = keys[t == 0 ? k : keys.size() - 1 - k];
+          if (key == "nx") sums[t] += c.get<double>("nx");
+          if (key == "dt") sums[t] += c.get<double>("dt");
+          if (key == "sigma") sums[t] += c.get<double>("sigma");
+          if (key == "scheme") sums[t] += static_cast<double>(c.get<std::string>("scheme").size());
+          if (key == "dealias") sums[t] += c.get<bool>("dealias") ? 1 : 0;
+          if (key == "scales") sums[t] += c.get<std::vector<double>>("scales").size();
+        }
+      });
+    for (auto& thread : pair) thread.join();
+    CHECK(sums[0] == 128 + 7200 + 0.1 + 3 + 0 + 2);
+    CHECK(sums[1] == sums[0]);
+    const auto unread = c.unread();
+    for (const auto& key : keys) CHECK(std::find(unread.begin(), unread.end(), key) == unread.end());
+  }
 }

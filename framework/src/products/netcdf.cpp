@@ -227,15 +227,20 @@ bool File::has_variable(const std::string& name) const {
   return nc_inq_varid(id_, name.c_str(), &var) == NC_NOERR;
 }
 
-std::vector<std::string> File::dimensions_of(const std::string& variable) const {
+std::vector<int> File::dimension_ids(const std::string& variable) const {
   const Locked lock;
   int var = variable_id(variable);
   int ndims = 0;
   check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
   std::vector<int> dims(ndims);
   check(nc_inq_vardimid(id_, var, dims.data()), "variable " + variable);
+  return dims;
+}
+
+std::vector<std::string> File::dimensions_of(const std::string& variable) const {
+  const Locked lock;
   std::vector<std::string> names;
-  for (int d : dims) {
+  for (int d : dimension_ids(variable)) {
     char name[NC_MAX_NAME + 1];
     check(nc_inq_dimname(id_, d, name), "variable " + variable);
     names.emplace_back(name);
@@ -245,13 +250,8 @@ std::vector<std::string> File::dimensions_of(const std::string& variable) const 
 
 std::vector<std::size_t> File::shape(const std::string& variable) const {
   const Locked lock;
-  int var = variable_id(variable);
-  int ndims = 0;
-  check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
-  std::vector<int> dims(ndims);
-  check(nc_inq_vardimid(id_, var, dims.data()), "variable " + variable);
   std::vector<std::size_t> out;
-  for (int d : dims) {
+  for (int d : dimension_ids(variable)) {
     std::size_t length = 0;
     check(nc_inq_dimlen(id_, d, &length), "variable " + variable);
     out.push_back(length);

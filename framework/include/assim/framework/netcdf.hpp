@@ -64,6 +64,7 @@ class File {
   // nc_close, or nc_abort where that fails; returns nc_close's status.
   int release() noexcept;
   int variable_id(const std::string& name) const;
+  std::vector<int> dimension_ids(const std::string& variable) const;
   void check(int status, const std::string& what) const;
   int id_ = -1;
   std::filesystem::path path_;
