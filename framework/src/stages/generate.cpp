@@ -178,6 +178,17 @@ class Generate : public Stage {
   // first member depends on the batch's size.)
   Part cheapest_part() const override { return {{{"pieces", 1}}, {"sample"}}; }
 
+  // What the dataset records of how it was made: the model's settings and the schedule's.
+  static products::Attributes attributes(const StageContext& context, const Schedule& plan) {
+    products::Attributes attributes;
+    for (const auto& [key, value] : context.settings_of("model")) attributes.setting("model_" + key, value);
+    attributes.add("spinup_steps", static_cast<double>(plan.spinup));
+    attributes.add("piece_every_steps", static_cast<double>(plan.piece_every));
+    attributes.add("coarsen", static_cast<double>(plan.factor));
+    attributes.add("seed", static_cast<double>(context.seed()));
+    return attributes;
+  }
+
   void run(StageContext& context) const override {
     const Config& config = context.config();
     auto model = config.component<Model>("model");
@@ -208,15 +219,9 @@ class Generate : public Stage {
     std::vector<std::int64_t> block_shape = {0};
     for (auto n : out_spec.shape()) block_shape.push_back(n);
 
-    products::Attributes attributes;
-    for (const auto& [key, value] : context.settings_of("model")) attributes.setting("model_" + key, value);
-    attributes.add("spinup_steps", static_cast<double>(spinup));
-    attributes.add("piece_every_steps", static_cast<double>(piece_every));
-    attributes.add("coarsen", static_cast<double>(factor));
-    attributes.add("seed", static_cast<double>(context.seed()));
     auto path = context.output() / config.get<std::string>("out");
     std::optional<products::DatasetWriter> file;
-    if (ranks.leader()) file.emplace(path, out_spec, samples, frames, every, attributes);
+    if (ranks.leader()) file.emplace(path, out_spec, samples, frames, every, attributes(context, plan));
 
     const std::int64_t total = spinup + (pieces - 1) * piece_every + (frames - 1) * every;
     Progress progress("generate", total, "step");

@@ -10,7 +10,6 @@
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
 #include <assim/framework/netcdf.hpp>
-#include <assim/framework/observation_design.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
 #include <assim/memory.hpp>
@@ -19,24 +18,17 @@
 #include <assim/shape.hpp>
 
 #include "products/products.hpp"
+#include "stages/estimator_pairs.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
-#include <random>
-#include <sstream>
+#include <functional>
 
 namespace assim {
 
 namespace {
-
-// "1, 0.25, 0.0625" for the log.
-std::string join_fractions(const std::vector<double>& fractions) {
-  std::ostringstream out;
-  for (std::size_t i = 0; i < fractions.size(); ++i) out << (i ? ", " : "") << fractions[i];
-  return out.str();
-}
 
 // Validation pairs of an estimator: at most this many, drawn once.
 constexpr std::int64_t validation_pairs = 256;
@@ -199,123 +191,46 @@ class Train : public Stage {
     prior->fit(training, options);
   }
 
-  // Pairs drawn through the observe stage's design: a window of a random
-  // piece at a random start, rolled by a random shift on the (periodic) grid
-  // as the prior's windows are, observed on a fresh mask when the design's
-  // mask is random (else on that stage's very mask), with fresh noise and a
-  // fresh background perturbation.
+  // A learned estimator fits pairs drawn through the observe stage's design
+  // (stages/estimator_pairs): fresh for every batch, or from one fixed pool.
   static void fit_estimator(const StageContext& context, const products::Dataset& data, std::int64_t held_out,
                             const TrainingOptions& options) {
     const Config& config = context.config();
     auto estimator = config.component<Sampler>("sampler");
-    const StageInput& design_stage = context.input("design");
-    const Config& design = design_stage.settings;
-    auto op = design.component<ObservationOperator>("operator");
-    const products::ObservationSet observed = products::read_observations(design_stage);
-    const Config mask_design = design.section("mask");
-    // The fractions a pair's random mask draws from: the train stage's masks, else the design's.
-    std::vector<double> fractions = config.get<std::vector<double>>("masks");
-    if (fractions.empty() && mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1)
-      fractions = {mask_design.get<double>("random")};
-    const bool random_mask = !fractions.empty();
-    const auto stride = mask_design.get<std::int64_t>("stride");
-    const NoiseLaw law = noise_law(observed.noise_law);
-    const double sigma = observed.sigma;
-    const Config background = design.section("background");
-    const bool with_background = background.has("sigma");
-    const double perturbation = !with_background ? 0
-                                : background.has("perturbation") ? background.get<double>("perturbation")
-                                                                 : background.get<double>("sigma");
-    const std::int64_t window = observed.truth.size(1), every = observed.every;
-    const at::Tensor stage_mask = observed.mask.to(at::kBool);  // (time, grid...)
-    const at::Tensor grid_mask = stage_mask.any(0);
-    const std::size_t grid = products::grid_rank(data.spec);
-    const products::Normalisation normalisation(observed.scale, data.spec);
-    const at::Tensor states = normalisation.normalise(data.states(), 2);
-    const std::int64_t samples = states.size(0), frames = states.size(1);
-    // A forecast background (the design's background.model) starts from the
-    // frame before the window, as the observe stage's do.
-    std::shared_ptr<const Model> forecast;
-    if (background.has("model")) {
-      auto model = background.component<Model>("model");
-      if (model->state_spec().shape() != data.spec.shape())
-        config.fail("design", "stage '" + design_stage.name + "' forecasts its background with a model of states " +
-                                  shape_text(model->state_spec().shape()) + ", not the states of stage '" +
-                                  config.reference("data") + "' " + shape_text(data.spec.shape()));
-      forecast = products::in_units(model, normalisation, data.spec);
-    }
-    const std::int64_t offset = forecast ? 1 : 0;
-    if (frames < window + offset)
-      config.fail("data", "pieces of " + std::to_string(frames) + " frames are shorter than stage '" +
-                              design_stage.name + "''s windows of " + std::to_string(window) +
-                              (forecast ? " and the frame before them (its forecast background)" : ""));
-    const std::int64_t frame_steps = data.frame_steps;
-
-    // `count` pairs from pieces [first, first + pieces).
-    auto draw = [=](std::int64_t first, std::int64_t pieces, std::int64_t count, std::uint64_t seed) {
-      std::mt19937_64 rng(seed);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(rng());
-      using uniform = std::uniform_int_distribution<std::int64_t>;
-      const std::int64_t choices = static_cast<std::int64_t>(fractions.size());
-      std::vector<at::Tensor> windows, before, masks;
-      std::vector<std::int64_t> grid_dims;
-      for (std::size_t d = 0; d < grid; ++d) grid_dims.push_back(static_cast<std::int64_t>(states.dim() - grid + d) - 1);
-      for (std::int64_t i = 0; i < count; ++i) {
-        const std::int64_t p = first + uniform(0, pieces - 1)(rng), s = uniform(offset, frames - window)(rng);
-        std::vector<std::int64_t> shifts;
-        for (std::int64_t d : grid_dims) shifts.push_back(uniform(0, states.size(d + 1) - 1)(rng));
-        const at::Tensor frames_drawn = states[p].narrow(0, s - offset, window + offset).roll(shifts, grid_dims);
-        windows.push_back(frames_drawn.narrow(0, offset, window));
-        if (forecast) before.push_back(frames_drawn.select(0, 0));
-        const double fraction = random_mask ? fractions[static_cast<std::size_t>(uniform(0, choices - 1)(rng))] : 1.0;
-        masks.push_back(random_mask ? design::window_mask(window, every, design::mask(grid_mask.sizes(), fraction, stride,
-                                                                                      generator))
-                                    : stage_mask);
-      }
-      TrainingPairs pairs;
-      pairs.states = at::stack(windows);
-      const std::vector<std::int64_t> frame = observed.observations.sizes().slice(1).vec();
-      std::vector<at::Tensor> full;
-      for (const auto& m : masks) full.push_back(design::over_observations(m, frame));
-      pairs.mask = at::stack(full);
-      pairs.observations = design::observe(*op, pairs.states, pairs.mask, law, sigma, generator);
-      if (with_background)
-        pairs.background = design::background(pairs.states.select(1, 0), forecast ? at::stack(before) : at::Tensor(),
-                                              forecast.get(), frame_steps, perturbation, generator);
-      return pairs;
-    };
-    const std::int64_t train_pieces = samples - held_out;
+    auto design = std::make_shared<const EstimatorPairs>(context, data);
+    const std::int64_t train_pieces = data.shape()[0] - held_out;
     const auto fixed = config.get<std::int64_t>("pairs");
     EstimatorData pairs;
     pairs.state = data.spec;
-    pairs.observation_operator = op;
+    pairs.observation_operator = design->observation_operator();
     if (fixed == 0) {
-      pairs.pairs_per_epoch = train_pieces * (frames - offset - window + 1);
-      pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return draw(0, train_pieces, count, seed); };
+      pairs.pairs_per_epoch = train_pieces * design->windows_per_piece();
+      pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return design->draw(0, train_pieces, count, seed); };
     } else {
-      // One pool, drawn once; each batch picks from it.
       pairs.pairs_per_epoch = fixed;
-      const TrainingPairs pool = draw(0, train_pieces, fixed, context.seed() * 7919 + 1);
-      pairs.draw = [pool](std::int64_t count, std::uint64_t seed) {
-        auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-        const at::Tensor pick = at::randint(pool.states.size(0), {count}, generator, at::TensorOptions().dtype(at::kLong));
-        TrainingPairs batch;
-        batch.states = pool.states.index_select(0, pick);
-        batch.mask = pool.mask.index_select(0, pick);
-        batch.observations = pool.observations.index_select(0, pick);
-        if (pool.background.defined()) batch.background = pool.background.index_select(0, pick);
-        return batch;
-      };
+      pairs.draw = from_pool(design->draw(0, train_pieces, fixed, context.seed() * 7919 + 1));
     }
     if (held_out > 0)
-      pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - offset - window + 1)),
-                              context.seed() * 7919 + 2);
-    log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
-              !random_mask ? std::string("its mask")
-                           : "a fresh random mask per pair of " + join_fractions(fractions) + " of the points", ", ", observed.noise_law, " noise sigma ",
-              sigma, !with_background ? ", no background" : forecast ? ", a forecast background" : ", a background",
+      pairs.validation = design->draw(train_pieces, held_out,
+                                      std::min(validation_pairs, held_out * design->windows_per_piece()),
+                                      context.seed() * 7919 + 2);
+    log::info("estimator pairs ", design->description(),
               fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
     estimator->fit(pairs, options);
+  }
+
+  // Batches that pick from one pool, drawn once.
+  static std::function<TrainingPairs(std::int64_t, std::uint64_t)> from_pool(TrainingPairs pool) {
+    return [pool = std::move(pool)](std::int64_t count, std::uint64_t seed) {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+      const at::Tensor pick = at::randint(pool.states.size(0), {count}, generator, at::TensorOptions().dtype(at::kLong));
+      TrainingPairs batch;
+      batch.states = pool.states.index_select(0, pick);
+      batch.mask = pool.mask.index_select(0, pick);
+      batch.observations = pool.observations.index_select(0, pick);
+      if (pool.background.defined()) batch.background = pool.background.index_select(0, pick);
+      return batch;
+    };
   }
 };
 
