@@ -287,16 +287,15 @@ class Train : public Stage {
     const std::int64_t train_pieces = samples - held_out;
     const auto fixed = config.get<std::int64_t>("pairs");
     EstimatorData pairs;
-    pairs.state = data.spec;
-    pairs.observation_operator = op;
+    pairs.set_state(data.spec).set_observation_operator(op);
     if (fixed == 0) {
-      pairs.pairs_per_epoch = train_pieces * (frames - offset - window + 1);
-      pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return draw(0, train_pieces, count, seed); };
+      pairs.set_pairs_per_epoch(train_pieces * (frames - offset - window + 1));
+      pairs.set_draw([=](std::int64_t count, std::uint64_t seed) { return draw(0, train_pieces, count, seed); });
     } else {
       // One pool, drawn once; each batch picks from it.
-      pairs.pairs_per_epoch = fixed;
+      pairs.set_pairs_per_epoch(fixed);
       const TrainingPairs pool = draw(0, train_pieces, fixed, context.seed() * 7919 + 1);
-      pairs.draw = [pool](std::int64_t count, std::uint64_t seed) {
+      pairs.set_draw([pool](std::int64_t count, std::uint64_t seed) {
         auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
         const at::Tensor pick = at::randint(pool.states.size(0), {count}, generator, at::TensorOptions().dtype(at::kLong));
         TrainingPairs batch;
@@ -305,11 +304,11 @@ class Train : public Stage {
         batch.observations = pool.observations.index_select(0, pick);
         if (pool.background.defined()) batch.background = pool.background.index_select(0, pick);
         return batch;
-      };
+      });
     }
     if (held_out > 0)
-      pairs.validation = draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - offset - window + 1)),
-                              context.seed() * 7919 + 2);
+      pairs.set_validation(draw(train_pieces, held_out, std::min(validation_pairs, held_out * (frames - offset - window + 1)),
+                                context.seed() * 7919 + 2));
     log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
               !random_mask ? std::string("its mask")
                            : "a fresh random mask per pair of " + join_fractions(fractions) + " of the points", ", ", observed.noise_law, " noise sigma ",
