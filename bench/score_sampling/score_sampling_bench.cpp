@@ -101,16 +101,18 @@ assim::AssimilationProblem make_problem(const Settings& s, const Data& d,
                                         std::shared_ptr<const assim::ObservationOperator> h,
                                         std::shared_ptr<const assim::Prior> prior) {
   assim::AssimilationProblem p;
-  p.state.variable = "q";
-  p.state.units = "1";
-  p.state.dims = {{"layer", 2, "", 0.0}, {"y", s.grid, "1", 1.0}, {"x", s.grid, "1", 1.0}};
-  p.observation_operator = std::move(h);
-  p.observations = d.y;
-  p.mask = at::ones_like(d.y);
-  p.observation_sigma = kSigmaO;
-  p.background = d.background;
-  p.background_sigma = kSigmaB;
-  p.prior = std::move(prior);
+  assim::StateSpec state;
+  state.variable = "q";
+  state.units = "1";
+  state.dims = {{"layer", 2, "", 0.0}, {"y", s.grid, "1", 1.0}, {"x", s.grid, "1", 1.0}};
+  p.set_state(state);
+  p.set_observation_operator(std::move(h));
+  p.set_observations(d.y);
+  p.set_mask(at::ones_like(d.y));
+  p.set_observation_sigma(kSigmaO);
+  p.set_background(d.background);
+  p.set_background_sigma(kSigmaB);
+  p.set_prior(std::move(prior));
   return p;
 }
 

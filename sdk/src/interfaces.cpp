@@ -58,9 +58,6 @@ void Sampler::fit(const EstimatorData&, const TrainingOptions&) {
 }
 void Sampler::load(const std::filesystem::path&) { throw Error("this sampler has nothing to load"); }
 TrainingPairs::~TrainingPairs() = default;
-Evaluations::~Evaluations() = default;
-EstimatorData::~EstimatorData() = default;
-AssimilationProblem::~AssimilationProblem() = default;
 Registrar::~Registrar() = default;
 
 const char* to_string(Kind kind) {

@@ -14,40 +14,40 @@ namespace assim::score {
 Window window_of(const AssimilationProblem& problem, const std::string& who) {
   auto fail = [&](const std::string& message) -> void { throw Error(who + ": " + message); };
   Window w;
-  w.state = problem.state.shape();
+  w.state = problem.state().shape();
   if (w.state.empty()) fail("the problem's state has no dims");
-  const at::Tensor& obs = problem.observations;
+  const at::Tensor& obs = problem.observations();
   if (!obs.defined() || obs.dim() < 2 || obs.size(0) < 1)
     fail("needs observations of shape (frames, observation dims...), got " +
          (obs.defined() ? shape_text(obs.sizes()) : std::string("none")));
   if (obs.scalar_type() != at::kFloat && obs.scalar_type() != at::kDouble)
     fail(std::string("observations must be float32 or float64, got ") + c10::toString(obs.scalar_type()));
-  if (!problem.mask.defined() || !problem.mask.sizes().equals(obs.sizes()))
+  if (!problem.mask().defined() || !problem.mask().sizes().equals(obs.sizes()))
     fail("the mask must have the observations' shape " + shape_text(obs.sizes()) + ", got " +
-         (problem.mask.defined() ? shape_text(problem.mask.sizes()) : std::string("none")));
-  if (!(problem.observation_sigma > 0))
+         (problem.mask().defined() ? shape_text(problem.mask().sizes()) : std::string("none")));
+  if (!(problem.observation_sigma() > 0))
     fail("the observation noise standard deviation must be positive, got " +
-         std::to_string(problem.observation_sigma));
+         std::to_string(problem.observation_sigma()));
   w.frames = obs.size(0);
   w.observed = obs.sizes().slice(1).vec();
   w.options = obs.options();
-  const at::Tensor observed = problem.mask.to(w.options.device()) != 0;
+  const at::Tensor observed = problem.mask().to(w.options.device()) != 0;
   if (!at::isfinite(obs).logical_or(observed.logical_not()).all().item<bool>())
     fail("an observed entry (mask != 0) is not finite");
   // Unobserved entries may hold NaN, and 0 * NaN is NaN: zero them here.
   w.y = at::where(observed, obs, at::zeros({}, w.options)).detach();
   w.mask = observed.to(w.options.dtype());
-  w.sigma_o = problem.observation_sigma;
-  if (problem.background && problem.background->defined()) {
-    const at::Tensor& b = *problem.background;
+  w.sigma_o = problem.observation_sigma();
+  if (problem.background() && problem.background()->defined()) {
+    const at::Tensor& b = *problem.background();
     if (!b.sizes().equals(w.state))
       fail("the background must have the state's shape " + shape_text(w.state) + ", got " + shape_text(b.sizes()));
     if (!at::isfinite(b).all().item<bool>()) fail("the background is not finite");
-    if (!(problem.background_sigma > 0))
+    if (!(problem.background_sigma() > 0))
       fail("the background error standard deviation must be positive, got " +
-           std::to_string(problem.background_sigma));
+           std::to_string(problem.background_sigma()));
     w.background = b.to(w.options).detach();
-    w.sigma_b = problem.background_sigma;
+    w.sigma_b = problem.background_sigma();
   }
   return w;
 }

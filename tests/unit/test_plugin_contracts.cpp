@@ -132,31 +132,31 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
   c.built["arctan"] = c.make<assim::ObservationOperator>("obs.arctan");
   const auto op = std::dynamic_pointer_cast<const assim::ObservationOperator>(c.built["arctan"]);
   assim::AssimilationProblem problem;
-  problem.state = spec_of({2, 16, 16});
-  problem.observation_operator = op;
+  problem.set_state(spec_of({2, 16, 16}));
+  problem.set_observation_operator(op);
   const at::Tensor truth = at::randn({3, 2, 16, 16}, at::kDouble);
-  problem.observations = op->apply(truth);
-  problem.mask = at::ones_like(problem.observations);
-  problem.observation_sigma = 0.1;
+  problem.set_observations(op->apply(truth));
+  problem.set_mask(at::ones_like(problem.observations()));
+  problem.set_observation_sigma(0.1);
 
   SUBCASE("sampler.sda with a Gaussian prior") {
     assim::AssimilationProblem p = problem;
-    p.prior = c.make<assim::Prior>("prior.gaussian");
+    p.set_prior(c.make<assim::Prior>("prior.gaussian"));
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.sda"), p, 4);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }
   SUBCASE("sampler.soad with an (untrained) prior over z = (x, H(x))") {
     assim::AssimilationProblem p = problem;
-    p.prior = c.make<assim::Prior>("prior.score_unet",
-                                   with_keys(c.settings.at("prior.score_unet"), "{augment_with: $arctan}"));
+    p.set_prior(
+        c.make<assim::Prior>("prior.score_unet", with_keys(c.settings.at("prior.score_unet"), "{augment_with: $arctan}")));
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.soad"), p, 4);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }
   SUBCASE("sampler.enkf on one frame with a forecast ensemble") {
     assim::AssimilationProblem p = problem;
-    p.observations = problem.observations.slice(0, 0, 1);
-    p.mask = problem.mask.slice(0, 0, 1);
-    p.forecast = truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble);
+    p.set_observations(problem.observations().slice(0, 0, 1));
+    p.set_mask(problem.mask().slice(0, 0, 1));
+    p.set_forecast(truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble));
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.enkf"), p, 6);
     CHECK_MESSAGE(failures.empty(), failures.text());
     // The LETKF declares its local analyses: the contract then analyses two
@@ -170,16 +170,14 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
   SUBCASE("sampler.estimator, fitted for one epoch on pairs like the window") {
     const auto estimator = c.make<assim::Sampler>("sampler.estimator");
     assim::EstimatorData data;
-    data.state = problem.state;
-    data.observation_operator = op;
-    data.pairs_per_epoch = 4;
-    data.draw = [&](std::int64_t count, std::uint64_t) {
+    data.set_state(problem.state()).set_observation_operator(op).set_pairs_per_epoch(4);
+    data.set_draw([&](std::int64_t count, std::uint64_t) {
       assim::TrainingPairs pairs;
       pairs.states = at::randn({count, 3, 2, 16, 16}, at::kDouble);
       pairs.mask = at::ones_like(pairs.states);
       pairs.observations = op->apply(pairs.states);
       return pairs;
-    };
+    });
     assim::TrainingOptions options;
     options.epochs = 1;
     options.batch_size = 4;
@@ -194,17 +192,17 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
   SUBCASE("sampler.var4d through Lorenz-96's differentiable step") {
     assim::AssimilationProblem p;
     const auto model = c.make<assim::Model>("model.lorenz96");
-    p.state = model->state_spec();
-    p.model = model;
-    p.frame_steps = 2;
-    p.observation_operator = c.make<assim::ObservationOperator>("obs.identity");
+    p.set_state(model->state_spec());
+    p.set_model(model);
+    p.set_frame_steps(2);
+    p.set_observation_operator(c.make<assim::ObservationOperator>("obs.identity"));
     const at::Tensor start = model->initial_state(1, 3) + 2;
     const at::Tensor truth = model->differentiable_trajectory(start, 3, 2)[0];
-    p.observations = truth + 0.5 * at::randn(truth.sizes(), at::kDouble);
-    p.mask = at::ones_like(p.observations);
-    p.observation_sigma = 0.5;
-    p.background = start[0];
-    p.background_sigma = 1;
+    p.set_observations(truth + 0.5 * at::randn(truth.sizes(), at::kDouble));
+    p.set_mask(at::ones_like(p.observations()));
+    p.set_observation_sigma(0.5);
+    p.set_background(start[0]);
+    p.set_background_sigma(1);
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.var4d"), p, 3);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }

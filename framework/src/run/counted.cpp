@@ -12,7 +12,7 @@ class CountedTrajectory : public Trajectory {
       : inner_(std::move(inner)), members_(members), count_(std::move(count)) {}
   void advance(std::int64_t steps) override {
     inner_->advance(steps);
-    count_->model_steps += members_ * steps;
+    count_->add_model_steps(members_ * steps);
   }
   at::Tensor state() const override { return inner_->state(); }
   std::int64_t steps_taken() const override { return inner_->steps_taken(); }
@@ -41,7 +41,7 @@ class CountedModel : public Model {
   bool differentiable() const override { return inner_->differentiable(); }
   at::Tensor differentiable_trajectory(const at::Tensor& states, std::int64_t frames,
                                        std::int64_t frame_steps) const override {
-    count_->model_steps += states.size(0) * (frames - 1) * frame_steps;
+    count_->add_model_steps(states.size(0) * (frames - 1) * frame_steps);
     return inner_->differentiable_trajectory(states, frames, frame_steps);
   }
 
@@ -55,7 +55,7 @@ class CountedPrior : public Prior {
   CountedPrior(std::shared_ptr<const Prior> inner, std::shared_ptr<Evaluations> count)
       : inner_(std::move(inner)), count_(std::move(count)) {}
   at::Tensor denoise(const at::Tensor& z_t, const at::Tensor& t) const override {
-    count_->network += z_t.size(0);
+    count_->add_network(z_t.size(0));
     return inner_->denoise(z_t, t);
   }
   std::shared_ptr<const ObservationOperator> augmentation() const override { return inner_->augmentation(); }

@@ -102,11 +102,11 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
   }
   out.analysis = out.forecast;
   out.window = out.forecast.unsqueeze(1);
-  if (problem.mask.sum().item<double>() > 0) {
+  if (problem.mask().sum().item<double>() > 0) {
     const std::int64_t members = ensemble.size(0);
-    problem.forecast = out.forecast.contiguous();
+    problem.set_forecast(out.forecast.contiguous());
     auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t points = trailing_points(problem.state);
+    const std::int64_t points = trailing_points(problem.state());
     const bool spread = team.size() > 1 || (!workers::inside() && workers::count() > 1);
     if (spread && sampler.needs().local && points >= team.size() * std::max(1, workers::count())) {
       // A local analysis in regions, one per rank and worker: contiguous
@@ -114,9 +114,10 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
       std::vector<std::int64_t> shape;
       std::mutex shaped;
       const at::Tensor part = joined(team, points, 1, [&](std::int64_t first, std::int64_t last) {
+        at::Tensor analysed = at::zeros({points}, at::kBool);
+        analysed.slice(0, first, last).fill_(true);
         AssimilationProblem region = problem;
-        region.analysed_points = at::zeros({points}, at::kBool);
-        region.analysed_points.slice(0, first, last).fill_(true);
+        region.set_analysed_points(analysed);
         const at::Tensor window = sampler.sample(region, members, seed);
         {
           std::lock_guard<std::mutex> lock(shaped);
@@ -140,17 +141,16 @@ at::Tensor through_window(const Model& model, const Sampler& filter, const Assim
                           std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
                          std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<std::int64_t> shape = window.background->sizes().vec();
+  std::vector<std::int64_t> shape = window.background()->sizes().vec();
   shape.insert(shape.begin(), members);
-  at::Tensor ensemble = window.background->unsqueeze(0) +
-                        window.background_sigma * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
+  at::Tensor ensemble = window.background()->unsqueeze(0) +
+                        window.background_sigma() * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
   std::vector<at::Tensor> analyses;
   Seconds seconds;
-  for (std::int64_t f = 0; f < window.observations.size(0); ++f) {
+  for (std::int64_t f = 0; f < window.observations().size(0); ++f) {
     AssimilationProblem frame = window;
-    frame.observations = window.observations.slice(0, f, f + 1);
-    frame.mask = window.mask.slice(0, f, f + 1);
-    if (f > 0) evaluations.model_steps += members * frame_steps;
+    frame.set_observations(window.observations().slice(0, f, f + 1)).set_mask(window.mask().slice(0, f, f + 1));
+    if (f > 0) evaluations.add_model_steps(members * frame_steps);
     ensemble = advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
                               analysis_seed(seed, f), &normalisation, seconds, team)
                    .analysis;
@@ -171,8 +171,7 @@ Step Sliding::analyse(at::Tensor& ensemble, AssimilationProblem problem, const a
     shape[0] = frames - 1;
     return at::cat({at::zeros(shape, last.options()), last}, 0);
   };
-  problem.observations = after_unobserved(problem.observations);
-  problem.mask = after_unobserved(obs_mask);
+  problem.set_observations(after_unobserved(problem.observations())).set_mask(after_unobserved(obs_mask));
   Step step = advance(model_, sampler_, ensemble, 0, problem, analysis_seed(seed, c), nullptr, seconds);
   next_start_ = step.window.select(1, 1);
   // The forecast is the background's trajectory to the window's end.

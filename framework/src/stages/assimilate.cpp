@@ -54,25 +54,21 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
   auto evaluations = std::make_shared<Evaluations>();
   const products::ObservationSet& set = job.set;
   AssimilationProblem problem;
-  problem.state = set.state;
-  problem.observation_operator = job.op;
-  problem.observations = set.observations[w];
-  problem.mask = job.mask;
-  problem.observation_sigma = set.sigma;
-  problem.observation_law = noise_law(set.noise_law);
-  if (set.background) {
-    problem.background = (*set.background)[w];
-    problem.background_sigma = set.background_sigma;
-  }
-  if (job.prior) problem.prior = counted::prior(job.prior, evaluations);
-  problem.climatology = job.climatology;
-  problem.evaluations = evaluations;
+  problem.set_state(set.state)
+      .set_observation_operator(job.op)
+      .set_observations(set.observations[w])
+      .set_mask(job.mask)
+      .set_observation_sigma(set.sigma)
+      .set_observation_law(noise_law(set.noise_law))
+      .set_climatology(job.climatology)
+      .set_evaluations(evaluations);
+  if (set.background) problem.set_background((*set.background)[w]).set_background_sigma(set.background_sigma);
+  if (job.prior) problem.set_prior(counted::prior(job.prior, evaluations));
   StateSpec units = set.state;
   if (set.normalised) units.units = "1";
-  if (job.model && !job.cycle_filter) {
-    problem.model = products::in_units(counted::model(job.model, evaluations), job.normalisation, units);
-    problem.frame_steps = set.frame_steps;
-  }
+  if (job.model && !job.cycle_filter)
+    problem.set_model(products::in_units(counted::model(job.model, evaluations), job.normalisation, units))
+        .set_frame_steps(set.frame_steps);
   const std::uint64_t seed = job.seed + static_cast<std::uint64_t>(s) * 1000003ull + static_cast<std::uint64_t>(w);
   WindowOutcome out;
   const auto t0 = std::chrono::steady_clock::now();
@@ -103,8 +99,8 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
     out.ensemble_spread = f.spread;
     out.crps = f.crps;
     if (job.keep_samples) out.samples = samples.to(at::kFloat);
-    out.cost = evaluations->cost;
-    out.gradient_norm = evaluations->gradient_norm;
+    out.cost = evaluations->cost();
+    out.gradient_norm = evaluations->gradient_norm();
   } catch (const DivergenceError& e) {
     if (team.leader()) log::warning("assimilate: window ", w, ", seed ", s, ": ", e.what());
     out = WindowOutcome{};
@@ -117,8 +113,8 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
     // Which window failed, whichever worker or rank solved it.
     throw Error("window " + std::to_string(w) + ", seed " + std::to_string(s) + ": " + without_backtrace(e.what()));
   }
-  out.model_steps = evaluations->model_steps;
-  out.network = evaluations->network;
+  out.model_steps = evaluations->model_steps();
+  out.network = evaluations->network();
   return out;
 }
 

@@ -81,8 +81,8 @@ void write_result(StageContext& context, const Windows& job, const std::vector<W
       status.push_back("window " + std::to_string(k / seeds) + " seed " + std::to_string(k % seeds) + ": " +
                        o.diverged);
     seconds += o.seconds;
-    evaluations.model_steps += o.model_steps;
-    evaluations.network += o.network;
+    evaluations.add_model_steps(o.model_steps);
+    evaluations.add_network(o.network);
   }
   result.diverged = static_cast<std::int64_t>(status.size());
   // Nothing to score: a stage failure, not one more divergence (which would
@@ -94,8 +94,8 @@ void write_result(StageContext& context, const Windows& job, const std::vector<W
   result.seconds_per_window = seconds / static_cast<double>(scored);
   // What the method costs and takes, for the comparison tables (Li & Liu's two families side by side).
   const double attempts = static_cast<double>(windows * seeds);
-  result.attributes.add("model_steps_per_window", static_cast<double>(evaluations.model_steps) / attempts);
-  result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations.network) / attempts);
+  result.attributes.add("model_steps_per_window", static_cast<double>(evaluations.model_steps()) / attempts);
+  result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations.network()) / attempts);
   result.attributes.add("needs", assimilate_checks::needs_text(sampler->needs(), sampler->learned(), prior && prior->learned(), frames));
   result.attributes.add("training_seconds",
                         config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0);

@@ -196,13 +196,13 @@ class Filter : public Stage {
     auto truth = model.start(model.initial_state(1, 2 * seed));
     at::Tensor ensemble = model.initial_state(job.members, 2 * seed + 1);
     AssimilationProblem base;
-    base.state = job.spec;
-    base.observation_operator = job.op;
-    base.observation_sigma = job.sigma;
-    base.observation_law = job.law;
-    base.model = job.model;
-    base.frame_steps = job.steps;
-    if (job.sampler->needs().climatology) base.climatology = climatology(model, job.config, job.steps, seed);
+    base.set_state(job.spec)
+        .set_observation_operator(job.op)
+        .set_observation_sigma(job.sigma)
+        .set_observation_law(job.law)
+        .set_model(job.model)
+        .set_frame_steps(job.steps);
+    if (job.sampler->needs().climatology) base.set_climatology(climatology(model, job.config, job.steps, seed));
     cycle::Sliding sliding(model, *job.sampler, job.window, job.steps);
     scores::Climatology truth_after_burn_in;
     RepetitionOutcome out;
@@ -213,11 +213,10 @@ class Filter : public Stage {
         truth->advance(job.steps);
         const at::Tensor x_true = truth->state().squeeze(0);
         if (c >= job.burn_in) truth_after_burn_in.add(x_true);
+        const at::Tensor y =
+            (job.op->apply(x_true.unsqueeze(0)) + noise(job.law, job.sigma, obs_mask.sizes(), generator)) * obs_mask;
         AssimilationProblem problem = base;
-        problem.observations = ((job.op->apply(x_true.unsqueeze(0)) +
-                                 noise(job.law, job.sigma, obs_mask.sizes(), generator)) * obs_mask)
-                                   .contiguous();
-        problem.mask = obs_mask;
+        problem.set_observations(y.contiguous()).set_mask(obs_mask);
         cycle::Step step;
         if (job.window == 0) {
           step = cycle::advance(model, *job.sampler, ensemble, job.steps, problem, cycle::analysis_seed(seed, c),

@@ -201,19 +201,18 @@ class Train : public Stage {
     const std::int64_t train_pieces = data.shape()[0] - held_out;
     const auto fixed = config.get<std::int64_t>("pairs");
     EstimatorData pairs;
-    pairs.state = data.spec;
-    pairs.observation_operator = design->observation_operator();
+    pairs.set_state(data.spec).set_observation_operator(design->observation_operator());
     if (fixed == 0) {
-      pairs.pairs_per_epoch = train_pieces * design->windows_per_piece();
-      pairs.draw = [=](std::int64_t count, std::uint64_t seed) { return design->draw(0, train_pieces, count, seed); };
+      pairs.set_pairs_per_epoch(train_pieces * design->windows_per_piece());
+      pairs.set_draw([=](std::int64_t count, std::uint64_t seed) { return design->draw(0, train_pieces, count, seed); });
     } else {
-      pairs.pairs_per_epoch = fixed;
-      pairs.draw = from_pool(design->draw(0, train_pieces, fixed, context.seed() * 7919 + 1));
+      pairs.set_pairs_per_epoch(fixed);
+      pairs.set_draw(from_pool(design->draw(0, train_pieces, fixed, context.seed() * 7919 + 1)));
     }
     if (held_out > 0)
-      pairs.validation = design->draw(train_pieces, held_out,
-                                      std::min(validation_pairs, held_out * design->windows_per_piece()),
-                                      context.seed() * 7919 + 2);
+      pairs.set_validation(design->draw(train_pieces, held_out,
+                                        std::min(validation_pairs, held_out * design->windows_per_piece()),
+                                        context.seed() * 7919 + 2));
     log::info("estimator pairs ", design->description(),
               fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
     estimator->fit(pairs, options);

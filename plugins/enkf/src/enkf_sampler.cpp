@@ -134,10 +134,10 @@ EnsembleKalmanFilter::EnsembleKalmanFilter(Options options) : options_(std::move
 
 at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std::int64_t members,
                                         std::uint64_t seed) const {
-  if (!problem.forecast || !problem.forecast->defined())
+  if (!problem.forecast() || !problem.forecast()->defined())
     fail("needs a forecast ensemble to analyse (the problem has none)");
-  const at::Tensor& forecast = *problem.forecast;
-  const std::vector<std::int64_t> state_shape = problem.state.shape();
+  const at::Tensor& forecast = *problem.forecast();
+  const std::vector<std::int64_t> state_shape = problem.state().shape();
   if (forecast.dim() != static_cast<std::int64_t>(state_shape.size()) + 1 ||
       !std::equal(state_shape.begin(), state_shape.end(), forecast.sizes().begin() + 1))
     fail("the forecast has shape " + shape_text(forecast.sizes()) + ", expected (members, " +
@@ -148,26 +148,27 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
     fail("asked for " + std::to_string(members) + " members, but the forecast has " +
          std::to_string(forecast.size(0)) + "; an EnKF returns as many members as it is given");
   if (members < 2) fail("an ensemble needs at least 2 members to have anomalies, got " + std::to_string(members));
-  if (!(problem.observation_sigma > 0))
+  if (!(problem.observation_sigma() > 0))
     fail("the observation noise standard deviation must be positive, got " +
-         std::to_string(problem.observation_sigma));
-  if (!problem.observation_operator) fail("needs an observation operator (the problem has none)");
-  if (!problem.observations.defined() || problem.observations.dim() < 1 || problem.observations.size(0) < 1)
+         std::to_string(problem.observation_sigma()));
+  if (!problem.observation_operator()) fail("needs an observation operator (the problem has none)");
+  if (!problem.observations().defined() || problem.observations().dim() < 1 || problem.observations().size(0) < 1)
     fail("needs observations of at least one frame, shape (frames, observation dims...)");
-  if (!problem.mask.defined() || !problem.mask.sizes().equals(problem.observations.sizes()))
-    fail("the mask must have the observations' shape " + shape_text(problem.observations.sizes()));
+  if (!problem.mask().defined() || !problem.mask().sizes().equals(problem.observations().sizes()))
+    fail("the mask must have the observations' shape " + shape_text(problem.observations().sizes()));
 
   const at::NoGradGuard no_grad;
-  const at::IntArrayRef observation_dims = problem.observations.sizes().slice(1);
-  const at::Tensor hx = problem.observation_operator->apply(forecast).detach();
+  const at::IntArrayRef observation_dims = problem.observations().sizes().slice(1);
+  const at::Tensor hx = problem.observation_operator()->apply(forecast).detach();
   if (hx.dim() < 1 || hx.size(0) != members || !hx.sizes().slice(1).equals(observation_dims))
     fail("the observation operator returned shape " + shape_text(hx.sizes()) + " for the forecast, expected (members, " +
          shape_text(observation_dims).substr(1));
 
   // Frame 0, observed entries only. Entries outside the mask may hold anything.
   const at::Tensor observed =
-      at::nonzero(problem.mask[0].reshape({-1}).to(at::kCPU) != 0).reshape({-1}).to(at::kLong).contiguous();
-  const at::Tensor y = problem.observations[0].reshape({-1}).to(at::kCPU, at::kDouble).index_select(0, observed).contiguous();
+      at::nonzero(problem.mask()[0].reshape({-1}).to(at::kCPU) != 0).reshape({-1}).to(at::kLong).contiguous();
+  const at::Tensor y =
+      problem.observations()[0].reshape({-1}).to(at::kCPU, at::kDouble).index_select(0, observed).contiguous();
   const at::Tensor predicted =
       hx.reshape({members, -1}).to(at::kCPU, at::kDouble).index_select(1, observed).contiguous();
   if (!at::isfinite(y).all().item<bool>()) fail("an observed entry (mask = 1) is not finite");
@@ -179,13 +180,13 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
                                                  observed.data_ptr<std::int64_t>() + p);
   Localisation loc;
   if (options_.method == Method::LETKF)
-    loc = localisation(problem.state, observation_dims, observed_index, options_);
-  if (problem.analysed_points.defined()) {
+    loc = localisation(problem.state(), observation_dims, observed_index, options_);
+  if (problem.analysed_points().defined()) {
     if (options_.method != Method::LETKF)
       fail("only the letkf analyses a share of the grid points; the etkf and pertobs transforms are global");
     std::int64_t points = 1;
     for (auto e : loc.extent) points *= e;
-    const at::Tensor share = problem.analysed_points.to(at::kCPU, at::kBool).reshape({-1}).contiguous();
+    const at::Tensor share = problem.analysed_points().to(at::kCPU, at::kBool).reshape({-1}).contiguous();
     if (share.numel() != points)
       fail("analysed_points has " + std::to_string(share.numel()) + " entries, the grid " + std::to_string(points));
     loc.analysed.assign(share.data_ptr<bool>(), share.data_ptr<bool>() + points);
@@ -200,7 +201,7 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   const Eigen::Map<const Eigen::VectorXd> yv(y.data_ptr<double>(), p);
   Rng rng(seed);
   try {
-    analyse(E, HX, yv, problem.observation_sigma, options_.settings(),
+    analyse(E, HX, yv, problem.observation_sigma(), options_.settings(),
             options_.method == Method::LETKF ? &loc : nullptr, rng);
   } catch (const std::invalid_argument& e) {
     fail(e.what());

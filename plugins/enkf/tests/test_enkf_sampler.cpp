@@ -58,13 +58,13 @@ assim::AssimilationProblem problem_for(const assim::StateSpec& state, bool layer
   std::vector<std::int64_t> shape{members};
   for (auto s : state.shape()) shape.push_back(s);
   assim::AssimilationProblem p;
-  p.state = state;
-  p.forecast = at::randn(shape, gen, at::kDouble) + 1.0;
-  p.observation_operator = std::make_shared<FirstLayer>(layered);
+  p.set_state(state);
+  p.set_forecast(at::randn(shape, gen, at::kDouble) + 1.0);
+  p.set_observation_operator(std::make_shared<FirstLayer>(layered));
   const at::Tensor truth = at::randn(at::IntArrayRef(shape).slice(1), gen, at::kDouble);
-  p.observations = p.observation_operator->apply(truth).unsqueeze(0);
-  p.mask = at::ones_like(p.observations);
-  p.observation_sigma = 0.5;
+  p.set_observations(p.observation_operator()->apply(truth).unsqueeze(0));
+  p.set_mask(at::ones_like(p.observations()));
+  p.set_observation_sigma(0.5);
   return p;
 }
 
@@ -127,12 +127,12 @@ TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of f
   assim::AssimilationProblem p = problem_for(ring(12), false, members);
   // Leave out every third site; what lies outside the mask must not matter.
   for (std::int64_t k = 0; k < 12; k += 3) {
-    p.mask[0][k] = 0;
-    p.observations[0][k] = NAN;
+    p.mask()[0][k] = 0;
+    p.observations()[0][k] = NAN;
   }
   // A second frame is not this filter's business.
-  p.observations = at::cat({p.observations, at::full_like(p.observations, NAN)});
-  p.mask = at::cat({p.mask, at::ones_like(p.mask)});
+  p.set_observations(at::cat({p.observations(), at::full_like(p.observations(), NAN)}));
+  p.set_mask(at::cat({p.mask(), at::ones_like(p.mask())}));
 
   Options options;
   options.inflation.posterior_anomalies = 1.02;
@@ -140,13 +140,13 @@ TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of f
   CHECK(analysis.sizes().vec() == std::vector<std::int64_t>{members, 1, 12});
   CHECK((analysis.scalar_type() == at::kDouble));
 
-  RowMatrix E = rows(*p.forecast);
+  RowMatrix E = rows(*p.forecast());
   RowMatrix HX(members, 8);
   Eigen::VectorXd y(8);
   for (std::int64_t k = 0, m = 0; k < 12; ++k) {
     if (k % 3 == 0) continue;
     HX.col(m) = E.col(k);
-    y(m++) = p.observations[0][k].item<double>();
+    y(m++) = p.observations()[0][k].item<double>();
   }
   Rng rng(7);
   analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
@@ -157,7 +157,7 @@ TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, 
   const std::int64_t members = 5;
   const assim::StateSpec state = layered_plane(2, 4, 6);
   assim::AssimilationProblem p = problem_for(state, true, members);
-  p.mask[0][1][2] = 0;
+  p.mask()[0][1][2] = 0;
 
   Options options;
   options.method = Method::LETKF;
@@ -171,12 +171,12 @@ TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, 
   for (std::int64_t j = 0; j < 48; ++j) loc.state_point.push_back(j % 24);
   RowMatrix HX(members, 23);
   Eigen::VectorXd y(23);
-  RowMatrix E = rows(*p.forecast);
+  RowMatrix E = rows(*p.forecast());
   for (std::int64_t k = 0, m = 0; k < 24; ++k) {
     if (k == 8) continue;  // (1, 2) is masked
     loc.observation_point.push_back(k);
     HX.col(m) = E.col(k);
-    y(m++) = p.observations[0].reshape({-1})[k].item<double>();
+    y(m++) = p.observations()[0].reshape({-1})[k].item<double>();
   }
   loc.radius = 1;
   Rng rng(3);
@@ -205,12 +205,12 @@ TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
 
   p = problem_for(ring(10), false, 4);
   CHECK(error_of(etkf, p, 5).find("asked for 5 members, but the forecast has 4") != std::string::npos);
-  p.observation_sigma = 0;
+  p.set_observation_sigma(0);
   CHECK(error_of(etkf, p, 4).find("noise standard deviation must be positive") != std::string::npos);
-  p.observation_sigma = 1;
-  p.forecast = p.forecast->to(at::kFloat);
+  p.set_observation_sigma(1);
+  p.set_forecast(p.forecast()->to(at::kFloat));
   CHECK(error_of(etkf, p, 4).find("must be float64") != std::string::npos);
-  p.forecast.reset();
+  p.set_forecast(std::nullopt);
   CHECK(error_of(etkf, p, 4).find("needs a forecast ensemble") != std::string::npos);
 
   // LETKF on a state without a spatial dim, and with observations off the grid.
@@ -219,14 +219,16 @@ TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
   letkf_options.localisation.radius = 2;
   const EnsembleKalmanFilter letkf(letkf_options);
   p = problem_for(ring(10), false, 4);
-  p.state.dims[0].spacing = 0;
+  assim::StateSpec unspaced = p.state();
+  unspaced.dims[0].spacing = 0;
+  p.set_state(unspaced);
   CHECK(error_of(letkf, p, 4).find("1 or 2 spatial dims") != std::string::npos);
   p = problem_for(ring(10), false, 4);
-  p.observation_operator = std::make_shared<Folded>();
-  p.observations = p.observations.reshape({1, 2, 5});
-  p.mask = p.mask.reshape({1, 2, 5});
+  p.set_observation_operator(std::make_shared<Folded>());
+  p.set_observations(p.observations().reshape({1, 2, 5}));
+  p.set_mask(p.mask().reshape({1, 2, 5}));
   CHECK(error_of(letkf, p, 4).find("must be the state's spatial dims (10)") != std::string::npos);
-  p.observations = p.observations.reshape({1, 10});
-  p.mask = p.mask.reshape({1, 10});
+  p.set_observations(p.observations().reshape({1, 10}));
+  p.set_mask(p.mask().reshape({1, 10}));
   CHECK(error_of(letkf, p, 4).find("observation operator returned shape (4, 2, 5)") != std::string::npos);
 }

@@ -141,31 +141,31 @@ inline assim::StateSpec plane() {
 inline assim::AssimilationProblem linear_problem(double sigma_o) {
   const auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   assim::AssimilationProblem p;
-  p.state = plane();
-  p.observation_operator = identity();
+  p.set_state(plane());
+  p.set_observation_operator(identity());
   const at::Tensor i = at::arange(kNy, f64).reshape({1, 1, kNy, 1});
   const at::Tensor j = at::arange(kNx, f64).reshape({1, 1, 1, kNx});
   const at::Tensor l = at::arange(kFrames, f64).reshape({kFrames, 1, 1, 1});
-  p.mask = at::remainder(i + j + l, 2).eq(0).to(at::kDouble);
+  p.set_mask(at::remainder(i + j + l, 2).eq(0).to(at::kDouble));
   const at::Tensor truth = kMean + std::sqrt(kVariance) * at::randn({kFrames, 1, kNy, kNx}, gen, f64);
   const at::Tensor y = truth + sigma_o * at::randn({kFrames, 1, kNy, kNx}, gen, f64);
-  p.observations = at::where(p.mask.ne(0), y, at::full({}, NAN, f64));
-  p.observation_sigma = sigma_o;
+  p.set_observations(at::where(p.mask().ne(0), y, at::full({}, NAN, f64)));
+  p.set_observation_sigma(sigma_o);
   return p;
 }
 
 // Kalman posterior of x (L, 1, y, x) with the scalar prior, the masked
 // identity observations and, if given, the background at frame 0.
 inline Moments kalman(const assim::AssimilationProblem& p) {
-  at::Tensor precision = at::full(p.mask.sizes(), 1 / kVariance, f64);
-  at::Tensor information = at::full(p.mask.sizes(), kMean / kVariance, f64);
-  const double wo = 1 / (p.observation_sigma * p.observation_sigma);
-  precision = precision + wo * p.mask;
-  information = information + wo * p.mask * at::nan_to_num(p.observations);
-  if (p.background) {
-    const double wb = 1 / (p.background_sigma * p.background_sigma);
+  at::Tensor precision = at::full(p.mask().sizes(), 1 / kVariance, f64);
+  at::Tensor information = at::full(p.mask().sizes(), kMean / kVariance, f64);
+  const double wo = 1 / (p.observation_sigma() * p.observation_sigma());
+  precision = precision + wo * p.mask();
+  information = information + wo * p.mask() * at::nan_to_num(p.observations());
+  if (p.background()) {
+    const double wb = 1 / (p.background_sigma() * p.background_sigma());
     precision[0] += wb;
-    information[0] += wb * *p.background;
+    information[0] += wb * *p.background();
   }
   return {information / precision, 1 / precision};
 }
@@ -214,14 +214,16 @@ inline constexpr std::int64_t kCases = 4;
 inline assim::AssimilationProblem sine_problem(std::shared_ptr<const assim::ObservationOperator> h,
                                                std::int64_t copies) {
   assim::AssimilationProblem p;
-  p.state.variable = "x";
-  p.state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kCases * copies, "1", 1.0}};
+  assim::StateSpec state;
+  state.variable = "x";
+  state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kCases * copies, "1", 1.0}};
+  p.set_state(state);
   const at::Tensor truth = at::tensor({0.3, -0.8, 1.2, 0.05}, f64);
   const at::Tensor noise = at::tensor({0.05, -0.12, 0.08, 0.02}, f64);
-  p.observations = (h->apply(truth) + noise).repeat({copies}).reshape({1, 1, 1, kCases * copies});
-  p.mask = at::ones_like(p.observations);
-  p.observation_sigma = kSigmaO;
-  p.observation_operator = std::move(h);
+  p.set_observations((h->apply(truth) + noise).repeat({copies}).reshape({1, 1, 1, kCases * copies}));
+  p.set_mask(at::ones_like(p.observations()));
+  p.set_observation_sigma(kSigmaO);
+  p.set_observation_operator(std::move(h));
   return p;
 }
 

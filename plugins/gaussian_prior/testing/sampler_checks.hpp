@@ -25,28 +25,30 @@ namespace toy::checks {
 // Two frames of a (1, 2, 3) state, every other entry observed.
 inline assim::AssimilationProblem small_problem(at::ScalarType dtype) {
   assim::AssimilationProblem p;
-  p.state.variable = "x";
-  p.state.dims = {{"channel", 1, "", 0.0}, {"y", 2, "1", 1.0}, {"x", 3, "1", 1.0}};
-  p.observation_operator = identity();
-  p.observations = at::linspace(-1, 1, 12, f64).reshape({2, 1, 2, 3}).to(dtype);
-  p.mask = (at::arange(12).remainder(2) == 0).reshape({2, 1, 2, 3}).to(dtype);
-  p.observation_sigma = 0.1;
-  p.background = at::zeros({1, 2, 3}, dtype);
-  p.background_sigma = 0.2;
+  assim::StateSpec state;
+  state.variable = "x";
+  state.dims = {{"channel", 1, "", 0.0}, {"y", 2, "1", 1.0}, {"x", 3, "1", 1.0}};
+  p.set_state(state);
+  p.set_observation_operator(identity());
+  p.set_observations(at::linspace(-1, 1, 12, f64).reshape({2, 1, 2, 3}).to(dtype));
+  p.set_mask((at::arange(12).remainder(2) == 0).reshape({2, 1, 2, 3}).to(dtype));
+  p.set_observation_sigma(0.1);
+  p.set_background(at::zeros({1, 2, 3}, dtype));
+  p.set_background_sigma(0.2);
   return p;
 }
 
 // The small problem with a prior over the state alone, as SDA takes it.
 inline assim::AssimilationProblem for_sda(at::ScalarType dtype = at::kDouble) {
   auto p = small_problem(dtype);
-  p.prior = gaussian({2, 1, 2, 3}, 0.0, 1.0);
+  p.set_prior(gaussian({2, 1, 2, 3}, 0.0, 1.0));
   return p;
 }
 
 // The small problem with a prior over z = (x, H(x)), as SOAD takes it.
 inline assim::AssimilationProblem for_soad(at::ScalarType dtype = at::kDouble) {
   auto p = small_problem(dtype);
-  p.prior = std::make_shared<AugmentedGaussian>(gaussian({2, 2, 2, 3}, 0.0, 1.0), p.observation_operator);
+  p.set_prior(std::make_shared<AugmentedGaussian>(gaussian({2, 2, 2, 3}, 0.0, 1.0), p.observation_operator()));
   return p;
 }
 
@@ -146,8 +148,8 @@ inline std::vector<CallCase> call_cases() {
 // The samples, and the denoiser calls it took to draw them.
 template <class Sampler>
 std::pair<at::Tensor, long> counted(assim::AssimilationProblem problem, const Sampler& sampler) {
-  auto prior = std::make_shared<CountingPrior>(problem.prior);
-  problem.prior = prior;
+  auto prior = std::make_shared<CountingPrior>(problem.prior());
+  problem.set_prior(prior);
   const at::Tensor samples = sampler.sample(problem, 3, 4);
   return std::make_pair(samples, prior->calls);
 }

@@ -156,28 +156,28 @@ at::Tensor Estimator::sample(const assim::AssimilationProblem& problem, std::int
     throw assim::Error(std::string(who) + ": a deterministic estimator gives one state per window; asked for " +
                        std::to_string(members) + " members (use members: 1)");
   if (!fitted_) throw assim::Error(std::string(who) + ": not trained: fit it with a train stage, or load its weights");
-  check_operator(problem.observation_operator, "the problem's observations");
+  check_operator(problem.observation_operator(), "the problem's observations");
   torch::InferenceMode inference;
-  if (problem.evaluations) problem.evaluations->network += 1;
-  const at::Tensor background = problem.background ? problem.background->unsqueeze(0) : at::Tensor();
-  return estimate(problem.observations.unsqueeze(0), problem.mask.unsqueeze(0).to(problem.observations.dtype()),
+  if (problem.evaluations()) problem.evaluations()->add_network(1);
+  const at::Tensor background = problem.background() ? problem.background()->unsqueeze(0) : at::Tensor();
+  return estimate(problem.observations().unsqueeze(0), problem.mask().unsqueeze(0).to(problem.observations().dtype()),
                   background)
       .to(at::kDouble);
 }
 
 void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptions& options) {
-  if (data.state.shape() != state_shape_)
-    throw assim::Error(std::string(who) + ": trained on states " + assim::shape_text(data.state.shape()) +
+  if (data.state().shape() != state_shape_)
+    throw assim::Error(std::string(who) + ": trained on states " + assim::shape_text(data.state().shape()) +
                        ", but its state_shape is " + list_text(state_shape_));
-  if (!data.draw) throw assim::Error(std::string(who) + ": no training pairs to draw");
-  check_operator(data.observation_operator, "the training pairs");
+  if (!data.draw()) throw assim::Error(std::string(who) + ": no training pairs to draw");
+  check_operator(data.observation_operator(), "the training pairs");
   const torch::Device device = training_device(options.device, who);
   if (!device.is_cpu()) throw assim::Error(std::string(who) + ": trains on the CPU only so far; use device: cpu");
   FitPlan plan;
   plan.who = who;
   plan.format = format;
   plan.architecture = arch_;
-  plan.per_epoch = data.pairs_per_epoch;
+  plan.per_epoch = data.pairs_per_epoch();
   plan.shards = shards_;
   // precision: auto times the network at a shard of the fit's batch (what
   // one call computes, on whichever worker) and window, and sampling as
@@ -185,9 +185,9 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   // window, else a batch drawn aside (draw is a function of its arguments:
   // the fit's own draws are unchanged).
   const std::int64_t batch = shard_batch(std::min(options.batch_size, plan.per_epoch), shards_);
-  const std::int64_t frames = data.validation.observations.defined() && data.validation.observations.dim() > 1
-                                  ? data.validation.observations.size(1)
-                                  : data.draw(batch, 0).observations.size(1);
+  const std::int64_t frames = data.validation().observations.defined() && data.validation().observations.dim() > 1
+                                  ? data.validation().observations.size(1)
+                                  : data.draw()(batch, 0).observations.size(1);
   const FitCompute chosen =
       fit_compute(arch_, compute_, {true, batch, frames}, {false, 1, frames}, options.checkpoints, device);
   assim::log::info(who, ": fits in ", chosen.fit.text());
@@ -197,12 +197,12 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   // On the workers, several shards at once: the network is the argument,
   // never net_ (no member is written while the shards run).
   plan.batch_loss = [&](UNet& net, std::int64_t count, std::mt19937_64& rng, at::Generator&) {
-    const assim::TrainingPairs pairs = data.draw(count, rng());
+    const assim::TrainingPairs pairs = data.draw()(count, rng());
     const at::Tensor error = (estimate(net, pairs.observations, pairs.mask, pairs.background) -
                               pairs.states.to(torch::kFloat)).square().mean();
     return weight_penalty_ > 0 ? error + weight_penalty_ * penalty(net) : error;
   };
-  const assim::TrainingPairs& held_out = data.validation;
+  const assim::TrainingPairs& held_out = data.validation();
   if (held_out.states.defined() && held_out.states.size(0) > 0) {
     plan.validation_size = held_out.states.size(0);
     plan.validation_loss = [&](UNet& net, std::int64_t first, std::int64_t count) {

@@ -79,11 +79,11 @@ at::Tensor posterior_mean(const assim::TrainingPairs& p) {
 
 assim::EstimatorData toy_data(std::int64_t per_epoch, std::int64_t validation = 512) {
   assim::EstimatorData d;
-  d.state = spec();
-  d.observation_operator = identity;
-  d.draw = toy_pairs;
-  d.pairs_per_epoch = per_epoch;
-  d.validation = toy_pairs(validation, 99);
+  d.set_state(spec());
+  d.set_observation_operator(identity);
+  d.set_draw(toy_pairs);
+  d.set_pairs_per_epoch(per_epoch);
+  d.set_validation(toy_pairs(validation, 99));
   return d;
 }
 
@@ -118,13 +118,13 @@ double mse(const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble)
 
 assim::AssimilationProblem problem_of(const assim::TrainingPairs& p, std::int64_t i) {
   assim::AssimilationProblem problem;
-  problem.state = spec();
-  problem.observation_operator = identity;
-  problem.observations = p.observations[i];
-  problem.mask = p.mask[i];
-  problem.observation_sigma = 1;
-  problem.background = p.background[i];
-  problem.background_sigma = 1;
+  problem.set_state(spec());
+  problem.set_observation_operator(identity);
+  problem.set_observations(p.observations[i]);
+  problem.set_mask(p.mask[i]);
+  problem.set_observation_sigma(1);
+  problem.set_background(p.background[i]);
+  problem.set_background_sigma(1);
   return problem;
 }
 
@@ -167,10 +167,10 @@ TEST_CASE("without a weight penalty, a few pairs are memorised and the held-out 
   const assim::TrainingPairs pool = toy_pairs(4, 5);
   auto few = [&](double penalty, std::int64_t epochs, const std::string& name) {
     assim::EstimatorData data = toy_data(4, 128);
-    data.draw = [pool](std::int64_t count, std::uint64_t) {
+    data.set_draw([pool](std::int64_t count, std::uint64_t) {
       REQUIRE(count == 4);
       return pool;
-    };
+    });
     Estimator f = make("channels: [32]\nblocks: 2\nshards: 1\nweight_penalty: " + std::to_string(penalty) + "\n");
     const fs::path dir = scratch(name);
     f.fit(data, options(dir, epochs, 4, 3e-3));
@@ -228,13 +228,13 @@ TEST_CASE("the estimator refuses what it cannot estimate") {
     CHECK(torch::equal(loaded.sample(problem, 1, 0), f.sample(problem, 1, 0)));
   }
   assim::AssimilationProblem no_background = problem;
-  no_background.background.reset();
+  no_background.set_background(std::nullopt);
   CHECK_THROWS_WITH_AS(f.sample(no_background, 1, 0), doctest::Contains("has no background"), assim::Error);
   assim::AssimilationProblem other = problem;
-  other.observation_operator = std::make_shared<Identity>();
+  other.set_observation_operator(std::make_shared<Identity>());
   CHECK_THROWS_WITH_AS(f.sample(other, 1, 0), doctest::Contains("another observation operator"), assim::Error);
   assim::EstimatorData elsewhere = toy_data(8);
-  elsewhere.observation_operator = std::make_shared<Identity>();
+  elsewhere.set_observation_operator(std::make_shared<Identity>());
   CHECK_THROWS_WITH_AS(f.fit(elsewhere, options(scratch("elsewhere"), 1, 8, 1e-3)),
                        doctest::Contains("the training pairs come through another observation operator"), assim::Error);
   // Another estimator's file: the architecture differs, and the message names it.

@@ -119,20 +119,20 @@ ScoreBasedSampler::ScoreBasedSampler(Options options) : options_(options) {
 at::Tensor ScoreBasedSampler::sample(const AssimilationProblem& problem, std::int64_t members,
                                      std::uint64_t seed) const {
   const std::string who = kName;
-  if (!problem.prior) throw Error(who + ": needs a prior (the problem has none)");
-  if (problem.prior->augmentation())
+  if (!problem.prior()) throw Error(who + ": needs a prior (the problem has none)");
+  if (problem.prior()->augmentation())
     throw Error(who + ": the prior is augmented with an observation operator (SOAD's z = (x, H(x))); "
                       "sampler.sda needs a prior over the state alone (or use sampler.soad)");
-  if (!problem.observation_operator) throw Error(who + ": needs an observation operator (the problem has none)");
+  if (!problem.observation_operator()) throw Error(who + ": needs an observation operator (the problem has none)");
   if (members < 1) throw Error(who + ": needs at least 1 member, got " + std::to_string(members));
   const score::Window w = score::window_of(problem, who);
-  const std::vector<std::int64_t> h_shape = problem.observation_operator->output_shape(w.state);
+  const std::vector<std::int64_t> h_shape = problem.observation_operator()->output_shape(w.state);
   if (h_shape != w.observed)
     throw Error(who + ": the observation operator maps states " + shape_text(w.state) + " to " +
                 shape_text(h_shape) + ", but the observations have dims " + shape_text(w.observed));
 
-  const Prior& prior = *problem.prior;
-  const ObservationOperator& h = *problem.observation_operator;
+  const Prior& prior = *problem.prior();
+  const ObservationOperator& h = *problem.observation_operator();
   at::Tensor gamma = at::full({}, options_.gamma, w.options);
   if (!options_.channel_gamma.empty()) {
     if (w.observed.size() < 2 || static_cast<std::int64_t>(options_.channel_gamma.size()) != w.observed[0])

@@ -61,16 +61,16 @@ TEST_CASE("SDA refuses a prior augmented with an observation operator") {
 TEST_CASE("malformed problems are refused with the sampler's name") {
   const assim::sda::ScoreBasedSampler sda(quick_sda());
   auto p = for_sda();
-  p.mask = p.mask.narrow(0, 0, 1);
+  p.set_mask(p.mask().narrow(0, 0, 1));
   CHECK(contains(error_of([&] { sda.sample(p, 4, 1); }), "sampler.sda: the mask must have the observations' shape"));
   p = for_sda();
-  p.observation_sigma = 0;
+  p.set_observation_sigma(0);
   CHECK(contains(error_of([&] { sda.sample(p, 4, 1); }), "standard deviation must be positive"));
   p = for_sda();
-  p.observations[0][0][0][0] = NAN;  // observed (mask 1)
+  p.observations()[0][0][0][0] = NAN;  // observed (mask 1)
   CHECK(contains(error_of([&] { sda.sample(p, 4, 1); }), "an observed entry (mask != 0) is not finite"));
   p = for_sda();
-  p.background = at::zeros({2, 3}, toy::f64);
+  p.set_background(at::zeros({2, 3}, toy::f64));
   CHECK(contains(error_of([&] { sda.sample(p, 4, 1); }), "the background must have the state's shape"));
 }
 
@@ -78,7 +78,7 @@ TEST_CASE("SDA: a denoiser gone NaN throws DivergenceError naming the diffusion 
   // 8 steps on 1, 0.875, ..., 0: step 5 runs t = 0.5 -> 0.375, and its
   // corrections evaluate the denoiser at 0.375 < 0.5.
   auto p = for_sda();
-  p.prior = std::make_shared<BrokenPrior>(p.prior, nullptr);
+  p.set_prior(std::make_shared<BrokenPrior>(p.prior(), nullptr));
   long step = -1;
   try {
     assim::sda::ScoreBasedSampler(quick_sda()).sample(p, 4, 1);
@@ -116,8 +116,8 @@ TEST_CASE("SDA's network calls per window: K (1 + N_c) fresh, 2K as Algorithm 1,
 
 TEST_CASE("SDA: the background is a block with its own gamma, and can be ignored") {
   auto p = for_sda();
-  p.background = at::full({1, 2, 3}, 2.0, toy::f64);  // far from the prior mean 0 and from y
-  p.background_sigma = 0.05;
+  p.set_background(at::full({1, 2, 3}, 2.0, toy::f64));  // far from the prior mean 0 and from y
+  p.set_background_sigma(0.05);
   auto o = quick_sda();
   o.steps = 32;
   auto frame0 = [&](const assim::sda::Options& options) {

@@ -17,15 +17,15 @@ using namespace toy::linear;
 
 TEST_CASE("SDA with a small gamma is close to the Kalman posterior, background included") {
   auto p = linear_problem(0.5);
-  p.prior = toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance);
-  p.background = kMean + at::randn({1, kNy, kNx}, at::make_generator<at::CPUGeneratorImpl>(8), toy::f64);
-  p.background_sigma = 0.7;
+  p.set_prior(toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance));
+  p.set_background(kMean + at::randn({1, kNy, kNx}, at::make_generator<at::CPUGeneratorImpl>(8), toy::f64));
+  p.set_background_sigma(0.7);
   assim::sda::Options options;  // K = 64, C = 1, tau = 0.5, gamma = 0.01
   options.batch = 64;
   const at::Tensor x = assim::sda::ScoreBasedSampler(options).sample(p, kMembers, 5);
   REQUIRE(x.sizes().vec() == std::vector<std::int64_t>{kMembers, kFrames, 1, kNy, kNx});
   // Observed = seen by y or by the background.
-  at::Tensor seen = p.mask.clone();
+  at::Tensor seen = p.mask().clone();
   seen[0].fill_(1);
   const Errors e = compare(x, kalman(p), seen);
   MESSAGE("SDA (K = 64, C = 1, tau = 0.5, gamma = 0.01) vs Kalman: " << e.text());
@@ -42,16 +42,16 @@ TEST_CASE("SDA's likelihood_gradient: denoiser (the reference code's baseline) g
   // has the sign opposite to the full one: the posterior mean of an observed
   // point should move from the prior mean away from y, not towards it.
   auto p = linear_problem(0.5);
-  p.prior = toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance);
+  p.set_prior(toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance));
   assim::sda::Options options;
   options.batch = 64;
   auto shift_towards_y = [&](assim::sda::Options::Gradient gradient) {
     options.gradient = gradient;
     const at::Tensor mean = assim::sda::ScoreBasedSampler(options).sample(p, kMembers, 5).mean(0);
-    const at::Tensor innovation = at::nan_to_num(p.observations) - kMean;
+    const at::Tensor innovation = at::nan_to_num(p.observations()) - kMean;
     // Regression slope of the mean's shift on the innovation over observed points.
-    return ((mean - kMean) * innovation * p.mask).sum().item<double>() /
-           (innovation.square() * p.mask).sum().item<double>();
+    return ((mean - kMean) * innovation * p.mask()).sum().item<double>() /
+           (innovation.square() * p.mask()).sum().item<double>();
   };
   const double full = shift_towards_y(assim::sda::Options::Gradient::kFull);
   const double denoiser = shift_towards_y(assim::sda::Options::Gradient::kDenoiser);
@@ -84,17 +84,17 @@ TEST_CASE("SDA's clip keeps the guidance of a high-gain operator stable where th
   const auto identity_problem = linear_problem(kSigmaO / kGain);
   const toy::Moments exact = kalman(identity_problem);
   auto p = identity_problem;
-  p.observation_operator = std::make_shared<Steep>(kGain);
-  p.observations = kGain * p.observations;
-  p.observation_sigma = kSigmaO;
-  p.prior = toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance);
+  p.set_observation_operator(std::make_shared<Steep>(kGain));
+  p.set_observations(kGain * p.observations());
+  p.set_observation_sigma(kSigmaO);
+  p.set_prior(toy::gaussian({kFrames, 1, kNy, kNx}, kMean, kVariance));
   assim::sda::Options options;
   options.batch = 64;
   auto mean_error = [&](bool clip) -> double {
     options.clip = clip;
     try {
       const at::Tensor x = assim::sda::ScoreBasedSampler(options).sample(p, kMembers, 5);
-      if (clip) MESSAGE("SDA with clip vs Kalman: " << compare(x, exact, p.mask).text());
+      if (clip) MESSAGE("SDA with clip vs Kalman: " << compare(x, exact, p.mask()).text());
       return (x.mean(0) - exact.mean).abs().max().item<double>();
     } catch (const assim::DivergenceError& e) {
       MESSAGE("clip " << clip << ": " << e.what());

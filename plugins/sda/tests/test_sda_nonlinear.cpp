@@ -15,9 +15,9 @@ TEST_CASE("SDA on 1.5 sin(3x) with the Gaussian prior vs the quadrature posterio
   const auto h = toy::sine();
   const at::Tensor nodes = at::linspace(-6, 6, 12001, toy::f64);
   assim::AssimilationProblem p = sine_problem(h, 64);
-  p.prior = toy::gaussian({1, 1, 1, 64 * kCases}, 0.0, kPriorStd * kPriorStd);
+  p.set_prior(toy::gaussian({1, 1, 1, 64 * kCases}, 0.0, kPriorStd * kPriorStd));
   const toy::Moments exact =
-      toy::quadrature_posterior(*h, nodes, p.observations.reshape({-1}).narrow(0, 0, kCases), kSigmaO, kPriorStd);
+      toy::quadrature_posterior(*h, nodes, p.observations().reshape({-1}).narrow(0, 0, kCases), kSigmaO, kPriorStd);
   // gamma 0.1 and 256 steps: with gamma = 0.01 and K = 64 the likelihood of
   // sin(3 x0_hat) is so sharp at mid t that predictor steps throw members
   // onto far lobes of the sine (std ~ 14).

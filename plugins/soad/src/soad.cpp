@@ -176,7 +176,7 @@ AugmentedSampler::AugmentedSampler(Options options) : options_(options) {
 
 at::Tensor AugmentedSampler::sample(const AssimilationProblem& problem, std::int64_t members,
                                     std::uint64_t seed) const {
-  const std::vector<std::int64_t> state = problem.state.shape();
+  const std::vector<std::int64_t> state = problem.state().shape();
   const std::int64_t channels = with_channel_axis(state).at(0);
   StabiliserTrace trace;
   at::Tensor z = sample_augmented(problem, members, seed, &trace);
@@ -195,16 +195,16 @@ at::Tensor AugmentedSampler::sample(const AssimilationProblem& problem, std::int
 at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem, std::int64_t members,
                                               std::uint64_t seed, StabiliserTrace* trace) const {
   const std::string who = kName;
-  if (!problem.prior) throw Error(who + ": needs a prior (the problem has none)");
-  const auto augmentation = problem.prior->augmentation();
+  if (!problem.prior()) throw Error(who + ": needs a prior (the problem has none)");
+  const auto augmentation = problem.prior()->augmentation();
   if (!augmentation)
     throw Error(who + ": the prior is over the state alone; SOAD needs a prior over augmented windows "
                       "z = (x, H(x)) (e.g. prior.score_unet with augment_with: the problem's operator)");
-  if (!problem.observation_operator) throw Error(who + ": needs an observation operator (the problem has none)");
+  if (!problem.observation_operator()) throw Error(who + ": needs an observation operator (the problem has none)");
   if (members < 1) throw Error(who + ": needs at least 1 member, got " + std::to_string(members));
   const score::Window problem_window = score::window_of(problem, who);
   const std::vector<std::int64_t> carried = augmentation->output_shape(problem_window.state);
-  const std::vector<std::int64_t> observed = problem.observation_operator->output_shape(problem_window.state);
+  const std::vector<std::int64_t> observed = problem.observation_operator()->output_shape(problem_window.state);
   if (carried != observed || observed != problem_window.observed)
     throw Error(who + ": on states " + shape_text(problem_window.state) + " the prior's augmentation gives " +
                 shape_text(carried) + " and the problem's observation operator " + shape_text(observed) +
@@ -216,7 +216,7 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
     throw Error(who + ": H maps states " + shape_text(problem_window.state) + " to " +
                 shape_text(problem_window.observed) + ", which cannot be stacked with the state as channels");
   const at::NoGradGuard no_grad;
-  if (augmentation != problem.observation_operator) {
+  if (augmentation != problem.observation_operator()) {
     // Two operator objects: T only observes the prior's H channels if they
     // are the same function. Compare them on one fixed random state.
     std::vector<std::int64_t> probe_shape{1};
@@ -224,11 +224,11 @@ at::Tensor AugmentedSampler::sample_augmented(const AssimilationProblem& problem
     const at::Tensor probe =
         at::randn(probe_shape, at::make_generator<at::CPUGeneratorImpl>(0), w.options.device(at::kCPU))
             .to(w.options.device());
-    if (!at::allclose(augmentation->apply(probe), problem.observation_operator->apply(probe), 1e-5, 1e-6))
+    if (!at::allclose(augmentation->apply(probe), problem.observation_operator()->apply(probe), 1e-5, 1e-6))
       throw Error(who + ": the problem's observation operator differs from the one the prior is augmented with");
   }
 
-  const Prior& prior = *problem.prior;
+  const Prior& prior = *problem.prior();
   const std::int64_t c = w.state[0], c_h = w.observed[0];
   score::Noise noise(seed, w.options);
   std::vector<std::int64_t> shape{members, w.frames, c + c_h};

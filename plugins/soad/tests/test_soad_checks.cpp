@@ -50,7 +50,7 @@ TEST_CASE("SOAD refuses a prior that is not augmented, and an operator other tha
   const assim::soad::AugmentedSampler soad(quick_soad());
   CHECK(contains(error_of([&] { soad.sample(for_sda(), 4, 1); }), "sampler.soad: the prior is over the state alone"));
   auto p = for_soad();
-  p.observation_operator = toy::sine();
+  p.set_observation_operator(toy::sine());
   CHECK(contains(error_of([&] { soad.sample(p, 4, 1); }), "differs from the one the prior is augmented with"));
 }
 
@@ -58,7 +58,7 @@ TEST_CASE("SOAD: a denoiser gone NaN throws DivergenceError naming the diffusion
   // 8 steps on 1, 0.875, ..., 0: step 5 runs t = 0.5 -> 0.375, and its
   // corrections evaluate the denoiser at 0.375 < 0.5.
   auto q = for_soad();
-  q.prior = std::make_shared<BrokenPrior>(q.prior, q.observation_operator);
+  q.set_prior(std::make_shared<BrokenPrior>(q.prior(), q.observation_operator()));
   long step = -1;
   try {
     assim::soad::AugmentedSampler(quick_soad()).sample(q, 4, 1);
@@ -158,8 +158,8 @@ TEST_CASE("SOAD's trace says where the stabiliser binds: the clip in early steps
   o.corrections = 0;
   // Data far from the prior, seen sharply: a large guidance step.
   auto p = for_soad();
-  p.observations = p.observations * 5;
-  p.observation_sigma = 0.01;
+  p.set_observations(p.observations() * 5);
+  p.set_observation_sigma(0.01);
   assim::soad::StabiliserTrace trace;
   assim::soad::AugmentedSampler(o).sample_augmented(p, 4, 1, &trace);
   REQUIRE(trace.factor.size() == 8);

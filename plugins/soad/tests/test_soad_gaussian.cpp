@@ -18,8 +18,8 @@ namespace {
 
 assim::AssimilationProblem augmented_problem(double sigma_o) {
   auto q = linear_problem(sigma_o);
-  q.prior = std::make_shared<toy::AugmentedGaussian>(toy::gaussian({kFrames, 2, kNy, kNx}, kMean, kVariance),
-                                                     q.observation_operator);
+  q.set_prior(std::make_shared<toy::AugmentedGaussian>(toy::gaussian({kFrames, 2, kNy, kNx}, kMean, kVariance),
+                                                       q.observation_operator()));
   return q;
 }
 
@@ -33,7 +33,7 @@ Errors soad_errors(const assim::AssimilationProblem& p, const assim::soad::Optio
   const toy::Moments h = kalman(p);
   const toy::Moments exact{at::cat({at::full_like(h.mean, kMean), h.mean}, 1),
                            at::cat({at::full_like(h.variance, kVariance), h.variance}, 1)};
-  return compare(z, exact, at::cat({at::zeros_like(p.mask), p.mask}, 1));
+  return compare(z, exact, at::cat({at::zeros_like(p.mask()), p.mask()}, 1));
 }
 
 // Per point, z = (x, h) ~ N(0, [[1, a], [a, a^2 + e^2]]): a dense Gaussian
@@ -83,20 +83,20 @@ TEST_CASE("SOAD's background_guidance makes the background one more block of T: 
   // independent of the h channels: the exact posterior is Kalman with the
   // background alone on frame 0's x, the prior on later x, Kalman with y on h.
   auto p = augmented_problem(0.5);
-  p.background = kMean + at::randn({1, kNy, kNx}, at::make_generator<at::CPUGeneratorImpl>(8), toy::f64);
-  p.background_sigma = 0.5;
-  const double wb = 1 / (p.background_sigma * p.background_sigma);
+  p.set_background(kMean + at::randn({1, kNy, kNx}, at::make_generator<at::CPUGeneratorImpl>(8), toy::f64));
+  p.set_background_sigma(0.5);
+  const double wb = 1 / (p.background_sigma() * p.background_sigma());
   at::Tensor x_mean = at::full({kFrames, 1, kNy, kNx}, kMean, toy::f64);
   at::Tensor x_variance = at::full({kFrames, 1, kNy, kNx}, kVariance, toy::f64);
-  x_mean[0] = (kMean / kVariance + wb * *p.background) / (1 / kVariance + wb);
+  x_mean[0] = (kMean / kVariance + wb * *p.background()) / (1 / kVariance + wb);
   x_variance[0].fill_(1 / (1 / kVariance + wb));
   auto without_background = p;
-  without_background.background.reset();
+  without_background.set_background(std::nullopt);
   const toy::Moments h = kalman(without_background);
   const toy::Moments exact{at::cat({x_mean, h.mean}, 1), at::cat({x_variance, h.variance}, 1)};
-  at::Tensor seen_x = at::zeros_like(p.mask);
+  at::Tensor seen_x = at::zeros_like(p.mask());
   seen_x[0].fill_(1);
-  const at::Tensor seen = at::cat({seen_x, p.mask}, 1);
+  const at::Tensor seen = at::cat({seen_x, p.mask()}, 1);
 
   assim::soad::Options options;  // as in the test of Theorem 3.1
   options.corrections = 0;
@@ -174,13 +174,15 @@ TEST_CASE("SOAD infers the unobserved x through a prior that couples it to h = a
   const at::Tensor h = a * x + e * at::randn({kPoints}, gen, toy::f64);
   const at::Tensor y = h + sigma_o * at::randn({kPoints}, gen, toy::f64);
   assim::AssimilationProblem p;
-  p.state.variable = "x";
-  p.state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kPoints, "1", 1.0}};
-  p.observation_operator = toy::identity();
-  p.observations = y.reshape({1, 1, 1, kPoints});
-  p.mask = at::ones_like(p.observations);
-  p.observation_sigma = sigma_o;
-  p.prior = std::make_shared<toy::AugmentedGaussian>(joint, p.observation_operator);
+  assim::StateSpec state;
+  state.variable = "x";
+  state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kPoints, "1", 1.0}};
+  p.set_state(state);
+  p.set_observation_operator(toy::identity());
+  p.set_observations(y.reshape({1, 1, 1, kPoints}));
+  p.set_mask(at::ones_like(p.observations()));
+  p.set_observation_sigma(sigma_o);
+  p.set_prior(std::make_shared<toy::AugmentedGaussian>(joint, p.observation_operator()));
 
   const double total = a * a + e * e + sigma_o * sigma_o;
   const at::Tensor exact_mean = a * y / total;
@@ -240,22 +242,24 @@ TEST_CASE("SOAD on a state without a channel axis (Lorenz-96's sites): x and H(x
   const at::Tensor background = at::randn({kSites}, gen, toy::f64);
   auto problem = [&](bool channel_axis) {
     assim::AssimilationProblem p;
-    p.state.variable = "x";
+    assim::StateSpec state;
+    state.variable = "x";
     if (channel_axis)
-      p.state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kSites, "1", 1.0}};
+      state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kSites, "1", 1.0}};
     else
-      p.state.dims = {{"site", kSites, "1", 1.0}};
+      state.dims = {{"site", kSites, "1", 1.0}};
+    p.set_state(state);
     const std::vector<std::int64_t> obs = channel_axis ? std::vector<std::int64_t>{1, 1, 1, kSites}
                                                        : std::vector<std::int64_t>{1, kSites};
-    p.observation_operator = toy::identity();
-    p.mask = mask.reshape(obs);
-    p.observations = at::where(p.mask.ne(0), y.reshape(obs), at::full({}, NAN, toy::f64));
-    p.observation_sigma = 0.1;
-    p.background = channel_axis ? background.reshape({1, 1, kSites}) : background;
-    p.background_sigma = 0.3;
+    p.set_observation_operator(toy::identity());
+    p.set_mask(mask.reshape(obs));
+    p.set_observations(at::where(p.mask().ne(0), y.reshape(obs), at::full({}, NAN, toy::f64)));
+    p.set_observation_sigma(0.1);
+    p.set_background(channel_axis ? background.reshape({1, 1, kSites}) : background);
+    p.set_background_sigma(0.3);
     std::shared_ptr<const assim::Prior> joint = coupled_prior("1, 2, 1, 16", kSites, 1.5, 0.1);
     if (!channel_axis) joint = std::make_shared<OnSites>(joint);
-    p.prior = std::make_shared<toy::AugmentedGaussian>(joint, p.observation_operator);
+    p.set_prior(std::make_shared<toy::AugmentedGaussian>(joint, p.observation_operator()));
     return p;
   };
   assim::soad::Options options;

@@ -17,9 +17,9 @@ TEST_CASE("SOAD on 1.5 sin(3x) with an augmented quadrature prior matches the qu
   // compared with are on the same nodes, so the reference is exact for it.
   const at::Tensor nodes = at::linspace(-3, 3, 601, toy::f64);
   assim::AssimilationProblem p = sine_problem(h, 8);
-  p.prior = std::make_shared<toy::SineCurvePrior>(h, nodes, kPriorStd);
+  p.set_prior(std::make_shared<toy::SineCurvePrior>(h, nodes, kPriorStd));
   const toy::Moments exact =
-      toy::quadrature_posterior(*h, nodes, p.observations.reshape({-1}).narrow(0, 0, kCases), kSigmaO, kPriorStd);
+      toy::quadrature_posterior(*h, nodes, p.observations().reshape({-1}).narrow(0, 0, kCases), kSigmaO, kPriorStd);
   assim::soad::Options options;
   options.steps = 64;
   options.batch = 128;

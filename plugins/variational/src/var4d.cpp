@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace assim::variational {
 
@@ -106,22 +107,22 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
                                Var4D::Cache& cache) {
   BackgroundRoot root;
   if (o.covariance == Options::Covariance::kScalar) {
-    if (!(problem.background_sigma > 0))
+    if (!(problem.background_sigma() > 0))
       fail("background_covariance: scalar takes B from the background's sigma, which is " +
-           std::to_string(problem.background_sigma) +
+           std::to_string(problem.background_sigma()) +
            "; give the observe stage background: {sigma: ...} or take B from a climatology "
            "(background_covariance: climatology, diagonal or spectral)");
-    root.scalar = std::sqrt(o.background_scale) * problem.background_sigma;
+    root.scalar = std::sqrt(o.background_scale) * problem.background_sigma();
     if (!std::isfinite(root.scalar))
       fail("background_covariance: scalar: sqrt(background_scale) x the background's sigma (sqrt(" +
-           number_text(o.background_scale) + ") x " + number_text(problem.background_sigma) +
+           number_text(o.background_scale) + ") x " + number_text(problem.background_sigma()) +
            ") overflows; lower the observe stage's background: {sigma: ...} or background_scale");
     return root;
   }
-  if (!problem.climatology) fail("background_covariance from a climatology, but the stage gave no climatology");
+  if (!problem.climatology()) fail("background_covariance from a climatology, but the stage gave no climatology");
   std::lock_guard<std::mutex> lock(cache.mutex);
-  if (!cache.climatology.defined() || !cache.climatology.is_same(*problem.climatology)) {
-    const at::Tensor& states = *problem.climatology;
+  if (!cache.climatology.defined() || !cache.climatology.is_same(*problem.climatology())) {
+    const at::Tensor& states = *problem.climatology();
     if (states.size(0) < 2) fail("the climatology has fewer than 2 states");
     if (states.numel() / states.size(0) != n)
       fail("the climatology's states have " + std::to_string(states.numel() / states.size(0)) +
@@ -130,7 +131,7 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
     if (o.covariance == Options::Covariance::kClimatology) fresh.matrix = climatology_root(o, states, n);
     if (o.covariance == Options::Covariance::kDiagonal)
       fresh.diagonal = at::sqrt(o.background_scale * states.to(at::kDouble).reshape({states.size(0), n}).var(0));
-    if (o.covariance == Options::Covariance::kSpectral) fresh = spectral_root(o, states, problem.state);
+    if (o.covariance == Options::Covariance::kSpectral) fresh = spectral_root(o, states, problem.state());
     cache.root = fresh;
     cache.climatology = states;
   }
@@ -221,25 +222,24 @@ SamplerNeeds Var4D::needs() const {
 }
 
 at::Tensor Var4D::sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const {
-  if (!problem.evaluations) return minimise(problem, members, seed, nullptr);
+  if (!problem.evaluations()) return minimise(problem, members, seed, nullptr);
   Trace trace;
   at::Tensor x = minimise(problem, members, seed, &trace);
-  problem.evaluations->cost = trace.cost;
-  problem.evaluations->gradient_norm = trace.gradient_norm;
+  problem.evaluations()->set_minimiser_trace(std::move(trace.cost), std::move(trace.gradient_norm));
   return x;
 }
 
 at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed,
                            Trace* trace) const {
-  const std::int64_t frames = problem.observations.size(0);
+  const std::int64_t frames = problem.observations().size(0);
   // Declared in needs(), so asked for even by a one-frame window (3D-Var),
   // which does not call it: a stage checks one rule for every window.
-  if (!problem.model) fail("needs the model of the window's dynamics; the stage gave none");
-  if (!problem.model->differentiable())
+  if (!problem.model()) fail("needs the model of the window's dynamics; the stage gave none");
+  if (!problem.model()->differentiable())
     fail("the model has no differentiable time step (Model::differentiable), which 4D-Var's adjoint needs");
-  if (frames > 1 && problem.frame_steps < 1) fail("the stage gave no model steps between frames");
-  if (!(problem.observation_sigma > 0)) fail("the observation sigma must be positive");
-  const std::vector<std::int64_t> state = problem.state.shape();
+  if (frames > 1 && problem.frame_steps() < 1) fail("the stage gave no model steps between frames");
+  if (!(problem.observation_sigma() > 0)) fail("the observation sigma must be positive");
+  const std::vector<std::int64_t> state = problem.state().shape();
   std::int64_t n = 1;
   for (auto s : state) n *= s;
   std::vector<std::int64_t> member_state{members};
@@ -251,27 +251,27 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
   // Each member's background: its own forecast when cycled, else the one
   // background, perturbed by B^(1/2) xi when there are several members.
   at::Tensor background;
-  if (problem.forecast) {
-    if (problem.forecast->size(0) != members)
-      fail("the forecast has " + std::to_string(problem.forecast->size(0)) + " members, " + std::to_string(members) +
+  if (problem.forecast()) {
+    if (problem.forecast()->size(0) != members)
+      fail("the forecast has " + std::to_string(problem.forecast()->size(0)) + " members, " + std::to_string(members) +
            " were asked for");
-    background = problem.forecast->to(at::kDouble).reshape({members, n});
-  } else if (problem.background) {
-    background = problem.background->to(at::kDouble).reshape({1, n}).expand({members, n}).clone();
+    background = problem.forecast()->to(at::kDouble).reshape({members, n});
+  } else if (problem.background()) {
+    background = problem.background()->to(at::kDouble).reshape({1, n}).expand({members, n}).clone();
     if (members > 1) background = background + root.apply(at::randn({members, n}, generator, f64));
   } else {
     fail("needs a background of frame 0 (observe stage background: {sigma: ...}) or a forecast to start from");
   }
-  const at::Tensor mask = problem.mask.to(at::kDouble).unsqueeze(0);
-  std::vector<std::int64_t> member_observations = problem.observations.sizes().vec();
+  const at::Tensor mask = problem.mask().to(at::kDouble).unsqueeze(0);
+  std::vector<std::int64_t> member_observations = problem.observations().sizes().vec();
   member_observations.insert(member_observations.begin(), members);
-  at::Tensor observations = problem.observations.to(at::kDouble).unsqueeze(0).expand(member_observations);
+  at::Tensor observations = problem.observations().to(at::kDouble).unsqueeze(0).expand(member_observations);
   // Each member's observations perturbed by a draw of their own noise law.
   if (members > 1)
-    observations = observations + noise(problem.observation_law, problem.observation_sigma, observations.sizes(), generator);
+    observations = observations + noise(problem.observation_law(), problem.observation_sigma(), observations.sizes(), generator);
 
   const NoiseLaw law =
-      options_.likelihood == Options::Likelihood::kLaw ? problem.observation_law : NoiseLaw::Gaussian;
+      options_.likelihood == Options::Likelihood::kLaw ? problem.observation_law() : NoiseLaw::Gaussian;
   at::AutoGradMode enable_grad(true);
   at::Tensor v = at::zeros({members, n}, f64).requires_grad_(true);
   const bool weak = options_.constraint == Options::Constraint::kWeak;
@@ -282,10 +282,10 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
   auto window = [&]() {
     const at::Tensor x0 = (background + root.apply(v)).reshape(member_state);
     if (frames == 1) return x0.unsqueeze(1);
-    if (!weak) return problem.model->differentiable_trajectory(x0, frames, problem.frame_steps);
+    if (!weak) return problem.model()->differentiable_trajectory(x0, frames, problem.frame_steps());
     std::vector<at::Tensor> out{x0};
     for (std::int64_t t = 1; t < frames; ++t) {
-      const at::Tensor forecast = problem.model->differentiable_trajectory(out.back(), 2, problem.frame_steps).select(1, 1);
+      const at::Tensor forecast = problem.model()->differentiable_trajectory(out.back(), 2, problem.frame_steps()).select(1, 1);
       out.push_back(forecast + options_.model_sigma * eta.select(1, t - 1).reshape(member_state));
     }
     return at::stack(out, 1);
@@ -306,7 +306,7 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     for (auto& c : controls)
       if (c.grad().defined()) c.mutable_grad().zero_();
     const at::Tensor x = window();
-    const at::Tensor residual = mask * (observations - problem.observation_operator->apply(x)) / problem.observation_sigma;
+    const at::Tensor residual = mask * (observations - problem.observation_operator()->apply(x)) / problem.observation_sigma();
     at::Tensor j = 0.5 * v.square().sum() + observation_cost(law, residual);
     if (weak) j = j + 0.5 * eta.square().sum();
     j.backward();
@@ -329,8 +329,8 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     throw DivergenceError(0, std::string(kName) + ": J (" + number_text(first_cost) + ") or |grad J| (" +
                                  number_text(first_gradient) +
                                  ") is not finite at the background, before any iteration: the misfit over the "
-                                 "observation sigma (" + number_text(problem.observation_sigma) +
-                                 ") or B's root (background sigma " + number_text(problem.background_sigma) +
+                                 "observation sigma (" + number_text(problem.observation_sigma()) +
+                                 ") or B's root (background sigma " + number_text(problem.background_sigma()) +
                                  ", background_scale " + number_text(options_.background_scale) + ") overflows");
   if (trace) {
     trace->cost = {last_cost};

@@ -96,27 +96,27 @@ const std::int64_t kFrameSteps = 2;
 assim::AssimilationProblem window(std::int64_t frames, std::shared_ptr<const assim::ObservationOperator> op) {
   auto g = at::make_generator<at::CPUGeneratorImpl>(3);
   assim::AssimilationProblem p;
-  p.state = Linear().state_spec();
-  p.observation_operator = std::move(op);
-  p.observations = at::randn({frames, 2}, g, f64);
-  p.mask = at::ones({frames, 2}, f64);
-  if (frames > 2) p.mask[1][1] = 0;  // one entry unobserved
-  p.observation_sigma = kSigmaO;
-  p.background = at::randn({4}, g, f64);
-  p.background_sigma = kSigmaB;
-  p.model = std::make_shared<Linear>();
-  p.frame_steps = kFrameSteps;
+  p.set_state(Linear().state_spec());
+  p.set_observation_operator(std::move(op));
+  p.set_observations(at::randn({frames, 2}, g, f64));
+  p.set_mask(at::ones({frames, 2}, f64));
+  if (frames > 2) p.mask()[1][1] = 0;  // one entry unobserved
+  p.set_observation_sigma(kSigmaO);
+  p.set_background(at::randn({4}, g, f64));
+  p.set_background_sigma(kSigmaB);
+  p.set_model(std::make_shared<Linear>());
+  p.set_frame_steps(kFrameSteps);
   return p;
 }
 
 // The Kalman filter forward and the Rauch-Tung-Striebel smoother backward:
 // the mean of every frame given all of the window's observations.
 at::Tensor smoother_mean(const assim::AssimilationProblem& p, double sigma_q) {
-  const std::int64_t frames = p.observations.size(0);
+  const std::int64_t frames = p.observations().size(0);
   const at::Tensor M = at::matrix_power(step_matrix(), kFrameSteps), H = observation_matrix();
   const at::Tensor Q = sigma_q * sigma_q * at::eye(4, f64);
   std::vector<at::Tensor> mf, Pf, mp, Pp;
-  at::Tensor m = *p.background, P = kSigmaB * kSigmaB * at::eye(4, f64);
+  at::Tensor m = *p.background(), P = kSigmaB * kSigmaB * at::eye(4, f64);
   for (std::int64_t t = 0; t < frames; ++t) {
     if (t > 0) {
       m = at::matmul(M, m);
@@ -124,11 +124,11 @@ at::Tensor smoother_mean(const assim::AssimilationProblem& p, double sigma_q) {
     }
     mp.push_back(m);
     Pp.push_back(P);
-    const at::Tensor observed = p.mask[t].nonzero().squeeze(1);
+    const at::Tensor observed = p.mask()[t].nonzero().squeeze(1);
     const at::Tensor Ht = H.index_select(0, observed);
     const at::Tensor S = at::matmul(at::matmul(Ht, P), Ht.t()) + kSigmaO * kSigmaO * at::eye(Ht.size(0), f64);
     const at::Tensor K = at::matmul(at::matmul(P, Ht.t()), at::inverse(S));
-    m = m + at::matmul(K, p.observations[t].index_select(0, observed) - at::matmul(Ht, m));
+    m = m + at::matmul(K, p.observations()[t].index_select(0, observed) - at::matmul(Ht, m));
     P = P - at::matmul(at::matmul(K, Ht), P);
     mf.push_back(m);
     Pf.push_back(P);
@@ -183,7 +183,7 @@ TEST_CASE("an ensemble of data assimilations samples the linear-Gaussian posteri
   at::Tensor precision = at::eye(4, f64) / (kSigmaB * kSigmaB);
   at::Tensor propagator = at::eye(4, f64);
   for (std::int64_t t = 0; t < 3; ++t) {
-    const at::Tensor G = at::matmul(H.index_select(0, p.mask[t].nonzero().squeeze(1)), propagator);
+    const at::Tensor G = at::matmul(H.index_select(0, p.mask()[t].nonzero().squeeze(1)), propagator);
     precision = precision + at::matmul(G.t(), G) / (kSigmaO * kSigmaO);
     propagator = at::matmul(M, propagator);
   }
@@ -217,11 +217,11 @@ TEST_CASE("Laplace noise makes the observations' term L1: 3D-Var's analysis is t
   // tau = sqrt(2) a sigma_b^2 / sigma_o (the kink), else at b + sign tau.
   auto p = window(1, std::make_shared<Sites>());
   const double sigma_b = 0.2, sigma_o = 0.3;
-  p.background = at::zeros({4}, f64);
-  p.background_sigma = sigma_b;
-  p.observation_sigma = sigma_o;
-  p.observations = at::tensor({1.0, 0.1}, f64).reshape({1, 2});
-  p.observation_law = assim::NoiseLaw::Laplace;
+  p.set_background(at::zeros({4}, f64));
+  p.set_background_sigma(sigma_b);
+  p.set_observation_sigma(sigma_o);
+  p.set_observations(at::tensor({1.0, 0.1}, f64).reshape({1, 2}));
+  p.set_observation_law(assim::NoiseLaw::Laplace);
   Options o = with(Options::Constraint::kStrong);
   o.gradient_tolerance = 1e-10;
   const at::Tensor x = Var4D(o).sample(p, 1, 1)[0][0];
@@ -230,22 +230,22 @@ TEST_CASE("Laplace noise makes the observations' term L1: 3D-Var's analysis is t
   CHECK(x[2].item<double>() == doctest::Approx(0.05).epsilon(1e-3));  // |0.05| < 2 tau0: at the kink
   CHECK(x[1].item<double>() == doctest::Approx(0.0));
   // The Gaussian law of the same std pulls site 0 to the Kalman weight instead.
-  p.observation_law = assim::NoiseLaw::Gaussian;
+  p.set_observation_law(assim::NoiseLaw::Gaussian);
   const at::Tensor gaussian = Var4D(o).sample(p, 1, 1)[0][0];
   const double weight = sigma_b * sigma_b / (sigma_b * sigma_b + sigma_o * sigma_o);
   CHECK(gaussian[0].item<double>() == doctest::Approx(weight).epsilon(1e-6));
   // likelihood: gaussian makes the same of Laplace observations.
-  p.observation_law = assim::NoiseLaw::Laplace;
+  p.set_observation_law(assim::NoiseLaw::Laplace);
   o.likelihood = Options::Likelihood::kGaussian;
   CHECK(at::allclose(Var4D(o).sample(p, 1, 1)[0][0], gaussian, 0, 1e-9));
 }
 
 TEST_CASE("a model without a differentiable step is refused by name") {
   auto p = window(3, std::make_shared<Sites>());
-  p.model = std::make_shared<Linear>(false);
+  p.set_model(std::make_shared<Linear>(false));
   CHECK_THROWS_WITH_AS(Var4D(Options{}).sample(p, 1, 1), doctest::Contains("no differentiable time step"),
                        assim::Error);
-  p.model = nullptr;
+  p.set_model(nullptr);
   CHECK_THROWS_WITH_AS(Var4D(Options{}).sample(p, 1, 1), doctest::Contains("needs the model"), assim::Error);
 }
 
@@ -254,8 +254,8 @@ TEST_CASE("a J or gradient not finite at the background is a divergence, not the
   for (auto [sigma_b, sigma_o] : {std::pair{1e200, kSigmaO}, std::pair{kSigmaB, 1e-200}}) {
     CAPTURE(sigma_b);
     auto p = window(3, std::make_shared<Sites>());
-    p.background_sigma = sigma_b;
-    p.observation_sigma = sigma_o;
+    p.set_background_sigma(sigma_b);
+    p.set_observation_sigma(sigma_o);
     try {
       Var4D(with(Options::Constraint::kStrong)).sample(p, 1, 1);
       FAIL("no DivergenceError");
@@ -266,7 +266,7 @@ TEST_CASE("a J or gradient not finite at the background is a divergence, not the
   }
   // sqrt(background_scale) x sigma_b overflowing is the settings' doing: refused naming both.
   auto p = window(1, std::make_shared<Sites>());
-  p.background_sigma = 1e300;
+  p.set_background_sigma(1e300);
   Options o = with(Options::Constraint::kStrong);
   o.background_scale = 1e20;
   CHECK_THROWS_WITH_AS(Var4D(o).sample(p, 1, 1), doctest::Contains("sqrt(background_scale) x the background's sigma"),
@@ -280,15 +280,15 @@ TEST_CASE("B from the climatology: the background term follows its covariance") 
   auto g = at::make_generator<at::CPUGeneratorImpl>(5);
   at::Tensor states = at::randn({500, 4}, g, f64);
   states.select(1, 3).fill_(2.0);
-  p.climatology = states;
+  p.set_climatology(states);
   Options o = with(Options::Constraint::kStrong);
   o.covariance = Options::Covariance::kClimatology;
   const Var4D var(o);
   CHECK(var.needs().climatology);
   const at::Tensor x = var.sample(p, 1, 1)[0][0];
-  CHECK(std::abs(x[3].item<double>() - (*p.background)[3].item<double>()) < 1e-9);
-  CHECK(std::abs(x[0].item<double>() - (*p.background)[0].item<double>()) > 1e-3);
-  p.climatology.reset();
+  CHECK(std::abs(x[3].item<double>() - (*p.background())[3].item<double>()) < 1e-9);
+  CHECK(std::abs(x[0].item<double>() - (*p.background())[0].item<double>()) > 1e-3);
+  p.set_climatology(std::nullopt);
   CHECK_THROWS_WITH_AS(var.sample(p, 1, 1), doctest::Contains("gave no climatology"), assim::Error);
 }
 
@@ -304,20 +304,20 @@ TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's 
   // Two layers on a 3 x 4 periodic grid; a climatology whose entries are
   // correlated across layers and neighbours, and not homogeneous.
   assim::AssimilationProblem p;
-  p.state = {"q", "q", "1", {{"layer", 2, "", 0.0}, {"y", 3, "1", 1.0}, {"x", 4, "1", 1.0}}, 1.0, "1"};
+  p.set_state({"q", "q", "1", {{"layer", 2, "", 0.0}, {"y", 3, "1", 1.0}, {"x", 4, "1", 1.0}}, 1.0, "1"});
   const std::int64_t n = 24;
   auto g = at::make_generator<at::CPUGeneratorImpl>(11);
   const at::Tensor mixing = at::randn({n, n}, g, f64) * 0.3 + at::eye(n, f64);
   const at::Tensor states = (at::matmul(at::randn({300, n}, g, f64), mixing.t()) + 0.5).reshape({300, 2, 3, 4});
-  p.climatology = states;
-  p.observation_operator = std::make_shared<Identity>();
-  p.observations = at::randn({1, 2, 3, 4}, g, f64);
-  p.mask = at::ones({1, 2, 3, 4}, f64);
-  p.mask[0][1][2][3] = 0;
-  p.observation_sigma = 0.5;
-  p.background = at::randn({2, 3, 4}, g, f64);
-  p.background_sigma = 1;  // unused: B comes from the climatology
-  p.model = std::make_shared<Linear>();
+  p.set_climatology(states);
+  p.set_observation_operator(std::make_shared<Identity>());
+  p.set_observations(at::randn({1, 2, 3, 4}, g, f64));
+  p.set_mask(at::ones({1, 2, 3, 4}, f64));
+  p.mask()[0][1][2][3] = 0;
+  p.set_observation_sigma(0.5);
+  p.set_background(at::randn({2, 3, 4}, g, f64));
+  p.set_background_sigma(1);  // unused: B comes from the climatology
+  p.set_model(std::make_shared<Linear>());
 
   const at::Tensor anomalies = states.reshape({300, n}) - states.reshape({300, n}).mean(0, true);
   const at::Tensor full = at::matmul(anomalies.t(), anomalies) / 299.0;
@@ -333,12 +333,12 @@ TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's 
   homogeneous /= 12.0;
   // The Kalman update with H = the observed entries, R = sigma_o^2 I.
   auto analysis = [&](const at::Tensor& B) {
-    const at::Tensor observed = p.mask.reshape({n}).nonzero().squeeze(1);
+    const at::Tensor observed = p.mask().reshape({n}).nonzero().squeeze(1);
     const at::Tensor H = at::eye(n, f64).index_select(0, observed);
     const at::Tensor S = at::matmul(at::matmul(H, B), H.t()) + 0.25 * at::eye(observed.size(0), f64);
     const at::Tensor K = at::matmul(at::matmul(B, H.t()), at::inverse(S));
-    const at::Tensor xb = p.background->reshape({n});
-    return xb + at::matmul(K, p.observations.reshape({n}).index_select(0, observed) - at::matmul(H, xb));
+    const at::Tensor xb = p.background()->reshape({n});
+    return xb + at::matmul(K, p.observations().reshape({n}).index_select(0, observed) - at::matmul(H, xb));
   };
   Options o = with(Options::Constraint::kStrong);
   o.background_scale = 0.7;
@@ -355,7 +355,9 @@ TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's 
   CHECK(relative_error(homogeneous, full) > 0.05);
 
   // A spectral B needs its channel dims before the grid's.
-  p.state.dims = {{"y", 3, "1", 1.0}, {"layer", 2, "", 0.0}, {"x", 4, "1", 1.0}};
+  assim::StateSpec channels_inside = p.state();
+  channels_inside.dims = {{"y", 3, "1", 1.0}, {"layer", 2, "", 0.0}, {"x", 4, "1", 1.0}};
+  p.set_state(channels_inside);
   o.covariance = Options::Covariance::kSpectral;
   CHECK_THROWS_WITH_AS(Var4D(o).sample(p, 1, 1), doctest::Contains("channel dims before its grid dims"), assim::Error);
 }

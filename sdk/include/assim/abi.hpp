@@ -26,9 +26,12 @@
 // built against the old headers unsafe to load (a virtual function added,
 // a struct changed), then record the headers with `scripts/abi_digest
 // --record`: e2e.abi_guard fails while the declarations differ from those
-// sdk/abi.digest holds for this version. ASSIM_SDK_VERSION is informative.
+// sdk/abi.digest holds for this version. A new piece of a problem type whose
+// data lives in libassim_sdk (AssimilationProblem, EstimatorData,
+// Evaluations) is new functions only: record it without a bump.
+// ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 10
+#define ASSIM_ABI_VERSION 11
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 

@@ -29,62 +29,111 @@ namespace assim {
 // of its prior; a sampler that holds a network of its own (a learned
 // estimator) adds that network's evaluations here. Totals over members: a
 // step of B members counts B, a network pass over a batch of B windows counts B.
-struct ASSIM_API Evaluations {
+// Its data lives in libassim_sdk, so that a new count is a new function, not
+// a new layout. Shared through a pointer, never copied: a copy would count
+// apart from the problem it belongs to.
+class ASSIM_API Evaluations {
+ public:
+  Evaluations();
   ~Evaluations();
-  std::int64_t model_steps = 0;  // forward model steps (the adjoint pass that autograd adds is not counted apart)
-  std::int64_t network = 0;      // network evaluations of one window each
+  Evaluations(const Evaluations&) = delete;
+  Evaluations& operator=(const Evaluations&) = delete;
+
+  // Forward model steps (the adjoint pass that autograd adds is not counted apart).
+  std::int64_t model_steps() const;
+  void add_model_steps(std::int64_t steps);
+  // Network evaluations of one window each.
+  std::int64_t network() const;
+  void add_network(std::int64_t evaluations);
   // A minimiser's objective after each iteration, the first at its starting
   // point (4D-Var: J and |grad J| of the sum over members), for the result
-  // file; the host clears them before each problem; empty for samplers that
-  // minimise nothing.
-  std::vector<double> cost, gradient_norm;
+  // file; empty for samplers that minimise nothing. The host counts each
+  // problem in a fresh Evaluations.
+  const std::vector<double>& cost() const;
+  const std::vector<double>& gradient_norm() const;
+  void set_minimiser_trace(std::vector<double> cost, std::vector<double> gradient_norm);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
-struct ASSIM_API AssimilationProblem {
+// The problem a sampler solves. Its data lives in libassim_sdk behind a
+// pointer and crosses the plugin boundary through the functions below, so
+// that a new piece is a new pair of functions, never a new layout every
+// plugin must be rebuilt for. The host builds one with the setters (each
+// returns the problem, so that they chain); a sampler reads it.
+class ASSIM_API AssimilationProblem {
+ public:
+  AssimilationProblem();
   ~AssimilationProblem();
+  // A copy shares the tensors and components (as copies of their handles
+  // do): the host copies a problem per frame, window or region and replaces
+  // the pieces that differ.
+  AssimilationProblem(const AssimilationProblem& other);
+  AssimilationProblem& operator=(const AssimilationProblem& other);
 
   // The state of one member and frame: its dims, spacing and units.
-  StateSpec state;
+  const StateSpec& state() const;
+  AssimilationProblem& set_state(StateSpec state);
   // H, applied to every observed frame before masking.
-  std::shared_ptr<const ObservationOperator> observation_operator;
+  const std::shared_ptr<const ObservationOperator>& observation_operator() const;
+  AssimilationProblem& set_observation_operator(std::shared_ptr<const ObservationOperator> op);
   // y, shape (L, observation dims...): entries outside the mask are ignored.
-  at::Tensor observations;
+  const at::Tensor& observations() const;
+  AssimilationProblem& set_observations(at::Tensor observations);
   // 1 where observed, 0 elsewhere; same shape as `observations`. A frame
   // that is not observed at all has an all-zero mask.
-  at::Tensor mask;
-  // Standard deviation of the observation noise, in the observations' units,
-  // and the law it was drawn from.
-  double observation_sigma = 0;
-  NoiseLaw observation_law = NoiseLaw::Gaussian;
+  const at::Tensor& mask() const;
+  AssimilationProblem& set_mask(at::Tensor mask);
+  // Standard deviation of the observation noise, in the observations' units
+  // (0 until set), and the law it was drawn from (Gaussian until set).
+  double observation_sigma() const;
+  AssimilationProblem& set_observation_sigma(double sigma);
+  NoiseLaw observation_law() const;
+  AssimilationProblem& set_observation_law(NoiseLaw law);
   // Optional background state at frame 0, shape (state dims...), and the
   // standard deviation of its error.
-  std::optional<at::Tensor> background;
-  double background_sigma = 0;
+  const std::optional<at::Tensor>& background() const;
+  AssimilationProblem& set_background(std::optional<at::Tensor> background);
+  double background_sigma() const;
+  AssimilationProblem& set_background_sigma(double sigma);
   // Optional forecast ensemble at frame 0, shape (members, state dims...):
   // what a cycling filter starts its analysis from.
-  std::optional<at::Tensor> forecast;
+  const std::optional<at::Tensor>& forecast() const;
+  AssimilationProblem& set_forecast(std::optional<at::Tensor> forecast);
   // The prior over windows (fitted, when learned), for score-based samplers.
   // States, observations and background are then in the prior's normalised
   // units (divided by TrainingData::scale per channel).
-  std::shared_ptr<const Prior> prior;
+  const std::shared_ptr<const Prior>& prior() const;
+  AssimilationProblem& set_prior(std::shared_ptr<const Prior> prior);
   // For a sampler that differentiates through the dynamics (4D-Var): the
   // model, in the problem's units (the stage converts normalised states), and
   // the model steps from one frame of the window to the next.
-  std::shared_ptr<const Model> model;
-  std::int64_t frame_steps = 0;
+  const std::shared_ptr<const Model>& model() const;
+  AssimilationProblem& set_model(std::shared_ptr<const Model> model);
+  std::int64_t frame_steps() const;
+  AssimilationProblem& set_frame_steps(std::int64_t steps);
   // States drawn from the system's climatology, (samples, state dims...), in
   // the problem's units, for a sampler that estimates a static background
   // covariance from them (DAPPER's B = xB * the truth's covariance).
-  std::optional<at::Tensor> climatology;
+  const std::optional<at::Tensor>& climatology() const;
+  AssimilationProblem& set_climatology(std::optional<at::Tensor> climatology);
   // Where the cost is counted; null when nobody counts.
-  std::shared_ptr<Evaluations> evaluations;
+  const std::shared_ptr<Evaluations>& evaluations() const;
+  AssimilationProblem& set_evaluations(std::shared_ptr<Evaluations> evaluations);
   // For a sampler whose needs().local: the grid points whose state entries it
   // must analyse, a bool tensor (points) over the state's spatial dims
   // flattened row-major; entries at the other points may hold anything.
   // Undefined: every point. The host gives the ranks of a team disjoint sets
   // and takes each rank's points from its result, which must then be what
   // the analysis of every point gives there, bit for bit.
-  at::Tensor analysed_points;
+  const at::Tensor& analysed_points() const;
+  AssimilationProblem& set_analysed_points(at::Tensor points);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // What a sampler needs besides the observations, so that a stage routes it
@@ -126,16 +175,38 @@ struct ASSIM_API TrainingPairs {
 
 // What a train stage hands a learned estimator: windows of its training data
 // observed through the observe stage's design (operator, frames, mask law,
-// noise, background), in the units that stage's problems are in.
-struct ASSIM_API EstimatorData {
+// noise, background), in the units that stage's problems are in. Its data
+// lives in libassim_sdk, as the problem's does, and a copy shares the
+// tensors and the draw, as the problem's copy does.
+class ASSIM_API EstimatorData {
+ public:
+  EstimatorData();
   ~EstimatorData();
-  StateSpec state;
-  std::shared_ptr<const ObservationOperator> observation_operator;  // the H the pairs were observed through
+  EstimatorData(const EstimatorData& other);
+  EstimatorData& operator=(const EstimatorData& other);
+
+  // The state of one member and frame of the pairs' windows.
+  const StateSpec& state() const;
+  EstimatorData& set_state(StateSpec state);
+  // The H the pairs were observed through.
+  const std::shared_ptr<const ObservationOperator>& observation_operator() const;
+  EstimatorData& set_observation_operator(std::shared_ptr<const ObservationOperator> op);
   // `count` pairs, a function of (count, seed) only, so that a fit resumed at
-  // an epoch boundary draws what the uninterrupted fit would have.
-  std::function<TrainingPairs(std::int64_t count, std::uint64_t seed)> draw;
-  std::int64_t pairs_per_epoch = 0;  // pairs one epoch draws (the distinct windows, or a fixed pool's size)
-  TrainingPairs validation;          // fixed held-out pairs; `states` undefined when none
+  // an epoch boundary draws what the uninterrupted fit would have; empty
+  // until set.
+  using Draw = std::function<TrainingPairs(std::int64_t count, std::uint64_t seed)>;
+  const Draw& draw() const;
+  EstimatorData& set_draw(Draw draw);
+  // Pairs one epoch draws (the distinct windows, or a fixed pool's size).
+  std::int64_t pairs_per_epoch() const;
+  EstimatorData& set_pairs_per_epoch(std::int64_t pairs);
+  // Fixed held-out pairs; `states` undefined when none.
+  const TrainingPairs& validation() const;
+  EstimatorData& set_validation(TrainingPairs validation);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 class ASSIM_API Sampler : public Component {

@@ -272,14 +272,49 @@ Failures check_prior(const Prior& prior, const std::vector<std::int64_t>& window
   return f;
 }
 
+namespace {
+
+// Two halves of the grid analysed apart give, each at its own points, what
+// the analysis of the whole grid (`whole`) gives there, bit for bit: the host
+// splits one analysis over ranks so and puts the halves together.
+void check_halves(Failures& f, const Sampler& sampler, const AssimilationProblem& problem, std::int64_t members,
+                  const at::Tensor& whole) {
+  std::int64_t points = 1;
+  bool trailing = true, seen_spatial = false;
+  for (const auto& d : problem.state().dims) {
+    if (d.spacing > 0) points *= d.size, seen_spatial = true;
+    else if (seen_spatial) trailing = false;
+  }
+  if (!seen_spatial || !trailing) {
+    f.add("needs() declares a local analysis, but the state's spatial dims are not its trailing dims");
+    return;
+  }
+  const at::Tensor first = at::arange(points) < points / 2;
+  at::Tensor halves[2];
+  if (!runs(f, "sample on half of the grid points", [&] {
+        AssimilationProblem part = problem;
+        halves[0] = sampler.sample(part.set_analysed_points(first), members, 5);
+        halves[1] = sampler.sample(part.set_analysed_points(first.logical_not()), members, 5);
+      }))
+    return;
+  const at::Tensor all = whole.reshape({-1, points});
+  const at::Tensor joined = at::where(first, halves[0].reshape({-1, points}), halves[1].reshape({-1, points}));
+  if (!at::equal(joined, all))
+    f.add("needs() declares a local analysis, but two halves of the grid analysed apart differ from the "
+          "analysis of the whole (largest difference " +
+          std::to_string((joined - all).abs().max().item<double>()) + ")");
+}
+
+}  // namespace
+
 Failures check_sampler(const Sampler& sampler, const AssimilationProblem& problem, std::int64_t members) {
   Failures f;
   const SamplerNeeds needs = sampler.needs();
-  if (needs.prior && !problem.prior) f.add("needs() declares a prior, but the problem given has none");
-  if (needs.forecast && !problem.forecast) f.add("needs() declares a forecast, but the problem given has none");
-  if (needs.differentiable_model && !(problem.model && problem.model->differentiable()))
+  if (needs.prior && !problem.prior()) f.add("needs() declares a prior, but the problem given has none");
+  if (needs.forecast && !problem.forecast()) f.add("needs() declares a forecast, but the problem given has none");
+  if (needs.differentiable_model && !(problem.model() && problem.model()->differentiable()))
     f.add("needs() declares a differentiable model, but the problem given has none");
-  if (needs.climatology && !problem.climatology) f.add("needs() declares a climatology, but the problem given has none");
+  if (needs.climatology && !problem.climatology()) f.add("needs() declares a climatology, but the problem given has none");
   if (members < needs.min_members) f.add("fewer members than needs().min_members");
   if (needs.deterministic && members != 1) f.add("needs() declares a deterministic sampler: check it with 1 member");
   if (!f.empty()) return f;
@@ -289,7 +324,7 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
         b = sampler.sample(problem, members, 5);
       }))
     return f;
-  const std::vector<std::int64_t> shape = with_leading({members, problem.observations.size(0)}, problem.state.shape());
+  const std::vector<std::int64_t> shape = with_leading({members, problem.observations().size(0)}, problem.state().shape());
   if (a.sizes().vec() != shape) {
     f.add("sample returned " + shape_text(a.sizes().vec()) + ", not (members, L, state...) " + shape_text(shape));
     return f;
@@ -315,57 +350,11 @@ Failures check_sampler(const Sampler& sampler, const AssimilationProblem& proble
     } catch (const std::exception&) {
     }
   }
-  if (needs.local) {
-    // Two halves of the grid analysed apart give, each at its own points,
-    // what the analysis of the whole grid gives there, bit for bit: the
-    // host splits one analysis over ranks so and puts the halves together.
-    std::int64_t points = 1;
-    bool trailing = true, seen_spatial = false;
-    for (const auto& d : problem.state.dims) {
-      if (d.spacing > 0) points *= d.size, seen_spatial = true;
-      else if (seen_spatial) trailing = false;
-    }
-    if (!seen_spatial || !trailing) {
-      f.add("needs() declares a local analysis, but the state's spatial dims are not its trailing dims");
-    } else {
-      const at::Tensor first = at::arange(points) < points / 2;
-      at::Tensor halves[2];
-      if (runs(f, "sample on half of the grid points", [&] {
-            AssimilationProblem part = problem;
-            part.analysed_points = first;
-            halves[0] = sampler.sample(part, members, 5);
-            part.analysed_points = first.logical_not();
-            halves[1] = sampler.sample(part, members, 5);
-          })) {
-        const at::Tensor whole = a.reshape({-1, points});
-        const at::Tensor joined = at::where(first, halves[0].reshape({-1, points}), halves[1].reshape({-1, points}));
-        if (!at::equal(joined, whole))
-          f.add("needs() declares a local analysis, but two halves of the grid analysed apart differ from the "
-                "analysis of the whole (largest difference " +
-                std::to_string((joined - whole).abs().max().item<double>()) + ")");
-      }
-    }
-  }
-  if (needs.prior) {
-    AssimilationProblem lacking = problem;
-    lacking.prior = nullptr;
-    refused(lacking, "a prior");
-  }
-  if (needs.forecast) {
-    AssimilationProblem lacking = problem;
-    lacking.forecast.reset();
-    refused(lacking, "a forecast");
-  }
-  if (needs.differentiable_model) {
-    AssimilationProblem lacking = problem;
-    lacking.model = nullptr;
-    refused(lacking, "a model");
-  }
-  if (needs.climatology) {
-    AssimilationProblem lacking = problem;
-    lacking.climatology.reset();
-    refused(lacking, "a climatology");
-  }
+  if (needs.local) check_halves(f, sampler, problem, members, a);
+  if (needs.prior) refused(AssimilationProblem(problem).set_prior(nullptr), "a prior");
+  if (needs.forecast) refused(AssimilationProblem(problem).set_forecast(std::nullopt), "a forecast");
+  if (needs.differentiable_model) refused(AssimilationProblem(problem).set_model(nullptr), "a model");
+  if (needs.climatology) refused(AssimilationProblem(problem).set_climatology(std::nullopt), "a climatology");
   return f;
 }
 
