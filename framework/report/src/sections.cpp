@@ -7,6 +7,8 @@
 
 #include <assim/framework/netcdf.hpp>
 
+#include "products/filter_result.hpp"
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -184,42 +186,39 @@ std::string filter_section(const std::vector<Input>& filters) {
   std::vector<std::vector<std::string>> summary;
   std::string plots = "<div class=\"plots\">", details;
   for (const auto& in : filters) {
-    auto f = result(in);
-    auto shape = f.shape("rmse_analysis");  // (repetition, cycle)
-    const std::size_t reps = shape[0], cycles = shape[1];
-    auto time = f.read("time");
-    std::string units = f.has_attribute("time", "units") ? f.text_attribute("time", "units") : "";
+    const products::FilterResult f = products::read_filter(in.product);
+    const auto reps = static_cast<std::size_t>(f.repetitions()), cycles = static_cast<std::size_t>(f.cycles());
+    std::string units = f.spec.time_units;
     double divide = 1;
     if (units == "s") divide = 86400, units = "days";
     std::vector<Series> series;
-    const char* names[] = {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"};
+    // Analysis and forecast, each its error (solid) and spread (dashed).
+    const auto shown = products::filter_series(f);
     std::vector<std::vector<double>> means;
-    for (std::size_t k = 0; k < 4; ++k) {
-      auto v = f.read(names[k]);
-      Series s{names[k], {}, {}, series_colour(k / 2), k % 2 == 1};
+    for (std::size_t k = 0; k < shown.size(); ++k) {
+      Series s{shown[k].first, {}, {}, series_colour(k / 2), k % 2 == 1};
       for (std::size_t c = 0; c < cycles; ++c) {
-        s.x.push_back(time[c] / divide);
-        s.y.push_back(finite_mean(v, reps, cycles, c));
+        s.x.push_back(f.times[c] / divide);
+        s.y.push_back(finite_mean(*shown[k].second, reps, cycles, c));
       }
       means.push_back(s.y);
       series.push_back(std::move(s));
     }
-    const std::string state_units = f.has_attribute("rmse_analysis", "units") ? f.text_attribute("rmse_analysis", "units") : "";
-    plots += line_plot(series, {in.name + " (" + method_of(f) + ")", "time (" + units + ")",
+    const std::string& state_units = f.spec.units;
+    plots += line_plot(series, {in.name + " (" + f.sampler.text() + ")", "time (" + units + ")",
                                 "RMS" + (state_units.empty() ? "" : " (" + state_units + ")")}) + "\n";
-    summary.push_back({escape(in.name), escape(method_of(f)), number(number_attribute(f, "rmse_a")),
-                       number(number_attribute(f, "spread_a")), number(number_attribute(f, "rmse_f")),
-                       number(number_attribute(f, "spread_f")), number(number_attribute(f, "burn_in_cycles")),
-                       number(number_attribute(f, "members")), number(number_attribute(f, "diverged_repetitions")),
+    summary.push_back({escape(in.name), escape(f.sampler.text()), number(f.rmse_a), number(f.spread_a),
+                       number(f.rmse_f), number(f.spread_f), number(static_cast<double>(f.burn_in_cycles)),
+                       number(static_cast<double>(f.members)), number(static_cast<double>(f.diverged_repetitions)),
                        std::to_string(reps)});
+    std::vector<std::string> header = {"cycle", "time (" + escape(units) + ")"};
+    for (const auto& [name, values] : shown) header.push_back(name);
     std::vector<std::vector<std::string>> per_cycle;
     for (std::size_t c = 0; c < cycles; ++c)
-      per_cycle.push_back({std::to_string(c), number(time[c] / divide, 6), number(means[0][c]), number(means[1][c]),
+      per_cycle.push_back({std::to_string(c), number(f.times[c] / divide, 6), number(means[0][c]), number(means[1][c]),
                            number(means[2][c]), number(means[3][c])});
     details += "<details><summary>" + escape(in.name) + ": every cycle (mean over repetitions)</summary>\n" +
-               table({"cycle", "time (" + escape(units) + ")", "rmse_analysis", "spread_analysis", "rmse_forecast",
-                      "spread_forecast"},
-                     per_cycle) +
+               table(header, per_cycle) +
                "</details>\n";
   }
   html += "<p class=\"note\">Spatial RMS of the ensemble mean's error (solid) and of the ensemble spread (dashed), "

@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -78,6 +79,30 @@ std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const 
 
 // "[1.2, 0.5]": a per-channel tensor for a message.
 std::string values_text(const at::Tensor& values);
+
+// How the truth was observed, as the products describe it (its attributes are
+// declared once, in products/shared_schema.cpp): observe's observation set and
+// the assimilation results made from it carry all of it; a filter, which
+// observes its own truth every cycle through a mask drawn per repetition, its
+// noise and seed.
+struct ObservationDesign {
+  std::string operator_type = "?";     // the observation operator's type
+  std::int64_t every = 1;              // frames 0, every, 2 every, ... of a window are observed
+  std::string mask_design;             // which grid points, in words ("all", "stride 2, random 0.5", "file m.nc")
+  double mask_fraction = 1;            // of the grid points, observed
+  bool normalised = false;             // states divided by a per-channel scale before the operator
+  double background_sigma = NAN;       // the background error std the samplers assume; NaN: no background
+  std::string noise_law = "gaussian";
+  double sigma = 0;                    // observation noise std
+  std::uint64_t seed = 0;              // of the draws
+};
+
+// The sampler a result comes from, as its settings name it.
+struct SamplerName {
+  std::string type = "?", method;  // method: "" for samplers that have one way only
+  // "sampler.enkf letkf": the type, and the method where there is one.
+  std::string text() const { return method.empty() ? type : type + " " + method; }
+};
 
 // -- generated dataset: (sample, time, state dims...) -------------------------
 
