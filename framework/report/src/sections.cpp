@@ -7,6 +7,7 @@
 
 #include <assim/framework/netcdf.hpp>
 
+#include "products/evaluation.hpp"
 #include "products/filter_result.hpp"
 
 #include <cmath>
@@ -60,27 +61,25 @@ std::string method_of(const netcdf::File& f) {
 
 std::string evaluate_section(const std::vector<Input>& evaluations) {
   std::string html = "<h2>Scores</h2>\n";
-  const std::vector<std::string> columns = {"rmse_sample", "rmse_sample_frame0", "rmse_sample_later", "rmse",
-                                            "rmse_seed_std", "spread", "calibration", "crps", "climatology",
-                                            "seconds_per_window", "model_steps_per_window",
-                                            "network_evaluations_per_window", "training_seconds", "diverged"};
   for (const auto& e : evaluations) {
-    auto f = result(e);
-    const auto names = f.read_strings("run"), samplers = f.read_strings("sampler"), needs = f.read_strings("needs");
+    const products::Evaluation f = products::read_evaluation(e.product);
+    const auto scores = products::evaluation_scores(f);
     std::vector<std::string> header = {"run", "sampler", "needs"};
-    for (const auto& c : columns) header.push_back(escape(c));
-    std::vector<std::vector<double>> values;
-    for (const auto& c : columns) values.push_back(f.read(c));
+    for (const auto& c : scores) header.push_back(escape(c.variable.name));
     std::vector<std::vector<std::string>> rows;
-    for (std::size_t r = 0; r < values[0].size(); ++r) {
-      std::vector<std::string> row = {escape(names.at(r)), escape(samplers.at(r)), escape(needs.at(r))};
-      for (const auto& v : values) row.push_back(number(v[r]));
+    for (std::size_t r = 0; r < f.runs.size(); ++r) {
+      std::vector<std::string> row = {escape(f.runs[r]), escape(f.samplers.at(r)), escape(f.needs.at(r))};
+      for (const auto& c : scores) row.push_back(number(std::get<std::vector<double>*>(c.variable.field)->at(r)));
       rows.push_back(row);
     }
-    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">rmse_sample: " +
-            escape(f.text_attribute("rmse_sample", "long_name")) + "; rmse: " +
-            escape(f.text_attribute("rmse", "long_name")) + "; calibration: " +
-            escape(f.text_attribute("calibration", "long_name")) + ".</p>\n" + table(header, rows);
+    const auto described = [&](const std::vector<double>& score) {
+      for (const auto& c : scores)
+        if (std::get<std::vector<double>*>(c.variable.field) == &score)
+          return escape(c.variable.name) + ": " + escape(c.variable.long_name);
+      return std::string();
+    };
+    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">" + described(f.rmse_sample) + "; " +
+            described(f.rmse) + "; " + described(f.calibration) + ".</p>\n" + table(header, rows);
   }
   return html;
 }
