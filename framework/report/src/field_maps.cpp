@@ -4,6 +4,8 @@
 
 #include <assim/framework/netcdf.hpp>
 
+#include "products/products.hpp"
+
 #include <cmath>
 #include <functional>
 
@@ -20,6 +22,12 @@ std::vector<double> slab(const netcdf::File& file, const std::string& variable, 
     count[d] = 1;
   }
   return file.read(variable, start, count);
+}
+
+// A float64 tensor's values, in order.
+std::vector<double> values_of(const at::Tensor& values) {
+  const at::Tensor flat = values.to(at::kDouble).contiguous();
+  return std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
 }
 
 std::size_t product(const std::vector<std::size_t>& shape, std::size_t from, std::size_t to) {
@@ -156,15 +164,17 @@ std::string fields_section(const Config& config, const Input& run, const std::op
 
   std::string obs_note;
   if (observe) {
-    auto obs_file = netcdf::File::open(observe->product);
-    const auto oshape = obs_file.shape("observation");  // (window, time, channels..., y, x)
-    const auto odims = obs_file.dimensions_of("observation");
-    if (oshape.size() >= 4 && obs_file.shape("mask").size() == 3) {
-      const std::size_t channels = product(oshape, 2, oshape.size() - 2), oy = oshape[oshape.size() - 2],
-                        ox = oshape.back(), oplane = oy * ox;
-      const auto observation = slab(obs_file, "observation", {w});
+    const products::ObservationSet observed = products::read_observed_window(observe->product, static_cast<std::int64_t>(w));
+    const std::vector<std::int64_t> oshape = observed.observations.sizes().vec();  // (time, channels..., y, x)
+    const auto& odims = observed.observation_dims;
+    if (oshape.size() >= 3 && observed.mask.dim() == 3) {
+      std::size_t channels = 1;
+      for (std::size_t d = 1; d + 2 < oshape.size(); ++d) channels *= static_cast<std::size_t>(oshape[d]);
+      const auto oy = static_cast<std::size_t>(oshape[oshape.size() - 2]), ox = static_cast<std::size_t>(oshape.back());
+      const std::size_t oplane = oy * ox;
+      const std::vector<double> observation = values_of(observed.observations);
       std::vector<int> mask;
-      for (double m : obs_file.read("mask")) mask.push_back(m != 0);
+      for (double m : values_of(observed.mask)) mask.push_back(m != 0);
       auto seen = [&](std::size_t t, std::size_t c) -> std::optional<Field> {
         for (std::size_t i = 0; i < oplane; ++i)
           if (mask[t * oplane + i])
@@ -173,7 +183,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
         return std::nullopt;
       };
       for (std::size_t c = 0; c < channels; ++c) {
-        const std::string channel = layer_label(odims, 2, oshape.size() - 2, c);
+        const std::string channel = layer_label(odims, 0, odims.size() - 2, c);
         std::vector<Field> fields;
         for (std::size_t t : shown)
           if (auto f = seen(t, c)) fields.push_back(*f);

@@ -147,24 +147,21 @@ struct ObservationSet {
   at::Tensor observations;               // (window, time, observation dims...): H(x) + noise, 0 where unobserved
   at::Tensor mask;                       // (time, grid dims...), 1 where observed
   at::Tensor truth;                      // (window, time, state dims...)
-  std::optional<at::Tensor> background;  // (window, state dims...)
-  std::string background_doc;            // how the background was made
-  double background_sigma = 0;
-  double sigma = 0;                      // observation noise std
-  std::string noise_law;
-  std::int64_t every = 1, frame_steps = 1;
+  at::Tensor background;                 // (window, state dims...); undefined without a background
+  std::string background_doc;            // how the background was made (written only)
+  std::int64_t frame_steps = 1;
   std::vector<int> window_sample, window_start;
-  bool normalised = false;
-  double mask_fraction = 1;
-  std::string mask_design;
-  std::uint64_t seed = 0;
-  Attributes operator_settings;          // the operator's settings, `operator_<key>` (read back: its type)
+  ObservationDesign design;
+  Attributes operator_settings;          // the operator's settings but its type, `operator_<key>`
   // The mask over every observation dim, (time, observation dims...).
   at::Tensor full_mask() const;
 };
 
 void write_observations(const std::filesystem::path& path, const ObservationSet& set);
 ObservationSet read_observations(const StageInput& input);
+// What drawing one window takes: its observations (time, observation
+// dims...), the mask and the dims, without the truth and the background.
+ObservationSet read_observed_window(const std::filesystem::path& path, std::int64_t window);
 
 // -- assimilation result ------------------------------------------------------
 

@@ -267,6 +267,18 @@ std::string units_of(const netcdf::File& file, const Table& table, const void* f
   return schema::text_or(file, v.name, "units");
 }
 
+StateSpec state_of(const netcdf::File& file, const Table& table, const void* field) {
+  const Variable& v = variable_of(table, field);
+  return schema::read_state(file, v.name, v.dims.size());
+}
+
+std::vector<std::string> trailing_dims(const netcdf::File& file, const Table& table, const void* field) {
+  const Variable& v = variable_of(table, field);
+  const auto dims = file.dimensions_of(v.name);
+  return std::vector<std::string>(dims.begin() + static_cast<std::ptrdiff_t>(std::min(v.dims.size(), dims.size())),
+                                  dims.end());
+}
+
 void read(const netcdf::File& file, const Table& table, const std::vector<const void*>& fields, const Selection& at) {
   for (const Attribute& a : table.attributes) read_attribute(file, a);
   if (fields.empty()) {

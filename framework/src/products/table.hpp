@@ -108,6 +108,13 @@ void write_part(netcdf::File& file, const Table& table, const void* field, const
 // (a reader's spec comes back out of the file).
 std::string units_of(const netcdf::File& file, const Table& table, const void* field);
 
+// What a reader learns from the file before it can make the table: for the
+// variable bound to `field` in a table made without them, the spec of the
+// state dims that follow the dims declared (schema::read_state) and the
+// names of those dims.
+StateSpec state_of(const netcdf::File& file, const Table& table, const void* field);
+std::vector<std::string> trailing_dims(const netcdf::File& file, const Table& table, const void* field);
+
 // Indices of some dims to read at, each such dim then left out: {{"window", 2}}.
 using Selection = std::map<std::string, std::int64_t>;
 

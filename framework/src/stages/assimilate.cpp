@@ -58,17 +58,17 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
   problem.observation_operator = job.op;
   problem.observations = set.observations[w];
   problem.mask = job.mask;
-  problem.observation_sigma = set.sigma;
-  problem.observation_law = noise_law(set.noise_law);
-  if (set.background) {
-    problem.background = (*set.background)[w];
-    problem.background_sigma = set.background_sigma;
+  problem.observation_sigma = set.design.sigma;
+  problem.observation_law = noise_law(set.design.noise_law);
+  if (set.background.defined()) {
+    problem.background = set.background[w];
+    problem.background_sigma = set.design.background_sigma;
   }
   if (job.prior) problem.prior = counted::prior(job.prior, evaluations);
   problem.climatology = job.climatology;
   problem.evaluations = evaluations;
   StateSpec units = set.state;
-  if (set.normalised) units.units = "1";
+  if (set.design.normalised) units.units = "1";
   if (job.model && !job.cycle_filter) {
     problem.model = products::in_units(counted::model(job.model, evaluations), job.normalisation, units);
     problem.frame_steps = set.frame_steps;
@@ -200,7 +200,7 @@ class Assimilate : public Stage {
     std::shared_ptr<Model> model;
     if (config.has("model")) {
       model = config.component<Model>("model");
-      if (!set.background) config.fail("model", assimilate_checks::needs_background);
+      if (!set.background.defined()) config.fail("model", assimilate_checks::needs_background);
       if (model->state_spec().shape() != set.state.shape())
         config.fail("model", "the model's states do not have the shape of the observed states");
     }

@@ -16,7 +16,7 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
   const products::ObservationSet& set = job.set;
   products::AssimilationResult result;
   result.state = set.state;
-  if (set.normalised) result.state.units = "1";
+  if (set.design.normalised) result.state.units = "1";
   result.members = job.members;
   result.frame_steps = set.frame_steps;
   const std::int64_t seeds = job.seeds, frames = set.truth.size(1);
@@ -102,15 +102,14 @@ void write_result(StageContext& context, const Windows& job, const std::vector<W
   for (const auto& s : status) result.status = (result.status == "ok" ? "" : result.status + "; ") + s;
   for (const auto& [key, value] : context.settings_of("sampler")) result.attributes.setting("sampler_" + key, value);
   // The observation design travels with the result, for tables and figures over settings.
-  for (const auto& [key, value] : set.operator_settings.text)
-    if (key == "operator_type") result.attributes.add(key, value);
-  result.attributes.add("noise_law", set.noise_law);
-  result.attributes.add("normalised", set.normalised ? "true" : "false");
-  result.attributes.add("mask_design", set.mask_design);
-  result.attributes.add("observation_sigma", set.sigma);
-  result.attributes.add("every", static_cast<double>(set.every));
-  result.attributes.add("mask_fraction", set.mask_fraction);
-  if (set.background) result.attributes.add("background_sigma", set.background_sigma);
+  result.attributes.add("operator_type", set.design.operator_type);
+  result.attributes.add("noise_law", set.design.noise_law);
+  result.attributes.add("normalised", set.design.normalised ? "true" : "false");
+  result.attributes.add("mask_design", set.design.mask_design);
+  result.attributes.add("observation_sigma", set.design.sigma);
+  result.attributes.add("every", static_cast<double>(set.design.every));
+  result.attributes.add("mask_fraction", set.design.mask_fraction);
+  if (set.background.defined()) result.attributes.add("background_sigma", set.design.background_sigma);
   result.attributes.add("observations_stage", source.name);
   products::write_assimilation(context.output() / config.get<std::string>("out"), result);
   log::info("assimilated ", windows, " windows x ", seeds, " seeds: RMSE per sample ",

@@ -219,14 +219,14 @@ class Train : public Stage {
       fractions = {mask_design.get<double>("random")};
     const bool random_mask = !fractions.empty();
     const auto stride = mask_design.get<std::int64_t>("stride");
-    const NoiseLaw law = noise_law(observed.noise_law);
-    const double sigma = observed.sigma;
+    const NoiseLaw law = noise_law(observed.design.noise_law);
+    const double sigma = observed.design.sigma;
     const Config background = design.section("background");
     const bool with_background = background.has("sigma");
     const double perturbation = !with_background ? 0
                                 : background.has("perturbation") ? background.get<double>("perturbation")
                                                                  : background.get<double>("sigma");
-    const std::int64_t window = observed.truth.size(1), every = observed.every;
+    const std::int64_t window = observed.truth.size(1), every = observed.design.every;
     const at::Tensor stage_mask = observed.mask.to(at::kBool);  // (time, grid...)
     const at::Tensor grid_mask = stage_mask.any(0);
     const std::size_t grid = products::grid_rank(data.spec);
@@ -312,7 +312,7 @@ class Train : public Stage {
                               context.seed() * 7919 + 2);
     log::info("estimator pairs through stage '", design_stage.name, "': windows of ", window, " frames, ",
               !random_mask ? std::string("its mask")
-                           : "a fresh random mask per pair of " + join_fractions(fractions) + " of the points", ", ", observed.noise_law, " noise sigma ",
+                           : "a fresh random mask per pair of " + join_fractions(fractions) + " of the points", ", ", observed.design.noise_law, " noise sigma ",
               sigma, !with_background ? ", no background" : forecast ? ", a forecast background" : ", a background",
               fixed == 0 ? ", fresh for every batch" : ", a fixed pool of " + std::to_string(fixed));
     estimator->fit(pairs, options);
