@@ -5,10 +5,9 @@
 #include "html.hpp"
 #include "svg.hpp"
 
-#include <assim/framework/netcdf.hpp>
-
 #include "products/evaluation.hpp"
 #include "products/filter_result.hpp"
+#include "products/products.hpp"
 
 #include <cmath>
 #include <map>
@@ -18,18 +17,6 @@
 namespace assim::report {
 
 namespace {
-
-netcdf::File result(const Input& in) {
-  return netcdf::File::open(in.product);
-}
-
-std::string text_attribute(const netcdf::File& f, const std::string& name) {
-  return f.has_attribute("", name) ? f.text_attribute("", name) : "?";
-}
-
-double number_attribute(const netcdf::File& f, const std::string& name) {
-  return f.has_attribute("", name) ? f.number_attribute("", name)[0] : NAN;
-}
 
 // Mean of the finite values of v[i * stride + offset], i < count: a mean over
 // repetitions that skips diverged ones.
@@ -43,18 +30,13 @@ double finite_mean(const std::vector<double>& v, std::size_t count, std::size_t 
 
 // The papers' RMSE (of one sample) per frame of an assimilate run: (window,
 // seed, time) averaged over windows and seeds.
-std::vector<double> rmse_per_frame(const netcdf::File& f) {
-  auto shape = f.shape("rmse_sample");
-  auto values = f.read("rmse_sample");
+std::vector<double> rmse_per_frame(const at::Tensor& rmse_sample) {
+  const auto values = values_of(rmse_sample);
+  const auto runs = static_cast<std::size_t>(rmse_sample.size(0) * rmse_sample.size(1));
+  const auto frames = static_cast<std::size_t>(rmse_sample.size(2));
   std::vector<double> out;
-  for (std::size_t t = 0; t < shape[2]; ++t) out.push_back(finite_mean(values, shape[0] * shape[1], shape[2], t));
+  for (std::size_t t = 0; t < frames; ++t) out.push_back(finite_mean(values, runs, frames, t));
   return out;
-}
-
-std::string method_of(const netcdf::File& f) {
-  std::string m = text_attribute(f, "sampler_type");
-  if (f.has_attribute("", "sampler_method")) m += " " + f.text_attribute("", "sampler_method");
-  return m;
 }
 
 }  // namespace
@@ -90,10 +72,10 @@ std::string rmse_section(const std::vector<Input>& runs) {
   std::size_t frames = 0;
   std::string units;
   for (std::size_t r = 0; r < runs.size(); ++r) {
-    auto f = result(runs[r]);
-    const std::string u = f.has_attribute("rmse_sample", "units") ? f.text_attribute("rmse_sample", "units") : "?";
+    const products::AssimilationResult f = products::read_assimilation_scores(*runs[r].stage);
+    const std::string& u = f.state.units;
     if (units.find(u) == std::string::npos) units += (units.empty() ? "" : ", ") + u;
-    Series s{runs[r].name + " (" + method_of(f) + ")", {}, rmse_per_frame(f), series_colour(r), false};
+    Series s{runs[r].name + " (" + f.sampler.text() + ")", {}, rmse_per_frame(f.rmse_sample), series_colour(r), false};
     std::vector<std::string> row = {escape(runs[r].name)};
     for (std::size_t t = 0; t < s.y.size(); ++t) {
       s.x.push_back(static_cast<double>(t));
@@ -129,20 +111,21 @@ std::string heatmap_section(const std::vector<Input>& runs) {
   std::vector<std::vector<std::string>> rows;
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& run : runs) {
-    auto f = result(run);
-    const auto all = f.read("rmse_sample");
+    const products::AssimilationResult f = products::read_assimilation_scores(*run.stage);
+    const products::ObservationDesign& observed = f.design;
+    const auto all = values_of(f.rmse_sample);
     const double rmse = finite_mean(all, all.size(), 1, 0);
     // Two decimals: runs drawn with the same nominal fraction land in one cell.
-    const double fraction = std::round(number_attribute(f, "mask_fraction") * 100) / 100;
-    const std::string design = f.has_attribute("", "mask_design") && f.text_attribute("", "mask_design") != "all"
-                                   ? f.text_attribute("", "mask_design")
+    const double fraction = std::round(observed.mask_fraction * 100) / 100;
+    const std::string design = !observed.mask_design.empty() && observed.mask_design != "all"
+                                   ? observed.mask_design
                                    : "fraction " + number(fraction, 3);
-    const double every = number_attribute(f, "every");
-    const std::string setting = f.has_attribute("", "background_sigma") ? "with background" : "no background";
-    Cell& cell = groups[{text_attribute(f, "operator_type"), method_of(f), setting}][{{fraction, design}, every}];
+    const auto every = static_cast<double>(observed.every);
+    const std::string setting = std::isnan(observed.background_sigma) ? "no background" : "with background";
+    Cell& cell = groups[{observed.operator_type, f.sampler.text(), setting}][{{fraction, design}, every}];
     cell.sum += rmse;
     ++cell.n;
-    rows.push_back({escape(run.name), escape(text_attribute(f, "operator_type")), escape(method_of(f)), setting,
+    rows.push_back({escape(run.name), escape(observed.operator_type), escape(f.sampler.text()), setting,
                     escape(design), number(every), number(rmse)});
   }
   std::vector<Heatmap> maps;

@@ -168,6 +168,7 @@ ObservationSet read_observed_window(const std::filesystem::path& path, std::int6
 struct AssimilationResult {
   StateSpec state;                  // of the truth, mean and spread as stored (units "1" when normalised)
   std::string observations_digest;  // of the observation set assimilated (file_digest)
+  std::string observations_stage;   // its observe stage
   at::Tensor mean, spread;          // (window, seed, time, state dims...)
   at::Tensor truth;                 // (window, time, state dims...)
   at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
@@ -181,16 +182,24 @@ struct AssimilationResult {
   double seconds_per_window = 0;
   std::int64_t diverged = 0;
   std::string status = "ok";
-  Attributes attributes;            // the sampler's settings and the observation design
-  std::string sampler;              // read back: the sampler's type (its `sampler_type` attribute)
-  // Read back from the attributes assimilate writes (NaN, "?" in results that predate them):
-  std::string needs;                // what the method takes besides the observations, in words
+  // What the method takes besides the observations, in words, and what it
+  // costs ("?" and NaN in results that predate them).
+  std::string needs = "?";
   double model_steps_per_window = NAN, network_evaluations_per_window = NAN;
   double training_seconds = NAN;    // of the train stage that fitted its learned component
+  ObservationDesign design;         // of the observations assimilated, for tables and figures over settings
+  SamplerName sampler;              // read back from its settings
+  Attributes settings;              // the sampler's
 };
 
 void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);
 // What evaluate reads: everything but the fields.
 AssimilationResult read_assimilation_scores(const StageInput& input);
+// What drawing one window and seed takes: the truth (time, state dims...),
+// the mean and spread (the same), the RMSE and ensemble spread per frame.
+// The digest of the observation set a result assimilated, read alone.
+std::string read_observations_digest(const std::filesystem::path& path);
+AssimilationResult read_assimilation_window(const std::filesystem::path& path, std::int64_t window,
+                                            std::int64_t seed);
 
 }  // namespace assim::products

@@ -280,13 +280,17 @@ std::vector<std::string> trailing_dims(const netcdf::File& file, const Table& ta
 }
 
 void read(const netcdf::File& file, const Table& table, const std::vector<const void*>& fields, const Selection& at) {
-  for (const Attribute& a : table.attributes) read_attribute(file, a);
+  read_attributes(file, table);
   if (fields.empty()) {
     for (const Entry& e : table.entries)
       if (const auto* v = std::get_if<Variable>(&e)) read_variable(file, *v, at);
     return;
   }
   for (const void* field : fields) read_variable(file, variable_of(table, field), at);
+}
+
+void read_attributes(const netcdf::File& file, const Table& table) {
+  for (const Attribute& a : table.attributes) read_attribute(file, a);
 }
 
 }  // namespace assim::products

@@ -122,5 +122,7 @@ using Selection = std::map<std::string, std::int64_t>;
 // variable when empty), at `at`, into their fields: tensors as float64.
 void read(const netcdf::File& file, const Table& table, const std::vector<const void*>& fields = {},
           const Selection& at = {});
+// The table's attributes alone.
+void read_attributes(const netcdf::File& file, const Table& table);
 
 }  // namespace assim::products

@@ -38,7 +38,7 @@ Evaluation gather(const StageContext& context) {
   for (std::int64_t r = 0; r < runs; ++r) {
     const products::AssimilationResult result = products::read_assimilation_scores(*inputs[r]);
     ev.runs.push_back(inputs[r]->name);
-    ev.samplers.push_back(result.sampler);
+    ev.samplers.push_back(result.sampler.type);
     const at::Tensor& e = result.rmse;  // (window, seed, time)
     if (frames >= 0 && e.size(2) != frames)
       config.fail("of", "runs have windows of different lengths (" + std::to_string(frames) + " and " +

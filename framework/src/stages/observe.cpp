@@ -188,12 +188,7 @@ class Observe : public Stage {
       set.window_sample.push_back(static_cast<int>(w / per_sample));
       set.window_start.push_back(static_cast<int>(offset + (w % per_sample) * window));
     }
-    for (const auto& [key, value] : context.settings_of("operator")) {
-      if (key == "type")
-        set.design.operator_type = value;
-      else
-        set.operator_settings.setting("operator_" + key, value);
-    }
+    describe_operator(context, set);
     auto path = context.output() / config.get<std::string>("out");
     products::write_observations(path, set);
     log::info("observed ", count, " windows of ", window, " frames (every ", every, ", ",
@@ -201,6 +196,17 @@ class Observe : public Stage {
   }
 
  private:
+  // The operator's type is part of the design the products describe; its
+  // other settings go with it as `operator_<key>`.
+  static void describe_operator(const StageContext& context, products::ObservationSet& set) {
+    for (const auto& [key, value] : context.settings_of("operator")) {
+      if (key == "type")
+        set.design.operator_type = value;
+      else
+        set.operator_settings.setting("operator_" + key, value);
+    }
+  }
+
   // The operator's output shape on the data's states, refused unless it
   // keeps the state's grid in its trailing dims (the mask is drawn on it).
   static std::vector<std::int64_t> observed_shape(const Config& config, const ObservationOperator& op,
