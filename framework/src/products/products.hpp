@@ -1,9 +1,12 @@
-// The products stages pass to each other, one schema each with one writer
-// and one reader: a generated dataset (generate -> observe, train), an
-// observation set (observe -> assimilate, report) and an assimilation result
-// (assimilate -> evaluate, report). The state's spec travels in full (units,
-// spacing, time step, dims) and comes back out, so no reader guesses it; every
-// dim has a coordinate variable and one name in every file.
+// The products stages pass to each other: a generated dataset (generate ->
+// observe, train), an observation set (observe -> assimilate, report) and an
+// assimilation result (assimilate -> evaluate, report); the filter's and the
+// evaluation's are in filter_result.hpp and evaluation.hpp. The observation
+// set's and the assimilation result's files are each declared once as a table
+// (products/table.hpp) that their writer and reader go through. The state's
+// spec travels in full (units, spacing, time step, dims) and comes back out,
+// so no reader guesses it; every dim has a coordinate variable and one name in
+// every file.
 #pragma once
 
 #include <assim/framework/netcdf.hpp>

@@ -15,6 +15,10 @@ namespace assim::products {
 
 namespace {
 
+// The size of each dim.
+using Sizes = std::map<std::string, std::int64_t>;
+
+// One lambda per alternative of a variant, for std::visit.
 template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
@@ -180,8 +184,8 @@ void read_variable(const netcdf::File& file, const Variable& v, const Selection&
              v.field);
 }
 
-}  // namespace
-
+// The sizes the values of the table's variables and its state give each dim;
+// an error names a variable whose values disagree with another's.
 Sizes sizes_of(const Table& table) {
   Sizes sizes;
   for (const auto& d : table.state.dims) sizes[d.name] = d.size;
@@ -205,6 +209,8 @@ Sizes sizes_of(const Table& table) {
   return sizes;
 }
 
+// Defines the whole file (dims and coordinates, the variables, the global
+// attributes), ends the definitions and writes the coordinates.
 void define(netcdf::File& file, const Table& table, const Sizes& sizes) {
   for (const Entry& e : table.entries) {
     if (!defined(table, e)) continue;
@@ -239,27 +245,19 @@ void define(netcdf::File& file, const Table& table, const Sizes& sizes) {
   }
 }
 
+// Writes every variable whose field holds values, whole.
 void write_values(netcdf::File& file, const Table& table) {
   for (const Entry& e : table.entries)
     if (const auto* v = std::get_if<Variable>(&e); v && holds_values(*v)) write_whole(file, *v);
 }
+
+}  // namespace
 
 void write(const std::filesystem::path& path, const Table& table) {
   auto file = netcdf::File::create(path);
   define(file, table, sizes_of(table));
   write_values(file, table);
   file.close();
-}
-
-void write_part(netcdf::File& file, const Table& table, const void* field, const std::vector<std::size_t>& start,
-                const at::Tensor& values) {
-  const Variable& v = variable_of(table, field);
-  if (v.stored == Stored::integer)
-    write_tensor<int>(file, v.name, values, start);
-  else if (v.stored == Stored::single)
-    write_tensor<float>(file, v.name, values, start);
-  else
-    write_tensor(file, v.name, values, start);
 }
 
 std::string units_of(const netcdf::File& file, const Table& table, const void* field) {

@@ -82,27 +82,8 @@ struct Table {
   const Attributes* settings = nullptr;  // written after the attributes
 };
 
-// The size of each dim.
-using Sizes = std::map<std::string, std::int64_t>;
-
-// The sizes the values of the table's variables and its state give each dim;
-// an error names a variable whose values disagree with another's.
-Sizes sizes_of(const Table& table);
-
-// Defines the whole file (dims and coordinates, the variables, the global
-// attributes), ends the definitions and writes the coordinates.
-void define(netcdf::File& file, const Table& table, const Sizes& sizes);
-
-// Writes every variable whose field holds values, whole.
-void write_values(netcdf::File& file, const Table& table);
-
 // A new file at `path` holding the table.
 void write(const std::filesystem::path& path, const Table& table);
-
-// Part of the variable bound to `field`: `values` from `start` on, with as
-// many dims as the variable (a product written piece by piece).
-void write_part(netcdf::File& file, const Table& table, const void* field, const std::vector<std::size_t>& start,
-                const at::Tensor& values);
 
 // The units attribute of the variable bound to `field`, as the file has it
 // (a reader's spec comes back out of the file).
