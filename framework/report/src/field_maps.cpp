@@ -2,30 +2,38 @@
 
 #include "html.hpp"
 
-#include <assim/framework/netcdf.hpp>
+#include "products/products.hpp"
+#include "products/schema.hpp"
 
 #include <cmath>
 #include <functional>
+#include <tuple>
 
 namespace assim::report {
 
 namespace {
 
-// A variable's slab at fixed leading indices, whole along the other dims.
-std::vector<double> slab(const netcdf::File& file, const std::string& variable, const std::vector<std::size_t>& lead) {
-  auto shape = file.shape(variable);
-  std::vector<std::size_t> start(shape.size(), 0), count = shape;
-  for (std::size_t d = 0; d < lead.size(); ++d) {
-    start[d] = lead[d];
-    count[d] = 1;
-  }
-  return file.read(variable, start, count);
-}
+// The fields of the chosen window and seed of a run, checked against its
+// windows and seeds: the state's values per frame, and the RMSE and the
+// ensemble spread per frame.
+struct WindowFields {
+  StateSpec state;
+  std::size_t frames = 0, seeds = 0;
+  std::vector<double> truth, mean, spread, error, rmse, ensemble_spread;
+};
 
-std::size_t product(const std::vector<std::size_t>& shape, std::size_t from, std::size_t to) {
-  std::size_t n = 1;
-  for (std::size_t d = from; d < to; ++d) n *= shape[d];
-  return n;
+WindowFields read_window(const Config& config, const Input& run, const FieldsChoice& choice) {
+  const at::Tensor rmse = products::read_assimilation_scores(*run.stage).rmse;  // (window, seed, time)
+  if (choice.window >= rmse.size(0))
+    config.fail("window", "run '" + run.name + "' has " + std::to_string(rmse.size(0)) + " windows");
+  if (choice.seed >= rmse.size(1))
+    config.fail("seed_index", "run '" + run.name + "' has " + std::to_string(rmse.size(1)) + " seeds");
+  const products::AssimilationResult r = products::read_assimilation_window(run.product, choice.window, choice.seed);
+  WindowFields f{r.state, static_cast<std::size_t>(rmse.size(2)), static_cast<std::size_t>(rmse.size(1)),
+                 values_of(r.truth), values_of(r.mean), values_of(r.spread), {}, values_of(r.rmse),
+                 values_of(r.ensemble_spread)};
+  for (std::size_t i = 0; i < f.truth.size(); ++i) f.error.push_back(f.mean[i] - f.truth[i]);
+  return f;
 }
 
 // "layer 1" from the dim "layer"; the flat index when several dims are flattened.
@@ -43,17 +51,12 @@ struct Row {
 
 // States with one dim (Lorenz-96's sites): truth, mean, spread and error of
 // the window as pictures of time (up) by space (across).
-std::string time_by_space(const Config& config, const Input& run, const netcdf::File& file, const FieldsChoice& choice,
-                          Gallery& gallery) {
-  const auto shape = file.shape("truth");  // (window, time, site)
-  if (shape.size() != 3) return "<p class=\"note\">Fields are drawn for states of one or two dimensions.</p>\n";
-  const std::size_t windows = shape[0], frames = shape[1], sites = shape[2], seeds = file.shape("mean")[1];
-  const auto w = static_cast<std::size_t>(choice.window), s = static_cast<std::size_t>(choice.seed);
-  if (w >= windows) config.fail("window", "run '" + run.name + "' has " + std::to_string(windows) + " windows");
-  if (s >= seeds) config.fail("seed_index", "run '" + run.name + "' has " + std::to_string(seeds) + " seeds");
-  const auto truth = slab(file, "truth", {w}), mean = slab(file, "mean", {w, s}), spread = slab(file, "spread", {w, s});
-  std::vector<double> error(truth.size());
-  for (std::size_t i = 0; i < truth.size(); ++i) error[i] = mean[i] - truth[i];
+std::string time_by_space(const Input& run, const WindowFields& drawn, const FieldsChoice& choice, Gallery& gallery) {
+  if (drawn.state.dims.size() != 1)
+    return "<p class=\"note\">Fields are drawn for states of one or two dimensions.</p>\n";
+  const std::size_t frames = drawn.frames, sites = static_cast<std::size_t>(drawn.state.dims[0].size);
+  const auto w = choice.window, s = choice.seed;
+  const auto& [truth, mean, spread, error] = std::tie(drawn.truth, drawn.mean, drawn.spread, drawn.error);
   const int h = static_cast<int>(frames), width = static_cast<int>(sites);
   auto field = [&](const std::vector<double>& v) { return Field{v.data(), h, width, nullptr}; };
   if (std::isnan(finite_range({field(mean)}).first))
@@ -82,17 +85,16 @@ std::string time_by_space(const Config& config, const Input& run, const netcdf::
 
 std::string fields_section(const Config& config, const Input& run, const std::optional<Input>& observe,
                            const std::string& why, const FieldsChoice& choice, Gallery& gallery) {
-  auto file = netcdf::File::open(run.product);
-  const auto shape = file.shape("truth");  // (window, time, layers..., y, x)
-  const auto dims = file.dimensions_of("truth");
+  const WindowFields fields = read_window(config, run, choice);
+  const std::vector<std::string> dims = products::schema::state_dim_names(fields.state);
   std::string html = "<h3>" + escape(run.name) + "</h3>\n";
-  if (shape.size() < 4) return html + time_by_space(config, run, file, choice, gallery);
-  const std::size_t windows = shape[0], frames = shape[1], ny = shape[shape.size() - 2], nx = shape.back();
-  const std::size_t layers = product(shape, 2, shape.size() - 2), plane = ny * nx;
-  const std::size_t seeds = file.shape("mean")[1];
+  if (dims.size() < 2) return html + time_by_space(run, fields, choice, gallery);
+  const auto& [truth, mean, spread, error] = std::tie(fields.truth, fields.mean, fields.spread, fields.error);
+  const std::vector<std::int64_t> state_shape = fields.state.shape();
+  const std::size_t frames = fields.frames, seeds = fields.seeds;
+  const auto ny = static_cast<std::size_t>(state_shape[dims.size() - 2]), nx = static_cast<std::size_t>(state_shape.back());
+  const std::size_t layers = truth.size() / (frames * ny * nx), plane = ny * nx;
   const auto w = static_cast<std::size_t>(choice.window), s = static_cast<std::size_t>(choice.seed);
-  if (w >= windows) config.fail("window", "run '" + run.name + "' has " + std::to_string(windows) + " windows");
-  if (s >= seeds) config.fail("seed_index", "run '" + run.name + "' has " + std::to_string(seeds) + " seeds");
   std::vector<std::size_t> shown;
   for (auto f : choice.frames) {
     if (static_cast<std::size_t>(f) >= frames)
@@ -102,10 +104,6 @@ std::string fields_section(const Config& config, const Input& run, const std::op
   if (shown.empty())
     for (std::size_t f = 0; f < frames; ++f) shown.push_back(f);
 
-  const auto truth = slab(file, "truth", {w}), mean = slab(file, "mean", {w, s}), spread = slab(file, "spread", {w, s});
-  const auto rmse = slab(file, "rmse", {w, s}), ensemble_spread = slab(file, "ensemble_spread", {w, s});
-  std::vector<double> error(truth.size());
-  for (std::size_t i = 0; i < truth.size(); ++i) error[i] = mean[i] - truth[i];
   const int h = static_cast<int>(ny), wd = static_cast<int>(nx);
   auto state = [&](const std::vector<double>& v, std::size_t t, std::size_t l) {
     return Field{&v[(t * layers + l) * plane], h, wd, nullptr};
@@ -134,7 +132,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
     }
   };
   for (std::size_t l = 0; l < layers; ++l) {
-    const std::string layer = layer_label(dims, 2, shape.size() - 2, l), sep = layer.empty() ? "" : ", ";
+    const std::string layer = layer_label(dims, 0, dims.size() - 2, l), sep = layer.empty() ? "" : ", ";
     const std::string k = "l" + std::to_string(l);
     std::vector<Field> both, spreads, errors;
     for (std::size_t t : shown) {
@@ -156,15 +154,17 @@ std::string fields_section(const Config& config, const Input& run, const std::op
 
   std::string obs_note;
   if (observe) {
-    auto obs_file = netcdf::File::open(observe->product);
-    const auto oshape = obs_file.shape("observation");  // (window, time, channels..., y, x)
-    const auto odims = obs_file.dimensions_of("observation");
-    if (oshape.size() >= 4 && obs_file.shape("mask").size() == 3) {
-      const std::size_t channels = product(oshape, 2, oshape.size() - 2), oy = oshape[oshape.size() - 2],
-                        ox = oshape.back(), oplane = oy * ox;
-      const auto observation = slab(obs_file, "observation", {w});
+    const products::ObservationSet observed = products::read_observed_window(observe->product, static_cast<std::int64_t>(w));
+    const std::vector<std::int64_t> oshape = observed.observations.sizes().vec();  // (time, channels..., y, x)
+    const auto& odims = observed.observation_dims;
+    if (oshape.size() >= 3 && observed.mask.dim() == 3) {
+      std::size_t channels = 1;
+      for (std::size_t d = 1; d + 2 < oshape.size(); ++d) channels *= static_cast<std::size_t>(oshape[d]);
+      const auto oy = static_cast<std::size_t>(oshape[oshape.size() - 2]), ox = static_cast<std::size_t>(oshape.back());
+      const std::size_t oplane = oy * ox;
+      const std::vector<double> observation = values_of(observed.observations);
       std::vector<int> mask;
-      for (double m : obs_file.read("mask")) mask.push_back(m != 0);
+      for (double m : values_of(observed.mask)) mask.push_back(m != 0);
       auto seen = [&](std::size_t t, std::size_t c) -> std::optional<Field> {
         for (std::size_t i = 0; i < oplane; ++i)
           if (mask[t * oplane + i])
@@ -173,7 +173,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
         return std::nullopt;
       };
       for (std::size_t c = 0; c < channels; ++c) {
-        const std::string channel = layer_label(odims, 2, oshape.size() - 2, c);
+        const std::string channel = layer_label(odims, 0, odims.size() - 2, c);
         std::vector<Field> fields;
         for (std::size_t t : shown)
           if (auto f = seen(t, c)) fields.push_back(*f);
@@ -206,7 +206,7 @@ std::string fields_section(const Config& config, const Input& run, const std::op
     }
   };
   for (const auto* rows : {&truth_rows, &obs_rows, &mean_rows, &spread_rows, &error_rows}) emit(*rows);
-  for (const auto& [label, values] : {std::pair{"RMSE", &rmse}, std::pair{"spread (RMS)", &ensemble_spread}}) {
+  for (const auto& [label, values] : {std::pair{"RMSE", &fields.rmse}, std::pair{"spread (RMS)", &fields.ensemble_spread}}) {
     html += "<tr><th class=\"row\">" + std::string(label) + "</th>";
     for (std::size_t t : shown) html += "<td class=\"empty\">" + number((*values)[t]) + "</td>";
     html += "<td></td></tr>\n";

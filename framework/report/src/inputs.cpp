@@ -3,7 +3,8 @@
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
-#include <assim/framework/netcdf.hpp>
+
+#include "products/products.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -32,13 +33,16 @@ std::optional<Input> observations_of(const Input& assimilate, std::string& why) 
     why = "the result of observe stage '" + observe.name + "' is gone";
     return std::nullopt;
   }
-  auto result = netcdf::File::open(assimilate.product);
-  if (!result.has_attribute("", "observations_digest") ||
-      result.text_attribute("", "observations_digest") != file_digest(observe.product)) {
+  if (products::read_observations_digest(assimilate.product) != file_digest(observe.product)) {
     why = "observe stage '" + observe.name + "' was rerun with other settings since";
     return std::nullopt;
   }
   return read_input(observe);
+}
+
+std::vector<double> values_of(const at::Tensor& values) {
+  const at::Tensor flat = values.to(at::kDouble).contiguous();
+  return std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
 }
 
 }  // namespace assim::report

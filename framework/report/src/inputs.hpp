@@ -4,9 +4,12 @@
 
 #include <assim/framework/stage.hpp>
 
+#include <ATen/ATen.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace assim::report {
 
@@ -25,5 +28,8 @@ Input read_input(const StageInput& stage);
 // one the assimilate stage used (the digest it recorded); otherwise nothing,
 // with the reason in `why`.
 std::optional<Input> observations_of(const Input& assimilate, std::string& why);
+
+// A tensor's values, in order, as float64: what the pictures and tables read.
+std::vector<double> values_of(const at::Tensor& values);
 
 }  // namespace assim::report

@@ -5,7 +5,9 @@
 #include "html.hpp"
 #include "svg.hpp"
 
-#include <assim/framework/netcdf.hpp>
+#include "products/evaluation.hpp"
+#include "products/filter_result.hpp"
+#include "products/products.hpp"
 
 #include <cmath>
 #include <map>
@@ -15,18 +17,6 @@
 namespace assim::report {
 
 namespace {
-
-netcdf::File result(const Input& in) {
-  return netcdf::File::open(in.product);
-}
-
-std::string text_attribute(const netcdf::File& f, const std::string& name) {
-  return f.has_attribute("", name) ? f.text_attribute("", name) : "?";
-}
-
-double number_attribute(const netcdf::File& f, const std::string& name) {
-  return f.has_attribute("", name) ? f.number_attribute("", name)[0] : NAN;
-}
 
 // Mean of the finite values of v[i * stride + offset], i < count: a mean over
 // repetitions that skips diverged ones.
@@ -40,45 +30,38 @@ double finite_mean(const std::vector<double>& v, std::size_t count, std::size_t 
 
 // The papers' RMSE (of one sample) per frame of an assimilate run: (window,
 // seed, time) averaged over windows and seeds.
-std::vector<double> rmse_per_frame(const netcdf::File& f) {
-  auto shape = f.shape("rmse_sample");
-  auto values = f.read("rmse_sample");
+std::vector<double> rmse_per_frame(const at::Tensor& rmse_sample) {
+  const auto values = values_of(rmse_sample);
+  const auto runs = static_cast<std::size_t>(rmse_sample.size(0) * rmse_sample.size(1));
+  const auto frames = static_cast<std::size_t>(rmse_sample.size(2));
   std::vector<double> out;
-  for (std::size_t t = 0; t < shape[2]; ++t) out.push_back(finite_mean(values, shape[0] * shape[1], shape[2], t));
+  for (std::size_t t = 0; t < frames; ++t) out.push_back(finite_mean(values, runs, frames, t));
   return out;
-}
-
-std::string method_of(const netcdf::File& f) {
-  std::string m = text_attribute(f, "sampler_type");
-  if (f.has_attribute("", "sampler_method")) m += " " + f.text_attribute("", "sampler_method");
-  return m;
 }
 
 }  // namespace
 
 std::string evaluate_section(const std::vector<Input>& evaluations) {
   std::string html = "<h2>Scores</h2>\n";
-  const std::vector<std::string> columns = {"rmse_sample", "rmse_sample_frame0", "rmse_sample_later", "rmse",
-                                            "rmse_seed_std", "spread", "calibration", "crps", "climatology",
-                                            "seconds_per_window", "model_steps_per_window",
-                                            "network_evaluations_per_window", "training_seconds", "diverged"};
   for (const auto& e : evaluations) {
-    auto f = result(e);
-    const auto names = f.read_strings("run"), samplers = f.read_strings("sampler"), needs = f.read_strings("needs");
+    const products::Evaluation f = products::read_evaluation(e.product);
+    const auto scores = products::evaluation_scores(f);
     std::vector<std::string> header = {"run", "sampler", "needs"};
-    for (const auto& c : columns) header.push_back(escape(c));
-    std::vector<std::vector<double>> values;
-    for (const auto& c : columns) values.push_back(f.read(c));
+    for (const auto& c : scores) header.push_back(escape(c.variable.name));
     std::vector<std::vector<std::string>> rows;
-    for (std::size_t r = 0; r < values[0].size(); ++r) {
-      std::vector<std::string> row = {escape(names.at(r)), escape(samplers.at(r)), escape(needs.at(r))};
-      for (const auto& v : values) row.push_back(number(v[r]));
+    for (std::size_t r = 0; r < f.runs.size(); ++r) {
+      std::vector<std::string> row = {escape(f.runs[r]), escape(f.samplers.at(r)), escape(f.needs.at(r))};
+      for (const auto& c : scores) row.push_back(number(std::get<std::vector<double>*>(c.variable.field)->at(r)));
       rows.push_back(row);
     }
-    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">rmse_sample: " +
-            escape(f.text_attribute("rmse_sample", "long_name")) + "; rmse: " +
-            escape(f.text_attribute("rmse", "long_name")) + "; calibration: " +
-            escape(f.text_attribute("calibration", "long_name")) + ".</p>\n" + table(header, rows);
+    const auto described = [&](const std::vector<double>& score) {
+      for (const auto& c : scores)
+        if (std::get<std::vector<double>*>(c.variable.field) == &score)
+          return escape(c.variable.name) + ": " + escape(c.variable.long_name);
+      return std::string();
+    };
+    html += "<h3>" + escape(e.name) + "</h3>\n<p class=\"note\">" + described(f.rmse_sample) + "; " +
+            described(f.rmse) + "; " + described(f.calibration) + ".</p>\n" + table(header, rows);
   }
   return html;
 }
@@ -89,10 +72,10 @@ std::string rmse_section(const std::vector<Input>& runs) {
   std::size_t frames = 0;
   std::string units;
   for (std::size_t r = 0; r < runs.size(); ++r) {
-    auto f = result(runs[r]);
-    const std::string u = f.has_attribute("rmse_sample", "units") ? f.text_attribute("rmse_sample", "units") : "?";
+    const products::AssimilationResult f = products::read_assimilation_scores(*runs[r].stage);
+    const std::string& u = f.state.units;
     if (units.find(u) == std::string::npos) units += (units.empty() ? "" : ", ") + u;
-    Series s{runs[r].name + " (" + method_of(f) + ")", {}, rmse_per_frame(f), series_colour(r), false};
+    Series s{runs[r].name + " (" + f.sampler.text() + ")", {}, rmse_per_frame(f.rmse_sample), series_colour(r), false};
     std::vector<std::string> row = {escape(runs[r].name)};
     for (std::size_t t = 0; t < s.y.size(); ++t) {
       s.x.push_back(static_cast<double>(t));
@@ -128,20 +111,21 @@ std::string heatmap_section(const std::vector<Input>& runs) {
   std::vector<std::vector<std::string>> rows;
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& run : runs) {
-    auto f = result(run);
-    const auto all = f.read("rmse_sample");
+    const products::AssimilationResult f = products::read_assimilation_scores(*run.stage);
+    const products::ObservationDesign& observed = f.design;
+    const auto all = values_of(f.rmse_sample);
     const double rmse = finite_mean(all, all.size(), 1, 0);
     // Two decimals: runs drawn with the same nominal fraction land in one cell.
-    const double fraction = std::round(number_attribute(f, "mask_fraction") * 100) / 100;
-    const std::string design = f.has_attribute("", "mask_design") && f.text_attribute("", "mask_design") != "all"
-                                   ? f.text_attribute("", "mask_design")
+    const double fraction = std::round(observed.mask_fraction * 100) / 100;
+    const std::string design = !observed.mask_design.empty() && observed.mask_design != "all"
+                                   ? observed.mask_design
                                    : "fraction " + number(fraction, 3);
-    const double every = number_attribute(f, "every");
-    const std::string setting = f.has_attribute("", "background_sigma") ? "with background" : "no background";
-    Cell& cell = groups[{text_attribute(f, "operator_type"), method_of(f), setting}][{{fraction, design}, every}];
+    const auto every = static_cast<double>(observed.every);
+    const std::string setting = std::isnan(observed.background_sigma) ? "no background" : "with background";
+    Cell& cell = groups[{observed.operator_type, f.sampler.text(), setting}][{{fraction, design}, every}];
     cell.sum += rmse;
     ++cell.n;
-    rows.push_back({escape(run.name), escape(text_attribute(f, "operator_type")), escape(method_of(f)), setting,
+    rows.push_back({escape(run.name), escape(observed.operator_type), escape(f.sampler.text()), setting,
                     escape(design), number(every), number(rmse)});
   }
   std::vector<Heatmap> maps;
@@ -184,42 +168,39 @@ std::string filter_section(const std::vector<Input>& filters) {
   std::vector<std::vector<std::string>> summary;
   std::string plots = "<div class=\"plots\">", details;
   for (const auto& in : filters) {
-    auto f = result(in);
-    auto shape = f.shape("rmse_analysis");  // (repetition, cycle)
-    const std::size_t reps = shape[0], cycles = shape[1];
-    auto time = f.read("time");
-    std::string units = f.has_attribute("time", "units") ? f.text_attribute("time", "units") : "";
+    const products::FilterResult f = products::read_filter(in.product);
+    const auto reps = static_cast<std::size_t>(f.repetitions()), cycles = static_cast<std::size_t>(f.cycles());
+    std::string units = f.spec.time_units;
     double divide = 1;
     if (units == "s") divide = 86400, units = "days";
     std::vector<Series> series;
-    const char* names[] = {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"};
+    // Analysis and forecast, each its error (solid) and spread (dashed).
+    const auto shown = products::filter_series(f);
     std::vector<std::vector<double>> means;
-    for (std::size_t k = 0; k < 4; ++k) {
-      auto v = f.read(names[k]);
-      Series s{names[k], {}, {}, series_colour(k / 2), k % 2 == 1};
+    for (std::size_t k = 0; k < shown.size(); ++k) {
+      Series s{shown[k].first, {}, {}, series_colour(k / 2), k % 2 == 1};
       for (std::size_t c = 0; c < cycles; ++c) {
-        s.x.push_back(time[c] / divide);
-        s.y.push_back(finite_mean(v, reps, cycles, c));
+        s.x.push_back(f.times[c] / divide);
+        s.y.push_back(finite_mean(*shown[k].second, reps, cycles, c));
       }
       means.push_back(s.y);
       series.push_back(std::move(s));
     }
-    const std::string state_units = f.has_attribute("rmse_analysis", "units") ? f.text_attribute("rmse_analysis", "units") : "";
-    plots += line_plot(series, {in.name + " (" + method_of(f) + ")", "time (" + units + ")",
+    const std::string& state_units = f.spec.units;
+    plots += line_plot(series, {in.name + " (" + f.sampler.text() + ")", "time (" + units + ")",
                                 "RMS" + (state_units.empty() ? "" : " (" + state_units + ")")}) + "\n";
-    summary.push_back({escape(in.name), escape(method_of(f)), number(number_attribute(f, "rmse_a")),
-                       number(number_attribute(f, "spread_a")), number(number_attribute(f, "rmse_f")),
-                       number(number_attribute(f, "spread_f")), number(number_attribute(f, "burn_in_cycles")),
-                       number(number_attribute(f, "members")), number(number_attribute(f, "diverged_repetitions")),
+    summary.push_back({escape(in.name), escape(f.sampler.text()), number(f.rmse_a), number(f.spread_a),
+                       number(f.rmse_f), number(f.spread_f), number(static_cast<double>(f.burn_in_cycles)),
+                       number(static_cast<double>(f.members)), number(static_cast<double>(f.diverged_repetitions)),
                        std::to_string(reps)});
+    std::vector<std::string> header = {"cycle", "time (" + escape(units) + ")"};
+    for (const auto& [name, values] : shown) header.push_back(name);
     std::vector<std::vector<std::string>> per_cycle;
     for (std::size_t c = 0; c < cycles; ++c)
-      per_cycle.push_back({std::to_string(c), number(time[c] / divide, 6), number(means[0][c]), number(means[1][c]),
+      per_cycle.push_back({std::to_string(c), number(f.times[c] / divide, 6), number(means[0][c]), number(means[1][c]),
                            number(means[2][c]), number(means[3][c])});
     details += "<details><summary>" + escape(in.name) + ": every cycle (mean over repetitions)</summary>\n" +
-               table({"cycle", "time (" + escape(units) + ")", "rmse_analysis", "spread_analysis", "rmse_forecast",
-                      "spread_forecast"},
-                     per_cycle) +
+               table(header, per_cycle) +
                "</details>\n";
   }
   html += "<p class=\"note\">Spatial RMS of the ensemble mean's error (solid) and of the ensemble spread (dashed), "

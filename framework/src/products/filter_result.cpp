@@ -1,51 +1,80 @@
 #include "products/filter_result.hpp"
 
-#include <assim/abi.hpp>
+#include "products/shared_schema.hpp"
+#include "products/table.hpp"
 
 namespace assim::products {
 
-void write_filter(const std::filesystem::path& path, const FilterResult& r) {
-  auto file = netcdf::File::create(path);
-  file.dimension("repetition", static_cast<std::size_t>(r.repetitions));
-  file.dimension("cycle", static_cast<std::size_t>(r.cycles));
-  file.variable("time", "double", {"cycle"});
-  file.attribute("time", "units", r.spec.time_units);
-  for (const char* name : {"rmse_analysis", "spread_analysis", "rmse_forecast", "spread_forecast"}) {
-    file.variable(name, "double", {"repetition", "cycle"});
-    file.attribute(name, "units", r.spec.units);
-  }
-  file.attribute("rmse_analysis", "long_name", "spatial RMS of analysis mean minus truth");
-  file.attribute("spread_analysis", "long_name", "spatial RMS of the analysis ensemble std");
-  file.attribute("rmse_forecast", "long_name", "spatial RMS of forecast mean minus truth");
-  file.attribute("spread_forecast", "long_name", "spatial RMS of the forecast ensemble std");
-  file.variable("rmse_a_repetition", "double", {"repetition"});
-  file.attribute("rmse_a_repetition", "units", r.spec.units);
-  file.attribute("rmse_a_repetition", "long_name",
-                 "rmse.a of each repetition: time mean of rmse_analysis after the burn-in (diverged ones too)");
-  file.variable("truth_std", "double", {"repetition"});
-  file.attribute("truth_std", "units", r.spec.units);
-  file.attribute("truth_std", "long_name",
-                 "standard deviation of the truth after the burn-in, the climatology divergence_factor scales");
-  file.variable("rmse_a_standard_error", "double", {});
-  file.attribute("rmse_a_standard_error", "units", r.spec.units);
-  file.attribute("rmse_a_standard_error", "long_name",
-                 "standard error of rmse_a over the repetitions that did not diverge: their std / sqrt(count); "
-                 "NaN for fewer than 2");
-  file.attribute("", "Conventions", "CF-1.8");
-  file.attribute("", "source", "assim " ASSIM_SDK_VERSION " filter stage");
-  r.attributes.write(file);
-  file.end_definitions();
-  const auto cycles = static_cast<std::size_t>(r.cycles), repetitions = static_cast<std::size_t>(r.repetitions);
-  file.write("time", {0}, {cycles}, r.times.data());
-  const std::vector<std::size_t> start = {0, 0}, count = {repetitions, cycles};
-  file.write("rmse_analysis", start, count, r.rmse_a.data());
-  file.write("spread_analysis", start, count, r.spread_a.data());
-  file.write("rmse_forecast", start, count, r.rmse_f.data());
-  file.write("spread_forecast", start, count, r.spread_f.data());
-  file.write("rmse_a_repetition", {0}, {repetitions}, r.rmse_a_repetition.data());
-  file.write("truth_std", {0}, {repetitions}, r.truth_std.data());
-  file.write("rmse_a_standard_error", {}, {}, &r.rmse_a_standard_error);
-  file.close();
+namespace {
+
+// filter.nc's table. The repetitions' series are held flat, repetition by
+// repetition.
+Table filter_table(FilterResult& r) {
+  const std::string& units = r.spec.units;
+  const std::vector<std::string> series = {"repetition", "cycle"};
+  Table t;
+  t.stage = "filter";
+  t.entries = {
+      Dim{"repetition"},
+      Dim{"cycle"},
+      Variable{"time", {"cycle"}, r.spec.time_units, "", &r.times},
+      Variable{"rmse_analysis", series, units, "spatial RMS of analysis mean minus truth", &r.rmse_analysis},
+      Variable{"spread_analysis", series, units, "spatial RMS of the analysis ensemble std", &r.spread_analysis},
+      Variable{"rmse_forecast", series, units, "spatial RMS of forecast mean minus truth", &r.rmse_forecast},
+      Variable{"spread_forecast", series, units, "spatial RMS of the forecast ensemble std", &r.spread_forecast},
+      Variable{"rmse_a_repetition", {"repetition"}, units,
+               "rmse.a of each repetition: time mean of rmse_analysis after the burn-in (diverged ones too)",
+               &r.rmse_a_repetition},
+      Variable{"truth_std", {"repetition"}, units,
+               "standard deviation of the truth after the burn-in, the climatology divergence_factor scales",
+               &r.truth_std},
+      Variable{"rmse_a_standard_error", {}, units,
+               "standard error of rmse_a over the repetitions that did not diverge: their std / sqrt(count); "
+               "NaN for fewer than 2",
+               &r.rmse_a_standard_error}};
+  t.attributes = {{"status", &r.status},
+                  {"rmse_a", &r.rmse_a},
+                  {"spread_a", &r.spread_a},
+                  {"rmse_f", &r.rmse_f},
+                  {"spread_f", &r.spread_f},
+                  {"burn_in_cycles", &r.burn_in_cycles},
+                  {"diverged_repetitions", &r.diverged_repetitions},
+                  {"members", &r.members},
+                  {"window", &r.window},
+                  {"window_used", &r.window_used},
+                  {"forecast_seconds_per_cycle", &r.forecast_seconds_per_cycle},
+                  {"analysis_seconds_per_cycle", &r.analysis_seconds_per_cycle}};
+  append(t.attributes, noise_attributes(r.design));
+  t.attributes.push_back(seed_attribute(r.design));
+  append(t.attributes, sampler_attributes(r.sampler));
+  t.settings = &r.settings;
+  return t;
+}
+
+}  // namespace
+
+void write_filter(const std::filesystem::path& path, const FilterResult& result) {
+  // The table only reads the fields it points at.
+  write(path, filter_table(const_cast<FilterResult&>(result)));
+}
+
+FilterResult read_filter(const std::filesystem::path& path) {
+  FilterResult r;
+  const auto file = netcdf::File::open(path);
+  const Table table = filter_table(r);
+  r.spec.units = units_of(file, table, &r.rmse_analysis);
+  r.spec.time_units = units_of(file, table, &r.times);
+  read(file, table);
+  return r;
+}
+
+std::vector<std::pair<std::string, const std::vector<double>*>> filter_series(const FilterResult& result) {
+  FilterResult& fields = const_cast<FilterResult&>(result);  // only pointed at
+  std::vector<std::pair<std::string, const std::vector<double>*>> out;
+  for (const Entry& e : filter_table(fields).entries)
+    if (const auto* v = std::get_if<Variable>(&e); v && v->dims == std::vector<std::string>{"repetition", "cycle"})
+      out.emplace_back(v->name, std::get<std::vector<double>*>(v->field));
+  return out;
 }
 
 }  // namespace assim::products

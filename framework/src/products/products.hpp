@@ -1,9 +1,12 @@
-// The products stages pass to each other, one schema each with one writer
-// and one reader: a generated dataset (generate -> observe, train), an
-// observation set (observe -> assimilate, report) and an assimilation result
-// (assimilate -> evaluate, report). The state's spec travels in full (units,
-// spacing, time step, dims) and comes back out, so no reader guesses it; every
-// dim has a coordinate variable and one name in every file.
+// The products stages pass to each other: a generated dataset (generate ->
+// observe, train), an observation set (observe -> assimilate, report) and an
+// assimilation result (assimilate -> evaluate, report); the filter's and the
+// evaluation's are in filter_result.hpp and evaluation.hpp. The observation
+// set's and the assimilation result's files are each declared once as a table
+// (products/table.hpp) that their writer and reader go through. The state's
+// spec travels in full (units, spacing, time step, dims) and comes back out,
+// so no reader guesses it; every dim has a coordinate variable and one name in
+// every file.
 #pragma once
 
 #include <assim/framework/netcdf.hpp>
@@ -13,6 +16,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -79,6 +83,30 @@ std::shared_ptr<const Model> in_units(std::shared_ptr<const Model> model, const 
 // "[1.2, 0.5]": a per-channel tensor for a message.
 std::string values_text(const at::Tensor& values);
 
+// How the truth was observed, as the products describe it (its attributes are
+// declared once, in products/shared_schema.cpp): observe's observation set and
+// the assimilation results made from it carry all of it; a filter, which
+// observes its own truth every cycle through a mask drawn per repetition, its
+// noise and seed.
+struct ObservationDesign {
+  std::string operator_type = "?";     // the observation operator's type
+  std::int64_t every = 1;              // frames 0, every, 2 every, ... of a window are observed
+  std::string mask_design;             // which grid points, in words ("all", "stride 2, random 0.5", "file m.nc")
+  double mask_fraction = 1;            // of the grid points, observed
+  bool normalised = false;             // states divided by a per-channel scale before the operator
+  double background_sigma = NAN;       // the background error std the samplers assume; NaN: no background
+  std::string noise_law = "gaussian";
+  double sigma = 0;                    // observation noise std
+  std::uint64_t seed = 0;              // of the draws
+};
+
+// The sampler a result comes from, as its settings name it.
+struct SamplerName {
+  std::string type = "?", method;  // method: "" for samplers that have one way only
+  // "sampler.enkf letkf": the type, and the method where there is one.
+  std::string text() const { return method.empty() ? type : type + " " + method; }
+};
+
 // -- generated dataset: (sample, time, state dims...) -------------------------
 
 struct Dataset {
@@ -122,30 +150,28 @@ struct ObservationSet {
   at::Tensor observations;               // (window, time, observation dims...): H(x) + noise, 0 where unobserved
   at::Tensor mask;                       // (time, grid dims...), 1 where observed
   at::Tensor truth;                      // (window, time, state dims...)
-  std::optional<at::Tensor> background;  // (window, state dims...)
-  std::string background_doc;            // how the background was made
-  double background_sigma = 0;
-  double sigma = 0;                      // observation noise std
-  std::string noise_law;
-  std::int64_t every = 1, frame_steps = 1;
+  at::Tensor background;                 // (window, state dims...); undefined without a background
+  std::string background_doc;            // how the background was made (written only)
+  std::int64_t frame_steps = 1;
   std::vector<int> window_sample, window_start;
-  bool normalised = false;
-  double mask_fraction = 1;
-  std::string mask_design;
-  std::uint64_t seed = 0;
-  Attributes operator_settings;          // the operator's settings, `operator_<key>` (read back: its type)
+  ObservationDesign design;
+  Attributes operator_settings;          // the operator's settings but its type, `operator_<key>`
   // The mask over every observation dim, (time, observation dims...).
   at::Tensor full_mask() const;
 };
 
 void write_observations(const std::filesystem::path& path, const ObservationSet& set);
 ObservationSet read_observations(const StageInput& input);
+// What drawing one window takes: its observations (time, observation
+// dims...), the mask and the dims, without the truth and the background.
+ObservationSet read_observed_window(const std::filesystem::path& path, std::int64_t window);
 
 // -- assimilation result ------------------------------------------------------
 
 struct AssimilationResult {
   StateSpec state;                  // of the truth, mean and spread as stored (units "1" when normalised)
   std::string observations_digest;  // of the observation set assimilated (file_digest)
+  std::string observations_stage;   // its observe stage
   at::Tensor mean, spread;          // (window, seed, time, state dims...)
   at::Tensor truth;                 // (window, time, state dims...)
   at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
@@ -159,16 +185,24 @@ struct AssimilationResult {
   double seconds_per_window = 0;
   std::int64_t diverged = 0;
   std::string status = "ok";
-  Attributes attributes;            // the sampler's settings and the observation design
-  std::string sampler;              // read back: the sampler's type (its `sampler_type` attribute)
-  // Read back from the attributes assimilate writes (NaN, "?" in results that predate them):
-  std::string needs;                // what the method takes besides the observations, in words
+  // What the method takes besides the observations, in words, and what it
+  // costs ("?" and NaN in results that predate them).
+  std::string needs = "?";
   double model_steps_per_window = NAN, network_evaluations_per_window = NAN;
   double training_seconds = NAN;    // of the train stage that fitted its learned component
+  ObservationDesign design;         // of the observations assimilated, for tables and figures over settings
+  SamplerName sampler;              // read back from its settings
+  Attributes settings;              // the sampler's
 };
 
 void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);
 // What evaluate reads: everything but the fields.
 AssimilationResult read_assimilation_scores(const StageInput& input);
+// What drawing one window and seed takes: the truth (time, state dims...),
+// the mean and spread (the same), the RMSE and ensemble spread per frame.
+// The digest of the observation set a result assimilated, read alone.
+std::string read_observations_digest(const std::filesystem::path& path);
+AssimilationResult read_assimilation_window(const std::filesystem::path& path, std::int64_t window,
+                                            std::int64_t seed);
 
 }  // namespace assim::products

@@ -58,14 +58,15 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
       .set_observation_operator(job.op)
       .set_observations(set.observations[w])
       .set_mask(job.mask)
-      .set_observation_sigma(set.sigma)
-      .set_observation_law(noise_law(set.noise_law))
+      .set_observation_sigma(set.design.sigma)
+      .set_observation_law(noise_law(set.design.noise_law))
       .set_climatology(job.climatology)
       .set_evaluations(evaluations);
-  if (set.background) problem.set_background((*set.background)[w]).set_background_sigma(set.background_sigma);
+  if (set.background.defined())
+    problem.set_background(set.background[w]).set_background_sigma(set.design.background_sigma);
   if (job.prior) problem.set_prior(counted::prior(job.prior, evaluations));
   StateSpec units = set.state;
-  if (set.normalised) units.units = "1";
+  if (set.design.normalised) units.units = "1";
   if (job.model && !job.cycle_filter)
     problem.set_model(products::in_units(counted::model(job.model, evaluations), job.normalisation, units))
         .set_frame_steps(set.frame_steps);
@@ -196,7 +197,7 @@ class Assimilate : public Stage {
     std::shared_ptr<Model> model;
     if (config.has("model")) {
       model = config.component<Model>("model");
-      if (!set.background) config.fail("model", assimilate_checks::needs_background);
+      if (!set.background.defined()) config.fail("model", assimilate_checks::needs_background);
       if (model->state_spec().shape() != set.state.shape())
         config.fail("model", "the model's states do not have the shape of the observed states");
     }

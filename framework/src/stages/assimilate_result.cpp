@@ -16,7 +16,7 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
   const products::ObservationSet& set = job.set;
   products::AssimilationResult result;
   result.state = set.state;
-  if (set.normalised) result.state.units = "1";
+  if (set.design.normalised) result.state.units = "1";
   result.members = job.members;
   result.frame_steps = set.frame_steps;
   const std::int64_t seeds = job.seeds, frames = set.truth.size(1);
@@ -94,24 +94,14 @@ void write_result(StageContext& context, const Windows& job, const std::vector<W
   result.seconds_per_window = seconds / static_cast<double>(scored);
   // What the method costs and takes, for the comparison tables (Li & Liu's two families side by side).
   const double attempts = static_cast<double>(windows * seeds);
-  result.attributes.add("model_steps_per_window", static_cast<double>(evaluations.model_steps()) / attempts);
-  result.attributes.add("network_evaluations_per_window", static_cast<double>(evaluations.network()) / attempts);
-  result.attributes.add("needs", assimilate_checks::needs_text(sampler->needs(), sampler->learned(), prior && prior->learned(), frames));
-  result.attributes.add("training_seconds",
-                        config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0);
+  result.model_steps_per_window = static_cast<double>(evaluations.model_steps()) / attempts;
+  result.network_evaluations_per_window = static_cast<double>(evaluations.network()) / attempts;
+  result.needs = assimilate_checks::needs_text(sampler->needs(), sampler->learned(), prior && prior->learned(), frames);
+  result.training_seconds = config.has("trained_by") ? std::max(0.0, context.input("trained_by").seconds) : 0.0;
   for (const auto& s : status) result.status = (result.status == "ok" ? "" : result.status + "; ") + s;
-  for (const auto& [key, value] : context.settings_of("sampler")) result.attributes.setting("sampler_" + key, value);
-  // The observation design travels with the result, for tables and figures over settings.
-  for (const auto& [key, value] : set.operator_settings.text)
-    if (key == "operator_type") result.attributes.add(key, value);
-  result.attributes.add("noise_law", set.noise_law);
-  result.attributes.add("normalised", set.normalised ? "true" : "false");
-  result.attributes.add("mask_design", set.mask_design);
-  result.attributes.add("observation_sigma", set.sigma);
-  result.attributes.add("every", static_cast<double>(set.every));
-  result.attributes.add("mask_fraction", set.mask_fraction);
-  if (set.background) result.attributes.add("background_sigma", set.background_sigma);
-  result.attributes.add("observations_stage", source.name);
+  for (const auto& [key, value] : context.settings_of("sampler")) result.settings.setting("sampler_" + key, value);
+  result.design = set.design;
+  result.observations_stage = source.name;
   products::write_assimilation(context.output() / config.get<std::string>("out"), result);
   log::info("assimilated ", windows, " windows x ", seeds, " seeds: RMSE per sample ",
             at::nanmean(result.rmse_sample).item<double>(), ", of the mean ", at::nanmean(result.rmse).item<double>(),

@@ -35,16 +35,16 @@ EstimatorPairs::EstimatorPairs(const StageContext& context, const products::Data
   if (fractions_.empty() && mask_design.get<std::string>("file").empty() && mask_design.get<double>("random") < 1)
     fractions_ = {mask_design.get<double>("random")};
   stride_ = mask_design.get<std::int64_t>("stride");
-  law_ = noise_law(observed.noise_law);
-  law_name_ = observed.noise_law;
-  sigma_ = observed.sigma;
+  law_ = noise_law(observed.design.noise_law);
+  law_name_ = observed.design.noise_law;
+  sigma_ = observed.design.sigma;
   const Config background = design.section("background");
   with_background_ = background.has("sigma");
   perturbation_ = !with_background_ ? 0
                   : background.has("perturbation") ? background.get<double>("perturbation")
                                                    : background.get<double>("sigma");
   window_ = observed.truth.size(1);
-  every_ = observed.every;
+  every_ = observed.design.every;
   stage_mask_ = observed.mask.to(at::kBool);  // (time, grid...)
   grid_mask_ = stage_mask_.any(0);
   observation_frame_ = observed.observations.sizes().slice(1).vec();

@@ -295,39 +295,31 @@ class Filter : public Stage {
         context.ranks(), {"filter", "repetition", repetitions, true},
         [&](std::int64_t r, const Ranks& team) { return repetition(job, r, team); });
     if (!context.ranks().leader()) return;
-    const Summary summary = summarise(job, outcomes);
-    const products::FilterResult& result = summary.result;
+    Summary summary = summarise(job, outcomes);
+    products::FilterResult& result = summary.result;
     for (std::int64_t r = 0; r < repetitions; ++r)
       log::info("filter repetition ", r, ": rmse.a ", number_text(result.rmse_a_repetition[r]), ", truth's std ",
                 number_text(result.truth_std[r]), summary.status[r] == "ok" ? "" : " (diverged)");
-    products::FilterResult written = result;
-    products::Attributes& a = written.attributes;
-    a.add("rmse_a", summary.rmse_a);
-    a.add("spread_a", summary.spread_a);
-    a.add("rmse_f", summary.rmse_f);
-    a.add("spread_f", summary.spread_f);
-    a.add("burn_in_cycles", static_cast<double>(burn_in));
-    a.add("diverged_repetitions", static_cast<double>(summary.diverged));
-    a.add("status", summary.all_status);
-    a.add("members", static_cast<double>(members));
-    a.add("window", static_cast<double>(window));
-    a.add("window_used", static_cast<double>(window_used));
-    a.add("forecast_seconds_per_cycle", summary.forecast_seconds);
-    a.add("analysis_seconds_per_cycle", summary.analysis_seconds);
-    a.add("observation_sigma", sigma);
-    a.add("noise_law", observe.get<std::string>("law"));
-    a.add("seed", static_cast<double>(context.seed()));
-    for (const auto& [key, value] : context.settings_of("sampler")) a.add("sampler_" + key, value);
-    for (const auto& [key, value] : context.settings_of("model")) a.add("model_" + key, value);
-    products::write_filter(context.output() / config.get<std::string>("out"), written);
-    log::info("rmse.a = ", summary.rmse_a,
+    result.burn_in_cycles = burn_in;
+    result.members = members;
+    result.window = window;
+    result.window_used = window_used;
+    result.design.sigma = sigma;
+    result.design.noise_law = observe.get<std::string>("law");
+    result.design.seed = context.seed();
+    for (const auto& [key, value] : context.settings_of("sampler")) result.settings.add("sampler_" + key, value);
+    for (const auto& [key, value] : context.settings_of("model")) result.settings.add("model_" + key, value);
+    products::write_filter(context.output() / config.get<std::string>("out"), result);
+    log::info("rmse.a = ", result.rmse_a,
               std::isnan(result.rmse_a_standard_error)
                   ? ""
                   : " +- " + number_text(result.rmse_a_standard_error) + " (standard error)",
-              ", spread.a = ", summary.spread_a, " over cycles ", burn_in, "..", cycles, " of ",
-              repetitions - summary.diverged, " repetition(s); ", summary.diverged, " diverged; per cycle ",
-              summary.forecast_seconds, " s forecast, ", summary.analysis_seconds, " s analysis");
-    if (summary.diverged == repetitions) throw DivergenceError(cycles, "every repetition diverged: " + summary.all_status);
+              ", spread.a = ", result.spread_a, " over cycles ", burn_in, "..", cycles, " of ",
+              repetitions - result.diverged_repetitions, " repetition(s); ", result.diverged_repetitions,
+              " diverged; per cycle ", result.forecast_seconds_per_cycle, " s forecast, ",
+              result.analysis_seconds_per_cycle, " s analysis");
+    if (result.diverged_repetitions == repetitions)
+      throw DivergenceError(cycles, "every repetition diverged: " + result.status);
   }
 };
 

@@ -61,16 +61,13 @@ struct Repetitions {
   std::uint64_t seed;
 };
 
-// What the leader makes of the repetitions: the product's series and, for
-// its attributes and the log, the time means after the burn-in over the
-// repetitions that did not diverge.
+// What the leader makes of the repetitions: the product's series, each
+// repetition's status ("ok" or why it diverged), and the product's summary:
+// the time means after the burn-in over the repetitions that did not diverge,
+// the statuses in one text, the count that diverged, the time per cycle.
 struct Summary {
   products::FilterResult result;
-  std::vector<std::string> status;  // per repetition: "ok" or why it diverged
-  std::string all_status;
-  std::int64_t diverged = 0;
-  double rmse_a = NAN, spread_a = NAN, rmse_f = NAN, spread_f = NAN;
-  double forecast_seconds = 0, analysis_seconds = 0;  // per cycle
+  std::vector<std::string> status;
 };
 
 Summary summarise(const Repetitions& job, const std::vector<RepetitionOutcome>& outcomes);

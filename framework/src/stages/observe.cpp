@@ -148,12 +148,12 @@ class Observe : public Stage {
     products::ObservationSet set;
     set.state = spec;
     set.scale = normalisation.scale();
-    set.normalised = config.get<bool>("normalise");
+    set.design.normalised = config.get<bool>("normalise");
     set.frame_steps = data.frame_steps;
-    set.every = every;
-    set.seed = context.seed();
-    set.mask_design = mask_design;
-    set.mask_fraction = mask.to(at::kDouble).mean().item<double>();
+    set.design.every = every;
+    set.design.seed = context.seed();
+    set.design.mask_design = mask_design;
+    set.design.mask_fraction = mask.to(at::kDouble).mean().item<double>();
     for (std::size_t d = 0; d < out_shape.size(); ++d) {
       if (d + spatial >= out_shape.size())
         set.observation_dims.push_back(spec.dims[spec.dims.size() - (out_shape.size() - d)].name);
@@ -164,19 +164,19 @@ class Observe : public Stage {
     set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
 
     auto law = noise_law(config.section("noise").get<std::string>("law"));
-    set.noise_law = config.section("noise").get<std::string>("law");
-    set.sigma = config.section("noise").get<double>("sigma");
+    set.design.noise_law = config.section("noise").get<std::string>("law");
+    set.design.sigma = config.section("noise").get<double>("sigma");
     std::vector<std::int64_t> frame_shape = {window};
     frame_shape.insert(frame_shape.end(), out_shape.begin(), out_shape.end());
     at::Tensor y;
     try {
-      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, set.sigma, generator);
+      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, set.design.sigma, generator);
     } catch (const Error& e) {
       config.fail("operator", e.what());
     }
     if (!at::isfinite(y).all().item<bool>())
       config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
-                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(set.sigma) +
+                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(set.design.sigma) +
                                ") or the operator overflows on these data");
     set.observations = y;
 
@@ -188,8 +188,7 @@ class Observe : public Stage {
       set.window_sample.push_back(static_cast<int>(w / per_sample));
       set.window_start.push_back(static_cast<int>(offset + (w % per_sample) * window));
     }
-    for (const auto& [key, value] : context.settings_of("operator"))
-      set.operator_settings.setting("operator_" + key, value);
+    describe_operator(context, set);
     auto path = context.output() / config.get<std::string>("out");
     products::write_observations(path, set);
     log::info("observed ", count, " windows of ", window, " frames (every ", every, ", ",
@@ -197,6 +196,17 @@ class Observe : public Stage {
   }
 
  private:
+  // The operator's type is part of the design the products describe; its
+  // other settings go with it as `operator_<key>`.
+  static void describe_operator(const StageContext& context, products::ObservationSet& set) {
+    for (const auto& [key, value] : context.settings_of("operator")) {
+      if (key == "type")
+        set.design.operator_type = value;
+      else
+        set.operator_settings.setting("operator_" + key, value);
+    }
+  }
+
   // The operator's output shape on the data's states, refused unless it
   // keeps the state's grid in its trailing dims (the mask is drawn on it).
   static std::vector<std::int64_t> observed_shape(const Config& config, const ObservationOperator& op,
@@ -279,7 +289,7 @@ class Observe : public Stage {
     const std::int64_t frames = data.frames;
     const double sigma_b = background_config.get<double>("sigma");
     const double drawn = background_config.has("perturbation") ? background_config.get<double>("perturbation") : sigma_b;
-    set.background_sigma = sigma_b;
+    set.design.background_sigma = sigma_b;
     at::Tensor previous;
     if (forecaster) {
       std::vector<std::int64_t> starts;
