@@ -20,6 +20,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/accumulate.h>
 
 #include <sstream>
 
@@ -130,20 +131,12 @@ class Observe : public Stage {
     const std::shared_ptr<Model> forecaster = background_model(config, state_shape, window, frames);
     // A forecast background starts from the frame before the window.
     const std::int64_t offset = forecaster ? 1 : 0;
-    {
-      double bytes = 8.0;
-      for (auto n : shape) bytes *= static_cast<double>(n);
-      // The states, their windows, the observations and the background.
-      check_memory(config, "data", 4 * bytes, "observing " + shape_text(shape) + " float64 values");
-    }
+    // The states, their windows, the observations and the background.
+    check_memory(config, "data", 4 * 8.0 * static_cast<double>(c10::multiply_integers(shape)),
+                 "observing " + shape_text(shape) + " float64 values");
     at::Tensor states = data.states();
     const std::int64_t per_sample = (frames - offset) / window;
-    at::Tensor windows = states.slice(1, offset, offset + per_sample * window).reshape([&] {
-      std::vector<std::int64_t> s = {shape[0] * per_sample, window};
-      s.insert(s.end(), state_shape.begin(), state_shape.end());
-      return s;
-    }());
-    windows = normalisation.normalise(windows, 2);
+    const at::Tensor windows = normalisation.normalise(cut_into_windows(states, offset, per_sample, window), 2);
 
     products::ObservationSet set;
     set.state = spec;
@@ -154,12 +147,7 @@ class Observe : public Stage {
     set.design.seed = context.seed();
     set.design.mask_design = mask_design;
     set.design.mask_fraction = mask.to(at::kDouble).mean().item<double>();
-    for (std::size_t d = 0; d < out_shape.size(); ++d) {
-      if (d + spatial >= out_shape.size())
-        set.observation_dims.push_back(spec.dims[spec.dims.size() - (out_shape.size() - d)].name);
-      else
-        set.observation_dims.push_back(out_shape.size() - spatial > 1 ? "channel_" + std::to_string(d) : "channel");
-    }
+    set.observation_dims = observation_dims(spec, out_shape, spatial);
 
     set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
 
@@ -196,6 +184,29 @@ class Observe : public Stage {
   }
 
  private:
+  // (samples, frames, state...) -> (samples x per_sample, window, state...):
+  // consecutive windows of each sample from frame `offset` on.
+  static at::Tensor cut_into_windows(const at::Tensor& states, std::int64_t offset, std::int64_t per_sample,
+                                     std::int64_t window) {
+    std::vector<std::int64_t> shape = {states.size(0) * per_sample, window};
+    for (std::int64_t d = 2; d < states.dim(); ++d) shape.push_back(states.size(d));
+    return states.slice(1, offset, offset + per_sample * window).reshape(shape);
+  }
+
+  // The names of an observed frame's dims: the state's grid dims, after the
+  // operator's channel dims (channel, or channel_0, channel_1, ...).
+  static std::vector<std::string> observation_dims(const StateSpec& spec, const std::vector<std::int64_t>& observed,
+                                                   std::size_t spatial) {
+    std::vector<std::string> dims;
+    for (std::size_t d = 0; d < observed.size(); ++d) {
+      if (d + spatial >= observed.size())
+        dims.push_back(spec.dims[spec.dims.size() - (observed.size() - d)].name);
+      else
+        dims.push_back(observed.size() - spatial > 1 ? "channel_" + std::to_string(d) : "channel");
+    }
+    return dims;
+  }
+
   // The operator's type is part of the design the products describe; its
   // other settings go with it as `operator_<key>`.
   static void describe_operator(const StageContext& context, products::ObservationSet& set) {
