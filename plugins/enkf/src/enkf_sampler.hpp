@@ -1,6 +1,6 @@
 // sampler.enkf: the analysis step of an ensemble Kalman filter as an
 // assim::Sampler. It analyses frame 0 of the problem starting from
-// `problem.forecast`; cycling (the forecast between analyses) belongs to the
+// `problem.forecast()`; cycling (the forecast between analyses) belongs to the
 // stage that calls it.
 #pragma once
 

@@ -140,19 +140,19 @@ class ASSIM_API AssimilationProblem {
 // by that (not by which keys an experiment happens to give) and refuses a
 // missing piece before anything runs.
 struct ASSIM_API SamplerNeeds {
-  bool prior = false;             // problem.prior: a score-based sampler
-  bool forecast = false;          // problem.forecast: a filter, cycled with a model between analyses
+  bool prior = false;             // problem.prior(): a score-based sampler
+  bool forecast = false;          // problem.forecast(): a filter, cycled with a model between analyses
   std::int64_t min_members = 1;   // the fewest members it works with
-  bool differentiable_model = false;  // problem.model, with Model::differentiable()
-  bool climatology = false;       // problem.climatology
+  bool differentiable_model = false;  // problem.model(), with Model::differentiable()
+  bool climatology = false;       // problem.climatology()
   // One member only: the estimate is a function of the observations, so
   // more members would be copies and their zero spread a false certainty.
   bool deterministic = false;
   // Its analysis at a grid point needs no other point's analysis (a
   // localised filter such as the LETKF): it may be asked for some points
-  // only (problem.analysed_points), so that one analysis is split over ranks.
+  // only (problem.analysed_points()), so that one analysis is split over ranks.
   bool local = false;
-  // problem.background: it cannot estimate without a background of frame 0
+  // problem.background(): it cannot estimate without a background of frame 0
   // (a learned estimator that takes one as an input).
   bool background = false;
   // The one state shape it works on (a learned estimator's network); empty: any.
