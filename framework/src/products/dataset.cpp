@@ -1,5 +1,6 @@
 #include "products/products.hpp"
 #include "products/schema.hpp"
+#include "products/table.hpp"
 #include "products/tensor_io.hpp"
 
 #include <assim/digest.hpp>
@@ -20,77 +21,103 @@ std::vector<std::int64_t> Dataset::shape() const {
   return s;
 }
 
+namespace {
+
+// What a dataset's file holds besides its spec; the table binds these fields.
+struct DatasetFields {
+  std::vector<int> trajectory, piece;
+  std::vector<double> piece_start;
+  at::Tensor states, mean, std;
+  std::int64_t frame_steps = 0;
+};
+
+Table dataset_table(DatasetFields& d, const StateSpec& spec, const Attributes* settings = nullptr) {
+  Table t;
+  t.stage = "generate";
+  t.title = "trajectories of " + spec.long_name;
+  t.state = spec;
+  t.frame_steps = d.frame_steps;
+  const std::string normalisation = " over trajectories, time and space, for normalisation";
+  t.entries = {
+      Dim{"sample", Dim::Coordinate::index, "piece of a trajectory: sample = piece * trajectories + trajectory"},
+      Dim{"time", Dim::Coordinate::time, "time since the start of the piece"},
+      StateDims{},
+      Variable{"trajectory", {"sample"}, "", "trajectory (independent initial state) the sample comes from",
+               &d.trajectory, Stored::integer},
+      Variable{"piece", {"sample"}, "", "index of the piece within its trajectory", &d.piece, Stored::integer},
+      Variable{"piece_start", {"sample"}, spec.time_units, "start of the piece, counted from the end of the spin-up",
+               &d.piece_start},
+      Variable{spec.variable, with({"sample", "time"}, state_dim_names(spec)), spec.units, spec.long_name, &d.states},
+      Variable{spec.variable + "_mean", channel_dims(spec), spec.units, "mean" + normalisation, &d.mean},
+      Variable{spec.variable + "_std", channel_dims(spec), spec.units, "standard deviation" + normalisation, &d.std},
+  };
+  t.attributes = {{"sample_every_steps", &d.frame_steps}};
+  t.settings = settings;
+  return t;
+}
+
+}  // namespace
+
 Dataset read_dataset(const StageInput& input) {
   Dataset d;
   d.path = product_of(input);
   auto file = netcdf::File::open(d.path);
-  const std::string variable = file.text_attribute("", "state_variable");
-  d.spec = read_state(file, variable, 2);
-  const auto shape = file.shape(variable);
+  DatasetFields fields;
+  StateSpec named;  // the state variable's name is all the table needs to find the spec
+  named.variable = file.text_attribute("", "state_variable");
+  d.spec = state_of(file, dataset_table(fields, named), &fields.states);
+  const Table table = dataset_table(fields, d.spec);
+  read(file, table, {&fields.std});
+  const auto shape = file.shape(d.spec.variable);
   d.samples = static_cast<std::int64_t>(shape[0]);
   d.frames = static_cast<std::int64_t>(shape[1]);
-  d.frame_steps = static_cast<std::int64_t>(number(file, "sample_every_steps"));
-  d.std = read_tensor(file, variable + "_std").reshape({-1});
+  d.frame_steps = fields.frame_steps;
+  d.std = fields.std.reshape({-1});
   return d;
 }
 
+// The fields the writer's table binds, and the table.
+struct DatasetWriter::Parts {
+  DatasetFields fields;
+  Table table;
+};
+
 DatasetWriter::DatasetWriter(const std::filesystem::path& path, const StateSpec& spec, std::int64_t samples,
                              std::int64_t frames, std::int64_t frame_steps, const Attributes& attributes)
-    : file_(netcdf::File::create(path)), spec_(spec), frames_(frames) {
-  define_index(file_, "sample", samples, "piece of a trajectory: sample = piece * trajectories + trajectory");
-  define_time(file_, frames, spec, "time since the start of the piece");
-  define_state(file_, spec);
-  file_.variable("trajectory", "int", {"sample"});
-  file_.attribute("trajectory", "long_name", "trajectory (independent initial state) the sample comes from");
-  file_.variable("piece", "int", {"sample"});
-  file_.attribute("piece", "long_name", "index of the piece within its trajectory");
-  file_.variable("piece_start", "double", {"sample"});
-  file_.attribute("piece_start", "units", spec.time_units);
-  file_.attribute("piece_start", "long_name", "start of the piece, counted from the end of the spin-up");
-  file_.variable(spec.variable, "double", with({"sample", "time"}, state_dim_names(spec)));
-  file_.attribute(spec.variable, "units", spec.units);
-  file_.attribute(spec.variable, "long_name", spec.long_name);
-  for (const char* stat : {"_mean", "_std"}) {
-    file_.variable(spec.variable + stat, "double", channel_dims(spec));
-    file_.attribute(spec.variable + stat, "units", spec.units);
-    file_.attribute(spec.variable + stat, "long_name",
-                    std::string(stat == std::string("_mean") ? "mean" : "standard deviation") +
-                        " over trajectories, time and space, for normalisation");
-  }
-  file_.attribute("", "Conventions", "CF-1.8");
-  file_.attribute("", "title", "trajectories of " + spec.long_name);
-  file_.attribute("", "source", "assim " ASSIM_SDK_VERSION " generate stage");
-  file_.attribute("", "sample_every_steps", static_cast<double>(frame_steps));
-  attributes.write(file_);
-  file_.end_definitions();
-  write_index(file_, "sample", samples);
-  write_time(file_, frames, frame_steps, spec);
-  write_state_coordinates(file_, spec);
+    : parts_(std::make_unique<Parts>()), spec_(spec) {
+  parts_->fields.frame_steps = frame_steps;
+  parts_->table = dataset_table(parts_->fields, spec, &attributes);
+  file_.emplace(create(path, parts_->table, {{"sample", samples}, {"time", frames}}));
 }
+
+DatasetWriter::~DatasetWriter() = default;
 
 void DatasetWriter::write_samples(std::int64_t first, const std::vector<int>& trajectory, const std::vector<int>& piece,
                                   const std::vector<double>& piece_start) {
-  std::vector<std::size_t> start = {static_cast<std::size_t>(first)}, count = {trajectory.size()};
-  file_.write("trajectory", start, count, trajectory.data());
-  file_.write("piece", start, count, piece.data());
-  file_.write("piece_start", start, count, piece_start.data());
+  const std::vector<std::size_t> start = {static_cast<std::size_t>(first)};
+  auto& f = parts_->fields;
+  write_part(*file_, parts_->table, &f.trajectory, start, at::tensor(at::ArrayRef<int>(trajectory), at::kInt));
+  write_part(*file_, parts_->table, &f.piece, start, at::tensor(at::ArrayRef<int>(piece), at::kInt));
+  write_part(*file_, parts_->table, &f.piece_start, start, at::tensor(at::ArrayRef<double>(piece_start), at::kDouble));
 }
 
 void DatasetWriter::write_frame(std::int64_t first, std::int64_t frame, const at::Tensor& states) {
-  at::Tensor t = states.to(at::kDouble).contiguous();
-  std::vector<std::size_t> start(2 + spec_.dims.size(), 0), count = {static_cast<std::size_t>(t.size(0)), 1};
+  std::vector<std::size_t> start(2 + spec_.dims.size(), 0);
   start[0] = static_cast<std::size_t>(first);
   start[1] = static_cast<std::size_t>(frame);
-  for (const auto& d : spec_.dims) count.push_back(static_cast<std::size_t>(d.size));
-  file_.write(spec_.variable, start, count, t.data_ptr<double>());
+  // (n, state dims...) as (n, 1 frame, state dims...)
+  write_part(*file_, parts_->table, &parts_->fields.states, start, states.unsqueeze(1));
 }
 
 void DatasetWriter::finish(const std::vector<double>& mean, const std::vector<double>& std) {
-  const std::size_t rank = has_channel_dim(spec_) ? 1 : 0;
-  std::vector<std::size_t> start(rank, 0), count(rank, mean.size());
-  file_.write(spec_.variable + "_mean", start, count, mean.data());
-  file_.write(spec_.variable + "_std", start, count, std.data());
-  file_.close();
+  const std::vector<std::size_t> start(has_channel_dim(spec_) ? 1 : 0, 0);
+  auto values = [&](const std::vector<double>& v) {
+    const at::Tensor t = at::tensor(at::ArrayRef<double>(v), at::kDouble);
+    return start.empty() ? t.reshape({}) : t;
+  };
+  write_part(*file_, parts_->table, &parts_->fields.mean, start, values(mean));
+  write_part(*file_, parts_->table, &parts_->fields.std, start, values(std));
+  file_->close();
 }
 
 }  // namespace assim::products

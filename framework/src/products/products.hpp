@@ -127,6 +127,9 @@ class DatasetWriter {
  public:
   DatasetWriter(const std::filesystem::path& path, const StateSpec& spec, std::int64_t samples, std::int64_t frames,
                 std::int64_t frame_steps, const Attributes& attributes);
+  ~DatasetWriter();
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
   // Which trajectory and piece samples first.. come from, and the piece's start time.
   void write_samples(std::int64_t first, const std::vector<int>& trajectory, const std::vector<int>& piece,
                      const std::vector<double>& piece_start);
@@ -136,9 +139,10 @@ class DatasetWriter {
   void finish(const std::vector<double>& mean, const std::vector<double>& std);
 
  private:
-  netcdf::File file_;
+  struct Parts;  // the table (products/dataset.cpp) and the fields it binds
+  std::unique_ptr<Parts> parts_;
   StateSpec spec_;
-  std::int64_t frames_;
+  std::optional<netcdf::File> file_;
 };
 
 // -- observation set: the assimilation problems of an observe stage -----------

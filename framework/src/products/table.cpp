@@ -260,6 +260,31 @@ void write(const std::filesystem::path& path, const Table& table) {
   file.close();
 }
 
+netcdf::File create(const std::filesystem::path& path, const Table& table, const Sizes& sizes) {
+  auto file = netcdf::File::create(path);
+  Sizes all = sizes;
+  for (const auto& d : table.state.dims) all.emplace(d.name, d.size);
+  define(file, table, all);
+  return file;
+}
+
+void write_part(netcdf::File& file, const Table& table, const void* field, const std::vector<std::size_t>& start,
+                const at::Tensor& values) {
+  const Variable& v = variable_of(table, field);
+  std::vector<std::size_t> count(start.size() - static_cast<std::size_t>(values.dim()), 1);
+  for (auto n : values.sizes()) count.push_back(static_cast<std::size_t>(n));
+  if (v.stored == Stored::integer) {
+    const at::Tensor t = values.to(at::kInt).contiguous();
+    file.write(v.name, start, count, t.data_ptr<int>());
+  } else if (v.stored == Stored::single) {
+    const at::Tensor t = values.to(at::kFloat).contiguous();
+    file.write(v.name, start, count, t.data_ptr<float>());
+  } else {
+    const at::Tensor t = values.to(at::kDouble).contiguous();
+    file.write(v.name, start, count, t.data_ptr<double>());
+  }
+}
+
 std::string units_of(const netcdf::File& file, const Table& table, const void* field) {
   const Variable& v = variable_of(table, field);
   return schema::text_or(file, v.name, "units");

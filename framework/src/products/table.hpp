@@ -85,6 +85,16 @@ struct Table {
 // A new file at `path` holding the table.
 void write(const std::filesystem::path& path, const Table& table);
 
+// A product written in parts (the dataset, frame by frame): a new file at
+// `path` with every entry of the table defined, each dim sized by `sizes` or
+// the state, and the coordinates written; write_part then fills the
+// variables, and the caller closes the file.
+netcdf::File create(const std::filesystem::path& path, const Table& table, const std::map<std::string, std::int64_t>& sizes);
+// `values` into the variable bound to `field`, from `start` (one index per
+// dim of the variable; the values' shape, padded with leading ones, is the count).
+void write_part(netcdf::File& file, const Table& table, const void* field, const std::vector<std::size_t>& start,
+                const at::Tensor& values);
+
 // The units attribute of the variable bound to `field`, as the file has it
 // (a reader's spec comes back out of the file).
 std::string units_of(const netcdf::File& file, const Table& table, const void* field);
