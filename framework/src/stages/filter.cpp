@@ -14,6 +14,7 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/workers.hpp>
 #include <assim/memory.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
@@ -148,13 +149,16 @@ class Filter : public Stage {
                              "filter has none of: give it background_covariance: climatology (B from "
                              "climatology_samples states of a free run), diagonal or spectral");
     // Each cycle holds the ensemble a few times over (forecast, analysis, the
-    // model's working copies: QG keeps about ten), and a B from the
-    // climatology holds its free run's states.
+    // model's working copies: QG keeps about ten), once per repetition in
+    // flight (one per worker), and a B from the climatology holds its free
+    // run's states.
     double state_bytes = 8;
     for (auto n : spec.shape()) state_bytes *= static_cast<double>(n);
     const auto members = config.get<std::int64_t>("members");
-    check_memory(config, "members", 16 * static_cast<double>(members) * state_bytes,
-                 std::to_string(members) + " members of states " + shape_text(spec.shape()));
+    const auto in_flight = std::min<std::int64_t>(workers::count(), config.get<std::int64_t>("repetitions"));
+    check_memory(config, "members", 16 * static_cast<double>(members * in_flight) * state_bytes,
+                 std::to_string(members) + " members of states " + shape_text(spec.shape()) + ", " +
+                     std::to_string(in_flight) + " repetition(s) in flight (--workers)");
     if (needs.climatology) {
       const auto samples = config.get<std::int64_t>("climatology_samples");
       check_memory(config, "climatology_samples", 2 * static_cast<double>(samples) * state_bytes,
