@@ -2,8 +2,8 @@
 # One experiment with every stage kind on one rank of one worker, on 2 workers, and on two MPI ranks
 # (mpirun -n 2, oversubscribed where the machine has fewer cores): the NetCDF
 # results must hold the same values bit for bit, with the stages run side by
-# side and, one at a time, each spreading stage (generate, filter, assimilate)
-# spread over both ranks, 2 ranks of 2 workers, and one cycled window on both ranks at once. Then a rank killed inside a stage: the run fails,
+# side and, one at a time, each spreading stage (generate, filter, assimilate,
+# and a fit, whose estimator is then compared) spread over both ranks, 2 ranks of 2 workers, and one cycled window on both ranks at once. Then a rank killed inside a stage: the run fails,
 # the stage has no result to reuse, and a rerun finishes it and gets the same
 # values. Timings (attributes and variables named *seconds*) are left out of
 # the comparison: they are measurements, not results.
@@ -50,6 +50,11 @@ for stage in truth etkf_l96 letkf_l96 by_sda by_letkf by_var4d by_fw; do
     || { cat "$work/log"; echo "FAIL: $stage on 2 ranks"; fail=1; }
   grep -q "stage $stage (.*): running on 2 ranks" "$work/log" || { echo "FAIL: $stage did not spread"; fail=1; }
 done
+# A fit shares each batch's shards among both ranks and takes the steps one
+# rank takes: the estimator it fits gives the same numbers.
+two run "$case" --workers 1 --threads 1 --output "$work/two" --only fit_fw --only by_fw --force > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: fit_fw on 2 ranks"; fail=1; }
+grep -q "stage fit_fw (.*): running on 2 ranks" "$work/log" || { echo "FAIL: fit_fw did not spread"; fail=1; }
 same "$work/one/ranks" "$work/two/ranks" "each stage spread"
 
 # One window of a LETKF cycled through it: both ranks work on that window

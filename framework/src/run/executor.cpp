@@ -9,6 +9,7 @@
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
 #include <assim/log.hpp>
+#include <assim/team.hpp>
 #include <assim/workers.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -19,6 +20,7 @@
 #include <exception>
 #include <functional>
 #include <new>
+#include <optional>
 #include <set>
 
 namespace assim {
@@ -100,7 +102,7 @@ Executor::Order Executor::order(const std::vector<Due>& due, const std::vector<s
   std::vector<std::set<std::string>> named;  // the components each batch names
   for (std::size_t k = 0; k < mine.size(); ++k) {
     const auto& entry = graph_.stage(due[mine[k]].name);
-    if (runner.size() > 1 || entry.stage->spreads_over_workers()) {
+    if (runner.size() > 1 || entry.stage->spreads()) {
       order.alone.push_back(k);
       continue;
     }
@@ -187,7 +189,13 @@ void Executor::run_stage(const Due& due, const std::map<std::string, std::string
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t sent = group.bytes_sent();
   try {
-    group.together([&] { entry.stage->run(context); });
+    group.together([&] {
+      // A stage on several ranks shares its items among them (sdk team.hpp: a fit's shards).
+      std::optional<team::Scope> team;
+      if (group.size() > 1)
+        team.emplace(group.rank(), group.size(), [&group](const std::string& bytes) { return group.all_gather(bytes); });
+      entry.stage->run(context);
+    });
   } catch (const RemoteFailure&) {
     if (writer) folder_.failed(partial);
     throw;

@@ -55,8 +55,6 @@ Stage::~Stage() = default;
 
 bool Stage::spreads() const { return false; }
 
-bool Stage::spreads_over_workers() const { return spreads(); }
-
 Stage::Part Stage::cheapest_part() const { return {}; }
 
 void Stage::check(const Config&, const std::map<std::string, Config>&) const {}

@@ -40,9 +40,9 @@ class Train : public Stage {
     return "fit a learned prior, or a learned estimator through an observe stage's design, to a generated dataset";
   }
   Parameters parameters() const override { return fields().parameters(); }
-  // A fit differentiates its batches' shards on the workers (the learned
-  // components of score_prior do; sdk workers.hpp), not on ranks.
-  bool spreads_over_workers() const override { return true; }
+  // A fit differentiates its batches' shards on the workers of every rank
+  // that runs it (the learned components of score_prior do; sdk team.hpp).
+  bool spreads() const override { return true; }
 
   // The fit's settings are TrainingOptions' fields, defaults included.
   static Fields<TrainingOptions> fields() {

@@ -7,6 +7,7 @@
 #include <assim/log.hpp>
 #include <assim/memory.hpp>
 #include <assim/shape.hpp>
+#include <assim/team.hpp>
 #include <assim/write_file.hpp>
 
 #include <algorithm>
@@ -216,7 +217,7 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   }
   // Sampled as a network loaded from the files would be (load).
   net_ = computing_as(fit_network(plan, options, device), chosen.sampling.compute);
-  assim::write_file(options.output / "precision.txt", chosen.record);
+  if (assim::team::writes()) assim::write_file(options.output / "precision.txt", chosen.record);
   fitted_ = true;
 }
 

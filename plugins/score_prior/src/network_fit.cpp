@@ -5,6 +5,7 @@
 #include <assim/log.hpp>
 #include <assim/progress.hpp>
 #include <assim/shape.hpp>
+#include <assim/team.hpp>
 #include <assim/workers.hpp>
 #include <assim/write_file.hpp>
 
@@ -263,8 +264,12 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     throw assim::Error(who + ": fit needs a checkpoints folder and an output folder");
   if (plan.per_epoch < 1) throw assim::Error(who + ": nothing to train on");
   if (plan.shards < 1) throw assim::Error(who + ": shards must be >= 1");
-  fs::create_directories(options.checkpoints);
-  fs::create_directories(options.output);
+  // On the ranks that join a leader the fit computes and shares; the leader writes.
+  const bool writes = assim::team::writes();
+  if (writes) {
+    fs::create_directories(options.checkpoints);
+    fs::create_directories(options.output);
+  }
   const Architecture& arch = plan.architecture;
   const bool validate = plan.validation_loss && plan.validation_size > 0;
   const std::int64_t shards = plan.shards;
@@ -338,8 +343,9 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   UNet& fitted = average ? average->network() : net;
   assim::log::info(who, ": fitting ", net->parameter_count(), " parameters on ", device.str(), " in ",
                    plan.compute.text(), average ? ", weights averaged with decay " + std::to_string(options.ema) : "",
-                   ", batches in ", shards, " shard(s) on ", std::min<std::int64_t>(shards, assim::workers::count()),
-                   " worker(s)");
+                   ", batches in ", shards, " shard(s) on ",
+                   assim::team::size() > 1 ? std::to_string(assim::team::size()) + " ranks of " : std::string(),
+                   std::min<std::int64_t>(shards, assim::workers::count()), " worker(s)");
   // One set of weights, read by every shard at once; each shard's gradient
   // is its own (autograd::grad, not backward: nothing accumulates into the
   // shared .grad while the shards run).
@@ -382,7 +388,6 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
   };
 
   assim::Progress progress("fit " + who, (options.epochs - start) * plan.per_epoch, "sample");
-  std::vector<std::vector<at::Tensor>> gradients(static_cast<std::size_t>(shards));
   std::vector<double> shard_losses(static_cast<std::size_t>(shards));
   for (std::int64_t epoch = start; epoch < options.epochs; ++epoch) {
     const auto began = std::chrono::steady_clock::now();
@@ -396,39 +401,44 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       for (auto& group : optimiser.param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       auto shard_size = [&](std::int64_t k) { return b * (k + 1) / shards - b * k / shards; };
-      // Each shard's loss and gradient, weighted by its share of the batch:
-      // their sum is the gradient of the batch's mean loss.
-      assim::workers::each(shards, [&](std::int64_t k) {
-        const auto i = static_cast<std::size_t>(k);
-        gradients[i].clear();
-        shard_losses[i] = 0;
+      // Each shard's loss and gradient, weighted by its share of the batch
+      // (their sum is the gradient of the batch's mean loss), on the workers
+      // of every rank that runs the stage (sdk team.hpp): {loss, one
+      // gradient per parameter}, nothing for a shard of no samples.
+      const auto shard_results = assim::team::share(shards, [&](std::int64_t k) -> std::vector<at::Tensor> {
         const std::int64_t count = shard_size(k);
-        if (count == 0) return;  // a batch of fewer samples than shards
+        if (count == 0) return {};  // a batch of fewer samples than shards
         torch::AutoGradMode grad_on(true);
         auto rng = shard_generator(options.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(s),
                                    static_cast<std::uint64_t>(k));
         auto gen = at::make_generator<at::CPUGeneratorImpl>(rng());
         const at::Tensor loss = plan.batch_loss(net, count, rng, gen);
-        shard_losses[i] = loss.item<double>();
         const at::Tensor share = torch::full({}, static_cast<double>(count) / static_cast<double>(b), loss.options());
-        gradients[i] = torch::autograd::grad({loss}, parameters, {share}, /*retain_graph=*/false,
-                                             /*create_graph=*/false, /*allow_unused=*/true);
+        std::vector<at::Tensor> out = {loss.detach().to(at::kDouble)};
+        for (auto& g : torch::autograd::grad({loss}, parameters, {share}, /*retain_graph=*/false,
+                                             /*create_graph=*/false, /*allow_unused=*/true))
+          out.push_back(std::move(g));
+        return out;
       });
-      // Summed in shard order, here: the same sum on any number of workers.
-      // The first shard's gradient is copied: autograd may hand one tensor to
-      // two parameters, and clipping scales the sum in place.
+      for (std::int64_t k = 0; k < shards; ++k) {
+        const auto& shard = shard_results[static_cast<std::size_t>(k)];
+        shard_losses[static_cast<std::size_t>(k)] = shard.empty() ? 0.0 : shard[0].item<double>();
+      }
+      // Summed in shard order, here: the same sum on any number of workers
+      // and ranks. The first shard's gradient is copied: autograd may hand
+      // one tensor to two parameters, and clipping scales the sum in place.
       for (std::size_t p = 0; p < parameters.size(); ++p) {
         at::Tensor total;
-        for (const auto& shard : gradients) {
-          if (shard.empty() || !shard[p].defined()) continue;
+        for (const auto& shard : shard_results) {
+          if (shard.empty() || !shard[p + 1].defined()) continue;
+          const at::Tensor gradient = shard[p + 1].to(parameters[p].device());  // another rank's arrive on the CPU
           if (total.defined())
-            total.add_(shard[p]);
+            total.add_(gradient);
           else
-            total = shard[p].clone();
+            total = gradient.clone();
         }
         parameters[p].mutable_grad() = total;
       }
-      for (auto& shard : gradients) shard.clear();
       // The gradient's norm, logged per epoch: how often the bound binds and
       // how large the spikes it cuts are.
       const double norm = torch::nn::utils::clip_grad_norm_(
@@ -465,8 +475,9 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
     // Checkpoint selection by validation loss (reference, "Training").
     if (validate && val_loss < best) {
       best = val_loss;
-      write_model(best_file);
+      if (writes) write_model(best_file);
     }
+    if (!writes) continue;
 
     torch::serialize::OutputArchive archive;
     archive.write("format", c10::IValue(checkpoint_format));
@@ -489,6 +500,7 @@ UNet fit_network(const FitPlan& plan, const TrainingOptions& options, const torc
       if (old < epoch) fs::remove(checkpoint_path(options.checkpoints, old));
   }
   progress.finish();
+  if (!writes) return fitted;
 
   write_model(options.output / "final.pt");
   if (validate && fs::exists(best_file)) {

@@ -7,6 +7,7 @@
 #include <assim/log.hpp>
 #include <assim/memory.hpp>
 #include <assim/shape.hpp>
+#include <assim/team.hpp>
 #include <assim/write_file.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -220,7 +221,7 @@ void ScorePrior::fit(const assim::TrainingData& data, const assim::TrainingOptio
   }
   // Sampled as a network loaded from the files would be (load).
   net_ = computing_as(fit_network(plan, options, device_), chosen.sampling.compute);
-  assim::write_file(options.output / "precision.txt", chosen.record);
+  if (assim::team::writes()) assim::write_file(options.output / "precision.txt", chosen.record);
 }
 
 void ScorePrior::load(const fs::path& folder) {

@@ -2,6 +2,7 @@
 
 #include <assim/log.hpp>
 #include <assim/shape.hpp>
+#include <assim/team.hpp>
 #include <assim/write_file.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -584,6 +585,23 @@ std::string read_text(const fs::path& file) {
 
 }  // namespace
 
+namespace {
+
+// The ranks that fit together (sdk team.hpp) compute as their leader chose:
+// each measures on its own, and near the margin their timings can disagree.
+void agree_with_leader(Choice& choice) {
+  if (assim::team::size() < 2 || choice.candidates.size() < 2) return;
+  std::int64_t mine = 0;
+  while (choice.candidates[static_cast<std::size_t>(mine)].name() != choice.compute.name()) ++mine;
+  // One item per rank, item r on rank r: item 0 is the leader's.
+  const auto all = assim::team::share(assim::team::size(), [&](std::int64_t) {
+    return std::vector<at::Tensor>{at::scalar_tensor(mine, at::kLong)};
+  });
+  choice.compute = choice.candidates[static_cast<std::size_t>(all[0][0].item<std::int64_t>())];
+}
+
+}  // namespace
+
 FitCompute fit_compute(const Architecture& a, const Compute& settings, const Workload& training,
                        const Workload& sampling, const fs::path& checkpoints, const torch::Device& device) {
   FitCompute chosen;
@@ -611,6 +629,8 @@ FitCompute fit_compute(const Architecture& a, const Compute& settings, const Wor
   }
   chosen.fit = choose_compute(a, settings, training);
   chosen.sampling = choose_compute(a, settings, sampling);
+  agree_with_leader(chosen.fit);
+  agree_with_leader(chosen.sampling);
   std::ostringstream record;
   record << "fit: " << chosen.fit.compute.name() << "\n"
          << "sampling: " << chosen.sampling.compute.name() << "\n"
@@ -621,7 +641,7 @@ FitCompute fit_compute(const Architecture& a, const Compute& settings, const Wor
               "whose best time is within " << std::lround((preference_margin - 1) * 100)
            << " % of the fastest (plugins/score_prior/src/unet.hpp)\n";
   chosen.record = record.str();
-  if (settings.auto_precision || settings.auto_layout) {
+  if ((settings.auto_precision || settings.auto_layout) && assim::team::writes()) {
     fs::create_directories(checkpoints);
     assim::write_file(kept, chosen.record);
   }

@@ -10,9 +10,9 @@
 
 // The contract a plugin shares with the host, in libassim_sdk: the info
 // record, Component and the four interfaces with their problem types, Config,
-// Parameters and Registrar, the errors, logging, Progress and the workers
-// (these last three hold process-wide state: the log's lock, which progress
-// line is outermost, how many workers run).
+// Parameters and Registrar, the errors, logging, Progress, the workers and
+// the team (these last four hold process-wide state: the log's lock, which
+// progress line is outermost, how many workers run, the ranks running a stage).
 #define ASSIM_API __attribute__((visibility("default")))
 // The toolkit, a static library (AssimSDK::toolkit, linked into each plugin
 // with AssimSDK::sdk): helpers a plugin may use (the diffusion schedule,

@@ -88,14 +88,11 @@ class Stage {
   virtual void check(const Config& config, const std::map<std::string, Config>& inputs) const;
   virtual void run(StageContext& context) const = 0;
   // Whether run() spreads its work over the ranks of context.ranks() (every
-  // rank calls it, the leader gathers and writes). A stage that does not
-  // runs on one rank, and the runner gives the others other stages.
+  // rank calls it, the leader gathers and writes) and over the workers of
+  // each. A stage that does not runs on one rank, side by side with the
+  // other such stages of its level, one per worker, and the runner gives the
+  // other ranks other stages.
   virtual bool spreads() const;
-  // Whether run() spreads its work over the workers of its rank (every stage
-  // that spreads() does; a fit spreads its batches' shards over them but not
-  // over ranks). A stage that does not runs side by side with the other
-  // such stages of its level, one per worker.
-  virtual bool spreads_over_workers() const;
   // Files the stage reads besides those its input_file() parameters name
   // (the arrays a meta.json lists), by a key for the record; relative paths
   // are taken from `experiment_folder`. Their bytes are in the stage's hash.
