@@ -39,7 +39,8 @@ assim::Fields<Architecture> fields() {
                       "(setting II)");
   p.unbound()
       .real("weight_penalty", 0, "", "lambda of the Gaussian weight prior, lambda |w|^2 added to the mean squared "
-            "error (eq. 21's |w - w~|^2 / c with w~ = 0); 0: none")
+            "error (eq. 21's |w - w~|^2 / c with w~ = 0); > 0: the fit's AdamW then decays no weights (the train "
+            "stage's weight_decay is not applied), so that the loss is eq. 21's alone; 0: none")
       .at_least(0);
   add_network_fields(p);
   add_compute_fields(p.unbound());
@@ -174,6 +175,15 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   check_operator(data.observation_operator(), "the training pairs");
   const torch::Device device = training_device(options.device, who);
   if (!device.is_cpu()) throw assim::Error(std::string(who) + ": trains on the CPU only so far; use device: cpu");
+  // Eq. 21 exactly: with weight_penalty > 0 the penalty is the Gaussian weight
+  // prior, and AdamW's decoupled decay would be a second one on top of it.
+  assim::TrainingOptions fit_options = options;
+  if (weight_penalty_ > 0) {
+    if (options.weight_decay > 0)
+      assim::log::info(who, ": AdamW decays no weights (the train stage's weight_decay ", options.weight_decay,
+                       " is not applied): weight_penalty ", weight_penalty_, " is eq. 21's weight prior");
+    fit_options.weight_decay = 0;
+  }
   FitPlan plan;
   plan.who = who;
   plan.format = format;
@@ -216,7 +226,7 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
     };
   }
   // Sampled as a network loaded from the files would be (load).
-  net_ = computing_as(fit_network(plan, options, device), chosen.sampling.compute);
+  net_ = computing_as(fit_network(plan, fit_options, device), chosen.sampling.compute);
   if (assim::team::writes()) assim::write_file(options.output / "precision.txt", chosen.record);
   fitted_ = true;
 }

@@ -7,7 +7,9 @@
 //   L(w) = mean over pairs and entries of (x - F_w(y))^2 + weight_penalty |w|^2,
 //
 // eq. 21 with the Gaussian weight prior w~ = 0 and c^-1 = weight_penalty
-// times the number of entries summed. Deterministic: one member, no spread.
+// times the number of entries summed; with weight_penalty > 0 the fit's AdamW
+// decays no weights (its decay would be a second weight prior).
+// Deterministic: one member, no spread.
 #pragma once
 
 #include "unet.hpp"
