@@ -360,7 +360,7 @@ def main():
     e.write()
 
     e = Experiment("sda_clip_cpu.yaml", "SDA with SOAD's clip on velocity, on the state prior trained 40 epochs.",
-                   "SDA with the clipped guidance step (clip: true) at gamma 0.01, 0.03 and 0.1 beside SDA at gamma "
+                   "SDA with SOAD's clip of the guidance step at gamma 0.01, 0.03 and 0.1 beside SDA at gamma "
                    "100 and SOAD, velocity, settings I and II, p = 1, N = 1, 4 windows of different flows x 4 "
                    "members, 32 x 32")
     # On velocity the explicit step needs gamma 100, which mutes the
