@@ -219,9 +219,9 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
                                   ? data.validation().observations.size(1)
                                   : data.draw()(batch, 0).observations.size(1);
   // Per frame, the network runs on windows of one frame, `frames` of them per window.
-  const FitCompute chosen =
-      per_frame_ ? fit_compute(arch_, compute_, {true, batch * frames, 1}, {false, frames, 1}, options.checkpoints, device)
-                 : fit_compute(arch_, compute_, {true, batch, frames}, {false, 1, frames}, options.checkpoints, device);
+  const Workload training = per_frame_ ? Workload{true, batch * frames, 1} : Workload{true, batch, frames};
+  const Workload sampling = per_frame_ ? Workload{false, frames, 1} : Workload{false, 1, frames};
+  const FitCompute chosen = fit_compute(arch_, compute_, training, sampling, options.checkpoints, device);
   assim::log::info(who, ": fits in ", chosen.fit.text());
   assim::log::info(who, ": samples in ", chosen.sampling.text());
   plan.compute = chosen.fit.compute;

@@ -263,7 +263,7 @@ TEST_CASE("the estimator refuses what it cannot estimate") {
                        doctest::Contains("1 to 3 entries"), assim::ConfigError);
 }
 
-TEST_CASE("per_frame: F_w(y_t) of frame t reads frame t alone (the background on frame 0); the whole-window one does not") {
+TEST_CASE("per_frame: F_w(y_t) of frame t reads frame t alone (and frame 0 the background); a whole window does not") {
   const auto real = at::TensorOptions().dtype(at::kDouble);
   const at::Tensor y = torch::randn({2, 5, 1, 8, 8}, real), m = torch::ones({2, 5, 1, 8, 8}, real);
   const at::Tensor b = torch::randn({2, 1, 8, 8}, real);
