@@ -359,6 +359,20 @@ def main():
                 soad_and_sda(e, op, mask, 1, setting)
     e.write()
 
+    e = Experiment("sda_clip_cpu.yaml", "SDA with SOAD's clip on velocity, on the state prior trained 40 epochs.",
+                   "SDA with SOAD's clip of the guidance step at gamma 0.01, 0.03 and 0.1 beside SDA at gamma "
+                   "100 and SOAD, velocity, settings I and II, p = 1, N = 1, 4 windows of different flows x 4 "
+                   "members, 32 x 32")
+    # On velocity the explicit step needs gamma 100, which mutes the
+    # guidance; the clip (sampler_settings_cpu.yaml, 8-epoch prior) removed
+    # that need. The same cells as rerun_grid_cpu.yaml's (their stages are
+    # shared), with the clip at the reference's gamma range, 1e-2..1e-1.
+    for setting in ["bg", "nobg"]:
+        soad_and_sda(e, "velocity", "all", 1, setting)
+        e.cell("velocity", "all", 1, setting, [f"sda_g{g}_k64_clip" for g in ["0p01", "0p03", "0p1"]],
+               gradient_clip=1, **converged)
+    e.write()
+
     e = Experiment("setting3_cpu.yaml", "Setting III: arctan, sin and velocity observed at once (10-channel z).",
                    "SOAD (10-channel z) and SDA (each operator's block at its own gamma) with three operators at once, "
                    "with background, p = 1 and 1/4, N = 1, on priors trained 40 epochs, 4 windows of different flows "

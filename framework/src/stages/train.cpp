@@ -73,7 +73,10 @@ class Train : public Stage {
     f.integer("batch_size", &TrainingOptions::batch_size, "windows", "windows per optimiser step").at_least(1);
     f.real("learning_rate", &TrainingOptions::learning_rate, "", "AdamW learning rate at the start, decayed linearly to 0")
         .above(0);
-    f.real("weight_decay", &TrainingOptions::weight_decay, "", "AdamW weight decay").at_least(0);
+    f.real("weight_decay", &TrainingOptions::weight_decay, "",
+           "AdamW weight decay (an estimator with weight_penalty > 0 decays nothing: its penalty is eq. 21's weight "
+           "prior)")
+        .at_least(0);
     f.real("ema", &TrainingOptions::ema, "",
            "decay of an exponential moving average of the weights, updated every optimiser step (warmed up as "
            "min(ema, (1 + step) / (10 + step))); the average is validated, selected and written; 0: none")

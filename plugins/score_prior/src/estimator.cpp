@@ -37,9 +37,15 @@ assim::Fields<Architecture> fields() {
   p.unbound().boolean("background", true,
                       "take the background of frame 0 as an input (setting I); false: the observations alone "
                       "(setting II)");
+  p.unbound().boolean("per_frame", false,
+                      "eq. 21's F_w(y_t): the network maps one frame's observations and mask (and, with background: "
+                      "true, the background on frame 0 alone) to that frame's state, frame by frame, trained on the "
+                      "window's frames as single-frame pairs; false: one network over the whole window, which sees "
+                      "every frame at once and so learns the dynamics between them");
   p.unbound()
       .real("weight_penalty", 0, "", "lambda of the Gaussian weight prior, lambda |w|^2 added to the mean squared "
-            "error (eq. 21's |w - w~|^2 / c with w~ = 0); 0: none")
+            "error (eq. 21's |w - w~|^2 / c with w~ = 0); > 0: the fit's AdamW then decays no weights (the train "
+            "stage's weight_decay is not applied), so that the loss is eq. 21's alone; 0: none")
       .at_least(0);
   add_network_fields(p);
   add_compute_fields(p.unbound());
@@ -55,6 +61,7 @@ Estimator::Estimator(const assim::Config& config)
     : arch_(fields().read(config)),
       state_shape_(config.get<std::vector<std::int64_t>>("state_shape")),
       background_(config.get<bool>("background")),
+      per_frame_(config.get<bool>("per_frame")),
       weight_penalty_(config.get<double>("weight_penalty")),
       settings_(config.yaml()) {
   GridShape shape;
@@ -82,7 +89,8 @@ Estimator::Estimator(const assim::Config& config)
                                 list_text(state_shape_));
   observation_channels_ = product(observation_shape_, 0, observation_shape_.size() - grid);
   arch_.timed = false;
-  arch_.channels_in = 2 * observation_channels_ + (background_ ? state_channels_ : 0);
+  // Per frame, the background comes with a channel saying on which frame it is given, as the mask does for y.
+  arch_.channels_in = 2 * observation_channels_ + (background_ ? state_channels_ + (per_frame_ ? 1 : 0) : 0);
   arch_.channels_out = state_channels_;
   const double weights = arch_.parameter_estimate();
   assim::check_memory(config, "channels", 16 * weights,
@@ -121,7 +129,16 @@ at::Tensor Estimator::inputs(const at::Tensor& observations, const at::Tensor& m
     if (background.sizes().vec() != shape)
       throw assim::Error(std::string(who) + ": the background must have shape " + assim::shape_text(shape) +
                          ", got " + assim::shape_text(background.sizes()));
-    parts.push_back(background.reshape({b, 1, state_channels_, h, w}).expand({b, l, state_channels_, h, w}));
+    const at::Tensor first = background.reshape({b, 1, state_channels_, h, w});
+    if (!per_frame_) {
+      parts.push_back(first.expand({b, l, state_channels_, h, w}));
+    } else {
+      // The background observes frame 0 only: F_w(y_0, x_b) there, F_w(y_t) elsewhere.
+      parts.push_back(at::cat({first, at::zeros({b, l - 1, state_channels_, h, w}, first.options())}, 1));
+      at::Tensor given = at::zeros({b, l, 1, h, w}, first.options());
+      given.select(1, 0).fill_(1);
+      parts.push_back(given);
+    }
   }
   return at::cat(parts, 2).to(torch::kFloat);
 }
@@ -133,9 +150,12 @@ at::Tensor Estimator::estimate(const at::Tensor& observations, const at::Tensor&
 
 at::Tensor Estimator::estimate(UNet net, const at::Tensor& observations, const at::Tensor& mask,
                                const at::Tensor& background) const {
-  const at::Tensor x = inputs(observations, mask, background);
+  at::Tensor x = inputs(observations, mask, background);
   std::vector<std::int64_t> shape = {x.size(0), x.size(1)};
   shape.insert(shape.end(), state_shape_.begin(), state_shape_.end());
+  // Per frame (eq. 21's x_t = F_w(y_t)), each frame is a window of one: the
+  // temporal blocks then see no other frame.
+  if (per_frame_) x = x.reshape({x.size(0) * x.size(1), 1, x.size(2), x.size(3), x.size(4)});
   return net->forward(x, torch::Tensor()).reshape(shape);
 }
 
@@ -174,6 +194,15 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   check_operator(data.observation_operator(), "the training pairs");
   const torch::Device device = training_device(options.device, who);
   if (!device.is_cpu()) throw assim::Error(std::string(who) + ": trains on the CPU only so far; use device: cpu");
+  // Eq. 21 exactly: with weight_penalty > 0 the penalty is the Gaussian weight
+  // prior, and AdamW's decoupled decay would be a second one on top of it.
+  assim::TrainingOptions fit_options = options;
+  if (weight_penalty_ > 0) {
+    if (options.weight_decay > 0)
+      assim::log::info(who, ": AdamW decays no weights (the train stage's weight_decay ", options.weight_decay,
+                       " is not applied): weight_penalty ", weight_penalty_, " is eq. 21's weight prior");
+    fit_options.weight_decay = 0;
+  }
   FitPlan plan;
   plan.who = who;
   plan.format = format;
@@ -189,8 +218,10 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
   const std::int64_t frames = data.validation().observations.defined() && data.validation().observations.dim() > 1
                                   ? data.validation().observations.size(1)
                                   : data.draw()(batch, 0).observations.size(1);
-  const FitCompute chosen =
-      fit_compute(arch_, compute_, {true, batch, frames}, {false, 1, frames}, options.checkpoints, device);
+  // Per frame, the network runs on windows of one frame, `frames` of them per window.
+  const Workload training = per_frame_ ? Workload{true, batch * frames, 1} : Workload{true, batch, frames};
+  const Workload sampling = per_frame_ ? Workload{false, frames, 1} : Workload{false, 1, frames};
+  const FitCompute chosen = fit_compute(arch_, compute_, training, sampling, options.checkpoints, device);
   assim::log::info(who, ": fits in ", chosen.fit.text());
   assim::log::info(who, ": samples in ", chosen.sampling.text());
   plan.compute = chosen.fit.compute;
@@ -216,7 +247,7 @@ void Estimator::fit(const assim::EstimatorData& data, const assim::TrainingOptio
     };
   }
   // Sampled as a network loaded from the files would be (load).
-  net_ = computing_as(fit_network(plan, options, device), chosen.sampling.compute);
+  net_ = computing_as(fit_network(plan, fit_options, device), chosen.sampling.compute);
   if (assim::team::writes()) assim::write_file(options.output / "precision.txt", chosen.record);
   fitted_ = true;
 }

@@ -2,12 +2,17 @@
 // Bayesian view (their eq. 21): the U-Net of prior.score_unet without the
 // diffusion time maps a window's masked observations, its mask and (setting
 // I) the background to the window's states, with weights fitted by MAP on
-// pairs the train stage draws through the observe stage's design:
+// pairs the train stage draws through the observe stage's design. The
+// network sees the whole window at once, so it learns the dynamics between
+// frames as well; `per_frame` applies it to each frame alone instead, as
+// eq. 21's x_t = F_w(y_t) (the background, which observes frame 0, on frame 0 only):
 //
 //   L(w) = mean over pairs and entries of (x - F_w(y))^2 + weight_penalty |w|^2,
 //
 // eq. 21 with the Gaussian weight prior w~ = 0 and c^-1 = weight_penalty
-// times the number of entries summed. Deterministic: one member, no spread.
+// times the number of entries summed; with weight_penalty > 0 the fit's AdamW
+// decays no weights (its decay would be a second weight prior).
+// Deterministic: one member, no spread.
 #pragma once
 
 #include "unet.hpp"
@@ -43,7 +48,8 @@ class Estimator : public assim::Sampler {
   const Architecture& architecture() const { return arch_; }
 
  private:
-  // The network's input (B, L, channels_in, H, W): y, mask, background repeated on every frame.
+  // The network's input (B, L, channels_in, H, W): y, mask, background repeated on every frame
+  // (per frame: the background on frame 0, zeros elsewhere, and a channel of 1 on frame 0).
   at::Tensor inputs(const at::Tensor& observations, const at::Tensor& mask, const at::Tensor& background) const;
   // F_w of `net` (the fit's network while it fits, net_ otherwise).
   at::Tensor estimate(UNet net, const at::Tensor& observations, const at::Tensor& mask,
@@ -60,6 +66,7 @@ class Estimator : public assim::Sampler {
   std::vector<std::int64_t> state_shape_, observation_shape_;
   std::int64_t state_channels_ = 1, observation_channels_ = 1;
   bool background_ = true;
+  bool per_frame_ = false;  // F_w(y_t) frame by frame, not one network over the window
   double weight_penalty_ = 0;
   std::int64_t shards_ = 4;  // of every training batch (network_fit.hpp)
   std::string settings_;

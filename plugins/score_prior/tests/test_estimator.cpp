@@ -206,6 +206,23 @@ TEST_CASE("the estimator's fit is bit-identical on 1 and 2 workers, its weight p
   CHECK(torch::equal(one.second, two.second));
 }
 
+TEST_CASE("with weight_penalty, the fit is eq. 21 alone: AdamW's weight decay is not applied") {
+  // A decay of 0.5 per unit learning rate moves the weights visibly in 6 steps
+  // of rate 3e-2; the penalised fits must not see it at all.
+  const assim::TrainingPairs held = toy_pairs(16, 1234);
+  auto fit = [&](double penalty, double decay, const std::string& name) {
+    Estimator f = make("channels: [8]\nblocks: 1\nshards: 1\nweight_penalty: " + std::to_string(penalty) + "\n");
+    assim::TrainingOptions o = options(scratch(name), 2, 16, 3e-2);
+    o.weight_decay = decay;
+    f.fit(toy_data(48, 16), o);
+    return f.estimate(held.observations, held.mask, held.background);
+  };
+  CHECK(torch::equal(fit(1e-3, 0.5, "penalty-decayed"), fit(1e-3, 0, "penalty-undecayed")));
+  // The control: without a penalty the same decay changes the fit, so the
+  // equality above is the decay switched off, not a decay too small to show.
+  CHECK_FALSE(torch::equal(fit(0, 0.5, "decayed"), fit(0, 0, "undecayed")));
+}
+
 TEST_CASE("the estimator refuses what it cannot estimate") {
   Estimator f = make("channels: [8]\nblocks: 1\n");
   const assim::TrainingPairs held = toy_pairs(2, 3);
@@ -244,6 +261,59 @@ TEST_CASE("the estimator refuses what it cannot estimate") {
   CHECK_THROWS_WITH_AS(Estimator(assim::config_from_yaml("state_shape: [1, 2, 8, 8]\noperator: $h\n",
                                                          Estimator::parameters(), "<text>", {{"h", identity}})),
                        doctest::Contains("1 to 3 entries"), assim::ConfigError);
+}
+
+TEST_CASE("per_frame: F_w(y_t) of frame t reads frame t alone (and frame 0 the background); a whole window does not") {
+  const auto real = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor y = torch::randn({2, 5, 1, 8, 8}, real), m = torch::ones({2, 5, 1, 8, 8}, real);
+  const at::Tensor b = torch::randn({2, 1, 8, 8}, real);
+  at::Tensor y3 = y.clone();  // frame 3 observed otherwise
+  y3.select(1, 3).add_(torch::randn({2, 1, 8, 8}, real));
+  const at::Tensor b2 = b + torch::randn({2, 1, 8, 8}, real);
+  auto frames = [](const at::Tensor& a, std::int64_t first, std::int64_t count) { return a.narrow(1, first, count); };
+
+  Estimator frame = make("channels: [8, 16]\nblocks: 1\nper_frame: true\n");
+  // y, the mask, the background and the channel saying it is frame 0's.
+  CHECK(frame.architecture().channels_in == 4);
+  const at::Tensor x = frame.estimate(y, m, b), x3 = frame.estimate(y3, m, b), xb = frame.estimate(y, m, b2);
+  CHECK(torch::equal(frames(x3, 0, 3), frames(x, 0, 3)));
+  CHECK(torch::equal(frames(x3, 4, 1), frames(x, 4, 1)));
+  CHECK_FALSE(torch::equal(frames(x3, 3, 1), frames(x, 3, 1)));
+  CHECK(torch::equal(frames(xb, 1, 4), frames(x, 1, 4)));
+  CHECK_FALSE(torch::equal(frames(xb, 0, 1), frames(x, 0, 1)));
+  // A window is its frames one by one: frame 0 as a window of its own gives what it gives in the window.
+  CHECK(torch::allclose(frame.estimate(frames(y, 0, 1), frames(m, 0, 1), b), frames(x, 0, 1), 1e-5, 1e-6));
+
+  // The whole-window network mixes frames: a change of y_3 reaches its neighbours,
+  // and the background, repeated on every frame, every frame.
+  Estimator window = make("channels: [8, 16]\nblocks: 1\n");
+  CHECK(window.architecture().channels_in == 3);
+  const at::Tensor w = window.estimate(y, m, b), w3 = window.estimate(y3, m, b), wb = window.estimate(y, m, b2);
+  CHECK_FALSE(torch::equal(frames(w3, 2, 1), frames(w, 2, 1)));
+  CHECK_FALSE(torch::equal(frames(w3, 4, 1), frames(w, 4, 1)));
+  CHECK_FALSE(torch::equal(frames(wb, 4, 1), frames(w, 4, 1)));
+
+  // Setting II per frame: y and the mask only; a fit trains it on windows of
+  // two frames (four single-frame pairs per batch of two windows).
+  auto two = [](std::int64_t count, std::uint64_t seed) {
+    assim::TrainingPairs a = toy_pairs(count, seed);
+    const assim::TrainingPairs b = toy_pairs(count, seed + 1);
+    a.states = at::cat({a.states, b.states}, 1);
+    a.mask = at::cat({a.mask, b.mask}, 1);
+    a.observations = at::cat({a.observations, b.observations}, 1);
+    return a;
+  };
+  assim::EstimatorData pairs = toy_data(16);
+  pairs.set_draw(two);
+  pairs.set_validation(two(16, 99));
+  Estimator alone(assim::config_from_yaml("state_shape: [1, 8, 8]\noperator: $h\nbackground: false\nper_frame: true\n"
+                                          "channels: [8]\nblocks: 1\nshards: 1\n",
+                                          Estimator::parameters(), "<text>", {{"h", identity}}));
+  CHECK(alone.architecture().channels_in == 2);
+  const fs::path dir = scratch("per-frame");
+  alone.fit(pairs, options(dir, 1, 2, 1e-3));
+  CHECK(curve(dir / "output" / "training.csv").size() == 1);
+  CHECK(alone.estimate(y, m, at::Tensor()).sizes() == y.sizes());
 }
 
 TEST_CASE("a 1-D grid (Lorenz-96's sites) is one row of the network, and setting II has no background input") {
