@@ -4,9 +4,11 @@
 #include "experiment_file.hpp"
 
 #include <assim/error.hpp>
+#include <assim/framework/stage.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -51,6 +53,54 @@ bool is_label(const std::string& text) {
 
 bool names(const std::string& text, const std::string& dim) { return text.find("<" + dim + ">") != std::string::npos; }
 
+// Whether a value is a number: a plain scalar that reads whole as one
+// (quoted, "1.5" is a string).
+bool is_number(const YAML::Node& value) {
+  if (!value.IsScalar() || value.Tag() == "!") return false;
+  try {
+    std::size_t used = 0;
+    (void)std::stod(value.Scalar(), &used);
+    return used == value.Scalar().size();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The label of a value in a list: the value itself, a number's '.' written
+// 'p' (1.1: 1p1) and its exponent's '+' left out (1e+3: 1e3), so that
+// numbers need no invented labels.
+std::string label_of(const YAML::Node& value) {
+  const std::string& text = value.Scalar();
+  if (!is_number(value)) return text;
+  std::string out;
+  for (char c : text)
+    if (c == '.') out += 'p';
+    else if (c != '+') out += c;
+  return out;
+}
+
+// The first `<word>` in `text` whose word is a plain name but no dimension
+// of `all`: a placeholder that nothing would fill.
+std::string unknown_placeholder(const std::string& text, const std::vector<std::string>& dims) {
+  for (auto open = text.find('<'); open != std::string::npos; open = text.find('<', open + 1)) {
+    const auto close = text.find('>', open + 1);
+    if (close == std::string::npos) return "";
+    const std::string word = text.substr(open + 1, close - open - 1);
+    if (is_plain_name(word) && std::find(dims.begin(), dims.end(), word) == dims.end()) return word;
+  }
+  return "";
+}
+
+// The error for a placeholder that names no dimension.
+[[noreturn]] void no_such_dimension(const std::string& at, const std::string& path, const std::string& text,
+                                    const std::string& word, const std::vector<std::string>& dims) {
+  const std::string near = closest(word, dims);
+  throw ConfigError(at, path,
+                    "'" + text + "' holds <" + word + ">, but no dimension '" + word + "' is under sweeps:" +
+                        (near.empty() ? "" : "; did you mean '" + near + "'?") + " (dimensions: " +
+                        list_text(dims) + ")");
+}
+
 // The first scalar under `node` that names a dimension of `all`, and the dimension.
 std::pair<YAML::Node, std::string> naming_a_dimension(const YAML::Node& node, const Sweeps& all) {
   if (node.IsScalar()) {
@@ -82,7 +132,7 @@ Sweeps dimensions(const YAML::Node& sweeps, const ConfigOrigin& origin, const YA
         if (!value.IsScalar())
           throw ConfigError(where(origin, value, root), path,
                             "a list of values must hold scalars; give other values labels: {label: value, ...}");
-        d.values.emplace_back(value.Scalar(), value);
+        d.values.emplace_back(label_of(value), value);
       }
     } else {
       throw ConfigError(where(origin, kv.second, root), path,
@@ -162,12 +212,23 @@ std::vector<std::string> free_dims(const YAML::Node& node, const Combination& co
   return out;
 }
 
+// A list element made from one that named dimensions: that element as
+// written (without '$', the dimensions its stage runs over put in), and each
+// dimension it expanded over with its coordinate there.
+struct Cell {
+  std::string from;
+  std::vector<std::pair<std::string, std::string>> at;
+};
+
 // Puts the values and labels of combinations into a stage. Every map, list
 // and scalar it returns is the stage's own copy (an override of one stage
 // changes no other), and the origin learns where in the file each came from.
 class Expander {
  public:
   Expander(const Sweeps& all, ConfigOrigin& origin, const YAML::Node& root) : all_(all), origin_(origin), root_(root) {}
+
+  // What the entry expanded is, for messages: "stage" or "component".
+  void expanding(const std::string& what) { what_ = what; }
 
   YAML::Node substitute(const YAML::Node& node, const Combination& combination, const std::string& path) {
     if (node.IsScalar()) {
@@ -178,8 +239,10 @@ class Expander {
       }
       if (const auto unfixed = free_dims(node, combination, all_); !unfixed.empty())
         throw ConfigError(where(origin_, node, root_), path,
-                          "'" + text + "' names dimension '" + unfixed.front() +
-                              "', which this stage does not run over (add it to over:, or list it: [" + text + "])");
+                          "'" + text + "' names dimension '" + unfixed.front() + "', which this " + what_ +
+                              " does not run over (add it to over:, or list it: [" + text + "])");
+      if (const std::string word = unknown_placeholder(text, all_.order); !word.empty())
+        no_such_dimension(where(origin_, node, root_), path, text, word, all_.order);
       origin_.expanded[path] = where(origin_, node, root_);
       YAML::Node copy(with_labels(text, combination));
       if (node.Tag() == "!") copy.SetTag("!");  // quoted in the file: a string, even "1"
@@ -226,31 +289,54 @@ class Expander {
       }
       Combination each = combination;
       for_each_combination(dims, all_, each, [&](const Combination& c) {
-        for (std::size_t k = i; k < end; ++k)
-          out.push_back(substitute(items[k], c, path + "[" + std::to_string(out.size()) + "]"));
+        for (std::size_t k = i; k < end; ++k) {
+          const std::string element = path + "[" + std::to_string(out.size()) + "]";
+          out.push_back(substitute(items[k], c, element));
+          if (dims.empty()) continue;
+          Cell& cell = cells_[element];
+          cell.from = with_labels(items[k].Scalar(), combination);
+          if (!cell.from.empty() && cell.from[0] == '$') cell.from.erase(0, 1);
+          for (const auto& dim : dims) cell.at.emplace_back(dim, coordinate(c.at(dim)));
+        }
       });
       i = end;
     }
     return out;
   }
 
+  // A value as a coordinate of the collected result: a number as itself,
+  // anything else by its label.
+  static std::string coordinate(const std::pair<std::string, YAML::Node>& value) {
+    return is_number(value.second) ? value.second.Scalar() : value.first;
+  }
+
+ public:
+  // The list elements made from an element that named dimensions, by their
+  // path ("stages.scores.of[3]").
+  std::map<std::string, Cell> cells_;
+
+ private:
   const Sweeps& all_;
   ConfigOrigin& origin_;
   const YAML::Node& root_;
   std::size_t elements_ = 0;  // list elements made so far, all lists together
+  std::string what_ = "stage";
 };
 
-// A stage as the file writes it, and the dimensions it runs over.
+// A stage or component as the file writes it, and the dimensions it runs over.
 struct Template {
   YAML::Node key, body;
   std::string name;
+  std::string section, what;  // "stages", "stage" or "components", "component"
   std::vector<std::string> dims;
 };
 
 // The stage's `over:`, checked against the sweeps and the stage's name.
 std::vector<std::string> over(const Template& stage, const Sweeps& all, const ConfigOrigin& origin,
                               const YAML::Node& root) {
-  const std::string path = "stages." + stage.name;
+  const std::string path = stage.section + "." + stage.name;
+  if (const std::string word = unknown_placeholder(stage.name, all.order); !word.empty())
+    no_such_dimension(where(origin, stage.key, root), path, stage.name, word, all.order);
   const YAML::Node node = stage.body.IsMap() ? stage.body["over"] : YAML::Node();
   std::vector<YAML::Node> listed;  // none: a stage of its own
   if (node.IsDefined() && node.IsSequence())
@@ -273,15 +359,59 @@ std::vector<std::string> over(const Template& stage, const Sweeps& all, const Co
       throw ConfigError(where(origin, d, root), path + ".over", "lists dimension '" + dim + "' twice");
     if (!names(stage.name, dim))
       throw ConfigError(where(origin, stage.key, root), path,
-                        "the name of a stage that runs over '" + dim + "' must hold <" + dim +
+                        "the name of a " + stage.what + " that runs over '" + dim + "' must hold <" + dim +
                             ">, so that each combination has its own name");
     dims.push_back(dim);
   }
   for (const auto& dim : all.order)
     if (names(stage.name, dim) && std::find(dims.begin(), dims.end(), dim) == dims.end())
       throw ConfigError(where(origin, stage.key, root), path,
-                        "the name holds <" + dim + ">, but the stage does not run over '" + dim + "' (add it to over:)");
+                        "the name holds <" + dim + ">, but the " + stage.what + " does not run over '" + dim +
+                            "' (add it to over:)");
   return dims;
+}
+
+// A stage that declares a `sweep` section (evaluate) collects the runs its
+// list `of:` names into one result over the sweep's dimensions: it is given
+// the dimensions its elements expanded over, each element's coordinates and
+// the element it was made from, unless the file gives them.
+void collected(YAML::Node body, const std::string& path, const std::map<std::string, Cell>& cells,
+               const Sweeps& all) {
+  const YAML::Node run = body["run"], of = body["of"];
+  if (!run.IsScalar() || !of.IsSequence() || body["sweep"].IsDefined()) return;
+  const auto& known = stages();
+  const auto stage = known.find(run.Scalar());
+  if (stage == known.end()) return;
+  const Parameter* declared = stage->second->parameters().find("sweep");
+  if (!declared || declared->type != ParameterType::Section) return;
+  std::vector<std::string> dims;
+  for (const auto& dim : all.order)
+    for (std::size_t i = 0; i < of.size() && std::find(dims.begin(), dims.end(), dim) == dims.end(); ++i)
+      if (const auto cell = cells.find(path + ".of[" + std::to_string(i) + "]"); cell != cells.end())
+        for (const auto& [named, value] : cell->second.at)
+          if (named == dim) {
+            dims.push_back(dim);
+            break;
+          }
+  if (dims.empty()) return;
+  YAML::Node sweep(YAML::NodeType::Map), listed(YAML::NodeType::Sequence), values(YAML::NodeType::Sequence),
+      from(YAML::NodeType::Sequence);
+  for (const auto& dim : dims) listed.push_back(dim);
+  for (std::size_t i = 0; i < of.size(); ++i) {
+    const auto cell = cells.find(path + ".of[" + std::to_string(i) + "]");
+    from.push_back(cell == cells.end() ? std::string() : cell->second.from);
+    for (const auto& dim : dims) {
+      std::string value;  // absent: the run was not made over this dimension
+      if (cell != cells.end())
+        for (const auto& [named, coordinate] : cell->second.at)
+          if (named == dim) value = coordinate;
+      values.push_back(value);
+    }
+  }
+  sweep["dims"] = listed;
+  sweep["values"] = values;
+  sweep["templates"] = from;
+  body["sweep"] = sweep;
 }
 
 }  // namespace
@@ -289,49 +419,86 @@ std::vector<std::string> over(const Template& stage, const Sweeps& all, const Co
 void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
   const Sweeps all = dimensions(root["sweeps"], origin, root);
   if (root["sweeps"].IsDefined()) root.remove("sweeps");
-  const YAML::Node stages = root["stages"];
-  if (!stages.IsMap()) return;  // the session says what is wrong with it
-  const bool over_any = std::any_of(stages.begin(), stages.end(), [](const auto& kv) {
-    return kv.second.IsMap() && kv.second["over"].IsDefined();
-  });
-  if (all.order.empty() && !over_any) return;  // the file's own nodes, places and all
+  // Components expand as stages do: a component written once over some
+  // dimensions is one component per combination, which the stages over the
+  // same dimensions name by label ($letkf_r<radius>).
+  const std::vector<std::pair<std::string, std::string>> sections = {{"components", "component"},
+                                                                     {"stages", "stage"}};
+  bool over_any = false;
+  for (const auto& [section, what] : sections)
+    if (const YAML::Node entries = root[section]; entries.IsMap())
+      over_any = over_any || std::any_of(entries.begin(), entries.end(), [](const auto& kv) {
+                   return kv.second.IsMap() && kv.second["over"].IsDefined();
+                 });
+  if (all.order.empty() && !over_any) {
+    // The file's own nodes, places and all; a placeholder in them would
+    // reach a component as text.
+    for (const auto& [section, what] : sections)
+      if (const YAML::Node entries = root[section]; entries.IsMap())
+        for (const auto& kv : entries) {
+          const std::string path = section + "." + kv.first.Scalar();
+          if (const std::string word = unknown_placeholder(kv.first.Scalar(), {}); !word.empty())
+            no_such_dimension(where(origin, kv.first, root), path, kv.first.Scalar(), word, {});
+          std::function<void(const YAML::Node&, const std::string&)> scan = [&](const YAML::Node& node,
+                                                                                const std::string& at) {
+            if (node.IsScalar()) {
+              if (const std::string word = unknown_placeholder(node.Scalar(), {}); !word.empty())
+                no_such_dimension(where(origin, node, root), at, node.Scalar(), word, {});
+            } else if (node.IsMap()) {
+              for (const auto& field : node) scan(field.second, join_path(at, field.first.Scalar()));
+            } else if (node.IsSequence()) {
+              for (std::size_t i = 0; i < node.size(); ++i) scan(node[i], at + "[" + std::to_string(i) + "]");
+            }
+          };
+          scan(kv.second, path);
+        }
+    return;
+  }
 
-  // Every stage's dimensions checked and counted before any is expanded.
+  // Every entry's dimensions checked and counted before any is expanded.
   std::vector<Template> templates;
   std::size_t made = 0;
-  for (const auto& kv : stages) {
-    Template stage{kv.first, kv.second, kv.first.Scalar(), {}};
-    stage.dims = over(stage, all, origin, root);
-    const std::size_t n = count(stage.dims, all, most_stages);
-    made += n;
-    if (made > most_stages)
-      throw ConfigError(where(origin, stage.key, root), "stages." + stage.name,
-                        "runs over " + sizes(stage.dims, all) + ": " +
-                            (n > most_stages ? "more than " + std::to_string(most_stages) : std::to_string(n)) +
-                            " stages, " + std::to_string(made - n) +
-                            " before it; the sweeps of a file may make at most " + std::to_string(most_stages) +
-                            " stages");
-    templates.push_back(std::move(stage));
+  for (const auto& [section, what] : sections) {
+    const YAML::Node entries = root[section];
+    if (!entries.IsMap()) continue;  // the session says what is wrong with it
+    for (const auto& kv : entries) {
+      Template stage{kv.first, kv.second, kv.first.Scalar(), section, what, {}};
+      stage.dims = over(stage, all, origin, root);
+      const std::size_t n = count(stage.dims, all, most_stages);
+      made += n;
+      if (made > most_stages)
+        throw ConfigError(where(origin, stage.key, root), section + "." + stage.name,
+                          "runs over " + sizes(stage.dims, all) + ": " +
+                              (n > most_stages ? "more than " + std::to_string(most_stages) : std::to_string(n)) +
+                              " " + what + "s, " + std::to_string(made - n) +
+                              " before it (components count); the sweeps of a file may make at most " +
+                              std::to_string(most_stages) + " stages and components");
+      templates.push_back(std::move(stage));
+    }
   }
 
   Expander expander(all, origin, root);
-  YAML::Node expanded(YAML::NodeType::Map);
-  std::unordered_map<std::string, std::string> made_by;  // expanded name -> template
+  std::map<std::string, YAML::Node> expanded;  // section -> its entries expanded
+  std::unordered_map<std::string, std::string> made_by;  // section.expanded name -> template
   made_by.reserve(made);
   for (const auto& stage : templates) {
-    const std::string from = "stages." + stage.name;
+    const std::string from = stage.section + "." + stage.name;
+    YAML::Node& out = expanded.try_emplace(stage.section, YAML::NodeType::Map).first->second;
+    expander.expanding(stage.what);
     Combination none;
     for_each_combination(stage.dims, all, none, [&](const Combination& combination) {
-      const std::string name = with_labels(stage.name, combination), path = "stages." + name;
+      const std::string name = with_labels(stage.name, combination), path = stage.section + "." + name;
       if (!is_plain_name(name))
         throw ConfigError(where(origin, stage.key, root), from,
-                          "makes stage '" + name + "', which is not a plain name (" + plain_name_rule + ")");
-      if (const auto [it, fresh] = made_by.emplace(name, stage.name); !fresh)
+                          "makes " + stage.what + " '" + name + "', which is not a plain name (" + plain_name_rule +
+                              ")");
+      if (const auto [it, fresh] = made_by.emplace(path, stage.name); !fresh)
         throw ConfigError(where(origin, stage.key, root), from,
-                          "makes stage '" + name + "', which " +
-                              (it->second == name ? "is already a stage" : "stage '" + it->second + "' also makes"));
+                          "makes " + stage.what + " '" + name + "', which " +
+                              (it->second == name ? "is already " + std::string(article(stage.what)) + " " + stage.what
+                                                  : stage.what + " '" + it->second + "' also makes"));
       if (!stage.body.IsMap()) {  // not a stage (and over nothing): the session says why
-        expanded.force_insert(stage.key, expander.substitute(stage.body, combination, path));
+        out.force_insert(stage.key, expander.substitute(stage.body, combination, path));
         return;
       }
       // Names are unique (made_by), keys too (check_unique_keys): appended
@@ -341,11 +508,12 @@ void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
         if (field.first.Scalar() != "over")
           body.force_insert(field.first.Scalar(),
                             expander.substitute(field.second, combination, join_path(path, field.first.Scalar())));
+      if (stage.section == "stages") collected(body, path, expander.cells_, all);
       origin.expanded[path] = where(origin, stage.body, root);
-      expanded.force_insert(stage.dims.empty() ? stage.key : YAML::Node(name), body);
+      out.force_insert(stage.dims.empty() ? stage.key : YAML::Node(name), body);
     });
   }
-  root["stages"] = expanded;
+  for (const auto& [section, entries] : expanded) root[section] = entries;
 }
 
 }  // namespace assim

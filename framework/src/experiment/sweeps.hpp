@@ -1,14 +1,18 @@
 // A grid of stages in a few lines: named dimensions under `sweeps:` and
-// stages that run `over:` some of them expand, before anything is checked,
-// into one stage per combination.
+// components and stages that run `over:` some of them expand, before
+// anything is checked, into one component or stage per combination.
 //
 //   sweeps:
 //     op:   {easy: $easy, hard: $hard}          # label: value
 //     n:    [1, 2, 4]                           # labels are the values
+//     infl: [1.0, 1.1]                          # labels 1p0, 1p1: a number's '.' is 'p'
+//   components:
+//     letkf_<infl>:   {type: sampler.enkf, over: infl, inflation: {posterior_anomalies: <infl>}}
 //   stages:
 //     obs_<op>_n<n>:  {run: observe, over: [op, n], operator: <op>, every: <n>, ...}
 //     soad_<op>_n<n>: {run: assimilate, over: [op, n], observations: $obs_<op>_n<n>, prior: $prior_<op>, ...}
 //     scores:         {run: evaluate, of: [$soad_<op>_n<n>]}
+//     letkf_<infl>:   {run: assimilate, over: infl, sampler: $letkf_<infl>, ...}
 //
 // In a stage that runs over a dimension, `<dim>` as a whole value is that
 // dimension's value (any YAML), and `<dim>` inside a longer text (a name, a
@@ -17,7 +21,12 @@
 // element that names dimensions the stage does not run over expands into
 // every combination of its own dimensions (in the order declared, the first
 // slowest); neighbours naming the same dimensions expand together, element by
-// element. A file's sweeps make at most 10^5 stages, counted before any is made.
+// element. A `<word>` that names no dimension is refused where it is written,
+// in a file with sweeps or without. A stage that declares a `sweep` section
+// (evaluate) and whose `of:` elements expand over dimensions is given those
+// dimensions and each element's coordinates there (a number as itself,
+// another value by its label), to collect its runs over the sweep. A file's
+// sweeps make at most 10^5 stages and components, counted before any is made.
 // Angle brackets, unlike braces, need no quotes in YAML's flow style.
 #pragma once
 
