@@ -277,15 +277,17 @@ std::map<std::string, std::shared_ptr<const StageInput>> Executor::inputs_of(con
 }
 
 // What a reading stage learns of stage `name`: its folder, the file its
-// output_name() parameter names, its settings and, in turn, the stages it
-// reads.
+// first output_name() parameter names (its product; others name files
+// beside it, as evaluate's sweep.nc), its settings and, in turn, the stages
+// it reads.
 std::shared_ptr<const StageInput> Executor::stage_input(const std::string& name) const {
   const auto& entry = graph_.stage(name);
   auto in = std::make_shared<StageInput>(StageInput{name, entry.node["run"].Scalar(),
                                                     folder_.path() / records_.result_name(name), {},
                                                     graph_.config(name), {}});
   for (const auto& p : entry.declared)
-    if (p.path_role == PathRole::OutputName) in->product = in->folder / in->settings.get<std::string>(p.name);
+    if (p.path_role == PathRole::OutputName && in->product.empty())
+      in->product = in->folder / in->settings.get<std::string>(p.name);
   const std::string prefix = "stages." + name + ".";
   for (const auto& [key, input] : entry.inputs) in->inputs[key.substr(prefix.size())] = stage_input(input);
   // What producing it cost, from its record (kept when the stage is reused).

@@ -25,7 +25,7 @@ struct StageInput {
   std::string name;               // the stage's name in the experiment
   std::string run;                // its kind, the `run:` value
   std::filesystem::path folder;   // its result folder
-  std::filesystem::path product;  // folder / the file its output_name() parameter names; empty if it has none
+  std::filesystem::path product;  // folder / the file its first output_name() parameter names; empty if none
   Config settings;                // its resolved settings; references resolve to this run's components
   std::map<std::string, std::shared_ptr<const StageInput>> inputs;  // the stages it reads, by key ("of[0]")
   double seconds = -1;            // how long its run took (its record's), -1 when unknown
