@@ -28,6 +28,13 @@ grep -q 'seen_all_lo: .*noise: {sigma: 0.3' "$work/set" && grep -q 'seen_all_hi:
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
 [ "$(grep -c "sampler.enkf" "$work/runs/sweep/scores/evaluation.txt")" -eq 4 ] \
   || { echo "FAIL: the evaluation does not hold the four runs"; cat "$work/runs/sweep/scores/evaluation.txt"; fail=1; }
+# The runs collected over the sweep: labels where the values are not numbers
+# (operators), numbers where they are (the label map's sigmas).
+ncdump "$work/runs/sweep/scores/sweep.nc" > "$work/sweep.cdl" 2>&1 || { cat "$work/sweep.cdl"; fail=1; }
+grep -q "string op(op) ;" "$work/sweep.cdl" && grep -q "double sigma(sigma) ;" "$work/sweep.cdl" \
+  && grep -q '^ op = "all", "cube" ;' "$work/sweep.cdl" && grep -q "^ sigma = 0.1, 0.5 ;" "$work/sweep.cdl" \
+  && grep -q "double rmse(op, sigma) ;" "$work/sweep.cdl" \
+  || { echo "FAIL: sweep.nc is not over op (labels) and sigma (numbers):"; head -40 "$work/sweep.cdl"; fail=1; }
 # States of one dim are drawn as time (6 frames) by space (12 sites), scaled by a whole factor.
 picture=$work/runs/sweep/report/report/letkf_cube_hi_w0_s0_truth.png
 [ -f "$picture" ] || { echo "FAIL: no time-by-space picture of the Lorenz-96 window"; fail=1; }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 namespace assim {
 
@@ -26,9 +27,23 @@ namespace {
 
 using products::Evaluation;
 
+// Each score's standard error over windows and seeds, run by run, by the
+// score's name (those with Score::with_error).
+using Errors = std::map<std::string, std::vector<double>>;
+
+// The standard error of a score's mean over windows and seeds: the standard
+// deviation of its per-(window, seed) means over the frames, over the square
+// root of their number; NaN with fewer than two.
+double standard_error(const at::Tensor& values) {  // (window, seed, time)
+  const at::Tensor cells = at::nanmean(values, 2).flatten();
+  const at::Tensor kept = cells.masked_select(~at::isnan(cells));
+  if (kept.numel() < 2) return NAN;
+  return kept.std().item<double>() / std::sqrt(static_cast<double>(kept.numel()));
+}
+
 // Every run's scores, read from its result; runs of other window lengths or
 // units are refused.
-Evaluation gather(const StageContext& context) {
+Evaluation gather(const StageContext& context, Errors& errors) {
   const Config& config = context.config();
   const auto inputs = context.inputs("of");
   const auto runs = static_cast<std::int64_t>(inputs.size());
@@ -68,6 +83,15 @@ Evaluation gather(const StageContext& context) {
     ev.network_evaluations_per_window.push_back(result.network_evaluations_per_window);
     ev.training_seconds.push_back(result.training_seconds);
     ev.needs.push_back(result.needs);
+    // Per window, seed and frame, by the score each is the mean of.
+    const std::map<std::string, const at::Tensor*> series = {
+        {"rmse_sample", &sample}, {"rmse", &e}, {"spread", &result.ensemble_spread}, {"crps", &result.crps}};
+    for (const auto& score : products::evaluation_scores(ev))
+      if (score.with_error) {
+        const auto it = series.find(score.variable.name);
+        if (it == series.end()) throw Error("internal: evaluate has no series of " + score.variable.name);
+        errors[score.variable.name].push_back(standard_error(*it->second));
+      }
   }
   ev.rmse_per_frame = at::stack(per_frame);
   ev.rmse_sample_per_frame = at::stack(sample_per_frame);
@@ -129,6 +153,109 @@ std::string table_text(const Evaluation& ev) {
   return table;
 }
 
+// A coordinate's text as a number, if it is one.
+bool number_of(const std::string& text, double& value) {
+  try {
+    std::size_t used = 0;
+    value = std::stod(text, &used);
+    return used == text.size();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The sweep the runs of `of:` were made over: its dimensions, each run's
+// coordinates (run by run; "" where a run was not made over a dimension),
+// and the element of `of:` each was made from.
+struct Sweep {
+  std::vector<std::string> dims, values, templates;
+  bool any() const { return !dims.empty(); }
+  const std::string& at(std::size_t run, std::size_t dim) const { return values[run * dims.size() + dim]; }
+  bool whole(std::size_t run) const {
+    for (std::size_t d = 0; d < dims.size(); ++d)
+      if (at(run, d).empty()) return false;
+    return true;
+  }
+};
+
+// The dimension of the element of `of:` a run was made from.
+const std::string template_dim = "template";
+
+Sweep sweep_of(const Config& config) {
+  const Config section = config.section("sweep");
+  Sweep sweep{section.get<std::vector<std::string>>("dims"), section.get<std::vector<std::string>>("values"),
+              section.get<std::vector<std::string>>("templates")};
+  sweep.templates.resize(sweep.values.size() / std::max<std::size_t>(1, sweep.dims.size()));
+  // Runs made from several elements ([$a_<r>, $b_<r>]) are told apart by a
+  // first dimension, the element each was made from.
+  std::vector<std::string> seen;
+  for (std::size_t r = 0; r < sweep.templates.size(); ++r)
+    if (sweep.whole(r) && std::find(seen.begin(), seen.end(), sweep.templates[r]) == seen.end())
+      seen.push_back(sweep.templates[r]);
+  if (seen.size() > 1) {
+    std::vector<std::string> values;
+    for (std::size_t r = 0; r < sweep.templates.size(); ++r) {
+      values.push_back(sweep.whole(r) ? sweep.templates[r] : "");
+      for (std::size_t d = 0; d < sweep.dims.size(); ++d) values.push_back(sweep.at(r, d));
+    }
+    sweep.dims.insert(sweep.dims.begin(), template_dim);
+    sweep.values = std::move(values);
+  }
+  return sweep;
+}
+
+// The scores over the sweep's dimensions: each dimension's values in the
+// order the runs list them (the order declared under sweeps:), numbers
+// where all are; a run not made over every dimension is left out.
+products::SweepEvaluation collect(const Evaluation& ev, const Errors& errors, const Sweep& sweep) {
+  products::SweepEvaluation out;
+  out.units = ev.units;
+  const std::size_t runs = ev.runs.size();
+  std::vector<std::vector<std::string>> seen(sweep.dims.size());
+  for (std::size_t r = 0; r < runs; ++r) {
+    if (!sweep.whole(r)) {
+      std::string dims;
+      for (const auto& d : sweep.dims) dims += (dims.empty() ? "" : ", ") + d;
+      log::info("evaluate: run '", ev.runs[r], "' was not made over every dimension of the sweep (",
+                dims, "): it is in evaluation.nc, not in the sweep's file");
+      continue;
+    }
+    for (std::size_t d = 0; d < sweep.dims.size(); ++d)
+      if (std::find(seen[d].begin(), seen[d].end(), sweep.at(r, d)) == seen[d].end())
+        seen[d].push_back(sweep.at(r, d));
+  }
+  std::vector<std::int64_t> shape;
+  for (std::size_t d = 0; d < sweep.dims.size(); ++d) {
+    products::SweepDimension dim;
+    dim.name = sweep.dims[d];
+    double value = 0;
+    const bool numbers =
+        std::all_of(seen[d].begin(), seen[d].end(), [&](const auto& t) { return number_of(t, value); });
+    for (const auto& text : seen[d]) {
+      if (numbers && number_of(text, value)) dim.numbers.push_back(value);
+      else dim.labels.push_back(text);
+    }
+    shape.push_back(static_cast<std::int64_t>(seen[d].size()));
+    out.dims.push_back(std::move(dim));
+  }
+  out.run_index = at::full(shape, -1, at::kInt);
+  for (const auto& score : products::evaluation_scores(ev))
+    out.scores[score.variable.name] = at::full(shape, NAN, at::kDouble);
+  for (const auto& [name, values] : errors) out.errors[name] = at::full(shape, NAN, at::kDouble);
+  for (std::size_t r = 0; r < runs; ++r) {
+    if (!sweep.whole(r)) continue;
+    std::vector<at::indexing::TensorIndex> cell;
+    for (std::size_t d = 0; d < sweep.dims.size(); ++d)
+      cell.emplace_back(static_cast<std::int64_t>(
+          std::find(seen[d].begin(), seen[d].end(), sweep.at(r, d)) - seen[d].begin()));
+    out.run_index.index_put_(cell, static_cast<int>(r));
+    for (const auto& score : products::evaluation_scores(ev))
+      out.scores[score.variable.name].index_put_(cell, (*std::get<std::vector<double>*>(score.variable.field))[r]);
+    for (const auto& [name, values] : errors) out.errors[name].index_put_(cell, values[r]);
+  }
+  return out;
+}
+
 class Evaluate : public Stage {
  public:
   std::string name() const override { return "evaluate"; }
@@ -137,6 +264,17 @@ class Evaluate : public Stage {
     Parameters p;
     p.stages("of", "the assimilate stages to compare").one_of({"assimilate"});
     p.string("out", "evaluation.nc", "", "file name of the NetCDF result; the table goes beside it as .txt").output_name();
+    Parameters sweep;
+    sweep.strings("dims", {}, "the dimensions under sweeps: that the runs of `of:` were made over, in the order "
+                  "declared; none: no sweep's file");
+    sweep.strings("values", {}, "each run's value of each dimension, run by run (a number, or the label of a value "
+                  "that is not one; empty: the run was not made over that dimension)");
+    sweep.strings("templates", {}, "the element of `of:` each run was made from ($ left out); runs made from "
+                  "several are told apart by a first dimension, 'template'");
+    p.section("sweep", "the sweep the runs were made over; the sweep's expansion fills it from an `of:` element "
+              "that names dimensions ($letkf_r<radius>)", sweep);
+    p.string("sweep_out", "sweep.nc", "", "file name of the scores over the sweep's dimensions (xarray-ready), "
+             "written when the runs were made over a sweep").output_name();
     return p;
   }
 
@@ -145,6 +283,42 @@ class Evaluate : public Stage {
   // cannot be put side by side frame by frame, are refused before any of
   // them trains or samples.
   void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    const Config given = config.section("sweep");
+    const auto dims = given.get<std::vector<std::string>>("dims");
+    if (!dims.empty()) {
+      const std::size_t runs = config.count("of"), values = given.get<std::vector<std::string>>("values").size(),
+                        templates = given.get<std::vector<std::string>>("templates").size();
+      if (values != dims.size() * runs)
+        config.fail("sweep", "values holds " + std::to_string(values) + " coordinates, where " +
+                                 std::to_string(runs) + " runs over " + std::to_string(dims.size()) +
+                                 " dimensions need " + std::to_string(runs * dims.size()));
+      if (templates != 0 && templates != runs)
+        config.fail("sweep", "templates names " + std::to_string(templates) + " elements for " +
+                                 std::to_string(runs) + " runs");
+      if (std::find(dims.begin(), dims.end(), template_dim) != dims.end())
+        config.fail("sweep", "'" + template_dim + "' names the dimension of the element each run was made from; "
+                             "name the sweep's dimension otherwise");
+    }
+    const Sweep sweep = sweep_of(config);
+    if (sweep.any()) {
+      const std::size_t runs = config.count("of");
+      // One run per cell of the sweep's file.
+      std::map<std::vector<std::string>, std::size_t> cells;
+      for (std::size_t r = 0; r < runs; ++r) {
+        if (!sweep.whole(r)) continue;
+        std::vector<std::string> cell(sweep.values.begin() + static_cast<std::ptrdiff_t>(r * sweep.dims.size()),
+                                      sweep.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * sweep.dims.size()));
+        if (const auto [it, fresh] = cells.emplace(cell, r); !fresh) {
+          std::string at;
+          for (std::size_t d = 0; d < cell.size(); ++d) at += (d ? ", " : "") + sweep.dims[d] + " = " + cell[d];
+          const auto name = [&](std::size_t i) {
+            return inputs.at("of[" + std::to_string(i) + "]").path().substr(std::string("stages.").size());
+          };
+          config.fail("of", "runs '" + name(it->second) + "' and '" + name(r) + "' are both at " + at +
+                                ": the sweep's file holds one run per cell (evaluate them in stages of their own)");
+        }
+      }
+    }
     std::int64_t first_frames = 0;
     std::string first;
     for (std::size_t i = 0; i < config.count("of"); ++i) {
@@ -166,8 +340,12 @@ class Evaluate : public Stage {
   }
 
   void run(StageContext& context) const override {
-    const Evaluation evaluation = gather(context);
+    Errors errors;
+    const Evaluation evaluation = gather(context, errors);
     const auto path = context.output() / context.config().get<std::string>("out");
+    if (const Sweep sweep = sweep_of(context.config()); sweep.any())
+      products::write_sweep(context.output() / context.config().get<std::string>("sweep_out"),
+                            collect(evaluation, errors, sweep));
     products::write_evaluation(path, evaluation);
     const std::string table = table_text(evaluation);
     auto table_path = path;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Sweeping a component's settings (the README's example, which names this
+# test): a LETKF written once over radius and inflation expands into one
+# component and one run per combination, named from the values, the numbers
+# reach the component as numbers, and the evaluate stage collects the runs
+# into one NetCDF over the sweep's dimensions.
+set -u
+assim=$1 readme=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+awk '/^```yaml/ { inside = 1; block = ""; next }
+     /^```/ && inside { inside = 0; if (block ~ /tests\/e2e\/sweep_settings.sh/) { printf "%s", block; exit } next }
+     inside { block = block $0 "\n" }' "$readme" > "$work/sweep.yaml"
+[ -s "$work/sweep.yaml" ] || { echo "FAIL: no yaml block of README.md names tests/e2e/sweep_settings.sh"; exit 1; }
+"$assim" validate "$work/sweep.yaml" --print > "$work/print" 2>&1 || { cat "$work/print"; echo "FAIL: validate"; exit 1; }
+runs="run_radius2_infl1p0 run_radius2_infl1p1 run_radius4_infl1p0 run_radius4_infl1p1 run_radius8_infl1p0 run_radius8_infl1p1"
+grep -q "stages in order: truth seen $runs scores" "$work/print" \
+  || { echo "FAIL: not one run per combination, in order:"; tail -1 "$work/print"; fail=1; }
+# The values reach the components as YAML numbers (unquoted), one component each.
+for r in 2 4 8; do
+  for i in 1.0 1.1; do
+    name=letkf_radius${r}_infl${i/./p}
+    grep -Eq "^  $name: \{type: sampler\.enkf, method: letkf, localisation: \{radius: $r[,}].*inflation: \{posterior_anomalies: $i[,}]" "$work/print" \
+      || { echo "FAIL: component $name does not hold radius $r and inflation $i as numbers:"; grep "$name:" "$work/print"; fail=1; }
+    grep -q "^  run_radius${r}_infl${i/./p}: {run: assimilate, .*sampler: \$$name," "$work/print" \
+      || { echo "FAIL: run_radius${r}_infl${i/./p} does not use $name"; fail=1; }
+  done
+done
+grep -q '^  letkf_radius<' "$work/print" && { echo "FAIL: the component template is left in the experiment"; fail=1; }
+grep -q 'scores: {run: evaluate, .*sweep: {dims: \[radius, infl\], values: \[2, 1.0, 2, 1.1, 4, 1.0, 4, 1.1, 8, 1.0, 8, 1.1\], templates: \[run_radius<radius>_infl<infl>, ' "$work/print" \
+  || { echo "FAIL: the evaluate stage was not given the runs' coordinates:"; grep "scores:" "$work/print"; fail=1; }
+
+OMP_NUM_THREADS=1 "$assim" run "$work/sweep.yaml" --output "$work/runs" --workers 1 --threads 1 > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: run"; exit 1; }
+# The numbers reached the component that ran: its record's settings.
+record=$(find "$work/runs" -path "*run_radius8_infl1p1*" -name stage.yaml | head -1)
+[ -n "$record" ] || { echo "FAIL: no record of run_radius8_infl1p1"; ls -R "$work/runs" | head -40; exit 1; }
+grep -Eq "radius: 8$" "$record" && grep -Eq "posterior_anomalies: 1\.1$" "$record" \
+  || { echo "FAIL: the record of run_radius8_infl1p1 lacks radius 8 and inflation 1.1:"; cat "$record"; fail=1; }
+
+# A variable's values in a CDL text, without spaces and the final ';'.
+values() { awk -v v="$2" '$1 == v && $2 == "=" { on = 1; sub(/^.*= */, "") } on { printf "%s", $0 } on && /;/ { exit }' "$1" | tr -d ' ;'; }
+nc=$(find "$work/runs" -path "*scores*" -name sweep.nc | head -1)
+[ -n "$nc" ] || { echo "FAIL: the evaluate stage wrote no sweep.nc"; ls -R "$work/runs" | head -40; exit 1; }
+ncdump "$nc" > "$work/cdl"
+grep -q "radius = 3 ;" "$work/cdl" && grep -q "infl = 2 ;" "$work/cdl" \
+  || { echo "FAIL: the dims are not sized by the sweep:"; sed -n '/^dimensions/,/^variables/p' "$work/cdl"; fail=1; }
+grep -q "double radius(radius) ;" "$work/cdl" && grep -q "double infl(infl) ;" "$work/cdl" \
+  || { echo "FAIL: the coordinates are not numbers:"; grep "radius\|infl" "$work/cdl" | head; fail=1; }
+grep -Eq "^ radius = 2, 4, 8 ;" "$work/cdl" && grep -Eq "^ infl = 1, 1.1 ;" "$work/cdl" \
+  || { echo "FAIL: the coordinates are not the swept values:"; grep -E "^ (radius|infl) =" "$work/cdl"; fail=1; }
+for score in rmse_sample rmse rmse_se spread spread_se crps crps_se calibration; do
+  grep -q "double $score(radius, infl) ;" "$work/cdl" || { echo "FAIL: no $score over (radius, infl)"; fail=1; }
+  # Every cell holds a run: no NaN where a score exists.
+  cells=$(values "$work/cdl" "$score")
+  [ -n "$cells" ] || { echo "FAIL: no values of $score"; fail=1; continue; }
+  [ "$(echo "$cells" | tr ',' '\n' | grep -c .)" -eq 6 ] || { echo "FAIL: $score has not 6 cells: $cells"; fail=1; }
+  echo "$cells" | grep -qi "nan\|_" && { echo "FAIL: $score has NaN or fill values: $cells"; fail=1; }
+done
+[ "$(values "$work/cdl" run_index)" == "0,1,2,3,4,5" ] || { echo "FAIL: run_index is not the runs in order"; grep -A3 "^ run_index =" "$work/cdl"; fail=1; }
+# The same numbers as the evaluation of the six runs, cell by cell.
+ncdump "$(dirname "$nc")/evaluation.nc" > "$work/evaluation"
+for score in rmse crps spread; do
+  [ "$(values "$work/cdl" $score)" == "$(values "$work/evaluation" $score)" ] \
+    || { echo "FAIL: $score over the sweep is not the evaluation's: $(values "$work/cdl" $score) vs $(values "$work/evaluation" $score)"; fail=1; }
+done
+[ "$fail" -eq 0 ] && echo "the sweep over the LETKF's settings expanded, ran and was collected"
+exit $fail
