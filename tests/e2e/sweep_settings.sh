@@ -40,7 +40,8 @@ grep -Eq "radius: 8$" "$record" && grep -Eq "posterior_anomalies: 1\.1$" "$recor
   || { echo "FAIL: the record of run_radius8_infl1p1 lacks radius 8 and inflation 1.1:"; cat "$record"; fail=1; }
 
 # A variable's values in a CDL text, without spaces and the final ';'.
-values() { awk -v v="$2" '$1 == v && $2 == "=" { on = 1; sub(/^.*= */, "") } on { printf "%s", $0 } on && /;/ { exit }' "$1" | tr -d ' ;'; }
+values() { awk -v v="$2" '/^data:/ { data = 1 } data && $1 == v && $2 == "=" { on = 1; sub(/^.*= */, "") }
+                          on { printf "%s", $0 } on && /;/ { exit }' "$1" | tr -d ' ;'; }
 nc=$(find "$work/runs" -path "*scores*" -name sweep.nc | head -1)
 [ -n "$nc" ] || { echo "FAIL: the evaluate stage wrote no sweep.nc"; ls -R "$work/runs" | head -40; exit 1; }
 ncdump "$nc" > "$work/cdl"
@@ -65,5 +66,25 @@ for score in rmse crps spread; do
   [ "$(values "$work/cdl" $score)" == "$(values "$work/evaluation" $score)" ] \
     || { echo "FAIL: $score over the sweep is not the evaluation's: $(values "$work/cdl" $score) vs $(values "$work/evaluation" $score)"; fail=1; }
 done
+
+# A run not made over a dimension is at its setting there: the radius the
+# file gives it (6), the inflation's default (1, the same value as 1.0).
+{ sed -n '1,/^components:/p' "$work/sweep.yaml"
+  echo '  letkf_plain: {type: sampler.enkf, method: letkf, localisation: {radius: 6}}'
+  sed -n '/^components:/,$p' "$work/sweep.yaml" | tail -n +2
+  echo '  plain: {run: assimilate, observations: $seen, sampler: $letkf_plain, model: $l96, members: 8, windows: 4}'
+  echo '  scores_all: {run: evaluate, of: [$run_radius<radius>_infl<infl>, $plain]}'; } > "$work/defaults.yaml"
+"$assim" validate "$work/defaults.yaml" --print > "$work/print" 2>&1 || { cat "$work/print"; echo "FAIL: validate"; exit 1; }
+grep -q 'scores_all: .*values: \[2, 1.0, 2, 1.1, 4, 1.0, 4, 1.1, 8, 1.0, 8, 1.1, 6, 1\]' "$work/print" \
+  || { echo "FAIL: the run without the sweep's settings is not at them:"; grep "scores_all:" "$work/print"; fail=1; }
+OMP_NUM_THREADS=1 "$assim" run "$work/defaults.yaml" --output "$work/runs" --workers 1 --threads 1 > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: run"; exit 1; }
+ncdump "$(find "$work/runs" -path "*scores_all*" -name sweep.nc | head -1)" > "$work/all" \
+  || { echo "FAIL: no sweep.nc of scores_all"; exit 1; }
+[ "$(values "$work/all" radius)" == "2,4,6,8" ] && [ "$(values "$work/all" infl)" == "1,1.1" ] \
+  && [ "$(values "$work/all" run_index)" == "0,1,2,3,6,-1,4,5" ] \
+  || { echo "FAIL: the plain run is not at radius 6, inflation 1:"; sed -n '/^data/,/rmse_sample =/p' "$work/all"; fail=1; }
+values "$work/all" rmse | cut -d, -f6 | grep -qx "NaN" \
+  || { echo "FAIL: the cell without a run (radius 6, inflation 1.1) is not empty: $(values "$work/all" rmse)"; fail=1; }
 [ "$fail" -eq 0 ] && echo "the sweep over the LETKF's settings expanded, ran and was collected"
 exit $fail

@@ -112,7 +112,7 @@ ExperimentFile ExperimentFile::read(const fs::path& file, const std::vector<std:
   x.origin->file = file.string();
   x.root = load_tree(file);
   check_unique_keys(x.root, *x.origin, "");
-  expand_sweeps(x.root, *x.origin);
+  x.sweep_places = expand_sweeps(x.root, *x.origin);
   for (const auto& o : overrides) apply_override(x.root, o, *x.origin);
 
   validate_settings(x.root, experiment_parameters().list(), *x.origin, "", {"components", "stages"}, "the experiment");

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,8 @@ struct ExperimentFile {
   std::shared_ptr<ConfigOrigin> origin;
   std::vector<std::string> component_names, stage_names;  // in file order
   std::map<std::string, YAML::Node> component_nodes, stage_nodes;
+  // Where each sweep dimension's values were put (experiment/sweeps.hpp).
+  std::map<std::string, std::set<std::tuple<std::string, std::string, std::string>>> sweep_places;
 
   // Reads `file` and applies `--set path=value` overrides; throws ConfigError
   // naming the file, line and key at fault.

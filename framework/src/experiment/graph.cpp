@@ -22,6 +22,7 @@ ExperimentGraph::ExperimentGraph(ExperimentFile& experiment, const PluginCatalog
                                                             : experiment.file.string(),
                       "stages", "the experiment has no stages: nothing to run");
   for (const auto& name : experiment.stage_names) check_stage(name);
+  complete_sweeps();
   order_stages();
   check_against_inputs();
 }
@@ -98,6 +99,71 @@ void ExperimentGraph::add_input(StageEntry& stage, const YAML::Node& value, cons
                           article(kinds.front()) + " " + list_text(kinds, " or ") + " stage is needed here");
   stage.inputs[key] = name;
   stage.input_where[key] = experiment_.where(value, key);
+}
+
+namespace {
+
+// The scalar at dotted `key` under `node`, or an undefined node.
+YAML::Node setting_at(const YAML::Node& node, const std::string& key) {
+  YAML::Node at = YAML::Clone(node);  // read only: no lookup adds to the file's nodes
+  for (std::size_t start = 0; at.IsDefined();) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!at.IsMap()) return {};
+    const YAML::Node next = static_cast<const YAML::Node&>(at)[part];
+    if (!next.IsDefined()) return {};
+    at = next;
+    if (dot == std::string::npos) return at.IsScalar() ? at : YAML::Node();
+    start = dot + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+// Settings absent from a cell are at their default: a run listed by a stage
+// that collects a sweep (`sweep: {dims, values}`, evaluate) but not made over
+// one of its dimensions takes the value of the setting that dimension sets
+// elsewhere (experiment/sweeps.hpp: SweepPlaces), as the run has it (its
+// default, or what the file gives): in its own settings when it is a stage
+// of the same kind, or in those of a component of the same type it names.
+void ExperimentGraph::complete_sweeps() {
+  for (const auto& name : experiment_.stage_names) {
+    const YAML::Node node = stages_[name].node;
+    const YAML::Node of = node["of"], sweep = node["sweep"];
+    if (!of.IsDefined() || !sweep.IsDefined() || !of.IsSequence() || !sweep.IsMap()) continue;
+    const YAML::Node dims = sweep["dims"];
+    YAML::Node values = sweep["values"];
+    // A sweep that does not fit its list: the stage's check says why.
+    if (!dims.IsDefined() || !values.IsDefined() || !dims.IsSequence() || !values.IsSequence() ||
+        values.size() != dims.size() * of.size())
+      continue;
+    for (std::size_t r = 0; r < of.size(); ++r) {
+      const auto run = stages_.find(of[r].Scalar().substr(1));
+      if (run == stages_.end()) continue;
+      const YAML::Node kind = run->second.node["run"];
+      if (!of[r].IsScalar() || !kind.IsDefined() || !kind.IsScalar()) continue;
+      for (std::size_t d = 0; d < dims.size(); ++d) {
+        YAML::Node value = values[r * dims.size() + d];
+        const auto places = experiment_.sweep_places.find(dims[d].Scalar());
+        if (!value.IsScalar() || !value.Scalar().empty() || places == experiment_.sweep_places.end()) continue;
+        for (const auto& [section, kind, key] : places->second) {
+          std::vector<YAML::Node> owners;
+          if (section == "stages" && run->second.node["run"].Scalar() == kind) owners.push_back(run->second.node);
+          if (section == "components")
+            for (const auto& c : run->second.components)
+              if (const YAML::Node type = components_->at(c).node["type"]; type.IsDefined() && type.Scalar() == kind)
+                owners.push_back(components_->at(c).node);
+          for (const auto& owner : owners)
+            if (const YAML::Node found = setting_at(owner, key); found.IsDefined() && !found.Scalar().empty()) {
+              value = found.Scalar();
+              break;
+            }
+          if (!value.Scalar().empty()) break;
+        }
+      }
+    }
+  }
 }
 
 // Depth-first topological order; a stage on the current path again is a cycle.

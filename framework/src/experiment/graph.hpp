@@ -59,6 +59,7 @@ class ExperimentGraph {
                           StageEntry& stage);
   void add_input(StageEntry& stage, const YAML::Node& value, const std::string& key,
                  const std::vector<std::string>& kinds);
+  void complete_sweeps();
   void order_stages();
   void check_against_inputs();
 

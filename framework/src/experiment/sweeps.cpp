@@ -229,13 +229,25 @@ class Expander {
 
   // What the entry expanded is, for messages: "stage" or "component".
   void expanding(const std::string& what) { what_ = what; }
+  // The entry whose fields are substituted next: its section, type or kind,
+  // and path ("components.letkf_2").
+  void entering(const std::string& section, const std::string& kind, const std::string& path) {
+    section_ = section;
+    kind_ = kind;
+    entry_ = path + ".";
+  }
 
   YAML::Node substitute(const YAML::Node& node, const Combination& combination, const std::string& path) {
     if (node.IsScalar()) {
       const std::string& text = node.Scalar();
       if (text.size() > 2 && text.front() == '<' && text.back() == '>') {
         const std::string dim = text.substr(1, text.size() - 2);
-        if (auto it = combination.find(dim); it != combination.end()) return substitute(it->second.second, {}, path);
+        if (auto it = combination.find(dim); it != combination.end()) {
+          // A place in a list ("masks[0]") is not a setting to read back.
+          if (path.rfind(entry_, 0) == 0 && path.find('[') == std::string::npos)
+            places_[dim].emplace(section_, kind_, path.substr(entry_.size()));
+          return substitute(it->second.second, {}, path);
+        }
       }
       if (const auto unfixed = free_dims(node, combination, all_); !unfixed.empty())
         throw ConfigError(where(origin_, node, root_), path,
@@ -314,6 +326,7 @@ class Expander {
   // The list elements made from an element that named dimensions, by their
   // path ("stages.scores.of[3]").
   std::map<std::string, Cell> cells_;
+  SweepPlaces places_;
 
  private:
   const Sweeps& all_;
@@ -321,6 +334,7 @@ class Expander {
   const YAML::Node& root_;
   std::size_t elements_ = 0;  // list elements made so far, all lists together
   std::string what_ = "stage";
+  std::string section_, kind_, entry_ = "\n";  // of the entry substituted
 };
 
 // A stage or component as the file writes it, and the dimensions it runs over.
@@ -399,7 +413,9 @@ void collected(YAML::Node body, const std::string& path, const std::map<std::str
   for (const auto& dim : dims) listed.push_back(dim);
   for (std::size_t i = 0; i < of.size(); ++i) {
     const auto cell = cells.find(path + ".of[" + std::to_string(i) + "]");
-    from.push_back(cell == cells.end() ? std::string() : cell->second.from);
+    // A run listed by its name is its own template.
+    from.push_back(cell != cells.end() ? cell->second.from
+                   : of[i].IsScalar() && !of[i].Scalar().empty() ? of[i].Scalar().substr(1) : std::string());
     for (const auto& dim : dims) {
       std::string value;  // absent: the run was not made over this dimension
       if (cell != cells.end())
@@ -416,7 +432,7 @@ void collected(YAML::Node body, const std::string& path, const std::map<std::str
 
 }  // namespace
 
-void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
+SweepPlaces expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
   const Sweeps all = dimensions(root["sweeps"], origin, root);
   if (root["sweeps"].IsDefined()) root.remove("sweeps");
   // Components expand as stages do: a component written once over some
@@ -452,7 +468,7 @@ void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
           };
           scan(kv.second, path);
         }
-    return;
+    return {};
   }
 
   // Every entry's dimensions checked and counted before any is expanded.
@@ -504,6 +520,8 @@ void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
       // Names are unique (made_by), keys too (check_unique_keys): appended
       // without yaml-cpp's lookup, which scans the map.
       YAML::Node body(YAML::NodeType::Map);
+      const YAML::Node kind = stage.body[stage.section == "stages" ? "run" : "type"];
+      expander.entering(stage.section, kind.IsDefined() && kind.IsScalar() ? kind.Scalar() : "", path);
       for (const auto& field : stage.body)
         if (field.first.Scalar() != "over")
           body.force_insert(field.first.Scalar(),
@@ -514,6 +532,7 @@ void expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
     });
   }
   for (const auto& [section, entries] : expanded) root[section] = entries;
+  return expander.places_;
 }
 
 }  // namespace assim

@@ -32,13 +32,26 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+
 namespace assim {
 
 struct ConfigOrigin;
 
-// Replaces `stages:` of `root` by its expansion and removes `sweeps:`; the
-// origin learns where each expanded value came from.
+// Where a dimension's value was put as a whole value: in the components of a
+// type or the stages of a kind (section "components" or "stages", the type
+// or the `run:`), at a dotted key path of theirs ("localisation.radius").
+// A run of a sweep that was not made over the dimension has the setting
+// there at its default (settings absent from a cell are at their default).
+using SweepPlaces = std::map<std::string, std::set<std::tuple<std::string, std::string, std::string>>>;
+
+// Replaces `components:` and `stages:` of `root` by their expansion and
+// removes `sweeps:`; the origin learns where each expanded value came from.
+// Returns where each dimension's values were put.
 // Throws ConfigError naming the file, line and key of a bad sweep.
-void expand_sweeps(YAML::Node root, ConfigOrigin& origin);
+SweepPlaces expand_sweeps(YAML::Node root, ConfigOrigin& origin);
 
 }  // namespace assim

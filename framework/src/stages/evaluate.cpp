@@ -19,7 +19,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <set>
 
 namespace assim {
 
@@ -164,6 +166,16 @@ bool number_of(const std::string& text, double& value) {
   }
 }
 
+// The shortest text that reads back as `value`.
+std::string shortest(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
 // The sweep the runs of `of:` were made over: its dimensions, each run's
 // coordinates (run by run; "" where a run was not made over a dimension),
 // and the element of `of:` each was made from.
@@ -186,13 +198,28 @@ Sweep sweep_of(const Config& config) {
   Sweep sweep{section.get<std::vector<std::string>>("dims"), section.get<std::vector<std::string>>("values"),
               section.get<std::vector<std::string>>("templates")};
   sweep.templates.resize(sweep.values.size() / std::max<std::size_t>(1, sweep.dims.size()));
-  // Runs made from several elements ([$a_<r>, $b_<r>]) are told apart by a
-  // first dimension, the element each was made from.
-  std::vector<std::string> seen;
-  for (std::size_t r = 0; r < sweep.templates.size(); ++r)
-    if (sweep.whole(r) && std::find(seen.begin(), seen.end(), sweep.templates[r]) == seen.end())
-      seen.push_back(sweep.templates[r]);
-  if (seen.size() > 1) {
+  // A dimension of numbers has each written alike (1, 1.0 and 1e0 are one value).
+  for (std::size_t d = 0; d < sweep.dims.size(); ++d) {
+    bool numbers = true;
+    double value = 0;
+    for (std::size_t r = 0; r < sweep.templates.size(); ++r)
+      numbers = numbers && (sweep.at(r, d).empty() || number_of(sweep.at(r, d), value));
+    for (std::size_t r = 0; numbers && r < sweep.templates.size(); ++r)
+      if (!sweep.at(r, d).empty() && number_of(sweep.at(r, d), value))
+        sweep.values[r * sweep.dims.size() + d] = shortest(value);
+  }
+  // Runs made from several elements at the same values ([$a_<r>, $b_<r>])
+  // are told apart by a first dimension, the element each was made from.
+  std::set<std::vector<std::string>> cells;
+  bool shared = false;
+  for (std::size_t r = 0; r < sweep.templates.size() && !shared; ++r)
+    if (sweep.whole(r))
+      shared = !cells
+                    .emplace(sweep.values.begin() + static_cast<std::ptrdiff_t>(r * sweep.dims.size()),
+                             sweep.values.begin() + static_cast<std::ptrdiff_t>((r + 1) * sweep.dims.size()))
+                    .second;
+  std::set<std::string> templates(sweep.templates.begin(), sweep.templates.end());
+  if (shared && templates.size() > 1) {
     std::vector<std::string> values;
     for (std::size_t r = 0; r < sweep.templates.size(); ++r) {
       values.push_back(sweep.whole(r) ? sweep.templates[r] : "");
@@ -204,9 +231,10 @@ Sweep sweep_of(const Config& config) {
   return sweep;
 }
 
-// The scores over the sweep's dimensions: each dimension's values in the
-// order the runs list them (the order declared under sweeps:), numbers
-// where all are; a run not made over every dimension is left out.
+// The scores over the sweep's dimensions: each dimension's values as
+// numbers in ascending order where all are numbers, else as labels in the
+// order the runs list them (the order declared under sweeps:); a run
+// without a value of every dimension is left out.
 products::SweepEvaluation collect(const Evaluation& ev, const Errors& errors, const Sweep& sweep) {
   products::SweepEvaluation out;
   out.units = ev.units;
@@ -216,8 +244,8 @@ products::SweepEvaluation collect(const Evaluation& ev, const Errors& errors, co
     if (!sweep.whole(r)) {
       std::string dims;
       for (const auto& d : sweep.dims) dims += (dims.empty() ? "" : ", ") + d;
-      log::info("evaluate: run '", ev.runs[r], "' was not made over every dimension of the sweep (",
-                dims, "): it is in evaluation.nc, not in the sweep's file");
+      log::info("evaluate: run '", ev.runs[r], "' has no value of every dimension of the sweep (", dims,
+                "): it is in evaluation.nc, not in the sweep's file");
       continue;
     }
     for (std::size_t d = 0; d < sweep.dims.size(); ++d)
@@ -231,6 +259,13 @@ products::SweepEvaluation collect(const Evaluation& ev, const Errors& errors, co
     double value = 0;
     const bool numbers =
         std::all_of(seen[d].begin(), seen[d].end(), [&](const auto& t) { return number_of(t, value); });
+    if (numbers)
+      std::stable_sort(seen[d].begin(), seen[d].end(), [](const std::string& a, const std::string& b) {
+        double x = 0, y = 0;
+        number_of(a, x);
+        number_of(b, y);
+        return x < y;
+      });
     for (const auto& text : seen[d]) {
       if (numbers && number_of(text, value)) dim.numbers.push_back(value);
       else dim.labels.push_back(text);
