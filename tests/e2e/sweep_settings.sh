@@ -73,7 +73,8 @@ done
   echo '  letkf_plain: {type: sampler.enkf, method: letkf, localisation: {radius: 6}}'
   sed -n '/^components:/,$p' "$work/sweep.yaml" | tail -n +2
   echo '  plain: {run: assimilate, observations: $seen, sampler: $letkf_plain, model: $l96, members: 8, windows: 4}'
-  echo '  scores_all: {run: evaluate, of: [$run_radius<radius>_infl<infl>, $plain]}'; } > "$work/defaults.yaml"
+  echo '  scores_all: {run: evaluate, of: [$run_radius<radius>_infl<infl>, $plain]}'
+  echo '  report: {run: report, of: [$scores_all]}'; } > "$work/defaults.yaml"
 "$assim" validate "$work/defaults.yaml" --print > "$work/print" 2>&1 || { cat "$work/print"; echo "FAIL: validate"; exit 1; }
 grep -q 'scores_all: .*values: \[2, 1.0, 2, 1.1, 4, 1.0, 4, 1.1, 8, 1.0, 8, 1.1, 6, 1\]' "$work/print" \
   || { echo "FAIL: the run without the sweep's settings is not at them:"; grep "scores_all:" "$work/print"; fail=1; }
@@ -86,5 +87,14 @@ ncdump "$(find "$work/runs" -path "*scores_all*" -name sweep.nc | head -1)" > "$
   || { echo "FAIL: the plain run is not at radius 6, inflation 1:"; sed -n '/^data/,/rmse_sample =/p' "$work/all"; fail=1; }
 values "$work/all" rmse | cut -d, -f6 | grep -qx "NaN" \
   || { echo "FAIL: the cell without a run (radius 6, inflation 1.1) is not empty: $(values "$work/all" rmse)"; fail=1; }
+# The report draws the RMSE against the radius, a line per inflation, with
+# an error bar (3 strokes) at each of the 7 cells that hold a run.
+page=$(find "$work/runs" -path "*report*" -name "*.html" | head -1)
+[ -n "$page" ] || { echo "FAIL: no report page"; exit 1; }
+grep -q "<h2>Scores over the sweep</h2>" "$page" && grep -q "RMSE of the mean against radius" "$page" \
+  || { echo "FAIL: the report has no panel of the RMSE against the radius"; fail=1; }
+[ "$(grep -o 'class="error"' "$page" | wc -l)" -eq 21 ] \
+  || { echo "FAIL: not 7 error bars: $(grep -o 'class="error"' "$page" | wc -l) strokes"; fail=1; }
+grep -q ">infl 1.1<" "$page" || { echo "FAIL: no line for inflation 1.1 in the legend"; fail=1; }
 [ "$fail" -eq 0 ] && echo "the sweep over the LETKF's settings expanded, ran and was collected"
 exit $fail

@@ -10,6 +10,7 @@
 #include "products/products.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -64,6 +65,65 @@ std::string evaluate_section(const std::vector<Input>& evaluations) {
             described(f.rmse) + "; " + described(f.calibration) + ".</p>\n" + table(header, rows);
   }
   return html;
+}
+
+std::string sweep_section(const std::vector<Input>& evaluations) {
+  constexpr std::size_t most_lines = 12;  // more would not be told apart
+  std::string html;
+  for (const auto& e : evaluations) {
+    const auto path = e.folder / e.stage->settings.get<std::string>("sweep_out");
+    if (!std::filesystem::exists(path)) continue;
+    const products::SweepEvaluation s = products::read_sweep(path);
+    std::size_t x = 0;
+    while (x < s.dims.size() && !(s.dims[x].labels.empty() && s.dims[x].size() > 1)) ++x;
+    if (x == s.dims.size()) continue;  // no setting of numbers to draw against
+    const auto& along = s.dims[x];
+    const std::int64_t n = along.size();
+    // (the other settings' combinations, x), the other settings in their order.
+    const auto score = values_of(s.scores.at("rmse").movedim(static_cast<std::int64_t>(x), -1).contiguous());
+    const auto error = values_of(s.errors.at("rmse").movedim(static_cast<std::int64_t>(x), -1).contiguous());
+    const std::size_t lines = score.size() / static_cast<std::size_t>(n);
+    std::vector<Series> series;
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header;
+    for (std::size_t d = 0; d < s.dims.size(); ++d)
+      if (d != x) header.push_back(escape(s.dims[d].name));
+    header.push_back(escape(along.name));
+    header.insert(header.end(), {"rmse", "rmse_se"});
+    for (std::size_t line = 0; line < lines; ++line) {
+      // The line's settings: its index unravelled over the other dimensions, the last fastest.
+      std::vector<std::string> settings;
+      std::string name;
+      for (std::size_t d = s.dims.size(), rest = line; d-- > 0;) {
+        if (d == x) continue;
+        const auto size = static_cast<std::size_t>(s.dims[d].size()), i = rest % size;
+        rest /= size;
+        const std::string value = s.dims[d].labels.empty() ? number(s.dims[d].numbers[i]) : s.dims[d].labels[i];
+        settings.insert(settings.begin(), escape(value));
+        name = s.dims[d].name + " " + value + (name.empty() ? "" : ", " + name);
+      }
+      Series line_series{name.empty() ? "rmse" : name, along.numbers, {}, series_colour(line), false, {}};
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::size_t at = line * static_cast<std::size_t>(n) + static_cast<std::size_t>(i);
+        line_series.y.push_back(score[at]);
+        line_series.error.push_back(error[at]);
+        std::vector<std::string> row = settings;
+        row.insert(row.end(), {number(along.numbers[static_cast<std::size_t>(i)]), number(score[at]), number(error[at])});
+        rows.push_back(row);
+      }
+      if (line < most_lines) series.push_back(std::move(line_series));
+    }
+    html += "<h3>" + escape(e.name) + "</h3>\n";
+    if (lines > most_lines)
+      html += "<p class=\"note\">The first " + std::to_string(most_lines) + " of " + std::to_string(lines) +
+              " lines are drawn; the table holds them all.</p>\n";
+    html += line_plot(series, {"RMSE of the mean against " + along.name, along.name, "RMSE (" + s.units + ")"}) +
+            "\n" + table(header, rows);
+  }
+  if (html.empty()) return html;
+  return "<h2>Scores over the sweep</h2>\n<p class=\"note\">RMSE of the ensemble mean, averaged over frames, windows "
+         "and seeds, against the first swept setting of numbers; the bars are its standard error over windows and "
+         "seeds (the evaluate stage's sweep.nc).</p>\n" + html;
 }
 
 std::string rmse_section(const std::vector<Input>& runs) {

@@ -12,6 +12,10 @@ namespace assim::report {
 
 // The tables of evaluate stages.
 std::string evaluate_section(const std::vector<Input>& evaluations);
+// The RMSE of the mean of evaluate stages over a sweep (their sweep.nc)
+// against the first swept setting of numbers, with its standard error as
+// error bars, one line per combination of the other settings.
+std::string sweep_section(const std::vector<Input>& evaluations);
 // RMSE per frame, one line per assimilate run (mean over windows and seeds).
 std::string rmse_section(const std::vector<Input>& runs);
 // RMSE over observed fraction x time interval, one heatmap per operator and method.

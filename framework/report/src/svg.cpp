@@ -4,6 +4,7 @@
 #include "html.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -49,8 +50,9 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
       x_lo = std::min(x_lo, s.x[i]);
       x_hi = std::max(x_hi, s.x[i]);
       if (std::isfinite(s.y[i])) {
-        y_lo = std::min(y_lo, s.y[i]);
-        y_hi = std::max(y_hi, s.y[i]);
+        const double e = i < s.error.size() && std::isfinite(s.error[i]) ? s.error[i] : 0;
+        y_lo = std::min(y_lo, s.y[i] - e);
+        y_hi = std::max(y_hi, s.y[i] + e);
       }
     }
   if (!(x_hi > x_lo)) x_hi = x_lo + 1;
@@ -94,6 +96,13 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
         continue;
       }
       points += f(px(s.x[i])) + "," + f(py(s.y[i])) + " ";
+      if (i < s.error.size() && std::isfinite(s.error[i]))
+        for (const auto& [x1, x2, y1, y2] :
+             {std::array<double, 4>{px(s.x[i]), px(s.x[i]), py(s.y[i] - s.error[i]), py(s.y[i] + s.error[i])},
+              std::array<double, 4>{px(s.x[i]) - 4, px(s.x[i]) + 4, py(s.y[i] - s.error[i]), py(s.y[i] - s.error[i])},
+              std::array<double, 4>{px(s.x[i]) - 4, px(s.x[i]) + 4, py(s.y[i] + s.error[i]), py(s.y[i] + s.error[i])}})
+          svg += "<line class=\"error\" x1=\"" + f(x1) + "\" x2=\"" + f(x2) + "\" y1=\"" + f(y1) + "\" y2=\"" + f(y2) +
+                 "\" stroke=\"" + s.colour + "\"/>";
       // Markers where points are few enough to tell apart.
       if (s.x.size() <= 40)
         svg += "<circle cx=\"" + f(px(s.x[i])) + "\" cy=\"" + f(py(s.y[i])) + "\" r=\"2.5\" fill=\"" + s.colour + "\"/>";

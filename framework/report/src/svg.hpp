@@ -15,6 +15,7 @@ struct Series {
   std::vector<double> x, y;  // NaN y values break the line
   std::string colour;
   bool dashed = false;
+  std::vector<double> error;  // empty, or y +- error drawn as a bar at each point (NaN: none)
 };
 
 struct Axes {

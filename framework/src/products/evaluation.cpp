@@ -1,5 +1,9 @@
 #include "products/evaluation.hpp"
 
+#include <assim/error.hpp>
+
+#include <algorithm>
+
 namespace assim::products {
 
 namespace {
@@ -64,6 +68,28 @@ Table sweep_table(SweepEvaluation& s, Evaluation& names) {
 void write_sweep(const std::filesystem::path& path, const SweepEvaluation& sweep) {
   Evaluation names;
   write(path, sweep_table(const_cast<SweepEvaluation&>(sweep), names));  // the table only reads its fields
+}
+
+SweepEvaluation read_sweep(const std::filesystem::path& path) {
+  SweepEvaluation s;
+  const auto file = netcdf::File::open(path);
+  // The dimensions are run_index's, in its order: numbers where the
+  // coordinate variable holds numbers, else labels.
+  if (!file.has_variable("run_index"))
+    throw Error(path.string() + ": variable 'run_index' is missing; the file was not written by this version of "
+                "assim (rerun the stage that made it, with --force)");
+  const auto numeric = file.numeric_variables();
+  for (const auto& name : file.dimensions_of("run_index")) {
+    SweepDimension d;
+    d.name = name;
+    if (std::find(numeric.begin(), numeric.end(), name) == numeric.end()) d.labels = {""};
+    s.dims.push_back(std::move(d));
+  }
+  Evaluation names;
+  const Table table = sweep_table(s, names);
+  s.units = units_of(file, table, &s.scores.at("rmse"));
+  read(file, table);
+  return s;
 }
 
 std::vector<Score> evaluation_scores(const Evaluation& evaluation) {

@@ -63,5 +63,6 @@ struct SweepEvaluation {
 };
 
 void write_sweep(const std::filesystem::path& path, const SweepEvaluation& sweep);
+SweepEvaluation read_sweep(const std::filesystem::path& path);
 
 }  // namespace assim::products
