@@ -195,9 +195,11 @@ void apply_override(YAML::Node root, const std::string& text, ConfigOrigin& orig
   if (parts[0] == "sweeps")
     throw Error("--set " + text + ": the sweeps are expanded before --set applies; set a stage they make "
                 "(stages.NAME.key, `assim validate FILE --print` lists them) or edit sweeps: in the file");
-  if (parts[0] == "stages" && parts.size() > 1 && parts[1].find('<') != std::string::npos)
-    throw Error("--set " + text + ": '" + parts[1] + "' is a stage template, and sweeps are expanded before --set "
-                "applies; set a stage it makes (`assim validate FILE --print` lists them)");
+  if ((parts[0] == "stages" || parts[0] == "components") && parts.size() > 1 && parts[1].find('<') != std::string::npos) {
+    const std::string what = parts[0] == "stages" ? "stage" : "component";
+    throw Error("--set " + text + ": '" + parts[1] + "' is a " + what + " template, and sweeps are expanded before "
+                "--set applies; set a " + what + " it makes (`assim validate FILE --print` lists them)");
+  }
   std::function<void(YAML::Node, std::size_t)> descend = [&](YAML::Node node, std::size_t i) {
     if (!node.IsMap() && !node.IsNull())
       throw Error("--set " + text + ": '" + parts[i - 1] + "' is not a map");
