@@ -96,5 +96,10 @@ grep -q "<h2>Scores over the sweep</h2>" "$page" && grep -q "RMSE of the mean ag
 [ "$(grep -o 'class="error"' "$page" | wc -l)" -eq 21 ] \
   || { echo "FAIL: not 7 error bars: $(grep -o 'class="error"' "$page" | wc -l) strokes"; fail=1; }
 grep -q ">infl 1.1<" "$page" || { echo "FAIL: no line for inflation 1.1 in the legend"; fail=1; }
+# Labelled numbers that are one number (1.1, 1.10) are coordinates by their labels.
+sed 's/^  infl:   \[1.0, 1.1\]$/  infl:   {lo: 1.1, also_lo: 1.10}/' "$work/sweep.yaml" > "$work/labels.yaml"
+"$assim" validate "$work/labels.yaml" --print > "$work/print" 2>&1 || { cat "$work/print"; echo "FAIL: validate"; exit 1; }
+grep -q 'scores: .*values: \[2, lo, 2, also_lo, 4, lo,' "$work/print" \
+  || { echo "FAIL: equal labelled numbers are not told apart by their labels:"; grep "scores:" "$work/print"; fail=1; }
 [ "$fail" -eq 0 ] && echo "the sweep over the LETKF's settings expanded, ran and was collected"
 exit $fail

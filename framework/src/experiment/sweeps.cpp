@@ -31,6 +31,9 @@ constexpr std::size_t most_elements = 10 * most_stages;
 
 struct Dimension {
   std::vector<std::pair<std::string, YAML::Node>> values;  // label, value
+  // Whether its values are numbers, each another: the coordinates of a
+  // collected result are then the numbers, else the labels.
+  bool numbers = false;
 };
 
 struct Sweeps {
@@ -148,6 +151,10 @@ Sweeps dimensions(const YAML::Node& sweeps, const ConfigOrigin& origin, const YA
       if (!labels.insert(label).second)
         throw ConfigError(where(origin, value, root), path, "lists '" + label + "' twice");
     }
+    std::set<double> distinct;
+    d.numbers = std::all_of(d.values.begin(), d.values.end(), [&](const auto& value) {
+      return is_number(value.second) && distinct.insert(std::stod(value.second.Scalar())).second;
+    });
     out.order.push_back(name);
     out.dims.emplace(name, std::move(d));
   }
@@ -231,10 +238,15 @@ class Expander {
   void expanding(const std::string& what) { what_ = what; }
   // The entry whose fields are substituted next: its section, type or kind,
   // and path ("components.letkf_2").
-  void entering(const std::string& section, const std::string& kind, const std::string& path) {
+  // `collecting`: whether the entry collects its runs over the sweep (its
+  // kind declares a `sweep` section), so that its list elements' cells are
+  // kept (cells_, for this entry only).
+  void entering(const std::string& section, const std::string& kind, const std::string& path, bool collecting) {
     section_ = section;
     kind_ = kind;
     entry_ = path + ".";
+    collecting_ = collecting;
+    cells_.clear();
   }
 
   YAML::Node substitute(const YAML::Node& node, const Combination& combination, const std::string& path) {
@@ -304,22 +316,17 @@ class Expander {
         for (std::size_t k = i; k < end; ++k) {
           const std::string element = path + "[" + std::to_string(out.size()) + "]";
           out.push_back(substitute(items[k], c, element));
-          if (dims.empty()) continue;
+          if (dims.empty() || !collecting_) continue;
           Cell& cell = cells_[element];
           cell.from = with_labels(items[k].Scalar(), combination);
           if (!cell.from.empty() && cell.from[0] == '$') cell.from.erase(0, 1);
-          for (const auto& dim : dims) cell.at.emplace_back(dim, coordinate(c.at(dim)));
+          for (const auto& dim : dims)
+            cell.at.emplace_back(dim, all_.dims.at(dim).numbers ? c.at(dim).second.Scalar() : c.at(dim).first);
         }
       });
       i = end;
     }
     return out;
-  }
-
-  // A value as a coordinate of the collected result: a number as itself,
-  // anything else by its label.
-  static std::string coordinate(const std::pair<std::string, YAML::Node>& value) {
-    return is_number(value.second) ? value.second.Scalar() : value.first;
   }
 
  public:
@@ -335,6 +342,7 @@ class Expander {
   std::size_t elements_ = 0;  // list elements made so far, all lists together
   std::string what_ = "stage";
   std::string section_, kind_, entry_ = "\n";  // of the entry substituted
+  bool collecting_ = false;
 };
 
 // A stage or component as the file writes it, and the dimensions it runs over.
@@ -385,19 +393,29 @@ std::vector<std::string> over(const Template& stage, const Sweeps& all, const Co
   return dims;
 }
 
-// A stage that declares a `sweep` section (evaluate) collects the runs its
-// list `of:` names into one result over the sweep's dimensions: it is given
-// the dimensions its elements expanded over, each element's coordinates and
-// the element it was made from, unless the file gives them.
+// Whether stages of this kind collect their runs over a sweep: they declare
+// a `sweep` section (evaluate).
+bool collects(const std::string& kind) {
+  static const std::map<std::string, bool> known = [] {
+    std::map<std::string, bool> out;
+    for (const auto& [name, stage] : stages()) {
+      const Parameter* declared = stage->parameters().find("sweep");
+      out[name] = declared && declared->type == ParameterType::Section;
+    }
+    return out;
+  }();
+  const auto it = known.find(kind);
+  return it != known.end() && it->second;
+}
+
+// A stage that collects its runs over a sweep is given, for the runs its
+// list `of:` names, the dimensions its elements expanded over, each
+// element's coordinates and the element it was made from, unless the file
+// gives them.
 void collected(YAML::Node body, const std::string& path, const std::map<std::string, Cell>& cells,
                const Sweeps& all) {
-  const YAML::Node run = body["run"], of = body["of"];
-  if (!run.IsScalar() || !of.IsSequence() || body["sweep"].IsDefined()) return;
-  const auto& known = stages();
-  const auto stage = known.find(run.Scalar());
-  if (stage == known.end()) return;
-  const Parameter* declared = stage->second->parameters().find("sweep");
-  if (!declared || declared->type != ParameterType::Section) return;
+  const YAML::Node of = body["of"];
+  if (!of.IsSequence() || body["sweep"].IsDefined()) return;
   std::vector<std::string> dims;
   for (const auto& dim : all.order)
     for (std::size_t i = 0; i < of.size() && std::find(dims.begin(), dims.end(), dim) == dims.end(); ++i)
@@ -520,13 +538,15 @@ SweepPlaces expand_sweeps(YAML::Node root, ConfigOrigin& origin) {
       // Names are unique (made_by), keys too (check_unique_keys): appended
       // without yaml-cpp's lookup, which scans the map.
       YAML::Node body(YAML::NodeType::Map);
-      const YAML::Node kind = stage.body[stage.section == "stages" ? "run" : "type"];
-      expander.entering(stage.section, kind.IsDefined() && kind.IsScalar() ? kind.Scalar() : "", path);
+      const YAML::Node field = stage.body[stage.section == "stages" ? "run" : "type"];
+      const std::string kind = field.IsDefined() && field.IsScalar() ? field.Scalar() : "";
+      const bool collecting = stage.section == "stages" && collects(kind);
+      expander.entering(stage.section, kind, path, collecting);
       for (const auto& field : stage.body)
         if (field.first.Scalar() != "over")
           body.force_insert(field.first.Scalar(),
                             expander.substitute(field.second, combination, join_path(path, field.first.Scalar())));
-      if (stage.section == "stages") collected(body, path, expander.cells_, all);
+      if (collecting) collected(body, path, expander.cells_, all);
       origin.expanded[path] = where(origin, stage.body, root);
       out.force_insert(stage.dims.empty() ? stage.key : YAML::Node(name), body);
     });
