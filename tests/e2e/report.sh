@@ -37,6 +37,11 @@ case "$title" in
   *"clipped: []"*) ;;
   *) echo "FAIL: plot texts stick out of their SVG (clipped): ${title:-no probe result}"; exit 1 ;;
 esac
+# Absent numbers (the spread over one seed, a deterministic method's spread)
+# are "-": no "nan", "-nan" or "inf" anywhere on the page.
+if grep -Eiwo -- '-?(nan|inf)' "$page/index.html" | sort | uniq -c | grep .; then
+  echo "FAIL: the page prints nan or inf for an absent number"; exit 1
+fi
 # The heatmap rows name the mask designs and the maps the setting.
 for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
   grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }

@@ -161,9 +161,11 @@ StateRows state_rows(FrameTable& table, const WindowFields& fields, const std::v
               [&](std::size_t t) { return state(fields.truth, t, l); });
     table.add(rows.mean, "analysis mean<br>" + escape(layer), state_bar, "mean_" + k,
               [&](std::size_t t) { return state(fields.mean, t, l); });
-    table.add(rows.spread, "ensemble spread<br>" + escape(layer),
-              table.bar("spread_" + k, "spread" + sep + layer, spreads, false), "spread_" + k,
-              [&](std::size_t t) { return state(fields.spread, t, l); });
+    // A deterministic method (one member) has no spread: no row, rather than an empty map.
+    if (!std::isnan(finite_range(spreads).first))
+      table.add(rows.spread, "ensemble spread<br>" + escape(layer),
+                table.bar("spread_" + k, "spread" + sep + layer, spreads, false), "spread_" + k,
+                [&](std::size_t t) { return state(fields.spread, t, l); });
     table.add(rows.error, "error (mean &minus; truth)<br>" + escape(layer),
               table.bar("error_" + k, "error" + sep + layer, errors, true), "error_" + k,
               [&](std::size_t t) { return state(fields.error, t, l); });

@@ -26,6 +26,7 @@ std::string img(const std::string& file, int width, int height, const std::strin
 }  // namespace
 
 std::string number(double v, int digits) {
+  if (!std::isfinite(v)) return "-";
   char text[40];
   std::snprintf(text, sizeof text, "%.*g", digits, v);
   return text;
@@ -104,6 +105,8 @@ std::string Gallery::bar_html(int bar) const {
 
 void Gallery::write_index(const std::filesystem::path& path) const {
   auto text = [](const std::string& s) { return "\"" + escape_json(s) + "\""; };
+  // JSON has no NaN: an absent range (a field without finite values) is null.
+  auto value = [](double v) { return std::isfinite(v) ? number(v, 17) : std::string("null"); };
   std::string json = "{\n  \"images\": [";
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
@@ -116,8 +119,8 @@ void Gallery::write_index(const std::filesystem::path& path) const {
     const Bar& b = bars_[i];
     const Scale& s = b.scale;
     json += std::string(i ? "," : "") + "\n    {\"src\": " + text(b.file) + ", \"label\": " + text(b.label) +
-            ", \"map\": " + text(s.map->name()) + ", \"lo\": " + number(s.lo, 17) + ", \"hi\": " + number(s.hi, 17) +
-            ", \"data_min\": " + number(s.data_min, 17) + ", \"data_max\": " + number(s.data_max, 17) +
+            ", \"map\": " + text(s.map->name()) + ", \"lo\": " + value(s.lo) + ", \"hi\": " + value(s.hi) +
+            ", \"data_min\": " + value(s.data_min) + ", \"data_max\": " + value(s.data_max) +
             ", \"lo_colour\": " + text(s.map->at(0).hex()) + ", \"hi_colour\": " + text(s.map->at(1).hex()) + "}";
   }
   json += "\n  ]\n}\n";

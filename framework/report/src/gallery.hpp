@@ -60,7 +60,8 @@ class Gallery {
   std::vector<Bar> bars_;
 };
 
-// A number as text with `digits` significant digits ("1.25", "-3e-07").
+// A number as text with `digits` significant digits ("1.25", "-3e-07"); "-"
+// when it is absent (NaN) or infinite, which a reader should not see as a value.
 std::string number(double v, int digits = 4);
 
 }  // namespace assim::report
