@@ -42,6 +42,16 @@ esac
 if grep -Eiwo -- '-?(nan|inf)' "$page/index.html" | sort | uniq -c | grep .; then
   echo "FAIL: the page prints nan or inf for an absent number"; exit 1
 fi
+# No path of the machine on the page: results are named relative to the run
+# folder, the experiment, plugins and host by their file names.
+repo=$(cd "$(dirname "$case")/../.." && pwd) build=$(cd "$(dirname "$assim")/../.." && pwd)
+for dir in "$work" "$repo" "$build"; do
+  ! grep -qF -- "$dir/" "$page/index.html" || { echo "FAIL: the page names the machine's path $dir/"; exit 1; }
+done
+# Each stage's record once, even an observe stage that several runs read.
+dups=$(sed -n '/<h2>Configuration and provenance/,/<h2>/p' "$page/index.html" | grep -o '<summary>[^<]*</summary>' \
+  | sort | uniq -d)
+[ -z "$dups" ] || { echo "FAIL: provenance lists twice: $dups"; exit 1; }
 # The heatmap rows name the mask designs and the maps the setting.
 for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
   grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }

@@ -216,11 +216,14 @@ std::string provenance_section(const std::vector<Input>& inputs) {
   std::string html = "<h2>Configuration and provenance</h2>\n<p class=\"note\">Each stage's record as the runner "
                      "wrote it: the resolved settings with every default filled in, the components and the plugins "
                      "that made them, the hashes of its inputs and the versions. The results are the NetCDF files "
-                     "in the folders named; this page is drawn from them.</p>\n";
+                     "named, relative to the run folder (the folder of the stages' folders); files elsewhere on the "
+                     "machine are named by their file name alone. This page is drawn from them.</p>\n";
+  // An observe stage that several runs read is listed once.
+  std::set<std::filesystem::path> listed;
   for (const auto& in : inputs) {
-    html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " +
-            escape(in.product.string()) + "</summary>\n<pre>" +
-            escape(in.record_text) + "</pre></details>\n";
+    if (!listed.insert(in.folder).second) continue;
+    html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " + escape(in.shown_product) +
+            "</summary>\n<pre>" + escape(in.record_text) + "</pre></details>\n";
   }
   return html;
 }

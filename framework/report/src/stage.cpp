@@ -102,10 +102,10 @@ class Report : public Stage {
       }
     }
     body += report::provenance_section(provenance);
-    body += "<h2>Opening the results</h2>\n<pre>import xarray as xr\n";
+    body += "<h2>Opening the results</h2>\n<p class=\"note\">From the run folder, the folder of the stages' "
+            "folders.</p>\n<pre>import xarray as xr\n";
     for (const auto& in : all)
-      body += report::escape(in.name) + " = xr.open_dataset(\"" +
-              report::escape(in.product.string()) + "\")\n";
+      body += report::escape(in.name) + " = xr.open_dataset(\"" + report::escape(in.shown_product) + "\")\n";
     body += "</pre>\n";
     report::write_page(folder / "index.html", experiment + ": report", body);
     gallery.write_index(folder / "report.json");
