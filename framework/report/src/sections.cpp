@@ -130,6 +130,7 @@ std::string heatmap_section(const std::vector<Input>& runs) {
   }
   std::vector<Heatmap> maps;
   for (const auto& [key, cells] : groups) {
+    if (cells.size() < 2) continue;  // one design is a number, in the table, not a map
     Heatmap m;
     m.id = std::to_string(maps.size());
     m.title = std::get<0>(key) + ", " + std::get<1>(key) + ", " + std::get<2>(key);
@@ -151,16 +152,21 @@ std::string heatmap_section(const std::vector<Input>& runs) {
     maps.push_back(std::move(m));
   }
   std::string html =
-      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">RMSE of one sample (the papers' metric), mean over samples, frames, windows and seeds per run, "
-      "by the observed points of the grid (mask design) and the interval (in frames) between observed frames, one "
-      "map per observation operator, method and setting (with or without a background), all on one colour scale (as "
-      "figures 5 and 9 of the papers). Runs with the same settings share a cell, which shows their mean.</p>\n"
-      "<div class=\"plots\">";
-  if (!(lo <= hi)) lo = hi = 0;
-  const Scale scale = Scale::fit(lo, hi, false);
-  for (const auto& m : maps) html += heatmap(m, scale) + "\n";
-  return html + "</div>\n" +
-         table({"run", "operator", "method", "setting", "observed points", "interval", "RMSE"}, rows);
+      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">RMSE of one sample (the papers' metric), mean over "
+      "samples, frames, windows and seeds per run, by the observed points of the grid (mask design) and the interval "
+      "(in frames) between observed frames";
+  if (maps.empty()) {
+    html += ". Each method ran with one observation setting: there is no map to draw.</p>\n";
+  } else {
+    html += ", one map per observation operator, method and setting (with or without a background) that ran with "
+            "several, all on one colour scale (as figures 5 and 9 of the papers). Runs with the same settings share a "
+            "cell, which shows their mean.</p>\n<div class=\"plots\">";
+    if (!(lo <= hi)) lo = hi = 0;
+    const Scale scale = Scale::fit(lo, hi, false);
+    for (const auto& m : maps) html += heatmap(m, scale) + "\n";
+    html += "</div>\n";
+  }
+  return html + table({"run", "operator", "method", "setting", "observed points", "interval", "RMSE"}, rows);
 }
 
 std::string filter_section(const std::vector<Input>& filters) {
