@@ -15,6 +15,7 @@ struct Series {
   std::vector<double> x, y;  // NaN y values break the line
   std::string colour;
   bool dashed = false;
+  bool points = false;  // markers alone, no line: values at scattered places (observations)
 };
 
 struct Axes {
@@ -35,7 +36,8 @@ struct Heatmap {
   std::vector<double> values;              // rows x columns, row-major; NaN: no run with these settings
 };
 
-// Cells coloured by `scale` with their value written in, and a colour bar.
+// Cells coloured by `scale` with their value written in, and a colour bar; an
+// <svg class="heatmap">.
 std::string heatmap(const Heatmap& map, const Scale& scale);
 
 }  // namespace assim::report
