@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # The report of a small experiment, looked at in a real browser: headless
 # Chromium loads the page, reports images that failed to load or whose size
-# differs from what the page states, and takes a screenshot. Then the PNGs
-# themselves are checked: every <img> is a PNG of the stated size, and each
-# colour bar's range is the data's (its end colours are the colours of the
-# fields' extreme values, and the truth's range agrees with ncdump's).
+# differs from what the page states, plot texts that stick out of their SVG,
+# and a page wider than the window; and takes a screenshot. Then the page's
+# text (no nan, no path of the machine, provenance once each, tables in
+# boxes that scroll) and the PNGs themselves are checked: every <img> is a
+# PNG of the stated size, and each colour bar's range is the data's (its end
+# colours are the colours of the fields' extreme values, and its range agrees
+# with ncdump's). Two experiments: report.yaml, a 2-D QG state with a
+# heatmap, and report_line.yaml, a 1-D Lorenz-96 state drawn as lines.
 set -u
 assim=$1 case=$2
+name=$(sed -n 's/^name: *//p' "$case")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 browser=$(command -v chromium || command -v chromium-browser) \
   || { echo "FAIL: chromium is not installed (scripts/setup installs it); the report must be seen in a browser"; exit 1; }
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
-page=$work/runs/report/report/report
+page=$work/runs/$name/report/report
 [ -f "$page/index.html" ] || { echo "FAIL: no $page/index.html"; exit 1; }
 shots=${REPORT_SCREENSHOT_DIR:-$work}
 chrome() {
@@ -23,10 +28,12 @@ chrome --screenshot="$shots/report.png" --window-size=1400,3000 "file://$page/in
 [ -s "$shots/report.png" ] || { cat "$work/chromium.err"; echo "FAIL: no screenshot"; exit 1; }
 # A copy of the page with a probe that, once everything has loaded, writes
 # into the title the images the browser could not draw as it was told and
-# the plot texts (labels, titles) that stick out of their SVG, i.e. are clipped.
-sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); const clipped = [...document.querySelectorAll("svg text")].filter(t => { const b = t.getBBox(), m = t.getCTM(), s = t.ownerSVGElement; const x = [b.x * m.a + b.y * m.c + m.e, (b.x + b.width) * m.a + (b.y + b.height) * m.c + m.e], y = [b.x * m.b + b.y * m.d + m.f, (b.x + b.width) * m.b + (b.y + b.height) * m.d + m.f]; return Math.min(...x) < -1 \|\| Math.min(...y) < -1 \|\| Math.max(...x) > s.width.baseVal.value + 1 \|\| Math.max(...y) > s.height.baseVal.value + 1; }).map(t => t.textContent.replace(/ /g, "_")); document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "], clipped: [" + clipped.join(" ") + "]"; });</script></body>|' \
+# the plot texts (labels, titles) that stick out of their SVG, i.e. are clipped,
+# and how much wider than the window the page is (wide tables scroll in their
+# own box, so 0).
+sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); const clipped = [...document.querySelectorAll("svg text")].filter(t => { const b = t.getBBox(), m = t.getCTM(), s = t.ownerSVGElement; const x = [b.x * m.a + b.y * m.c + m.e, (b.x + b.width) * m.a + (b.y + b.height) * m.c + m.e], y = [b.x * m.b + b.y * m.d + m.f, (b.x + b.width) * m.b + (b.y + b.height) * m.d + m.f]; return Math.min(...x) < -1 \|\| Math.min(...y) < -1 \|\| Math.max(...x) > s.width.baseVal.value + 1 \|\| Math.max(...y) > s.height.baseVal.value + 1; }).map(t => t.textContent.replace(/ /g, "_")); const over = document.documentElement.scrollWidth - document.documentElement.clientWidth; document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "], clipped: [" + clipped.join(" ") + "], overflow: " + over + " px"; });</script></body>|' \
   "$page/index.html" > "$page/probe.html"
-chrome --dump-dom --virtual-time-budget=5000 "file://$page/probe.html" > "$work/dom.html"
+chrome --dump-dom --virtual-time-budget=5000 --window-size=1400,3000 "file://$page/probe.html" > "$work/dom.html"
 title=$(grep -o '<title>probe [^<]*</title>' "$work/dom.html")
 echo "browser: $title"
 case "$title" in
@@ -37,17 +44,63 @@ case "$title" in
   *"clipped: []"*) ;;
   *) echo "FAIL: plot texts stick out of their SVG (clipped): ${title:-no probe result}"; exit 1 ;;
 esac
-# The heatmap rows name the mask designs and the maps the setting.
-for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
-  grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }
+case "$title" in
+  *"overflow: 0 px"*) ;;
+  *) echo "FAIL: the page is wider than the window: ${title:-no probe result}"; exit 1 ;;
+esac
+# Every table in a box that scrolls sideways.
+tables=$(grep -o '<table' "$page/index.html" | wc -l)
+boxed=$(grep -o '<div class="scroll"><table' "$page/index.html" | wc -l)
+[ "$tables" = "$boxed" ] || { echo "FAIL: $((tables - boxed)) of $tables tables outside a scrolling box"; exit 1; }
+# Absent numbers (the spread over one seed, a deterministic method's spread)
+# are "-": no "nan", "-nan" or "inf" anywhere on the page.
+if grep -Eiwo -- '-?(nan|inf)' "$page/index.html" | sort | uniq -c | grep .; then
+  echo "FAIL: the page prints nan or inf for an absent number"; exit 1
+fi
+# No path of the machine on the page: results are named relative to the run
+# folder, the experiment, plugins and host by their file names.
+repo=$(cd "$(dirname "$case")/../.." && pwd) build=$(cd "$(dirname "$assim")/../.." && pwd)
+for dir in "$work" "$repo" "$build"; do
+  ! grep -qF -- "$dir/" "$page/index.html" || { echo "FAIL: the page names the machine's path $dir/"; exit 1; }
 done
-for v in truth mean; do
-  ncdump -p 9,17 -v $v "$work/runs/report/enkf_dense/assimilation.nc" | sed -n "/^ $v =/,/;/p" | tr -d ' ;' \
-    | sed "s/^$v=//" | tr ',' '\n' | grep -v '^$' > "$work/$v.txt"
+# Each stage's record once, even an observe stage that several runs read.
+dups=$(sed -n '/<h2>Configuration and provenance/,/<h2>/p' "$page/index.html" | grep -o '<summary>[^<]*</summary>' \
+  | sort | uniq -d)
+[ -z "$dups" ] || { echo "FAIL: provenance lists twice: $dups"; exit 1; }
+heatmaps=$(grep -o '<svg class="heatmap"' "$page/index.html" | wc -l)
+case $name in
+  report)
+    # Two observation designs per method: a heatmap whose rows name the mask
+    # designs and whose title the setting.
+    [ "$heatmaps" -ge 1 ] || { echo "FAIL: no heatmap of two designs"; exit 1; }
+    for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
+      grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }
+    done
+    runs=enkf_dense ;;
+  report_line)
+    # One observation design per method: no heatmap of a single cell.
+    [ "$heatmaps" = 0 ] || { echo "FAIL: $heatmaps heatmap(s) of a single design"; exit 1; }
+    # Lines per frame of each run, with the observations; 4D-Var (one member) without a spread.
+    for run in by_4dvar by_letkf; do
+      for t in 0 1 2 3 4; do
+        grep -q ">$run, frame $t<" "$page/index.html" || { echo "FAIL: no line plot of $run, frame $t"; exit 1; }
+      done
+    done
+    [ "$(grep -o '>observations<' "$page/index.html" | wc -l)" = 10 ] \
+      || { echo "FAIL: not every frame shows the observations"; exit 1; }
+    ! grep -q 'by_4dvar_w1_s0_spread' "$page/index.html" || { echo "FAIL: one-member 4D-Var draws a spread"; exit 1; }
+    runs="by_4dvar by_letkf" ;;
+  *) echo "FAIL: no checks for experiment '$name'"; exit 1 ;;
+esac
+for run in $runs; do
+  for v in truth mean; do
+    ncdump -p 9,17 -v $v "$work/runs/$name/$run/assimilation.nc" | sed -n "/^ $v =/,/;/p" | tr -d ' ;' \
+      | sed "s/^$v=//" | tr ',' '\n' | grep -v '^$' > "$work/${run}_$v.txt"
+  done
 done
-python3 - "$page" "$shots/report.png" "$work" <<'PY' || exit 1
+python3 - "$page" "$shots/report.png" "$work" "$name" <<'PY' || exit 1
 import json, re, struct, sys, zlib
-page, shot, work = sys.argv[1:]
+page, shot, work, name = sys.argv[1:]
 
 def png(path):
     """(width, height, rows of (r, g, b, a)) of an 8-bit RGB or RGBA PNG."""
@@ -120,16 +173,37 @@ for bar in index["bars"]:
     for value, css in ((hi, "hi"), (lo, "lo")):
         if f'<span class="{css}">{value:.3g}</span>' not in html: fail.append(f"{bar['src']}: the page does not show {value:.3g}")
 
-# The truth-and-mean bar of layer 0 of window 1, against ncdump's numbers.
-truth = [float(v) for v in open(work + "/truth.txt")]   # (window 2, time 5, layer 2, 32, 32)
-mean = [float(v) for v in open(work + "/mean.txt")]     # (window 2, seed 1, time 5, layer 2, 32, 32)
-plane, values = 32 * 32, []
-for t in range(5):
-    start = ((1 * 5 + t) * 2 + 0) * plane
-    values += truth[start:start + plane] + mean[start:start + plane]
-bar = next(b for b in index["bars"] if b["src"] == "enkf_dense_w1_s0_state_l0_bar.png")
-if abs(bar["data_min"] - min(values)) > 1e-12 or abs(bar["data_max"] - max(values)) > 1e-12:
-    fail.append(f"truth/mean range {bar['data_min']}..{bar['data_max']}, ncdump says {min(values)}..{max(values)}")
+def read(run, v): return [float(x) for x in open(f"{work}/{run}_{v}.txt")]
+if name == "report":
+    # The truth-and-mean bar of layer 0 of window 1, against ncdump's numbers.
+    # (window 2, [seed 1,] time 5, layer 2, 32, 32)
+    truth, mean = read("enkf_dense", "truth"), read("enkf_dense", "mean")
+    plane, values = 32 * 32, []
+    for t in range(5):
+        start = ((1 * 5 + t) * 2 + 0) * plane
+        values += truth[start:start + plane] + mean[start:start + plane]
+    bar = next(b for b in index["bars"] if b["src"] == "enkf_dense_w1_s0_state_l0_bar.png")
+    if abs(bar["data_min"] - min(values)) > 1e-12 or abs(bar["data_max"] - max(values)) > 1e-12:
+        fail.append(f"truth/mean range {bar['data_min']}..{bar['data_max']}, ncdump says {min(values)}..{max(values)}")
+    errors = [i for i in index["images"] if "_error_" in i["src"] and "bar" in i]
+else:
+    # The errors of window 1 of both runs, (window 2, [seed 1,] time 5, 40 sites), on the one bar they share.
+    values = []
+    for run in ("by_4dvar", "by_letkf"):
+        truth, mean = read(run, "truth"), read(run, "mean")
+        values += [m - t for m, t in zip(mean[200:400], truth[200:400])]
+    errors = [i for i in index["images"] if i["src"].endswith("_error.png")]
+    if len(errors) != 2: fail.append(f"{len(errors)} error pictures, not one per run")
+    bar = next((b for b in index["bars"] if errors and b["src"] == errors[0]["bar"]), None)
+    if bar is None: fail.append("no error bar")
+    elif abs(bar["data_min"] - min(values)) > 1e-9 or abs(bar["data_max"] - max(values)) > 1e-9:
+        fail.append(f"error range {bar['data_min']}..{bar['data_max']}, ncdump says {min(values)}..{max(values)}")
+# One error scale for every run on the page (per layer): the error images of
+# two runs name the same bars.
+by_run = {}
+for i in errors: by_run.setdefault(i["src"].split("_w1_")[0], set()).add(i["bar"])
+if len(by_run) < 2 or len({frozenset(b) for b in by_run.values()}) != 1:
+    fail.append(f"the runs' error images do not share their bars: {by_run}")
 
 w, h, _ = png(shot)
 if (w, h) != (1400, 3000): fail.append(f"screenshot is {w} x {h}")

@@ -1,7 +1,8 @@
-// The fields of one assimilate run for one window and seed, frame by frame:
+// The fields of assimilate runs for one window and seed, frame by frame:
 // truth, observations (masked), analysis mean, ensemble spread and error for
-// each layer, as colour-mapped images with colour bars and a table of their
-// ranges.
+// each layer of a 2-D state, as colour-mapped images with colour bars and a
+// table of their ranges; a 1-D state's as lines per frame and pictures of
+// time by space.
 #pragma once
 
 #include "gallery.hpp"
@@ -21,8 +22,16 @@ struct FieldsChoice {
   std::vector<std::int64_t> frames;  // empty: every frame of the window
 };
 
-// `observe`: the run's observe stage, or nothing with `why` saying why not.
-std::string fields_section(const Config& config, const Input& run, const std::optional<Input>& observe,
-                           const std::string& why, const FieldsChoice& choice, Gallery& gallery);
+// An assimilate run to draw, with its observe stage, or nothing with `why` saying why not.
+struct RunFields {
+  Input run;
+  std::optional<Input> observe;
+  std::string why;
+};
+
+// The "Fields" section: each run's window, per frame; the error maps of every
+// run on one colour scale per layer.
+std::string fields_section(const Config& config, const std::vector<RunFields>& runs, const FieldsChoice& choice,
+                           Gallery& gallery);
 
 }  // namespace assim::report

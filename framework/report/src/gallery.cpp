@@ -26,6 +26,7 @@ std::string img(const std::string& file, int width, int height, const std::strin
 }  // namespace
 
 std::string number(double v, int digits) {
+  if (!std::isfinite(v)) return "-";
   char text[40];
   std::snprintf(text, sizeof text, "%.*g", digits, v);
   return text;
@@ -57,7 +58,7 @@ void Gallery::write(const std::string& file, const Image& image, int bar) {
 }
 
 int Gallery::bar(const std::string& name, const Scale& scale, const std::string& label, const Field& like) {
-  Image image(bar_width, like.height * zoom(like));
+  Image image(bar_width, like.height * zoom_y(like));
   // Row 0 is hi and the last row lo, so the ends are exactly the map's colours at the range's ends.
   for (int y = 0; y < image.height; ++y) {
     Rgb c = scale.map->at(image.height > 1 ? 1.0 - static_cast<double>(y) / (image.height - 1) : 1.0);
@@ -74,17 +75,17 @@ int Gallery::bar(const std::string& name, const Scale& scale, const std::string&
 
 std::string Gallery::field(const std::string& name, const Field& field, int bar) {
   const Scale& scale = bars_.at(static_cast<std::size_t>(bar)).scale;
-  const int k = zoom(field);
-  Image image(field.width * k, field.height * k);
+  const int kx = zoom_x(field), ky = zoom_y(field);
+  Image image(field.width * kx, field.height * ky);
   for (int row = 0; row < field.height; ++row)
     for (int col = 0; col < field.width; ++col) {
       std::size_t i = static_cast<std::size_t>(row) * field.width + col;
       bool valid = has_data(field, i);
       Rgb c = valid ? scale.colour(field.values[i]) : Rgb{};
       // NetCDF row 0 is the southern edge: it goes at the bottom of the image.
-      for (int dy = 0; dy < k; ++dy)
-        for (int dx = 0; dx < k; ++dx) {
-          std::uint8_t* p = image.pixel(col * k + dx, (field.height - 1 - row) * k + dy);
+      for (int dy = 0; dy < ky; ++dy)
+        for (int dx = 0; dx < kx; ++dx) {
+          std::uint8_t* p = image.pixel(col * kx + dx, (field.height - 1 - row) * ky + dy);
           p[0] = c.r, p[1] = c.g, p[2] = c.b, p[3] = valid ? 255 : 0;
         }
     }
@@ -104,6 +105,8 @@ std::string Gallery::bar_html(int bar) const {
 
 void Gallery::write_index(const std::filesystem::path& path) const {
   auto text = [](const std::string& s) { return "\"" + escape_json(s) + "\""; };
+  // JSON has no NaN: an absent range (a field without finite values) is null.
+  auto value = [](double v) { return std::isfinite(v) ? number(v, 17) : std::string("null"); };
   std::string json = "{\n  \"images\": [";
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
@@ -116,8 +119,8 @@ void Gallery::write_index(const std::filesystem::path& path) const {
     const Bar& b = bars_[i];
     const Scale& s = b.scale;
     json += std::string(i ? "," : "") + "\n    {\"src\": " + text(b.file) + ", \"label\": " + text(b.label) +
-            ", \"map\": " + text(s.map->name()) + ", \"lo\": " + number(s.lo, 17) + ", \"hi\": " + number(s.hi, 17) +
-            ", \"data_min\": " + number(s.data_min, 17) + ", \"data_max\": " + number(s.data_max, 17) +
+            ", \"map\": " + text(s.map->name()) + ", \"lo\": " + value(s.lo) + ", \"hi\": " + value(s.hi) +
+            ", \"data_min\": " + value(s.data_min) + ", \"data_max\": " + value(s.data_max) +
             ", \"lo_colour\": " + text(s.map->at(0).hex()) + ", \"hi_colour\": " + text(s.map->at(1).hex()) + "}";
   }
   json += "\n  ]\n}\n";

@@ -19,6 +19,10 @@ struct Field {
   const double* values = nullptr;  // height * width
   int height = 0, width = 0;
   const int* mask = nullptr;       // optional, height * width; 0 marks a point without data
+  // Whole enlargements across and up (0: the gallery's, the same both ways):
+  // a time-by-space picture of a 1-D state, a few frames by many points, is
+  // stretched up so that each frame is a band wide enough to read.
+  int zoom_x = 0, zoom_y = 0;
 };
 
 // The smallest and largest finite, unmasked values of the fields (NaN, NaN when none).
@@ -38,6 +42,10 @@ class Gallery {
   std::string field(const std::string& name, const Field& field, int bar);
   // The <img> tag of a bar with its end (and, if diverging, centre) values beside it.
   std::string bar_html(int bar) const;
+  // The scale a bar was drawn for, and its label.
+  const Scale& scale(int bar) const { return bars_.at(static_cast<std::size_t>(bar)).scale; }
+  const std::string& label(int bar) const { return bars_.at(static_cast<std::size_t>(bar)).label; }
+  int pixels() const { return pixels_; }
   // Writes the index: every image, its size, and each bar's range and map.
   void write_index(const std::filesystem::path& path) const;
 
@@ -53,6 +61,8 @@ class Gallery {
     int width, height;
   };
   int zoom(const Field& field) const;
+  int zoom_x(const Field& field) const { return field.zoom_x ? field.zoom_x : zoom(field); }
+  int zoom_y(const Field& field) const { return field.zoom_y ? field.zoom_y : zoom(field); }
   void write(const std::string& file, const Image& image, int bar);
   std::filesystem::path folder_;
   int pixels_;
@@ -60,7 +70,8 @@ class Gallery {
   std::vector<Bar> bars_;
 };
 
-// A number as text with `digits` significant digits ("1.25", "-3e-07").
+// A number as text with `digits` significant digits ("1.25", "-3e-07"); "-"
+// when it is absent (NaN) or infinite, which a reader should not see as a value.
 std::string number(double v, int digits = 4);
 
 }  // namespace assim::report

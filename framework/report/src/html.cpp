@@ -8,6 +8,8 @@ namespace assim::report {
 
 namespace {
 
+// A table wider than the page (many frames, many scores) scrolls within its
+// own box (div.scroll), so the page itself never scrolls sideways.
 // Unobserved points are transparent in the images; a light checkerboard
 // behind them tells "no data" apart from any colour of the maps.
 constexpr const char* style = R"(
@@ -34,6 +36,7 @@ div.plots { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; 
 svg { font: 11px system-ui, sans-serif; }
 details { margin: 6px 0 12px; }
 summary { cursor: pointer; color: #245; }
+div.scroll { max-width: 100%; overflow-x: auto; }
 pre { background: #f6f6f6; padding: 8px 10px; overflow-x: auto; font-size: 12px; }
 )";
 
@@ -72,7 +75,7 @@ std::string escape_json(const std::string& text) {
 
 std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                   const std::string& css) {
-  std::string html = "<table class=\"" + css + "\"><tr>";
+  std::string html = "<div class=\"scroll\"><table class=\"" + css + "\"><tr>";
   for (const auto& h : header) html += "<th>" + h + "</th>";
   html += "</tr>\n";
   for (const auto& row : rows) {
@@ -80,7 +83,7 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
     for (const auto& cell : row) html += "<td>" + cell + "</td>";
     html += "</tr>\n";
   }
-  return html + "</table>\n";
+  return html + "</table></div>\n";
 }
 
 void write_page(const std::filesystem::path& path, const std::string& title, const std::string& body) {

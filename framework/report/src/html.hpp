@@ -10,7 +10,8 @@ namespace assim::report {
 std::string escape(const std::string& text);       // for HTML text and attribute values
 std::string escape_json(const std::string& text);  // for the inside of a JSON string
 
-// A table with a header row; cells are HTML (escape text first).
+// A table with a header row, in a box that scrolls sideways when the table is
+// wider than the page; cells are HTML (escape text first).
 std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                   const std::string& css = "numbers");
 

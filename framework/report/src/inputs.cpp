@@ -4,6 +4,7 @@
 #include <assim/error.hpp>
 #include <assim/framework/experiment.hpp>
 
+#include "paths.hpp"
 #include "products/products.hpp"
 
 #include <fstream>
@@ -17,13 +18,16 @@ Input read_input(const StageInput& stage) {
   in.kind = stage.run;
   in.folder = stage.folder;
   in.product = stage.product;
+  // A stage's folder is in the run folder, beside the other stages'.
+  const std::filesystem::path run_folder = stage.folder.parent_path();
+  in.shown_product = shown_path(stage.product, run_folder);
   in.stage = &stage;
   const auto path = stage.folder / stage_record_file;
   std::ifstream file(path);
   if (!file) throw Error("cannot read " + path.string());
   std::stringstream text;
   text << file.rdbuf();
-  in.record_text = text.str();
+  in.record_text = without_machine_paths(text.str(), run_folder);
   return in;
 }
 

@@ -18,7 +18,8 @@ struct Input {
   std::string kind;  // its `run:` (assimilate, filter, evaluate, observe)
   std::filesystem::path folder;
   std::filesystem::path product;  // its result file
-  std::string record_text;        // its stage.yaml, for the provenance section
+  std::string shown_product;      // the result file relative to the run folder, as the page names it
+  std::string record_text;        // its stage.yaml without the machine's paths, for the provenance section
   const StageInput* stage = nullptr;
 };
 

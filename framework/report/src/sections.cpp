@@ -102,7 +102,7 @@ std::string sweep_section(const std::vector<Input>& evaluations) {
         settings.insert(settings.begin(), escape(value));
         name = s.dims[d].name + " " + value + (name.empty() ? "" : ", " + name);
       }
-      Series line_series{name.empty() ? "rmse" : name, along.numbers, {}, series_colour(line), false, {}};
+      Series line_series{name.empty() ? "rmse" : name, along.numbers, {}, series_colour(line), false, false, {}};
       for (std::int64_t i = 0; i < n; ++i) {
         const std::size_t at = line * static_cast<std::size_t>(n) + static_cast<std::size_t>(i);
         line_series.y.push_back(score[at]);
@@ -190,6 +190,7 @@ std::string heatmap_section(const std::vector<Input>& runs) {
   }
   std::vector<Heatmap> maps;
   for (const auto& [key, cells] : groups) {
+    if (cells.size() < 2) continue;  // one design is a number, in the table, not a map
     Heatmap m;
     m.id = std::to_string(maps.size());
     m.title = std::get<0>(key) + ", " + std::get<1>(key) + ", " + std::get<2>(key);
@@ -211,16 +212,21 @@ std::string heatmap_section(const std::vector<Input>& runs) {
     maps.push_back(std::move(m));
   }
   std::string html =
-      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">RMSE of one sample (the papers' metric), mean over samples, frames, windows and seeds per run, "
-      "by the observed points of the grid (mask design) and the interval (in frames) between observed frames, one "
-      "map per observation operator, method and setting (with or without a background), all on one colour scale (as "
-      "figures 5 and 9 of the papers). Runs with the same settings share a cell, which shows their mean.</p>\n"
-      "<div class=\"plots\">";
-  if (!(lo <= hi)) lo = hi = 0;
-  const Scale scale = Scale::fit(lo, hi, false);
-  for (const auto& m : maps) html += heatmap(m, scale) + "\n";
-  return html + "</div>\n" +
-         table({"run", "operator", "method", "setting", "observed points", "interval", "RMSE"}, rows);
+      "<h2>RMSE over observation settings</h2>\n<p class=\"note\">RMSE of one sample (the papers' metric), mean over "
+      "samples, frames, windows and seeds per run, by the observed points of the grid (mask design) and the interval "
+      "(in frames) between observed frames";
+  if (maps.empty()) {
+    html += ". Each method ran with one observation setting: there is no map to draw.</p>\n";
+  } else {
+    html += ", one map per observation operator, method and setting (with or without a background) that ran with "
+            "several, all on one colour scale (as figures 5 and 9 of the papers). Runs with the same settings share a "
+            "cell, which shows their mean.</p>\n<div class=\"plots\">";
+    if (!(lo <= hi)) lo = hi = 0;
+    const Scale scale = Scale::fit(lo, hi, false);
+    for (const auto& m : maps) html += heatmap(m, scale) + "\n";
+    html += "</div>\n";
+  }
+  return html + table({"run", "operator", "method", "setting", "observed points", "interval", "RMSE"}, rows);
 }
 
 std::string filter_section(const std::vector<Input>& filters) {
@@ -276,11 +282,14 @@ std::string provenance_section(const std::vector<Input>& inputs) {
   std::string html = "<h2>Configuration and provenance</h2>\n<p class=\"note\">Each stage's record as the runner "
                      "wrote it: the resolved settings with every default filled in, the components and the plugins "
                      "that made them, the hashes of its inputs and the versions. The results are the NetCDF files "
-                     "in the folders named; this page is drawn from them.</p>\n";
+                     "named, relative to the run folder (the folder of the stages' folders); files elsewhere on the "
+                     "machine are named by their file name alone. This page is drawn from them.</p>\n";
+  // An observe stage that several runs read is listed once.
+  std::set<std::filesystem::path> listed;
   for (const auto& in : inputs) {
-    html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " +
-            escape(in.product.string()) + "</summary>\n<pre>" +
-            escape(in.record_text) + "</pre></details>\n";
+    if (!listed.insert(in.folder).second) continue;
+    html += "<details><summary>" + escape(in.name) + " (" + escape(in.kind) + "): " + escape(in.shown_product) +
+            "</summary>\n<pre>" + escape(in.record_text) + "</pre></details>\n";
   }
   return html;
 }

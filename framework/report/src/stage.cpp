@@ -93,19 +93,20 @@ class Report : public Stage {
     if (!filters.empty()) body += report::filter_section(filters);
     std::vector<report::Input> provenance = all;
     if (!runs.empty()) {
-      body += "<h2>Fields, window " + std::to_string(choice.window) + "</h2>\n";
+      std::vector<report::RunFields> drawn;
       for (const auto& run : runs) {
         std::string why;
         auto observe = report::observations_of(run, why);
-        body += report::fields_section(config, run, observe, why, choice, gallery);
         if (observe) provenance.push_back(*observe);
+        drawn.push_back({run, std::move(observe), why});
       }
+      body += report::fields_section(config, drawn, choice, gallery);
     }
     body += report::provenance_section(provenance);
-    body += "<h2>Opening the results</h2>\n<pre>import xarray as xr\n";
+    body += "<h2>Opening the results</h2>\n<p class=\"note\">From the run folder, the folder of the stages' "
+            "folders.</p>\n<pre>import xarray as xr\n";
     for (const auto& in : all)
-      body += report::escape(in.name) + " = xr.open_dataset(\"" +
-              report::escape(in.product.string()) + "\")\n";
+      body += report::escape(in.name) + " = xr.open_dataset(\"" + report::escape(in.shown_product) + "\")\n";
     body += "</pre>\n";
     report::write_page(folder / "index.html", experiment + ": report", body);
     gallery.write_index(folder / "report.json");

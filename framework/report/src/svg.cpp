@@ -87,7 +87,7 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
                                (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>";
     std::string points;
     auto flush = [&] {
-      if (!points.empty()) svg += "<polyline points=\"" + points + stroke;
+      if (!points.empty() && !s.points) svg += "<polyline points=\"" + points + stroke;
       points.clear();
     };
     for (std::size_t i = 0; i < s.x.size(); ++i) {
@@ -104,13 +104,17 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
           svg += "<line class=\"error\" x1=\"" + f(x1) + "\" x2=\"" + f(x2) + "\" y1=\"" + f(y1) + "\" y2=\"" + f(y2) +
                  "\" stroke=\"" + s.colour + "\"/>";
       // Markers where points are few enough to tell apart.
-      if (s.x.size() <= 40)
-        svg += "<circle cx=\"" + f(px(s.x[i])) + "\" cy=\"" + f(py(s.y[i])) + "\" r=\"2.5\" fill=\"" + s.colour + "\"/>";
+      if (s.points || s.x.size() <= 40)
+        svg += "<circle cx=\"" + f(px(s.x[i])) + "\" cy=\"" + f(py(s.y[i])) + "\" r=\"" + (s.points ? "3.5" : "2.5") +
+               "\" fill=\"" + s.colour + "\"/>";
     }
     flush();
     double ly = top + 8 + 18.0 * static_cast<double>(k);
-    svg += "<line x1=\"" + f(width - right + 12) + "\" x2=\"" + f(width - right + 36) + "\" y1=\"" + f(ly) +
-           "\" y2=\"" + f(ly) + stroke;
+    if (s.points)
+      svg += "<circle cx=\"" + f(width - right + 24) + "\" cy=\"" + f(ly) + "\" r=\"3.5\" fill=\"" + s.colour + "\"/>";
+    else
+      svg += "<line x1=\"" + f(width - right + 12) + "\" x2=\"" + f(width - right + 36) + "\" y1=\"" + f(ly) +
+             "\" y2=\"" + f(ly) + stroke;
     svg += text(width - right + 42, ly + 4, s.name, "start");
   }
   return svg + "</svg>";
@@ -130,8 +134,8 @@ std::string heatmap(const Heatmap& map, const Scale& scale) {
   const double width = std::max({left + cols * cell_w + bar_gap + bar_w + 56, 260.0,
                                  title_char_w * static_cast<double>(map.title.size()) + 16});
   const double height = top + rows * cell_h + bottom;
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + f(width) + "\" height=\"" + f(height) +
-                    "\" viewBox=\"0 0 " + f(width) + " " + f(height) + "\">";
+  std::string svg = "<svg class=\"heatmap\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + f(width) +
+                    "\" height=\"" + f(height) + "\" viewBox=\"0 0 " + f(width) + " " + f(height) + "\">";
   svg += text(width / 2, 16, map.title, "middle", " font-weight=\"bold\" font-size=\"13\"");
   for (std::size_t r = 0; r < map.rows.size(); ++r) {
     double y = top + (rows - 1 - static_cast<double>(r)) * cell_h;

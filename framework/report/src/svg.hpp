@@ -15,6 +15,7 @@ struct Series {
   std::vector<double> x, y;  // NaN y values break the line
   std::string colour;
   bool dashed = false;
+  bool points = false;  // markers alone, no line: values at scattered places (observations)
   std::vector<double> error;  // empty, or y +- error drawn as a bar at each point (NaN: none)
 };
 
@@ -36,7 +37,8 @@ struct Heatmap {
   std::vector<double> values;              // rows x columns, row-major; NaN: no run with these settings
 };
 
-// Cells coloured by `scale` with their value written in, and a colour bar.
+// Cells coloured by `scale` with their value written in, and a colour bar; an
+// <svg class="heatmap">.
 std::string heatmap(const Heatmap& map, const Scale& scale);
 
 }  // namespace assim::report

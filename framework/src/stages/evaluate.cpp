@@ -71,7 +71,8 @@ Evaluation gather(const StageContext& context, Errors& errors) {
     ev.rmse_sample_later.push_back(frames > 1 ? at::nanmean(sample.slice(2, 1)).item<double>() : NAN);
     const at::Tensor by_seed = at::nanmean(e, at::IntArrayRef{0, 2});
     ev.rmse.push_back(by_seed.mean().item<double>());
-    ev.rmse_seed_std.push_back(by_seed.numel() > 1 ? by_seed.std().item<double>() : 0.0);
+    // A spread over seeds needs two seeds: with one it is absent, not 0.
+    ev.rmse_seed_std.push_back(by_seed.numel() > 1 ? by_seed.std().item<double>() : NAN);
     per_frame.push_back(at::nanmean(e, at::IntArrayRef{0, 1}));
     sample_per_frame.push_back(at::nanmean(sample, at::IntArrayRef{0, 1}));
     const double spread = at::nanmean(result.ensemble_spread).item<double>();
@@ -100,6 +101,16 @@ Evaluation gather(const StageContext& context, Errors& errors) {
   return ev;
 }
 
+// A number in `format`, or "-" when it is absent (NaN: a deterministic
+// method's spread, a one-frame window's later frames, the spread over one
+// seed) or not a number to read (a diverged run's infinity).
+std::string cell_text(double value, const char* format) {
+  if (!std::isfinite(value)) return "-";
+  char cell[64];
+  std::snprintf(cell, sizeof cell, format, value);
+  return cell;
+}
+
 // The evaluation as a plain table, with what each run takes and its RMSE per frame.
 std::string table_text(const Evaluation& ev) {
   const auto runs = static_cast<std::int64_t>(ev.runs.size());
@@ -107,21 +118,13 @@ std::string table_text(const Evaluation& ev) {
   const auto scores = products::evaluation_scores(ev);
   // Every cell formatted first, then each column as wide as its widest
   // cell, so that a long run or sampler name does not shift the others.
-  char cell[64];
   std::vector<std::vector<std::string>> rows = {{"run", "sampler"}};
   for (const auto& c : scores) rows[0].push_back(c.header);
   for (std::int64_t r = 0; r < runs; ++r) {
     std::vector<std::string> row = {ev.runs[r], ev.samplers[r]};
-    for (const auto& c : scores) {
-      const double value = (*std::get<std::vector<double>*>(c.variable.field))[static_cast<std::size_t>(r)];
-      // Absent, not zero: a deterministic method's spread, a one-frame window's later frames.
-      if (std::isnan(value)) {
-        row.push_back("-");
-      } else {
-        std::snprintf(cell, sizeof cell, c.format.c_str(), value);
-        row.push_back(cell);
-      }
-    }
+    for (const auto& c : scores)
+      row.push_back(cell_text((*std::get<std::vector<double>*>(c.variable.field))[static_cast<std::size_t>(r)],
+                              c.format.c_str()));
     rows.push_back(row);
   }
   std::vector<std::size_t> widths(rows[0].size(), 0);
@@ -145,10 +148,7 @@ std::string table_text(const Evaluation& ev) {
     table += std::string("\n") + title + "\n";
     for (std::int64_t r = 0; r < runs; ++r) {
       table += ev.runs[r] + ":";
-      for (std::int64_t f = 0; f < frames; ++f) {
-        std::snprintf(cell, sizeof cell, " %.4f", (*series)[r][f].item<double>());
-        table += cell;
-      }
+      for (std::int64_t f = 0; f < frames; ++f) table += " " + cell_text((*series)[r][f].item<double>(), "%.4f");
       table += "\n";
     }
   }

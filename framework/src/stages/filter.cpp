@@ -142,11 +142,12 @@ class Filter : public Stage {
     if (needs.local && (spatial == 0 || spatial > 2))
       config.fail("sampler", sampler + " localises on the grid, but model '" + config.reference("model") +
                                  "' has " + std::to_string(spatial) + " spatial dims (it needs 1 or 2): use method: etkf");
-    // A filter draws no background of its own: B must come from the free
-    // run of climatology_samples.
-    if (needs.differentiable_model && !needs.climatology)
+    // A filter draws no background of its own: B comes from the free run of
+    // climatology_samples or from the sampler's own sigma_b.
+    if (needs.background_sigma)
       config.fail("sampler", sampler + " takes B from the background's sigma (background_covariance: scalar), which a "
-                             "filter has none of: give it background_covariance: climatology (B from "
+                             "filter has none of: give it its own (background_sigma: ..., B = background_scale x "
+                             "background_sigma^2 I) or background_covariance: climatology (B from "
                              "climatology_samples states of a free run), diagonal or spectral");
     // Each cycle holds the ensemble a few times over (forecast, analysis, the
     // model's working copies: QG keeps about ten), once per repetition in

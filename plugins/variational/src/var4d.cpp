@@ -35,13 +35,19 @@ Fields<Options> fields() {
             {"climatology", Options::Covariance::kClimatology},
             {"diagonal", Options::Covariance::kDiagonal},
             {"spectral", Options::Covariance::kSpectral}},
-           "B, times background_scale: scalar = sigma_b^2 I with the observe design's sigma_b; from the "
+           "B, times background_scale: scalar = sigma_b^2 I, sigma_b = background_sigma or, without it, the "
+           "observe design's sigma_b; from the "
            "climatology's states, which the stage supplies: climatology = their covariance (DAPPER's B = xB * cov "
            "of the truth; n x n), diagonal = their variance per entry, spectral = their homogeneous covariance on "
            "a periodic grid: diagonal in Fourier space over the spatial dims, with the channels' (layers') "
            "cross-covariance per wavenumber");
   p.real("background_scale", &Options::background_scale, "1",
          "xB: the factor B is multiplied by (DAPPER's Var3D and Var4D on Lorenz-96 use 0.02 with the climatology)")
+      .above(0);
+  p.real("background_sigma", &Options::background_sigma, "state units",
+         "sigma_b of the scalar B (background_covariance: scalar): B = background_scale x background_sigma^2 I; "
+         "absent: the observe design's background sigma, which a filter stage has none of (background_sigma: 1, "
+         "background_scale: 0.2 is DAPPER's Var4D B = xB I with xB 0.2)")
       .above(0);
   p.choice("likelihood", &Options::likelihood,
            {{"law", Options::Likelihood::kLaw}, {"gaussian", Options::Likelihood::kGaussian}},
@@ -93,6 +99,11 @@ BackgroundRoot spectral_root(const Options& o, const at::Tensor& climatology, co
 BackgroundRoot background_root(const Options& o, const AssimilationProblem& problem, std::int64_t n,
                                Var4D::Cache& cache);
 
+// sigma_b of the scalar B: the sampler's own, else the observe design's.
+double background_sigma(const Options& o, const AssimilationProblem& problem) {
+  return o.background_sigma ? *o.background_sigma : problem.background_sigma();
+}
+
 }  // namespace
 
 struct Var4D::Cache {
@@ -107,16 +118,18 @@ BackgroundRoot background_root(const Options& o, const AssimilationProblem& prob
                                Var4D::Cache& cache) {
   BackgroundRoot root;
   if (o.covariance == Options::Covariance::kScalar) {
-    if (!(problem.background_sigma() > 0))
-      fail("background_covariance: scalar takes B from the background's sigma, which is " +
-           std::to_string(problem.background_sigma()) +
-           "; give the observe stage background: {sigma: ...} or take B from a climatology "
-           "(background_covariance: climatology, diagonal or spectral)");
-    root.scalar = std::sqrt(o.background_scale) * problem.background_sigma();
+    const double sigma = background_sigma(o, problem);
+    if (!(sigma > 0))
+      fail("background_covariance: scalar takes B = background_scale x sigma_b^2 I, and sigma_b is neither given "
+           "(background_sigma) nor the observe design's (its background sigma is " + number_text(sigma) +
+           "); give the sampler background_sigma: ..., the observe stage background: {sigma: ...}, or take B "
+           "from a climatology (background_covariance: climatology, diagonal or spectral)");
+    root.scalar = std::sqrt(o.background_scale) * sigma;
     if (!std::isfinite(root.scalar))
       fail("background_covariance: scalar: sqrt(background_scale) x the background's sigma (sqrt(" +
-           number_text(o.background_scale) + ") x " + number_text(problem.background_sigma()) +
-           ") overflows; lower the observe stage's background: {sigma: ...} or background_scale");
+           number_text(o.background_scale) + ") x " + number_text(sigma) +
+           ") overflows; lower background_sigma, the observe stage's background: {sigma: ...} or "
+           "background_scale");
     return root;
   }
   if (!problem.climatology()) fail("background_covariance from a climatology, but the stage gave no climatology");
@@ -218,6 +231,7 @@ SamplerNeeds Var4D::needs() const {
   SamplerNeeds needs;
   needs.differentiable_model = true;
   needs.climatology = options_.covariance != Options::Covariance::kScalar;
+  needs.background_sigma = options_.covariance == Options::Covariance::kScalar && !options_.background_sigma;
   return needs;
 }
 
@@ -330,7 +344,7 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
                                  number_text(first_gradient) +
                                  ") is not finite at the background, before any iteration: the misfit over the "
                                  "observation sigma (" + number_text(problem.observation_sigma()) +
-                                 ") or B's root (background sigma " + number_text(problem.background_sigma()) +
+                                 ") or B's root (background sigma " + number_text(background_sigma(options_, problem)) +
                                  ", background_scale " + number_text(options_.background_scale) + ") overflows");
   if (trace) {
     trace->cost = {last_cost};

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace assim::variational {
@@ -36,6 +37,9 @@ struct Options {
   // periodic spatial dims, the channels' cross-covariance per wavenumber).
   enum class Covariance { kScalar, kClimatology, kDiagonal, kSpectral } covariance = Covariance::kScalar;
   double background_scale = 1;  // xB: B = xB * (sigma_b^2 I or the climatology's B)
+  // sigma_b of the scalar B, in state units; absent: the observe design's
+  // (problem.background_sigma()), which a filter stage does not give.
+  std::optional<double> background_sigma;
   // The observations' term: the negative log-likelihood of the law their
   // noise was drawn from (kLaw), or Gaussian whatever the law.
   enum class Likelihood { kLaw, kGaussian } likelihood = Likelihood::kLaw;

@@ -300,6 +300,55 @@ class Identity : public assim::ObservationOperator {
   bool linear() const override { return true; }
 };
 
+TEST_CASE("background_sigma gives the scalar B its own sigma_b, in place of the observe design's") {
+  // A window with the design's sigma_b, and the same window without one (a
+  // filter stage's): the sampler's background_sigma = the design's sigma
+  // gives the same analysis, 2 x it the analysis of a design with 2 x it.
+  const auto with_design = window(3, std::make_shared<Sites>());
+  auto without = with_design;
+  without.set_background_sigma(0);
+  Options o = with(Options::Constraint::kStrong);
+  o.background_scale = 0.2;
+  const at::Tensor reference = Var4D(o).sample(with_design, 1, 1);
+  CHECK(Var4D(o).needs().background_sigma);
+  CHECK_THROWS_WITH_AS(Var4D(o).sample(without, 1, 1), doctest::Contains("sigma_b is neither given (background_sigma)"),
+                       assim::Error);
+
+  o.background_sigma = kSigmaB;
+  const Var4D own(o);
+  CHECK_FALSE(own.needs().background_sigma);
+  CHECK_FALSE(own.needs().climatology);
+  CHECK(relative_error(own.sample(without, 1, 1), reference) < 1e-9);
+  // The sampler's sigma_b wins over the design's.
+  auto doubled = with_design;
+  doubled.set_background_sigma(2 * kSigmaB);
+  o.background_sigma = 2 * kSigmaB;
+  const at::Tensor twice = Var4D(o).sample(with_design, 1, 1);
+  CHECK(relative_error(twice, Var4D(with(Options::Constraint::kStrong)).sample(doubled, 1, 1)) > 1e-3);
+  o.background_scale = 1;
+  CHECK(relative_error(Var4D(o).sample(with_design, 1, 1), Var4D(with(Options::Constraint::kStrong)).sample(doubled, 1, 1)) < 1e-9);
+  CHECK(relative_error(twice, reference) > 1e-3);
+
+  // DAPPER's B = xB I from the settings a filter stage's sampler takes: one
+  // frame, every site observed, so 3D-Var's analysis is the Kalman update
+  // x_b + xB / (xB + sigma_o^2) (y - x_b) per site.
+  assim::AssimilationProblem p;
+  p.set_state(Linear().state_spec());
+  p.set_observation_operator(std::make_shared<Identity>());
+  auto g = at::make_generator<at::CPUGeneratorImpl>(9);
+  p.set_observations(at::randn({1, 4}, g, f64));
+  p.set_mask(at::ones({1, 4}, f64));
+  p.set_observation_sigma(1);
+  p.set_background(at::randn({4}, g, f64));
+  p.set_model(std::make_shared<Linear>());
+  const Var4D dapper(assim::config_from_yaml("{background_covariance: scalar, background_sigma: 1, background_scale: 0.2, "
+                                             "gradient_tolerance: 1.0e-12}",
+                                             Var4D::parameters()));
+  const at::Tensor kalman = *p.background() + 0.2 / 1.2 * (p.observations()[0] - *p.background());
+  CHECK(relative_error(dapper.sample(p, 1, 1)[0][0], kalman) < 1e-8);
+  CHECK_THROWS_AS(assim::config_from_yaml("{background_sigma: 0}", Var4D::parameters()), assim::ConfigError);
+}
+
 TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's analysis is the Kalman update with it") {
   // Two layers on a 3 x 4 periodic grid; a climatology whose entries are
   // correlated across layers and neighbours, and not homogeneous.
@@ -369,5 +418,6 @@ TEST_CASE("sampler.var4d keeps the Sampler contract and reads its settings") {
   CHECK_MESSAGE(failures.empty(), failures.text());
   CHECK(var.needs().differentiable_model);
   CHECK_FALSE(var.needs().climatology);
+  CHECK(var.needs().background_sigma);
   CHECK_THROWS_AS(assim::config_from_yaml("{constraint: medium}", Var4D::parameters()), assim::ConfigError);
 }

@@ -145,6 +145,10 @@ struct ASSIM_API SamplerNeeds {
   std::int64_t min_members = 1;   // the fewest members it works with
   bool differentiable_model = false;  // problem.model(), with Model::differentiable()
   bool climatology = false;       // problem.climatology()
+  // problem.background_sigma(): its B is scaled by the observe design's
+  // sigma_b (sampler.var4d's scalar B without a background_sigma of its own);
+  // a filter draws no background and has none to give.
+  bool background_sigma = false;
   // One member only: the estimate is a function of the observations, so
   // more members would be copies and their zero spread a false certainty.
   bool deterministic = false;
