@@ -43,6 +43,13 @@ Fields<Options> fields() {
                  "relaxation of the analysis spread to the forecast spread, alpha (Whitaker & Hamill 2012)")
       .at_least(0)
       .at_most(1);
+  inflation.boolean("finite_size", &InflationOptions::finite_size,
+                    "finite-size EnKF-N (Bocquet 2011; Bocquet, Raanes & Hannart 2015): each analysis inflates the "
+                    "prior anomalies by the factor minimising the dual cost; etkf and letkf (per local analysis)");
+  inflation.real("finite_size_xn", &InflationOptions::finite_size_xn, "1",
+                 "EnKF-N only: DAPPER's xN, the hyperprior's weight as if the ensemble had xN N members; "
+                 "1 is Jeffreys' hyperprior, larger suits more linear, deterministic models")
+      .above(0);
   Fields<LocalisationOptions> localisation;
   localisation
       .real("radius", &LocalisationOptions::radius, "grid points",
@@ -62,7 +69,10 @@ Fields<Options> fields() {
   p.choice("method", &Options::method, method_names(),
            "etkf: square-root filter with the symmetric transform; pertobs: stochastic EnKF with perturbed "
            "observations; letkf: local ETKF on batches of grid points");
-  p.section("inflation", &Options::inflation, "inflation of the analysis ensemble; rtps acts first", inflation);
+  p.section("inflation", &Options::inflation,
+            "inflation: finite_size of the prior anomalies in the analysis, then rtps, then posterior_anomalies "
+            "on the analysis ensemble",
+            inflation);
   p.section("localisation", &Options::localisation, "letkf only: observation localisation on the state's periodic grid",
             localisation);
   p.boolean("rotate", &Options::rotate, "random mean-preserving rotation of the analysis anomalies");
@@ -126,6 +136,12 @@ EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) : options_(fiel
     config.section("localisation")
         .fail("radius", "method " + name_of(options_.method) + " analyses the whole state at once "
                         "and would ignore it: localise with method: letkf, or leave localisation out");
+  if (options_.inflation.finite_size && options_.method == Method::PertObs)
+    config.section("inflation")
+        .fail("finite_size", "the EnKF-N inflates a square-root analysis: use method etkf or letkf");
+  if (!options_.inflation.finite_size && options_.inflation.finite_size_xn != 1)
+    config.section("inflation")
+        .fail("finite_size_xn", "sets the EnKF-N's hyperprior and would be ignored without finite_size: true");
   if (!options_.localisation.radius && letkf)
     config.fail("localisation", "letkf needs a localisation radius (radius: ..., in grid points)");
 }

@@ -102,9 +102,11 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
   CHECK(names == std::vector<std::string>{"method", "inflation", "localisation", "rotate"});
   const auto* inflation = params.find("inflation");
   REQUIRE(inflation);
-  REQUIRE(inflation->fields.size() == 2);
+  REQUIRE(inflation->fields.size() == 4);
   CHECK(inflation->fields[0].name == "posterior_anomalies");
   CHECK(*inflation->fields[0].minimum == 1);
+  CHECK(inflation->fields[2].name == "finite_size");
+  CHECK(inflation->fields[3].name == "finite_size_xn");
 
   CHECK_NOTHROW(EnsembleKalmanFilter(config_from("{}")));
   CHECK_NOTHROW(EnsembleKalmanFilter(
@@ -120,6 +122,43 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
     message = e.what();
   }
   CHECK(message.find("components.enkf.localisation: letkf needs a localisation radius") != std::string::npos);
+
+  // The EnKF-N: its options read through, impossible combinations refused by key.
+  const EnsembleKalmanFilter enkf_n(config_from("{inflation: {finite_size: true, finite_size_xn: 2}}"));
+  CHECK_NOTHROW(EnsembleKalmanFilter(
+      config_from("{method: letkf, inflation: {finite_size: true}, localisation: {radius: 6}}")));
+  CHECK_THROWS_AS(config_from("{inflation: {finite_size: true, finite_size_xn: 0}}"), assim::ConfigError);
+  const auto refusal = [](const std::string& yaml) {
+    try {
+      EnsembleKalmanFilter filter(config_from(yaml));
+    } catch (const assim::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(refusal("{method: pertobs, inflation: {finite_size: true}}")
+            .find("components.enkf.inflation.finite_size: the EnKF-N inflates a square-root analysis") !=
+        std::string::npos);
+  CHECK(refusal("{inflation: {finite_size_xn: 2}}").find("components.enkf.inflation.finite_size_xn") !=
+        std::string::npos);
+}
+
+TEST_CASE("sampler.enkf with finite_size gives the core's EnKF-N analysis") {
+  const auto p = problem_for(ring(12), false, 6);
+  Options options;
+  options.inflation.finite_size = true;
+  options.inflation.finite_size_xn = 2;
+  const at::Tensor got = EnsembleKalmanFilter(options).sample(p, 6, 1);
+  RowMatrix E = rows(*p.forecast());
+  const RowMatrix HX = E;
+  const Eigen::Map<const Eigen::VectorXd> y(p.observations().contiguous().data_ptr<double>(), 12);
+  Rng rng(1);
+  analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - E).norm() < 1e-12 * E.norm());
+  // and not the plain ETKF's
+  RowMatrix plain = rows(*p.forecast());
+  analyse(plain, HX, y, 0.5, Settings{}, nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - plain).norm() > 1e-6 * plain.norm());
 }
 
 TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of frame 0") {
