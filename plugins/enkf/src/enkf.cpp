@@ -376,6 +376,14 @@ RowVectorXd spread(ConstEnsemble ensemble) {
       .cwiseSqrt();
 }
 
+void add_model_error(Ensemble ensemble, double sigma, Rng& rng) {
+  require(sigma >= 0, "the additive inflation's standard deviation must not be negative");
+  if (sigma == 0) return;
+  std::normal_distribution<double> normal;
+  for (Index i = 0; i < ensemble.rows(); ++i)
+    for (Index j = 0; j < ensemble.cols(); ++j) ensemble(i, j) += sigma * normal(rng);
+}
+
 void scale_anomalies(Ensemble ensemble, double factor) {
   const RowVectorXd mu = ensemble.colwise().mean();
   ensemble = ((ensemble.rowwise() - mu) * factor).rowwise() + mu;

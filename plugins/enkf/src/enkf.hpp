@@ -115,6 +115,13 @@ double finite_size_inflation(const Eigen::Ref<const Eigen::MatrixXd>& Y, const E
 // Standard deviation of every state entry across members (divisor N - 1).
 Eigen::RowVectorXd spread(ConstEnsemble ensemble);
 
+// Additive inflation: adds sigma * N(0, I) draws to every member, a model
+// error of covariance Q = sigma^2 I realised in each forecast member (DAPPER's
+// stochastic treatment of the forecast noise). The draws are not centred, so
+// the mean moves too, as the forecast of a noisy model would. Draws nothing
+// when sigma is 0.
+void add_model_error(Ensemble ensemble, double sigma, Rng& rng);
+
 // Multiplies the anomalies by `factor` about the unchanged mean.
 void scale_anomalies(Ensemble ensemble, double factor);
 

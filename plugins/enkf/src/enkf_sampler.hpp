@@ -22,6 +22,7 @@ struct InflationOptions {
   double rtps = 0.0;
   bool finite_size = false;
   double finite_size_xn = 1.0;
+  double additive = 0.0;
 };
 // LETKF only; in grid points.
 struct LocalisationOptions {

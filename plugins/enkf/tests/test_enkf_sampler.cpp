@@ -102,11 +102,14 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
   CHECK(names == std::vector<std::string>{"method", "inflation", "localisation", "rotate"});
   const auto* inflation = params.find("inflation");
   REQUIRE(inflation);
-  REQUIRE(inflation->fields.size() == 4);
+  REQUIRE(inflation->fields.size() == 5);
   CHECK(inflation->fields[0].name == "posterior_anomalies");
   CHECK(*inflation->fields[0].minimum == 1);
   CHECK(inflation->fields[2].name == "finite_size");
   CHECK(inflation->fields[3].name == "finite_size_xn");
+  CHECK(inflation->fields[4].name == "additive");
+  CHECK(inflation->fields[4].unit == "state units");
+  CHECK_THROWS_AS(config_from("{inflation: {additive: -0.1}}"), assim::ConfigError);
 
   CHECK_NOTHROW(EnsembleKalmanFilter(config_from("{}")));
   CHECK_NOTHROW(EnsembleKalmanFilter(
@@ -270,4 +273,26 @@ TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
   p.set_observations(p.observations().reshape({1, 10}));
   p.set_mask(p.mask().reshape({1, 10}));
   CHECK(error_of(letkf, p, 4).find("observation operator returned shape (4, 2, 5)") != std::string::npos);
+}
+
+TEST_CASE("sampler.enkf's additive inflation perturbs the forecast before the observation operator sees it") {
+  // H scales by 3, so an analysis that applied H to the unperturbed forecast
+  // would differ from the one checked here.
+  auto p = problem_for(ring(10), false, 5);
+  p.set_observation_operator(std::make_shared<FirstLayer>(false, 3.0));
+  Options options;
+  options.inflation.additive = 0.3;
+  options.rotate = true;  // draws after the noise, from the same generator
+  const at::Tensor got = EnsembleKalmanFilter(options).sample(p, 5, 7);
+
+  RowMatrix E = rows(*p.forecast());
+  Rng rng(7);
+  add_model_error(E, 0.3, rng);
+  const RowMatrix HX = 3.0 * E;
+  const Eigen::Map<const Eigen::VectorXd> y(p.observations().contiguous().data_ptr<double>(), 10);
+  analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - E).norm() < 1e-12 * E.norm());
+  // reproducible from the seed, different with another
+  CHECK(at::equal(got, EnsembleKalmanFilter(options).sample(p, 5, 7)));
+  CHECK_FALSE(at::allclose(got, EnsembleKalmanFilter(options).sample(p, 5, 8)));
 }
