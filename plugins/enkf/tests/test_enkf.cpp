@@ -652,18 +652,19 @@ TEST_CASE("Lorenz-96: additive inflation alone keeps the ETKF without multiplica
   s.settings.rotate = true;
   const twin::Result plain = twin::run(s);
   // The model is perfect, so the noise only has to make up for sampling
-  // error: a little (0.02 per cycle, 0.210 here) suffices, more costs accuracy
-  // (0.05: 0.257, 0.2: 0.444).
-  s.additive = 0.02;
+  // error, and more costs accuracy (here 0.02: 0.210, 0.05: 0.257, 0.2:
+  // 0.444). 0.05, not 0.02: at 0.02 some of 5 runs of 20,000 cycles lose
+  // the truth for long spells (experiments/enkf/README.md).
+  s.additive = 0.05;
   const twin::Result additive = twin::run(s);
   s.additive = 0.2;
   const twin::Result too_much = twin::run(s);
   MESSAGE("ETKF N=24 rot, no inflation: rmse.a " << plain.rmse << std::string(plain.diverged ? " (diverged)" : "")
-                                                 << "; additive 0.02: " << additive.rmse << " (spread "
+                                                 << "; additive 0.05: " << additive.rmse << " (spread "
                                                  << additive.spread << "), 0.2: " << too_much.rmse);
   REQUIRE_FALSE(additive.diverged);
   CHECK((plain.diverged || plain.rmse > additive.rmse + 0.05));
-  CHECK(additive.rmse < 0.25);
+  CHECK(additive.rmse < 0.30);
   CHECK(too_much.rmse > additive.rmse + 0.1);
   CHECK(additive.spread > 0.5 * additive.rmse);
   CHECK(additive.spread < 2 * additive.rmse);
