@@ -46,6 +46,14 @@ MatrixXd etkf_transform(const MatrixXd& Y, const VectorXd& dy) {
   return G;
 }
 
+// The ETKF after multiplying the prior anomalies by `inflation`: both the
+// state anomalies A and their images Y scale, so the transform is that of
+// inflation * Y applied to inflation * A. Returns G with E_a = 1 mu^T + G A.
+MatrixXd inflated_etkf_transform(const MatrixXd& Y, const VectorXd& dy, double inflation) {
+  if (inflation == 1) return etkf_transform(Y, dy);
+  return etkf_transform(inflation * Y, dy) * inflation;
+}
+
 // Stochastic EnKF (Burgers et al. 1998) as DAPPER writes it, with centred
 // observation perturbations D ~ N(0, R) (rows per member):
 //   E_a = E + (1 y^T - D - HX) K^T,  K = A^T Y' (Y'^T Y' + (N-1) R)^-1,
@@ -232,8 +240,10 @@ class LocalGeometry {
 // transform from the observations within the taper's support, each weighted
 // by sqrt(taper) on its whitened anomalies and innovation, which divides its
 // error variance by the taper (R-localisation).
+// With `settings.finite_size` each local analysis gets its own EnKF-N
+// inflation from its tapered observations (the local EnKF-N of Bocquet 2011).
 void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const MatrixXd& Y, const VectorXd& dy,
-           const Localisation& loc) {
+           const Localisation& loc, const Settings& settings) {
   const LocalGeometry geometry(loc, ensemble.cols(), Y.cols());
   const double half_width = gaspari_cohn_half_width_per_radius * loc.radius;
   std::vector<Index> near, used;
@@ -261,12 +271,96 @@ void letkf(Ensemble ensemble, const MatrixXd& A, const RowVectorXd& mu, const Ma
       Yl.col(m) = Y.col(used[m]) * weight[m];
       dyl(m) = dy(used[m]) * weight[m];
     }
-    const MatrixXd G = etkf_transform(Yl, dyl);
+    const double inflation = settings.finite_size ? finite_size_inflation(Yl, dyl, settings.finite_size_xn) : 1.0;
+    const MatrixXd G = inflated_etkf_transform(Yl, dyl, inflation);
     for (auto j : batch.entries) ensemble.col(j) = (G * A.col(j)).array() + mu(j);
   }
 }
 
 }  // namespace
+
+// The hyperprior of the EnKF-N. Bocquet (2011) integrates the prior over the
+// unknown mean and covariance with Jeffreys' hyperprior, which gives the
+// coefficients eN = (N + 1) / N (the unknown mean) and cL = N / (N - 1) (the
+// log term; DAPPER's g = 0). Alone they put the mode of lambda^2 at
+// eN / cL < 1 even where the observations carry no information, where
+// there should be no update and no inflation; Bocquet, Raanes & Hannart
+// (2015, the mode correction of their eq. 36 as DAPPER cites it) move the
+// mode to (eN / cL)^(1 - w), w = (N - 1)/N tr((Y Y^T + (N - 1) I)^-1) the
+// prior's weight in the analysis (about 1 / (1 + HBH^T/R), 1 without
+// observations). xN then scales both coefficients, which sharpens the
+// hyperprior around that mode as if the ensemble had xN N members
+// (Raanes, Bocquet & Carrassi 2019, sect. 2.1).
+FiniteSizeHyperprior finite_size_hyperprior(const Eigen::Ref<const VectorXd>& gram_eigenvalues, double xn) {
+  const Index N = gram_eigenvalues.size();
+  require(N >= 2, "the EnKF-N needs at least 2 members");
+  require(xn > 0, "the EnKF-N's xN must be positive");
+  const double n = static_cast<double>(N), n1 = n - 1;
+  double mean_effect = (n + 1) / n, log_weight = n / n1;
+  const double prior_mode = mean_effect / log_weight;
+  const double prior_weight = n1 * (gram_eigenvalues.array().max(0.0) + n1).inverse().mean();
+  const double correction = std::sqrt(std::pow(prior_mode, prior_weight));
+  mean_effect /= correction;
+  log_weight *= correction;
+  return {xn * mean_effect, xn * log_weight};
+}
+
+// The dual cost in lambda, with Y Y^T = V diag(l) V^T and g = V^T Y dy:
+//   J(lambda) = sum_i g_i^2 / (l_i ((N-1) + lambda^2 l_i)) + eN / lambda^2 + cL ln(lambda^2) + const,
+// (the whitened innovation outside the span of Y^T only adds a constant).
+// Written with zeta = (N - 1) / lambda^2 and uncorrected eN, cL it is, up
+// to a factor (N - 1) and constants, the dual cost of Bocquet, Raanes &
+// Hannart (2015, sect. 2): 1/2 dy^T (R + Y Y^T / zeta)^-1 dy + eN zeta / 2
+// + N / 2 ln(N / zeta) with unnormalised anomalies. Minimising over lambda
+// rather than zeta follows DAPPER; J -> inf at both ends of (0, inf), so
+// the slope
+//   J'(lambda) = -2 lambda sum_i g_i^2 / d_i^2 - 2 eN / lambda^3 + 2 cL / lambda,  d_i = N-1 + lambda^2 l_i,
+// changes sign in between: bracket a root starting from lambda = 1 (no
+// inflation, as DAPPER's Newton starts) and polish it by Newton steps kept
+// inside the bracket, bisecting where Newton would leave it.
+double finite_size_inflation(const Eigen::Ref<const MatrixXd>& Y, const Eigen::Ref<const VectorXd>& dy, double xn) {
+  const Index N = Y.rows();
+  require(N >= 2, "the EnKF-N needs at least 2 members");
+  require(Y.cols() == dy.size(), "the EnKF-N's anomalies and innovation differ in size");
+  const double n1 = static_cast<double>(N - 1);
+  const Eigen::SelfAdjointEigenSolver<MatrixXd> eig(Y * Y.transpose());
+  const VectorXd l = eig.eigenvalues().cwiseMax(0.0);
+  const VectorXd g2 = (eig.eigenvectors().transpose() * (Y * dy)).array().square();
+  const FiniteSizeHyperprior h = finite_size_hyperprior(l, xn);
+
+  const auto slope = [&](double lambda) {
+    const double lambda2 = lambda * lambda;
+    const double fit = (g2.array() / (n1 + lambda2 * l.array()).square()).sum();
+    return -2 * lambda * fit - 2 * h.mean_effect / (lambda2 * lambda) + 2 * h.log_weight / lambda;
+  };
+  const auto curvature = [&](double lambda) {
+    const double lambda2 = lambda * lambda;
+    const Eigen::ArrayXd d = n1 + lambda2 * l.array();
+    const double fit = (8 * lambda2 * l.array() * g2.array() / d.cube() - 2 * g2.array() / d.square()).sum();
+    return fit + 6 * h.mean_effect / (lambda2 * lambda2) - 2 * h.log_weight / lambda2;
+  };
+
+  double lo = 1, hi = 1;
+  if (slope(1.0) > 0) {
+    for (int k = 0; k < 200 && slope(lo) > 0; ++k) lo /= 2;
+  } else {
+    for (int k = 0; k < 200 && slope(hi) < 0; ++k) hi *= 2;
+  }
+  if (!(slope(lo) <= 0 && slope(hi) >= 0))
+    throw std::runtime_error("enkf: the EnKF-N's dual cost has no minimum in (0, inf)");
+  double lambda = std::clamp(1.0, lo, hi);
+  for (int k = 0; k < 200 && hi - lo > 1e-14 * hi; ++k) {
+    const double s = slope(lambda);
+    if (s == 0) return lambda;
+    (s < 0 ? lo : hi) = lambda;
+    const double c = curvature(lambda);
+    double next = c > 0 ? lambda - s / c : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (std::abs(next - lambda) <= 1e-14 * lambda) return next;
+    lambda = next;
+  }
+  return lambda;
+}
 
 double gaspari_cohn(double distance, double half_width) {
   const double r = std::abs(distance) / half_width;
@@ -280,6 +374,14 @@ RowVectorXd spread(ConstEnsemble ensemble) {
   const RowVectorXd mu = ensemble.colwise().mean();
   return ((ensemble.rowwise() - mu).colwise().squaredNorm() / static_cast<double>(ensemble.rows() - 1))
       .cwiseSqrt();
+}
+
+void add_model_error(Ensemble ensemble, double sigma, Rng& rng) {
+  require(sigma >= 0, "the additive inflation's standard deviation must not be negative");
+  if (sigma == 0) return;
+  std::normal_distribution<double> normal;
+  for (Index i = 0; i < ensemble.rows(); ++i)
+    for (Index j = 0; j < ensemble.cols(); ++j) ensemble(i, j) += sigma * normal(rng);
 }
 
 void scale_anomalies(Ensemble ensemble, double factor) {
@@ -340,6 +442,9 @@ void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const 
   require(settings.inflation > 0, "inflation must be positive");
   require(settings.rtps >= 0 && settings.rtps <= 1, "rtps must lie in [0, 1]");
   require(settings.method != Method::LETKF || localisation, "LETKF needs a localisation");
+  require(!settings.finite_size || settings.method != Method::PertObs,
+          "the EnKF-N (finite_size) is a square-root filter: use method etkf or letkf");
+  require(settings.finite_size_xn > 0, "the EnKF-N's xN must be positive");
 
   // Nothing observed is no analysis time: as in DAPPER, inflation and
   // rotation act only where an analysis happened.
@@ -353,13 +458,17 @@ void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const 
     const MatrixXd A = ensemble.rowwise() - mu;
     switch (settings.method) {
       case Method::ETKF:
-        ensemble = (etkf_transform(Y, dy) * A).rowwise() + mu;
+        ensemble = (inflated_etkf_transform(
+                        Y, dy, settings.finite_size ? finite_size_inflation(Y, dy, settings.finite_size_xn) : 1.0) *
+                    A)
+                       .rowwise() +
+                   mu;
         break;
       case Method::PertObs:
         ensemble = (pertobs_transform(Y, predicted, y, sigma, rng) * A).rowwise() + mu;
         break;
       case Method::LETKF:
-        letkf(ensemble, A, mu, Y, dy, *localisation);
+        letkf(ensemble, A, mu, Y, dy, *localisation, settings);
         break;
     }
   }

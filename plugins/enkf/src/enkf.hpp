@@ -73,6 +73,14 @@ struct Settings {
   double rtps = 0.0;
   // Random mean-preserving rotation of the posterior anomalies.
   bool rotate = false;
+  // The finite-size EnKF-N (Bocquet 2011; Bocquet, Raanes & Hannart 2015):
+  // the ETKF (or each LETKF local analysis) with the prior anomalies
+  // inflated by the factor that minimises the dual cost, see
+  // finite_size_inflation. ETKF and LETKF only.
+  bool finite_size = false;
+  // DAPPER's xN: multiplies both hyperprior coefficients, as if the
+  // ensemble were xN N members; > 0, 1 is the plain Jeffreys hyperprior.
+  double finite_size_xn = 1.0;
 };
 
 // Replaces the forecast `ensemble` by the analysis given `predicted` = HX
@@ -85,8 +93,34 @@ void analyse(Ensemble ensemble, ConstEnsemble predicted, const Eigen::Ref<const 
 
 // The pieces `analyse` is made of, exposed for tests.
 
+// The EnKF-N hyperprior's two coefficients (DAPPER's eN and cL) for an
+// ensemble of `members` whose whitened observation anomalies Y have the Gram
+// eigenvalues `gram_eigenvalues` (of Y Y^T, N of them, >= 0).
+struct FiniteSizeHyperprior {
+  double mean_effect;  // eN: (N + 1) / N before the corrections
+  double log_weight;   // cL: N / (N - 1) before the corrections
+};
+FiniteSizeHyperprior finite_size_hyperprior(const Eigen::Ref<const Eigen::VectorXd>& gram_eigenvalues,
+                                            double xn);
+
+// The EnKF-N's inflation of the prior anomalies, lambda > 0, minimising the
+// dual cost over lambda (zeta = (N - 1) / lambda^2 in the paper's variable),
+// with Y the whitened observation anomalies (members x obs) and dy the
+// whitened innovation:
+//   J(lambda) = dy^T (I + lambda^2 Y^T Y / (N-1))^-1 dy / (N-1)
+//               + eN / lambda^2 + cL ln(lambda^2).
+double finite_size_inflation(const Eigen::Ref<const Eigen::MatrixXd>& Y, const Eigen::Ref<const Eigen::VectorXd>& dy,
+                             double xn);
+
 // Standard deviation of every state entry across members (divisor N - 1).
 Eigen::RowVectorXd spread(ConstEnsemble ensemble);
+
+// Additive inflation: adds sigma * N(0, I) draws to every member, a model
+// error of covariance Q = sigma^2 I realised in each forecast member (DAPPER's
+// stochastic treatment of the forecast noise). The draws are not centred, so
+// the mean moves too, as the forecast of a noisy model would. Draws nothing
+// when sigma is 0.
+void add_model_error(Ensemble ensemble, double sigma, Rng& rng);
 
 // Multiplies the anomalies by `factor` about the unchanged mean.
 void scale_anomalies(Ensemble ensemble, double factor);

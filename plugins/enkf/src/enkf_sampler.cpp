@@ -43,6 +43,17 @@ Fields<Options> fields() {
                  "relaxation of the analysis spread to the forecast spread, alpha (Whitaker & Hamill 2012)")
       .at_least(0)
       .at_most(1);
+  inflation.boolean("finite_size", &InflationOptions::finite_size,
+                    "finite-size EnKF-N (Bocquet 2011; Bocquet, Raanes & Hannart 2015): each analysis inflates the "
+                    "prior anomalies by the factor minimising the dual cost; etkf and letkf (per local analysis)");
+  inflation.real("finite_size_xn", &InflationOptions::finite_size_xn, "1",
+                 "EnKF-N only: DAPPER's xN, the hyperprior's weight as if the ensemble had xN N members; "
+                 "1 is Jeffreys' hyperprior, larger suits more linear, deterministic models")
+      .above(0);
+  inflation.real("additive", &InflationOptions::additive, "state units",
+                 "additive inflation: standard deviation of N(0, additive^2 I) model error added to every forecast "
+                 "member before the analysis (Q = additive^2 I per cycle); 0: none")
+      .at_least(0);
   Fields<LocalisationOptions> localisation;
   localisation
       .real("radius", &LocalisationOptions::radius, "grid points",
@@ -62,7 +73,10 @@ Fields<Options> fields() {
   p.choice("method", &Options::method, method_names(),
            "etkf: square-root filter with the symmetric transform; pertobs: stochastic EnKF with perturbed "
            "observations; letkf: local ETKF on batches of grid points");
-  p.section("inflation", &Options::inflation, "inflation of the analysis ensemble; rtps acts first", inflation);
+  p.section("inflation", &Options::inflation,
+            "inflation: additive on the forecast, finite_size of the prior anomalies in the analysis, then rtps, "
+            "then posterior_anomalies on the analysis ensemble",
+            inflation);
   p.section("localisation", &Options::localisation, "letkf only: observation localisation on the state's periodic grid",
             localisation);
   p.boolean("rotate", &Options::rotate, "random mean-preserving rotation of the analysis anomalies");
@@ -126,6 +140,12 @@ EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) : options_(fiel
     config.section("localisation")
         .fail("radius", "method " + name_of(options_.method) + " analyses the whole state at once "
                         "and would ignore it: localise with method: letkf, or leave localisation out");
+  if (options_.inflation.finite_size && options_.method == Method::PertObs)
+    config.section("inflation")
+        .fail("finite_size", "the EnKF-N inflates a square-root analysis: use method etkf or letkf");
+  if (!options_.inflation.finite_size && options_.inflation.finite_size_xn != 1)
+    config.section("inflation")
+        .fail("finite_size_xn", "sets the EnKF-N's hyperprior and would be ignored without finite_size: true");
   if (!options_.localisation.radius && letkf)
     config.fail("localisation", "letkf needs a localisation radius (radius: ..., in grid points)");
 }
@@ -158,8 +178,18 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
     fail("the mask must have the observations' shape " + shape_text(problem.observations().sizes()));
 
   const at::NoGradGuard no_grad;
+  // The analysis overwrites a copy of the forecast in place: the tensor's
+  // (member, state...) memory is the row-major members x state matrix.
+  at::Tensor analysis = forecast.to(at::kCPU).contiguous().clone();
+  const std::int64_t n = analysis.numel() / members;
+  Eigen::Map<RowMatrix> E(analysis.data_ptr<double>(), members, n);
+  Rng rng(seed);
+  // The model error goes into the members before H sees them, so that the
+  // analysis weighs the observations against the perturbed forecast.
+  add_model_error(E, options_.inflation.additive, rng);
+  const at::Tensor prior = options_.inflation.additive > 0 ? analysis.to(forecast.device()) : forecast;
   const at::IntArrayRef observation_dims = problem.observations().sizes().slice(1);
-  const at::Tensor hx = problem.observation_operator()->apply(forecast).detach();
+  const at::Tensor hx = problem.observation_operator()->apply(prior).detach();
   if (hx.dim() < 1 || hx.size(0) != members || !hx.sizes().slice(1).equals(observation_dims))
     fail("the observation operator returned shape " + shape_text(hx.sizes()) + " for the forecast, expected (members, " +
          shape_text(observation_dims).substr(1));
@@ -192,14 +222,8 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
     loc.analysed.assign(share.data_ptr<bool>(), share.data_ptr<bool>() + points);
   }
 
-  // The analysis overwrites a copy of the forecast in place: the tensor's
-  // (member, state...) memory is the row-major members x state matrix.
-  at::Tensor analysis = forecast.to(at::kCPU).contiguous().clone();
-  const std::int64_t n = analysis.numel() / members;
-  Eigen::Map<RowMatrix> E(analysis.data_ptr<double>(), members, n);
   const Eigen::Map<const RowMatrix> HX(predicted.data_ptr<double>(), members, p);
   const Eigen::Map<const Eigen::VectorXd> yv(y.data_ptr<double>(), p);
-  Rng rng(seed);
   try {
     analyse(E, HX, yv, problem.observation_sigma(), options_.settings(),
             options_.method == Method::LETKF ? &loc : nullptr, rng);

@@ -20,6 +20,9 @@ namespace assim::enkf {
 struct InflationOptions {
   double posterior_anomalies = 1.0;
   double rtps = 0.0;
+  bool finite_size = false;
+  double finite_size_xn = 1.0;
+  double additive = 0.0;
 };
 // LETKF only; in grid points.
 struct LocalisationOptions {
@@ -34,7 +37,10 @@ struct Options {
   bool rotate = false;
 
   // What the core's analysis takes of them.
-  Settings settings() const { return {method, inflation.posterior_anomalies, inflation.rtps, rotate}; }
+  Settings settings() const {
+    return {method, inflation.posterior_anomalies, inflation.rtps, rotate, inflation.finite_size,
+            inflation.finite_size_xn};
+  }
 };
 
 class EnsembleKalmanFilter : public Sampler {

@@ -102,9 +102,14 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
   CHECK(names == std::vector<std::string>{"method", "inflation", "localisation", "rotate"});
   const auto* inflation = params.find("inflation");
   REQUIRE(inflation);
-  REQUIRE(inflation->fields.size() == 2);
+  REQUIRE(inflation->fields.size() == 5);
   CHECK(inflation->fields[0].name == "posterior_anomalies");
   CHECK(*inflation->fields[0].minimum == 1);
+  CHECK(inflation->fields[2].name == "finite_size");
+  CHECK(inflation->fields[3].name == "finite_size_xn");
+  CHECK(inflation->fields[4].name == "additive");
+  CHECK(inflation->fields[4].unit == "state units");
+  CHECK_THROWS_AS(config_from("{inflation: {additive: -0.1}}"), assim::ConfigError);
 
   CHECK_NOTHROW(EnsembleKalmanFilter(config_from("{}")));
   CHECK_NOTHROW(EnsembleKalmanFilter(
@@ -120,6 +125,43 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
     message = e.what();
   }
   CHECK(message.find("components.enkf.localisation: letkf needs a localisation radius") != std::string::npos);
+
+  // The EnKF-N: its options read through, impossible combinations refused by key.
+  const EnsembleKalmanFilter enkf_n(config_from("{inflation: {finite_size: true, finite_size_xn: 2}}"));
+  CHECK_NOTHROW(EnsembleKalmanFilter(
+      config_from("{method: letkf, inflation: {finite_size: true}, localisation: {radius: 6}}")));
+  CHECK_THROWS_AS(config_from("{inflation: {finite_size: true, finite_size_xn: 0}}"), assim::ConfigError);
+  const auto refusal = [](const std::string& yaml) {
+    try {
+      EnsembleKalmanFilter filter(config_from(yaml));
+    } catch (const assim::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(refusal("{method: pertobs, inflation: {finite_size: true}}")
+            .find("components.enkf.inflation.finite_size: the EnKF-N inflates a square-root analysis") !=
+        std::string::npos);
+  CHECK(refusal("{inflation: {finite_size_xn: 2}}").find("components.enkf.inflation.finite_size_xn") !=
+        std::string::npos);
+}
+
+TEST_CASE("sampler.enkf with finite_size gives the core's EnKF-N analysis") {
+  const auto p = problem_for(ring(12), false, 6);
+  Options options;
+  options.inflation.finite_size = true;
+  options.inflation.finite_size_xn = 2;
+  const at::Tensor got = EnsembleKalmanFilter(options).sample(p, 6, 1);
+  RowMatrix E = rows(*p.forecast());
+  const RowMatrix HX = E;
+  const Eigen::Map<const Eigen::VectorXd> y(p.observations().contiguous().data_ptr<double>(), 12);
+  Rng rng(1);
+  analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - E).norm() < 1e-12 * E.norm());
+  // and not the plain ETKF's
+  RowMatrix plain = rows(*p.forecast());
+  analyse(plain, HX, y, 0.5, Settings{}, nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - plain).norm() > 1e-6 * plain.norm());
 }
 
 TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of frame 0") {
@@ -231,4 +273,26 @@ TEST_CASE("sampler.enkf refuses problems it cannot analyse, saying why") {
   p.set_observations(p.observations().reshape({1, 10}));
   p.set_mask(p.mask().reshape({1, 10}));
   CHECK(error_of(letkf, p, 4).find("observation operator returned shape (4, 2, 5)") != std::string::npos);
+}
+
+TEST_CASE("sampler.enkf's additive inflation perturbs the forecast before the observation operator sees it") {
+  // H scales by 3, so an analysis that applied H to the unperturbed forecast
+  // would differ from the one checked here.
+  auto p = problem_for(ring(10), false, 5);
+  p.set_observation_operator(std::make_shared<FirstLayer>(false, 3.0));
+  Options options;
+  options.inflation.additive = 0.3;
+  options.rotate = true;  // draws after the noise, from the same generator
+  const at::Tensor got = EnsembleKalmanFilter(options).sample(p, 5, 7);
+
+  RowMatrix E = rows(*p.forecast());
+  Rng rng(7);
+  add_model_error(E, 0.3, rng);
+  const RowMatrix HX = 3.0 * E;
+  const Eigen::Map<const Eigen::VectorXd> y(p.observations().contiguous().data_ptr<double>(), 10);
+  analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
+  CHECK((rows(got.squeeze(1)) - E).norm() < 1e-12 * E.norm());
+  // reproducible from the seed, different with another
+  CHECK(at::equal(got, EnsembleKalmanFilter(options).sample(p, 5, 7)));
+  CHECK_FALSE(at::allclose(got, EnsembleKalmanFilter(options).sample(p, 5, 8)));
 }

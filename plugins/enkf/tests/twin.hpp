@@ -26,6 +26,8 @@ struct Setup {
   int cycles = 0;
   int burn_in = 0;  // cycles left out of the average
   Settings settings;
+  // Additive inflation: sd of the model error added to the forecast members.
+  double additive = 0;
   const Localisation* localisation = nullptr;
   std::uint64_t seed = 0;
   // An analysis rmse above this ends the run as diverged.
@@ -73,6 +75,7 @@ inline Result run(const Setup& s) {
     s.cycle(truth.data(), 1);
     s.cycle(E.data(), s.members);
     for (Eigen::Index j = 0; j < n; ++j) y(j) = truth(j) + s.sigma * normal(rng);
+    add_model_error(E, s.additive, rng);
     const RowMatrix HX = E;  // H = I
     analyse(E, HX, y, s.sigma, s.settings, s.localisation, rng);
     const double rmse = std::sqrt((E.colwise().mean().transpose() - truth).squaredNorm() / n);
