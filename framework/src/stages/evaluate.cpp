@@ -14,6 +14,7 @@
 
 #include "products/evaluation.hpp"
 #include "products/products.hpp"
+#include "products/schema.hpp"
 #include "science/scores.hpp"
 
 #include <algorithm>
@@ -155,16 +156,8 @@ std::string table_text(const Evaluation& ev) {
   return table;
 }
 
-// A coordinate's text as a number, if it is one.
-bool number_of(const std::string& text, double& value) {
-  try {
-    std::size_t used = 0;
-    value = std::stod(text, &used);
-    return used == text.size();
-  } catch (const std::exception&) {
-    return false;
-  }
-}
+// A coordinate's text as a number, if it is one (the schema's reading of a number).
+bool number_of(const std::string& text, double& value) { return products::schema::is_number(text, value); }
 
 // The shortest text that reads back as `value`.
 std::string shortest(double value) {
