@@ -10,8 +10,8 @@
 #
 # DAPPER runs from its source on Debian's python3-numpy and python3-scipy
 # (PYTHON, default /usr/bin/python3); its optional imports (plotting,
-# progress bars, parallel maps) are replaced at run time by inert modules,
-# as experiments/variational/dapper_side_by_side.sh does. Nothing of DAPPER
+# progress bars, parallel maps) are replaced at run time by the inert modules
+# of experiments/dapper_stubs.py. Nothing of DAPPER
 # is copied into the repository or edited.
 #
 # Lengths (environment): CYCLES=5000 BURN=400 SEEDS="3 4" (DAPPER, one run per
@@ -30,45 +30,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ "$ONLY" != ours ]; then
-  "$PYTHON" - "$DAPPER_PATH" "$CYCLES" "$BURN" "$SEEDS" <<'EOF'
-import importlib.abc, importlib.machinery, sys, time, types
+  "$PYTHON" - "$DAPPER_PATH" "$CYCLES" "$BURN" "$SEEDS" "$here/.." <<'EOF'
+import sys, time
 
-# Modules DAPPER imports for plotting, progress and parallelism, none of which
-# a batch run uses: every attribute of them is an object that does nothing.
-class Nothing:
-    def __init__(self, *a, **k): pass
-    def __call__(self, *a, **k): return Nothing()
-    def __getattr__(self, name):
-        if name.startswith("__"): raise AttributeError(name)
-        return Nothing()
-    def __getitem__(self, key): return Nothing()
-    def __setitem__(self, key, value): pass
-    def __iter__(self): return iter(())
-    def __bool__(self): return False
-    def __mro_entries__(self, bases): return (object,)
-
-def passthrough(iterable=None, *a, **k):  # tqdm without the bar
-    return iterable
-
-def attribute(name):  # a module's; dunders stay missing, so that inspect sees no source file
-    if name.startswith("__"): raise AttributeError(name)
-    return Nothing()
-
-class Inert(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    roots = {"matplotlib", "mpl_tools", "mpl_toolkits", "tabulate", "dill", "threadpoolctl", "pathos",
-             "IPython", "ipdb", "tqdm"}
-    def find_spec(self, name, path, target=None):
-        return importlib.machinery.ModuleSpec(name, self, is_package=True) if name.split(".")[0] in self.roots else None
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-        module.__getattr__ = attribute
-        return module
-    def exec_module(self, module):
-        if module.__name__ in ("tqdm", "tqdm.auto"): module.tqdm = passthrough
-
-sys.meta_path.insert(0, Inert())
 dapper_path, cycles, burn, seeds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split()
+sys.path.insert(0, sys.argv[5])
+import dapper_stubs  # noqa: F401  (before dapper)
 sys.path.insert(0, dapper_path)
 import dapper as dpr
 import dapper.da_methods as da

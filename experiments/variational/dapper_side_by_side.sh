@@ -10,9 +10,9 @@
 # DAPPER runs from its source on Debian's python3-numpy and python3-scipy
 # (PYTHON, default /usr/bin/python3). Its optional imports (matplotlib,
 # mpl_tools, tqdm, tabulate, dill, pathos, threadpoolctl, IPython) are
-# replaced at run time by stub modules put first on sys.path from a temporary
-# folder; the plotting they serve is off. Its files are not edited in place:
-# the dapper package is copied to that folder, and the copy gets one fix.
+# replaced at run time by the inert modules of experiments/dapper_stubs.py;
+# the plotting they serve is off. Its files are not edited in place: the
+# dapper package is copied to a temporary folder, and the copy gets one fix.
 # Since its commit a14fbb2a (2023-05, time-dependent observation operators)
 # Var4D calls the operator of HMM.Obs(ko) once more (`Obs(ko).linear(x)`,
 # `Obs(ko)(x)` where Obs = HMM.Obs(ko) already; dapper/da_methods/
@@ -66,62 +66,12 @@ if text.count(broken) == 1:
 else:
     print("DAPPER: Var4D's Obs(ko)(x) call not found: the copy runs as DAPPER has it")
 EOF
-  cat > "$work/assim_stubs.py" <<'EOF'
-# Stand-ins for DAPPER's optional imports: any attribute, call or item of them
-# is an inert object, and tqdm passes its iterable through.
-import importlib.abc
-import importlib.machinery
-import sys
-import types
-
-class Inert:
-    def __init__(self, *args, **kwargs): pass
-    def __call__(self, *args, **kwargs): return Inert()
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"): raise AttributeError(name)
-        return Inert()
-    def __getitem__(self, key): return Inert()
-    def __setitem__(self, key, value): pass
-    def __iter__(self): return iter(())
-    def __len__(self): return 0
-    def __bool__(self): return False
-    def __mro_entries__(self, bases): return (object,)
-
-class Stub(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"): raise AttributeError(name)
-        return Inert()
-
-class tqdm:
-    def __init__(self, iterable=None, *args, **kwargs): self.iterable = iterable
-    def __iter__(self): return iter(self.iterable)
-    def __enter__(self): return self
-    def __exit__(self, *args): pass
-    def update(self, *args, **kwargs): pass
-    def close(self): pass
-    def set_postfix(self, *args, **kwargs): pass
-
-STUBBED = {"matplotlib", "mpl_tools", "mpl_toolkits", "tabulate", "dill", "threadpoolctl", "pathos", "IPython",
-           "ipdb", "tqdm"}
-
-class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in STUBBED: return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-    def create_module(self, spec):
-        module = Stub(spec.name)
-        module.__path__ = []
-        return module
-    def exec_module(self, module):
-        if module.__name__ in ("tqdm", "tqdm.auto"): module.tqdm = tqdm
-
-sys.meta_path.insert(0, Finder())
-EOF
-  "$PYTHON" - "$work" "$SEED" "$CYCLES3D" "$BURN3D" "$CYCLES4D" "$BURN4D" "$LAGS" <<'EOF'
+  "$PYTHON" - "$work" "$SEED" "$CYCLES3D" "$BURN3D" "$CYCLES4D" "$BURN4D" "$LAGS" "$here/.." <<'EOF'
 import sys, time
-work, seed, cycles3, burn3, cycles4, burn4, lags = sys.argv[1:8]
+work, seed, cycles3, burn3, cycles4, burn4, lags, experiments = sys.argv[1:9]
 sys.path.insert(0, work)
-import assim_stubs  # noqa: F401  (before dapper)
+sys.path.insert(0, experiments)
+import dapper_stubs  # noqa: F401  (before dapper)
 import dapper as dpr
 import dapper.da_methods as da
 import dapper.mods as modelling
