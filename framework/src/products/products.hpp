@@ -96,7 +96,8 @@ struct ObservationDesign {
   bool normalised = false;             // states divided by a per-channel scale before the operator
   double background_sigma = NAN;       // the background error std the samplers assume; NaN: no background
   std::string noise_law = "gaussian";
-  double sigma = 0;                    // observation noise std
+  double sigma = 0;                    // observation noise std, as the samplers assume it
+  double sigma_drawn = NAN;            // the std of the noise drawn where it differs from sigma; NaN: sigma
   std::uint64_t seed = 0;              // of the draws
 };
 

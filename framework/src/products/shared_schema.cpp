@@ -4,9 +4,12 @@ namespace assim::products {
 
 using Kind = Attribute::Kind;
 
-// Files written before a noise law was chosen have none: their noise was Gaussian.
+// Files written before a noise law was chosen have none: their noise was
+// Gaussian. The drawn std is written only where it differs from the assumed.
 std::vector<Attribute> noise_attributes(ObservationDesign& design) {
-  return {{"observation_sigma", &design.sigma}, {"noise_law", &design.noise_law, Kind::optional}};
+  return {{"observation_sigma", &design.sigma},
+          {"observation_sigma_drawn", &design.sigma_drawn, Kind::optional},
+          {"noise_law", &design.noise_law, Kind::optional}};
 }
 
 std::vector<Attribute> window_attributes(ObservationDesign& design) {

@@ -22,6 +22,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/accumulate.h>
 
+#include <cmath>
 #include <sstream>
 
 namespace assim {
@@ -57,7 +58,13 @@ class Observe : public Stage {
     Parameters noise;
     noise.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma)")
         .one_of(noise_law_names());
-    noise.real("sigma", 0.1, "observation units", "standard deviation of the observation noise").at_least(0);
+    noise.real("sigma", 0.1, "observation units", "standard deviation of the observation noise, as the samplers "
+               "assume it").at_least(0);
+    noise.real("drawn", 0.1, "observation units", "standard deviation of the noise actually drawn, when it differs "
+               "from the sigma the samplers assume (a mis-specified R, which evaluate's Desroziers ratio shows); "
+               "default: sigma")
+        .at_least(0)
+        .optional();
     Parameters background;
     background.real("sigma", 0.1, "state units", "standard deviation of the background error at frame 0, as "
                     "the samplers assume it (normalised units when normalise is true)")
@@ -154,17 +161,19 @@ class Observe : public Stage {
     auto law = noise_law(config.section("noise").get<std::string>("law"));
     set.design.noise_law = config.section("noise").get<std::string>("law");
     set.design.sigma = config.section("noise").get<double>("sigma");
+    if (config.section("noise").has("drawn")) set.design.sigma_drawn = config.section("noise").get<double>("drawn");
+    const double drawn = std::isnan(set.design.sigma_drawn) ? set.design.sigma : set.design.sigma_drawn;
     std::vector<std::int64_t> frame_shape = {window};
     frame_shape.insert(frame_shape.end(), out_shape.begin(), out_shape.end());
     at::Tensor y;
     try {
-      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, set.design.sigma, generator);
+      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, drawn, generator);
     } catch (const Error& e) {
       config.fail("operator", e.what());
     }
     if (!at::isfinite(y).all().item<bool>())
       config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
-                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(set.design.sigma) +
+                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(drawn) +
                                ") or the operator overflows on these data");
     set.observations = y;
 
