@@ -43,6 +43,11 @@ Table assimilation_table(AssimilationResult& r) {
                "fair ensemble CRPS per frame (member pairs i != j), averaged over channels and grid", &r.crps},
       Variable{"samples", with({"window", "seed", "member", "time"}, state_dims), units, "", &r.samples,
                Stored::single, true},
+      Variable{"forecast", field, units,
+               "mean of the forecast ensemble each frame was analysed from (a filter cycled through the window; "
+               "frame 0: the background ensemble)", &r.forecast, Stored::real, true},
+      Variable{"forecast_samples", with({"window", "seed", "member", "time"}, state_dims), units,
+               "members of the forecast each frame was analysed from", &r.forecast_samples, Stored::single, true},
       Dim{"iteration", Coordinate::index, "minimiser iteration, 0 at the starting point", true},
       Variable{"cost", per_iteration, "", "the minimised cost J after each iteration (NaN past the last)", &r.cost,
                Stored::real, true},
@@ -84,6 +89,15 @@ AssimilationResult read_assimilation_scores(const StageInput& input) {
   AssimilationResult r;
   const auto file = open_assimilation(product_of(input), r);
   read(file, assimilation_table(r), {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps});
+  return r;
+}
+
+AssimilationResult read_assimilation_fields(const StageInput& input) {
+  AssimilationResult r;
+  const auto file = open_assimilation(product_of(input), r);
+  read(file, assimilation_table(r),
+       {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps, &r.mean, &r.samples, &r.forecast,
+        &r.forecast_samples});
   return r;
 }
 

@@ -182,6 +182,11 @@ struct AssimilationResult {
   at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
   at::Tensor ranks;                 // (window, seed, rank): the truth's rank among the members, counted
   at::Tensor samples;               // (window, seed, member, time, state dims...) float32, or undefined
+  // A filter cycled through the window: the forecast each frame was analysed
+  // from (frame 0: the background ensemble), its mean (window, seed, time,
+  // state dims...) and, with the samples, its members (as samples);
+  // undefined for other samplers.
+  at::Tensor forecast, forecast_samples;
   // A minimiser's J and |grad J| per iteration, (window, seed, iteration),
   // NaN past a window's last iteration; undefined for samplers that minimise nothing.
   at::Tensor cost, gradient_norm;
@@ -203,6 +208,10 @@ struct AssimilationResult {
 void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);
 // What evaluate reads: everything but the fields.
 AssimilationResult read_assimilation_scores(const StageInput& input);
+// What evaluate's observation-space diagnostics read: the scores and the
+// analysis and forecast fields (mean, samples, forecast, forecast_samples,
+// each where the result holds it).
+AssimilationResult read_assimilation_fields(const StageInput& input);
 // What drawing one window and seed takes: the truth (time, state dims...),
 // the mean and spread (the same), the RMSE and ensemble spread per frame.
 // The digest of the observation set a result assimilated, read alone.

@@ -136,8 +136,8 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
 }
 
 // A filter through the window: the background ensemble analysed at frame 0,
-// then forecast and analysed frame by frame. (members, L, state...)
-at::Tensor through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
+// then forecast and analysed frame by frame, with the forecasts kept.
+Window through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
                           std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
                          std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -145,18 +145,19 @@ at::Tensor through_window(const Model& model, const Sampler& filter, const Assim
   shape.insert(shape.begin(), members);
   at::Tensor ensemble = window.background()->unsqueeze(0) +
                         window.background_sigma() * at::randn(shape, generator, at::TensorOptions().dtype(at::kDouble));
-  std::vector<at::Tensor> analyses;
+  std::vector<at::Tensor> analyses, forecasts;
   Seconds seconds;
   for (std::int64_t f = 0; f < window.observations().size(0); ++f) {
     AssimilationProblem frame = window;
     frame.set_observations(window.observations().slice(0, f, f + 1)).set_mask(window.mask().slice(0, f, f + 1));
     if (f > 0) evaluations.add_model_steps(members * frame_steps);
-    ensemble = advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame,
-                              analysis_seed(seed, f), &normalisation, seconds, team)
-                   .analysis;
-    analyses.push_back(ensemble);
+    const Step step = advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame, analysis_seed(seed, f),
+                              &normalisation, seconds, team);
+    ensemble = step.analysis;
+    analyses.push_back(step.analysis);
+    forecasts.push_back(step.forecast);
   }
-  return at::stack(analyses, 1);
+  return {at::stack(analyses, 1), at::stack(forecasts, 1)};
 }
 
 Step Sliding::analyse(at::Tensor& ensemble, AssimilationProblem problem, const at::Tensor& obs_mask, std::int64_t c,

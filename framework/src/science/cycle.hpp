@@ -49,8 +49,13 @@ Step advance(const Model& model, const Sampler& sampler, const at::Tensor& ensem
 // A filter cycled through an assimilation window: the background ensemble
 // (`members` draws of background_sigma about the background) analysed at
 // frame 0, then forecast `frame_steps` and analysed frame by frame; counts
-// the model steps in `evaluations`. (members, L, state...)
-at::Tensor through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
+// the model steps in `evaluations`. Each frame's analysis and the forecast
+// it started from (at frame 0 the background ensemble), which evaluate
+// takes as the background of the innovations y - H(x_b).
+struct Window {
+  at::Tensor analyses, forecasts;  // (members, L, state...)
+};
+Window through_window(const Model& model, const Sampler& filter, const AssimilationProblem& window,
                           std::int64_t members, std::uint64_t seed, const products::Normalisation& normalisation,
                           std::int64_t frame_steps, Evaluations& evaluations, const Ranks& team);
 

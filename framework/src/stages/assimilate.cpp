@@ -74,10 +74,15 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
   WindowOutcome out;
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    at::Tensor samples = job.cycle_filter
-                             ? cycle::through_window(*job.model, *job.sampler, problem, job.members, seed,
-                                                     job.normalisation, set.frame_steps, *evaluations, team)
-                             : job.sampler->sample(problem, job.members, seed).to(at::kDouble);
+    at::Tensor samples, forecasts;
+    if (job.cycle_filter) {
+      cycle::Window cycled = cycle::through_window(*job.model, *job.sampler, problem, job.members, seed,
+                                                   job.normalisation, set.frame_steps, *evaluations, team);
+      samples = cycled.analyses;
+      forecasts = cycled.forecasts;
+    } else {
+      samples = job.sampler->sample(problem, job.members, seed).to(at::kDouble);
+    }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!at::isfinite(samples).all().item<bool>()) throw DivergenceError(0, "the sampler returned non-finite samples");
     const at::Tensor truth = set.truth[w];
@@ -100,6 +105,10 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
     out.ensemble_spread = f.spread;
     out.crps = f.crps;
     if (job.keep_samples) out.samples = samples.to(at::kFloat);
+    if (forecasts.defined()) {
+      out.forecast = forecasts.mean(0);
+      if (job.keep_samples) out.forecast_samples = forecasts.to(at::kFloat);
+    }
     out.cost = evaluations->cost();
     out.gradient_norm = evaluations->gradient_norm();
   } catch (const DivergenceError& e) {
@@ -186,7 +195,7 @@ class Assimilate : public Stage {
   void run(StageContext& context) const override {
     const Config& config = context.config();
     const StageInput& source = context.input("observations");
-    auto op = observation_operator(config, source);
+    auto op = assimilate_checks::operator_of(config, source);
     auto sampler = config.component<Sampler>("sampler");
     if (sampler->learned()) sampler->load(context.input("trained_by").folder);
     const products::ObservationSet set = products::read_observations(source);
@@ -242,12 +251,6 @@ class Assimilate : public Stage {
   }
 
  private:
-  static std::shared_ptr<const ObservationOperator> observation_operator(const Config& config,
-                                                                         const StageInput& source) {
-    assimilate_checks::same_operator(config, source.settings);
-    return source.settings.component<ObservationOperator>("operator");
-  }
-
   // The prior, loaded from the train stage that fitted it when it is learned.
   static std::shared_ptr<Prior> prior_of(const StageContext& context) {
     const Config& config = context.config();

@@ -28,12 +28,16 @@ struct WindowOutcome {
   std::string diverged;  // empty: scored
   double seconds = 0;
   at::Tensor mean, spread, rmse, rmse_sample, ranks, ensemble_spread, crps, samples;
+  // A filter cycled through the window: the mean of the forecast each frame
+  // was analysed from, and its members where the samples are kept.
+  at::Tensor forecast, forecast_samples;
   std::vector<double> cost, gradient_norm;
   std::int64_t model_steps = 0, network = 0;
 
   void pack(Packer& out) const {
     out.text(diverged).real(seconds);
-    for (const at::Tensor* t : {&mean, &spread, &rmse, &rmse_sample, &ranks, &ensemble_spread, &crps, &samples})
+    for (const at::Tensor* t : {&mean, &spread, &rmse, &rmse_sample, &ranks, &ensemble_spread, &crps, &samples,
+                                &forecast, &forecast_samples})
       out.tensor(*t);
     out.reals(cost).reals(gradient_norm).integer(model_steps).integer(network);
   }
@@ -42,7 +46,7 @@ struct WindowOutcome {
     o.diverged = in.text();
     o.seconds = in.real();
     for (at::Tensor* t : {&o.mean, &o.spread, &o.rmse, &o.rmse_sample, &o.ranks, &o.ensemble_spread, &o.crps,
-                          &o.samples})
+                          &o.samples, &o.forecast, &o.forecast_samples})
       *t = in.tensor();
     o.cost = in.reals();
     o.gradient_norm = in.reals();

@@ -39,6 +39,11 @@ void same_operator(const Config& config, const Config& observe) {
                                 observe.reference("operator") + "'); leave operator out to take the observe stage's");
 }
 
+std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe) {
+  same_operator(config, observe.settings);
+  return observe.settings.component<ObservationOperator>("operator");
+}
+
 namespace {
 
 // A learned estimator takes the observations, their mask and the background

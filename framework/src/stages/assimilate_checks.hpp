@@ -6,10 +6,13 @@
 #pragma once
 
 #include <assim/config.hpp>
+#include <assim/framework/stage.hpp>
+#include <assim/observation_operator.hpp>
 #include <assim/sampler.hpp>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace assim::assimilate_checks {
@@ -19,6 +22,11 @@ void check(const Config& config, const std::map<std::string, Config>& inputs);
 
 // The operator the observe stage used; one named here must be that very component.
 void same_operator(const Config& config, const Config& observe);
+
+// H as an assimilate stage (settings `config`) applies it to the windows of
+// its observe stage `observe`: that stage's component, the one checked above.
+// Evaluate applies the very same to the results.
+std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe);
 
 // Why a filter cycled through the window needs the observe stage's background.
 extern const char* const needs_background;

@@ -31,10 +31,12 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
   result.crps = result.rmse.clone();
   result.ranks = at::full({windows, seeds, job.members + 1}, NAN, at::kDouble);
   result.truth = set.truth.slice(0, 0, windows);
-  if (job.keep_samples) {
-    std::vector<std::int64_t> kept = {windows, seeds, job.members, frames};
-    kept.insert(kept.end(), state_sizes.begin(), state_sizes.end());
-    result.samples = at::full(kept, NAN, at::kFloat);
+  std::vector<std::int64_t> kept = {windows, seeds, job.members, frames};
+  kept.insert(kept.end(), state_sizes.begin(), state_sizes.end());
+  if (job.keep_samples) result.samples = at::full(kept, NAN, at::kFloat);
+  if (job.cycle_filter) {
+    result.forecast = at::full(shape, NAN, at::kDouble);
+    if (job.keep_samples) result.forecast_samples = at::full(kept, NAN, at::kFloat);
   }
   std::size_t longest = 0;
   for (const auto& o : outcomes) longest = std::max(longest, o.cost.size());
@@ -54,6 +56,8 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
     result.ensemble_spread[w][s] = o.ensemble_spread;
     result.crps[w][s] = o.crps;
     if (result.samples.defined()) result.samples[w][s] = o.samples;
+    if (result.forecast.defined()) result.forecast[w][s] = o.forecast;
+    if (result.forecast_samples.defined()) result.forecast_samples[w][s] = o.forecast_samples;
     for (std::size_t i = 0; i < o.cost.size(); ++i) {
       result.cost[w][s][static_cast<std::int64_t>(i)] = o.cost[i];
       result.gradient_norm[w][s][static_cast<std::int64_t>(i)] = o.gradient_norm[i];
