@@ -18,9 +18,10 @@ for run in by_3dvar by_letkf; do
                    $1 == run { found = 1; exit ($col != 0) } END { if (!found) exit 1 }' "$table" ||
     { echo "FAIL: $run's model steps per window are not 0"; fail=1; }
 done
-# Every run has one seed: its spread over seeds is absent, not 0.
+# Every run has one seed: its spread over seeds is absent, not 0 (the first
+# table, the scores; the observation-space tables follow it).
 awk '$1 == "run" { width = NF; for (i = 1; i <= NF; i++) if ($i == "+-seeds") col = i; next }
-     width && NF == width { n++; if ($col != "-") bad = 1 } NF == 0 { width = 0 } END { exit !(col && n == 2 && !bad) }' "$table" ||
+     width && NF == width { n++; if ($col != "-") bad = 1 } NF == 0 && width { exit } END { exit !(col && n == 2 && !bad) }' "$table" ||
   { echo "FAIL: the +-seeds column of runs with one seed is not '-'"; fail=1; }
 awk '$1 == "run" { for (i = 1; i <= NF; i++) if ($i == "spread") col = i; next }
      $1 == "by_3dvar" { exit ($col != "-") }' "$table" ||

@@ -15,9 +15,9 @@ for fit in fit_x fit_z; do
   awk -F, 'NR == 2 { first = $3 } END { last = $3; print "'$fit' validation loss", first, "->", last; exit !(last < 0.5 * first) }' \
     "$runs/$fit/training.csv" || { echo "FAIL: $fit did not learn"; fail=1; }
 done
-# score RUN COLUMN: a run's value in the evaluation table, by the column's header.
+# score RUN COLUMN: a run's value in the evaluation table (the first, the scores), by the column's header.
 score() {
-  awk -v r="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == c) k = i } k && $1 == r { print $k }' \
+  awk -v r="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == c) k = i } NF == 0 { exit } k && $1 == r { print $k }' \
     "$runs/score/evaluation.txt"
 }
 for r in by_soad by_sda by_letkf; do

@@ -28,6 +28,28 @@ Table evaluation_table(Evaluation& e) {
                         "RMSE of one sample per frame, mean over samples, windows and seeds",
                         &e.rmse_sample_per_frame}};
   for (const Score& s : evaluation_scores(e)) t.entries.emplace_back(s.variable);
+  // The observation-space diagnostics: optional, for files written before them.
+  const auto optional = [](Variable v) {
+    v.optional = true;
+    return v;
+  };
+  t.entries.emplace_back(Dim{"obs_channel", Dim::Coordinate::index, "channel of the observation operator's output",
+                             true});
+  for (const Score& s : observation_diagnostics(e)) t.entries.emplace_back(optional(s.variable));
+  t.entries.emplace_back(optional(Variable{"oma_rms_per_frame", {"run", "time"}, e.units,
+                                           "RMS of y - H(x_a) of the analysis mean per frame, over the channels",
+                                           &e.oma_rms_per_frame}));
+  t.entries.emplace_back(optional(Variable{"omb_rms_per_frame", {"run", "time"}, e.units,
+                                           "RMS of y - H(x_b) of the background mean per frame, over the channels",
+                                           &e.omb_rms_per_frame}));
+  t.entries.emplace_back(Dim{"obs_rank", Dim::Coordinate::index, "number of perturbed members below y", true});
+  t.entries.emplace_back(optional(Variable{"obs_rank_histogram_a", {"run", "obs_rank"}, "1",
+                                           "observations where y has that rank among the analysis members "
+                                           "perturbed by the assumed noise, H(x_i) + eps_i", &e.obs_rank_histogram_a}));
+  t.entries.emplace_back(optional(Variable{"obs_rank_histogram_b", {"run", "obs_rank"}, "1",
+                                           "the same among the background (forecast) members",
+                                           &e.obs_rank_histogram_b}));
+  for (const Score& s : observation_scores(e)) t.entries.emplace_back(optional(s.variable));
   return t;
 }
 
@@ -120,6 +142,53 @@ std::vector<Score> evaluation_scores(const Evaluation& evaluation) {
       score("training_seconds", "train_s", "%.4g", "s", "time of the train stage that fitted its learned component",
             e.training_seconds, u),
       score("diverged", "diverged", "%.0f", "1", "windows x seeds that diverged", e.diverged, u)};
+}
+
+std::vector<Score> observation_diagnostics(const Evaluation& evaluation) {
+  auto& e = const_cast<Evaluation&>(evaluation);  // the scores only point at their fields
+  // Departures are in the units of H(x): the state's for a linear operator such as obs.identity.
+  const std::string& u = e.units;
+  const auto per_channel = [](const char* name, const char* header, const char* format, std::string units,
+                              std::string long_name, at::Tensor& values) {
+    return Score{{name, {"run", "obs_channel"}, std::move(units), std::move(long_name), &values}, header, format};
+  };
+  return {
+      per_channel("count_oa", "n_oa", "%.0f", "1", "observations of y - H(x_a) counted (observed points x frames x "
+                  "windows x seeds)", e.count_oa),
+      per_channel("oma_bias", "oma_bias", "%.4f", u, "mean of y - H(x_a), x_a the analysis mean", e.oma_bias),
+      per_channel("oma_rms", "oma_rms", "%.4f", u, "RMS of y - H(x_a), x_a the analysis mean", e.oma_rms),
+      per_channel("oma_rms_member", "oma_mem", "%.4f", u, "RMS of y - H(x_i) over the analysis members (with the "
+                  "samples kept)", e.oma_rms_member),
+      per_channel("count_ob", "n_ob", "%.0f", "1", "observations of y - H(x_b) counted (where a background exists)",
+                  e.count_ob),
+      per_channel("omb_bias", "omb_bias", "%.4f", u, "mean of the innovations y - H(x_b), x_b the background mean",
+                  e.omb_bias),
+      per_channel("omb_rms", "omb_rms", "%.4f", u, "RMS of the innovations y - H(x_b)", e.omb_rms),
+      per_channel("desroziers_r", "R_ratio", "%.3f", "1", "Desroziers et al. (2005): E[d_oa d_ob] / sigma_o^2, "
+                  "sigma_o the assumed noise std (1: R consistent)", e.desroziers_r),
+      per_channel("desroziers_b", "B_ratio", "%.3f", "1", "Desroziers et al. (2005): E[d_ab d_ob] / HBH^T, HBH^T "
+                  "the forecast ensemble's variance in observation space (1: B consistent)", e.desroziers_b),
+      per_channel("chi2", "chi2/N", "%.3f", "1", "E[d_ob^2 / (HBH^T_ii + sigma_o^2)], the innovations' chi^2 per "
+                  "observation (1: consistent)", e.chi2),
+      per_channel("dfs", "dfs", "%.4g", "1", "degrees of freedom for signal per window and seed, tr(HK) estimated as "
+                  "sum_i var_a(H x)_i / sigma_o^2 (Liu et al. 2009)", e.dfs),
+      per_channel("dfs_fraction", "dfs/N", "%.3f", "1", "the same per observation: dfs / observations", e.dfs_fraction)};
+}
+
+std::vector<Score> observation_scores(const Evaluation& evaluation) {
+  auto& e = const_cast<Evaluation&>(evaluation);  // the scores only point at their fields
+  const std::string& u = e.units;
+  return {score("obs_spread_a", "spread_a", "%.4f", "", "RMS spread in observation space of the analysis members "
+                "perturbed by the assumed noise", e.obs_spread_a, u),
+          score("obs_rmse_a", "rmse_a", "%.4f", "", "RMSE against y of the mean of those members", e.obs_rmse_a, u),
+          score("obs_calibration_a", "calib_a", "%.3f", "1", "their spread-skill ratio sqrt((M + 1) / M) spread / "
+                "RMSE (1: calibrated; below 1 expected, y having been assimilated)", e.obs_calibration_a, u),
+          score("obs_spread_b", "spread_b", "%.4f", "", "the same of the background (forecast) members",
+                e.obs_spread_b, u),
+          score("obs_rmse_b", "rmse_b", "%.4f", "", "RMSE against y of the mean of the perturbed background members",
+                e.obs_rmse_b, u),
+          score("obs_calibration_b", "calib_b", "%.3f", "1", "their spread-skill ratio (1: calibrated)",
+                e.obs_calibration_b, u)};
 }
 
 void write_evaluation(const std::filesystem::path& path, const Evaluation& evaluation) {

@@ -1,6 +1,7 @@
 // The product of an evaluate stage (evaluation.nc), with its one table:
 // assimilation runs side by side, a value per run for each score and the
-// RMSE per frame of each run.
+// RMSE per frame of each run, and each run's observation-space diagnostics
+// (science/observation_space.hpp) per operator channel.
 #pragma once
 
 #include "products/table.hpp"
@@ -22,6 +23,16 @@ struct Evaluation {
   std::vector<double> rmse_sample, rmse_sample_frame0, rmse_sample_later, rmse, rmse_seed_std, spread, calibration,
       crps, climatology, seconds_per_window, model_steps_per_window, network_evaluations_per_window,
       training_seconds, diverged;
+  // Observation-space diagnostics, NaN where absent (also past a run's own
+  // channels or ranks, where runs have different operators or members):
+  // (run, obs_channel) each, in observation_diagnostics' words,
+  at::Tensor count_oa, oma_bias, oma_rms, oma_rms_member, count_ob, omb_bias, omb_rms, desroziers_r, desroziers_b,
+      chi2, dfs, dfs_fraction;
+  at::Tensor oma_rms_per_frame, omb_rms_per_frame;        // (run, time), over the channels
+  at::Tensor obs_rank_histogram_a, obs_rank_histogram_b;  // (run, obs_rank)
+  // (run): RMS spread of the members perturbed by the noise, RMSE of their
+  // mean against y, spread-skill ratio; of the analysis (_a), the background (_b).
+  std::vector<double> obs_spread_a, obs_rmse_a, obs_calibration_a, obs_spread_b, obs_rmse_b, obs_calibration_b;
 };
 
 // A score, as the file holds it (a variable over runs) and as the plain
@@ -37,6 +48,12 @@ struct Score {
 // The scores in the file's and the tables' order, the papers' metric first,
 // pointing at `evaluation`'s fields.
 std::vector<Score> evaluation_scores(const Evaluation& evaluation);
+
+// The observation-space diagnostics per run and channel, in the file's and
+// the table's order, pointing at `evaluation`'s (run, obs_channel) fields.
+std::vector<Score> observation_diagnostics(const Evaluation& evaluation);
+// Those per run (the ensembles' spread-skill in observation space).
+std::vector<Score> observation_scores(const Evaluation& evaluation);
 
 void write_evaluation(const std::filesystem::path& path, const Evaluation& evaluation);
 Evaluation read_evaluation(const std::filesystem::path& path);

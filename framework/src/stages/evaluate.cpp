@@ -5,8 +5,11 @@
 // background) and the later frames; the RMSE of the ensemble mean and its
 // spread over seeds; the ensemble spread and the spread-skill ratio with the
 // (M + 1) / M factor (1: calibrated); the fair CRPS; and the climatology
-// sqrt(mean truth^2) (~1 for states divided by their std). Written as NetCDF
-// and as a plain table.
+// sqrt(mean truth^2) (~1 for states divided by their std); and the
+// observation-space diagnostics (science/observation_space.hpp) of each run
+// against the observations it assimilated, through its observe stage's
+// operator, mask, assumed noise and units. Written as NetCDF and as a plain
+// table.
 #include <assim/error.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
@@ -15,7 +18,11 @@
 #include "products/evaluation.hpp"
 #include "products/products.hpp"
 #include "products/schema.hpp"
+#include "science/observation_space.hpp"
 #include "science/scores.hpp"
+#include "stages/assimilate_checks.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +51,95 @@ double standard_error(const at::Tensor& values) {  // (window, seed, time)
   return kept.std().item<double>() / std::sqrt(static_cast<double>(kept.numel()));
 }
 
+// `values` (leading..., observation dims...) as (leading..., channel, point):
+// the operator's channel dims and the grid's each flattened.
+at::Tensor by_channel(const at::Tensor& values, std::int64_t leading, std::int64_t channels) {
+  std::vector<std::int64_t> shape(values.sizes().begin(), values.sizes().begin() + leading);
+  shape.push_back(channels);
+  shape.push_back(-1);
+  return values.reshape(shape);
+}
+
+// A run's observation-space diagnostics: its analysis (and forecast, for a
+// filter cycled through the window; else the observe stage's background at
+// frame 0) through the operator its assimilate stage applied, against the
+// observations it assimilated.
+observation_space::Diagnostics observation_diagnostics_of(const StageInput& run,
+                                                          const products::AssimilationResult& result,
+                                                          at::Generator& generator) {
+  const StageInput& observe = run.input("observations");
+  const auto op = assimilate_checks::operator_of(run.settings, observe);
+  const products::ObservationSet set = products::read_observations(observe);
+  const std::int64_t frames = set.observations.size(1);
+  const auto observation_rank = static_cast<std::int64_t>(set.observation_dims.size());
+  const auto grid = static_cast<std::int64_t>(products::grid_rank(set.state));
+  std::int64_t channels = 1;
+  for (std::int64_t d = 0; d + grid < observation_rank; ++d) channels *= set.observations.size(2 + d);
+  const at::Tensor mask = by_channel(set.full_mask() > 0, 1, channels);
+  const auto observed = [&](const at::Tensor& states, std::int64_t leading) {
+    return by_channel(op->apply(states.to(at::kDouble).contiguous()), leading, channels);
+  };
+  observation_space::Accumulator sums(channels, frames, result.members, result.design.sigma,
+                                      noise_law(result.design.noise_law));
+  const std::int64_t windows = result.mean.size(0), seeds = result.mean.size(1);
+  for (std::int64_t w = 0; w < windows; ++w)
+    for (std::int64_t s = 0; s < seeds; ++s) {
+      observation_space::Departures d;
+      d.observations = by_channel(set.observations[w], 1, channels);
+      d.mask = mask;
+      d.analysis = observed(result.mean[w][s], 1);
+      if (result.samples.defined()) d.analysis_members = observed(result.samples[w][s], 2);
+      if (result.forecast.defined()) {
+        d.background = observed(result.forecast[w][s], 1);
+        if (result.forecast_samples.defined()) d.background_members = observed(result.forecast_samples[w][s], 2);
+      } else if (set.background.defined()) {
+        // The observe stage's background is at frame 0: no background at the later frames.
+        d.background = at::full_like(d.analysis, NAN);
+        d.background[0] = observed(set.background[w].unsqueeze(0), 1)[0];
+      }
+      sums.add(d, generator);
+    }
+  return sums.result();
+}
+
+// The diagnostics of every run, each (run, ...) tensor padded with NaN past
+// a run's own channels or ranks.
+void put_observation_diagnostics(Evaluation& ev, const std::vector<observation_space::Diagnostics>& runs) {
+  const auto stacked = [&](auto field) {
+    std::int64_t width = 0;
+    for (const auto& d : runs) width = std::max(width, (d.*field).size(0));
+    at::Tensor out = at::full({static_cast<std::int64_t>(runs.size()), width}, NAN, at::kDouble);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      out[static_cast<std::int64_t>(r)].slice(0, 0, (runs[r].*field).size(0)).copy_(runs[r].*field);
+    return out;
+  };
+  using D = observation_space::Diagnostics;
+  ev.count_oa = stacked(&D::count_oa);
+  ev.oma_bias = stacked(&D::oma_bias);
+  ev.oma_rms = stacked(&D::oma_rms);
+  ev.oma_rms_member = stacked(&D::oma_rms_member);
+  ev.count_ob = stacked(&D::count_ob);
+  ev.omb_bias = stacked(&D::omb_bias);
+  ev.omb_rms = stacked(&D::omb_rms);
+  ev.desroziers_r = stacked(&D::desroziers_r);
+  ev.desroziers_b = stacked(&D::desroziers_b);
+  ev.chi2 = stacked(&D::chi2);
+  ev.dfs = stacked(&D::dfs);
+  ev.dfs_fraction = stacked(&D::dfs_fraction);
+  ev.oma_rms_per_frame = stacked(&D::oma_rms_frame);
+  ev.omb_rms_per_frame = stacked(&D::omb_rms_frame);
+  ev.obs_rank_histogram_a = stacked(&D::ranks_a);
+  ev.obs_rank_histogram_b = stacked(&D::ranks_b);
+  for (const auto& d : runs) {
+    ev.obs_spread_a.push_back(d.spread_a);
+    ev.obs_rmse_a.push_back(d.rmse_a);
+    ev.obs_calibration_a.push_back(d.calibration_a);
+    ev.obs_spread_b.push_back(d.spread_b);
+    ev.obs_rmse_b.push_back(d.rmse_b);
+    ev.obs_calibration_b.push_back(d.calibration_b);
+  }
+}
+
 // Every run's scores, read from its result; runs of other window lengths or
 // units are refused.
 Evaluation gather(const StageContext& context, Errors& errors) {
@@ -52,9 +148,11 @@ Evaluation gather(const StageContext& context, Errors& errors) {
   const auto runs = static_cast<std::int64_t>(inputs.size());
   Evaluation ev;
   std::vector<at::Tensor> per_frame, sample_per_frame;
+  std::vector<observation_space::Diagnostics> observation_diagnostics;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
   std::int64_t frames = -1;
   for (std::int64_t r = 0; r < runs; ++r) {
-    const products::AssimilationResult result = products::read_assimilation_scores(*inputs[r]);
+    const products::AssimilationResult result = products::read_assimilation_fields(*inputs[r]);
     ev.runs.push_back(inputs[r]->name);
     ev.samplers.push_back(result.sampler.type);
     const at::Tensor& e = result.rmse;  // (window, seed, time)
@@ -96,7 +194,9 @@ Evaluation gather(const StageContext& context, Errors& errors) {
         if (it == series.end()) throw Error("internal: evaluate has no series of " + score.variable.name);
         errors[score.variable.name].push_back(standard_error(*it->second));
       }
+    observation_diagnostics.push_back(observation_diagnostics_of(*inputs[r], result, generator));
   }
+  put_observation_diagnostics(ev, observation_diagnostics);
   ev.rmse_per_frame = at::stack(per_frame);
   ev.rmse_sample_per_frame = at::stack(sample_per_frame);
   return ev;
@@ -112,13 +212,77 @@ std::string cell_text(double value, const char* format) {
   return cell;
 }
 
-// The evaluation as a plain table, with what each run takes and its RMSE per frame.
+// Rows of cells as text, each column as wide as its widest cell, so that a
+// long run or sampler name does not shift the others: the first `names`
+// columns left-aligned, the numbers right-aligned.
+std::string aligned(const std::vector<std::vector<std::string>>& rows, std::size_t names) {
+  std::vector<std::size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  std::string table;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(widths[i] - row[i].size(), ' ');
+      table += (i == 0 ? "" : " ") + (i < names ? row[i] + pad : pad + row[i]);
+    }
+    while (!table.empty() && table.back() == ' ') table.pop_back();
+    table += "\n";
+  }
+  return table;
+}
+
+// The observation-space diagnostics as plain tables: one row per run and
+// channel, then the ensembles' spread-skill and rank histograms.
+std::string observation_text(const Evaluation& ev) {
+  const auto runs = static_cast<std::int64_t>(ev.runs.size());
+  const auto diagnostics = products::observation_diagnostics(ev);
+  std::vector<std::vector<std::string>> rows = {{"run", "channel"}};
+  for (const auto& c : diagnostics) rows[0].push_back(c.header);
+  const auto value = [](const products::Score& c, std::int64_t r, std::int64_t k) {
+    return (*std::get<at::Tensor*>(c.variable.field))[r][k].item<double>();
+  };
+  for (std::int64_t r = 0; r < runs; ++r)
+    for (std::int64_t k = 0; k < ev.count_oa.size(1); ++k) {
+      if (!(value(diagnostics[0], r, k) >= 0)) continue;  // past the run's channels
+      std::vector<std::string> row = {ev.runs[static_cast<std::size_t>(r)], std::to_string(k)};
+      for (const auto& c : diagnostics) row.push_back(cell_text(value(c, r, k), c.format.c_str()));
+      rows.push_back(row);
+    }
+  std::string table = "\nIn observation space (d_oa = y - H(x_a), d_ob = y - H(x_b); R_ratio = E[d_oa d_ob] / "
+                      "sigma_o^2, B_ratio = E[d_ab d_ob] / HBH^T, Desroziers et al. 2005: 1 when consistent):\n" +
+                      aligned(rows, 2);
+  const auto scores = products::observation_scores(ev);
+  std::vector<std::vector<std::string>> spread = {{"run"}};
+  for (const auto& c : scores) spread[0].push_back(c.header);
+  for (std::int64_t r = 0; r < runs; ++r) {
+    std::vector<std::string> row = {ev.runs[static_cast<std::size_t>(r)]};
+    for (const auto& c : scores)
+      row.push_back(cell_text((*std::get<std::vector<double>*>(c.variable.field))[static_cast<std::size_t>(r)],
+                              c.format.c_str()));
+    spread.push_back(row);
+  }
+  table += "\nSpread-skill against y of the members perturbed by the assumed noise (_a: analysis, _b: background):\n" +
+           aligned(spread, 1);
+  for (const auto& [title, histogram] : {std::pair{"analysis", &ev.obs_rank_histogram_a},
+                                         std::pair{"background", &ev.obs_rank_histogram_b}}) {
+    table += std::string("\nRank of y among the perturbed ") + title + " members (counts, ranks 0..M):\n";
+    for (std::int64_t r = 0; r < runs; ++r) {
+      table += ev.runs[static_cast<std::size_t>(r)] + ":";
+      for (std::int64_t k = 0; k < histogram->size(1); ++k)
+        if (const double n = (*histogram)[r][k].item<double>(); !std::isnan(n) || k == 0)
+          table += " " + cell_text(n, "%.0f");
+      table += "\n";
+    }
+  }
+  return table;
+}
+
+// The evaluation as a plain table, with what each run takes, its RMSE per
+// frame and its observation-space diagnostics.
 std::string table_text(const Evaluation& ev) {
   const auto runs = static_cast<std::int64_t>(ev.runs.size());
   const std::int64_t frames = ev.rmse_per_frame.size(1);
   const auto scores = products::evaluation_scores(ev);
-  // Every cell formatted first, then each column as wide as its widest
-  // cell, so that a long run or sampler name does not shift the others.
   std::vector<std::vector<std::string>> rows = {{"run", "sampler"}};
   for (const auto& c : scores) rows[0].push_back(c.header);
   for (std::int64_t r = 0; r < runs; ++r) {
@@ -128,19 +292,7 @@ std::string table_text(const Evaluation& ev) {
                               c.format.c_str()));
     rows.push_back(row);
   }
-  std::vector<std::size_t> widths(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  std::string table;
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      // Names left-aligned, numbers right-aligned.
-      const std::string pad(widths[i] - row[i].size(), ' ');
-      table += (i == 0 ? "" : " ") + (i < 2 ? row[i] + pad : pad + row[i]);
-    }
-    while (!table.empty() && table.back() == ' ') table.pop_back();
-    table += "\n";
-  }
+  std::string table = aligned(rows, 2);
   table += "\nrmse: one sample's, the papers' metric; rmse_mean: the ensemble mean's; units " + ev.units + "\n";
   table += "\nWhat each takes besides the observations:\n";
   for (std::int64_t r = 0; r < runs; ++r) table += ev.runs[r] + ": " + ev.needs[static_cast<std::size_t>(r)] + "\n";
@@ -153,7 +305,7 @@ std::string table_text(const Evaluation& ev) {
       table += "\n";
     }
   }
-  return table;
+  return table + observation_text(ev);
 }
 
 // A coordinate's text as a number, if it is one (the schema's reading of a number).
