@@ -67,6 +67,66 @@ std::string evaluate_section(const std::vector<Input>& evaluations) {
   return html;
 }
 
+std::string observation_section(const std::vector<Input>& evaluations) {
+  std::string html;
+  for (const auto& e : evaluations) {
+    const products::Evaluation f = products::read_evaluation(e.product);
+    if (!f.count_oa.defined()) continue;  // written before the diagnostics
+    const auto diagnostics = products::observation_diagnostics(f);
+    std::vector<std::string> header = {"run", "channel"};
+    std::string notes;
+    for (const auto& c : diagnostics) {
+      header.push_back(escape(c.variable.name));
+      notes += (notes.empty() ? "" : "; ") + escape(c.variable.name) + ": " + escape(c.variable.long_name);
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t r = 0; r < f.runs.size(); ++r)
+      for (std::int64_t k = 0; k < f.count_oa.size(1); ++k) {
+        const auto at = [&](const at::Tensor& t) { return t[static_cast<std::int64_t>(r)][k].item<double>(); };
+        if (!(at(f.count_oa) >= 0)) continue;  // past the run's channels
+        std::vector<std::string> row = {escape(f.runs[r]), std::to_string(k)};
+        for (const auto& c : diagnostics) row.push_back(number(at(*std::get<at::Tensor*>(c.variable.field))));
+        rows.push_back(row);
+      }
+    // y - H(x) per frame, and the rank histograms of y, one line per run.
+    std::vector<Series> per_frame, ranks;
+    for (std::size_t r = 0; r < f.runs.size(); ++r) {
+      const auto run = static_cast<std::int64_t>(r);
+      for (const auto& [name, values, dashed] : {std::tuple{"y - H(x_a)", &f.oma_rms_per_frame, false},
+                                                  std::tuple{"y - H(x_b)", &f.omb_rms_per_frame, true}}) {
+        Series s{f.runs[r] + ": " + name, {}, {}, series_colour(r), dashed};
+        for (std::int64_t t = 0; t < values->size(1); ++t) {
+          s.x.push_back(static_cast<double>(t));
+          s.y.push_back((*values)[run][t].item<double>());
+        }
+        per_frame.push_back(s);
+      }
+      for (const auto& [name, counts, dashed] : {std::tuple{"analysis", &f.obs_rank_histogram_a, false},
+                                                  std::tuple{"background", &f.obs_rank_histogram_b, true}}) {
+        const at::Tensor row = (*counts)[run];
+        const double total = at::nansum(row).item<double>();
+        if (!(total > 0)) continue;
+        Series s{f.runs[r] + ": " + name, {}, {}, series_colour(r), dashed};
+        const double ranks_of_run = static_cast<double>((~at::isnan(row)).sum().item<std::int64_t>());
+        for (std::int64_t k = 0; k < row.size(0); ++k) {
+          s.x.push_back(static_cast<double>(k));
+          // Relative to uniform: 1 for a calibrated ensemble.
+          s.y.push_back(row[k].item<double>() / total * ranks_of_run);
+        }
+        ranks.push_back(s);
+      }
+    }
+    html += "<h3>" + escape(e.name) + ": in observation space</h3>\n<p class=\"note\">" + notes +
+            ". Absent (-): no background (O-B, the R ratio), no forecast ensemble (the B ratio, chi^2), "
+            "fewer than two members kept (DFS, ranks).</p>\n" + table(header, rows) +
+            line_plot(per_frame, {"RMS of y - H(x) per frame (dashed: background)", "frame", "RMS"});
+    if (!ranks.empty())
+      html += line_plot(ranks, {"Rank of y among the members perturbed by the assumed noise, relative to uniform "
+                                "(dashed: background)", "rank", "frequency x (M + 1)"});
+  }
+  return html.empty() ? html : "<h2>Observation space</h2>\n" + html;
+}
+
 std::string sweep_section(const std::vector<Input>& evaluations) {
   constexpr std::size_t most_lines = 12;  // more would not be told apart
   std::string html;

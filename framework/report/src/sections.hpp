@@ -12,6 +12,9 @@ namespace assim::report {
 
 // The tables of evaluate stages.
 std::string evaluate_section(const std::vector<Input>& evaluations);
+// The observation-space diagnostics of evaluate stages: their table per run
+// and channel, y - H(x) per frame, and the rank histograms of y.
+std::string observation_section(const std::vector<Input>& evaluations);
 // The RMSE of the mean of evaluate stages over a sweep (their sweep.nc)
 // against the first swept setting of numbers, with its standard error as
 // error bars, one line per combination of the other settings.
