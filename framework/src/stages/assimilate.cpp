@@ -130,16 +130,19 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
 
 // The memory an assimilation holds, refused before it runs where the
 // machine has less: mean and spread of every window and seed (float64), the
-// samples kept (float32), and the members of each window in flight (one per
-// worker) as the sampler works on them.
+// samples kept (float32), a cycled filter's forecast mean and kept forecast
+// members alike, and the members of each window in flight (one per worker)
+// as the sampler works on them.
 void check_windows_memory(const Config& config, std::int64_t windows, std::int64_t seeds, std::int64_t members,
-                          std::int64_t frames, const std::vector<std::int64_t>& state_sizes) {
+                          std::int64_t frames, const std::vector<std::int64_t>& state_sizes, bool forecasts) {
   double per_state = 1;
   for (auto n : state_sizes) per_state *= static_cast<double>(n);
   const double window_states = static_cast<double>(frames) * per_state;
   const double in_flight = static_cast<double>(std::min<std::int64_t>(workers::count(), windows * seeds));
-  double bytes = 2 * 8.0 * windows * seeds * window_states + 8.0 * 4 * members * window_states * in_flight;
-  if (config.get<bool>("keep_samples")) bytes += 4.0 * windows * seeds * members * window_states;
+  const double copies = forecasts ? 2 : 1;
+  double bytes = (2 + copies - 1) * 8.0 * windows * seeds * window_states +
+                 8.0 * 4 * members * window_states * in_flight;
+  if (config.get<bool>("keep_samples")) bytes += copies * 4.0 * windows * seeds * members * window_states;
   check_memory(config, "members", bytes,
                std::to_string(windows) + " windows x " + std::to_string(seeds) + " seeds x " +
                    std::to_string(members) + " members of " + std::to_string(frames) + " frames " +
@@ -234,7 +237,7 @@ class Assimilate : public Stage {
     const auto seeds = config.get<std::int64_t>("seeds");
     const std::int64_t frames = truth.size(1);
     const auto state_sizes = set.state.shape();
-    check_windows_memory(config, windows, seeds, members, frames, state_sizes);
+    check_windows_memory(config, windows, seeds, members, frames, state_sizes, cycle_filter);
 
     const Windows job{set,         op,      sampler,   prior,   model, normalisation, climatology, mask, members,
                       seeds,       context.seed(), cycle_filter, config.get<double>("divergence_factor"),
