@@ -80,6 +80,11 @@ TEST_CASE("what has no background or no members is absent, not zero") {
   CHECK(std::isnan(r.calibration_a));
   CHECK(std::isnan(r.calibration_b));
   CHECK(at::isnan(r.ranks_b).all().item<bool>());
+  // Noiseless observations: nothing is measured against R.
+  Accumulator noiseless(1, 2, 1, 0.0, NoiseLaw::Gaussian);
+  noiseless.add(d, generator);
+  CHECK(std::isnan(noiseless.result().desroziers_r[0].item<double>()));
+  CHECK(noiseless.result().omb_rms[0].item<double>() == doctest::Approx(1));
 }
 
 TEST_CASE("the optimal analysis of a linear-Gaussian problem has Desroziers's ratios, chi^2 and DFS it should") {

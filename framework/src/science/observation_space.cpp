@@ -110,6 +110,9 @@ Diagnostics Accumulator::result() const {
   r.chi2 = ratio(s_chi2_, n_ens_b_);
   r.dfs = windows_with_members_ > 0 ? s_var_a_ / windows_with_members_ : at::full_like(s_var_a_, NAN);
   r.dfs_fraction = ratio(s_var_a_, n_ens_a_);
+  // What is measured against R is undefined for noiseless observations (sigma 0).
+  if (!(sigma2 > 0))
+    for (at::Tensor* t : {&r.desroziers_r, &r.dfs, &r.dfs_fraction}) t->fill_(NAN);
   r.oma_rms_frame = ratio(ss_frame_oa_, n_frame_oa_).sqrt();
   r.omb_rms_frame = ratio(ss_frame_ob_, n_frame_ob_).sqrt();
   const auto ensemble = [&](const Ensemble& e, at::Tensor& ranks, double& spread, double& rmse, double& calibration) {

@@ -26,7 +26,8 @@
 //     scored by scores::of_frames as in state space.
 // Where an ingredient is missing the diagnostic is absent (NaN, "-" in the
 // table), never 0: d_ob needs a background, HBH^T and chi^2 a forecast
-// ensemble, DFS and the ranks of the analysis two members or more.
+// ensemble, DFS and the ranks of the analysis two members or more, the R
+// ratio and the DFS a noise sigma above 0.
 #pragma once
 
 #include <assim/noise.hpp>
