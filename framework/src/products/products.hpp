@@ -206,11 +206,11 @@ struct AssimilationResult {
 };
 
 void write_assimilation(const std::filesystem::path& path, const AssimilationResult& result);
-// What evaluate reads: everything but the fields.
+// What the report's plots of scores read: everything but the fields.
 AssimilationResult read_assimilation_scores(const StageInput& input);
-// What evaluate's observation-space diagnostics read: the scores and the
-// analysis and forecast fields (mean, samples, forecast, forecast_samples,
-// each where the result holds it).
+// What evaluate reads: the scores, and for its observation-space diagnostics
+// the analysis and forecast fields (mean, samples, forecast,
+// forecast_samples, each where the result holds it).
 AssimilationResult read_assimilation_fields(const StageInput& input);
 // What drawing one window and seed takes: the truth (time, state dims...),
 // the mean and spread (the same), the RMSE and ensemble spread per frame.
