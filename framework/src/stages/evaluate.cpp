@@ -439,7 +439,10 @@ products::SweepEvaluation collect(const Evaluation& ev, const Errors& errors, co
 class Evaluate : public Stage {
  public:
   std::string name() const override { return "evaluate"; }
-  std::string doc() const override { return "score assimilation runs side by side: RMSE, spread, calibration, CRPS"; }
+  std::string doc() const override {
+    return "score assimilation runs side by side: RMSE, spread, calibration, CRPS, and in observation space O-A, "
+           "O-B, Desroziers's ratios, chi^2, DFS";
+  }
   Parameters parameters() const override {
     Parameters p;
     p.stages("of", "the assimilate stages to compare").one_of({"assimilate"});
