@@ -88,10 +88,21 @@ std::string observation_section(const std::vector<Input>& evaluations) {
         for (const auto& c : diagnostics) row.push_back(number(at(*std::get<at::Tensor*>(c.variable.field))));
         rows.push_back(row);
       }
-    // y - H(x) per frame, and the rank histograms of y, one line per run.
-    std::vector<Series> per_frame, ranks;
+    // Desroziers's ratios per channel, y - H(x) per frame, and the rank
+    // histograms of y, one colour per run.
+    std::vector<Series> ratios, per_frame, ranks;
     for (std::size_t r = 0; r < f.runs.size(); ++r) {
       const auto run = static_cast<std::int64_t>(r);
+      // The B ratio drawn a little right of its channel, to tell the markers apart.
+      for (const auto& [name, values, shift] : {std::tuple{"R ratio", &f.desroziers_r, 0.0},
+                                                 std::tuple{"B ratio", &f.desroziers_b, 0.3}}) {
+        Series s{f.runs[r] + ": " + name, {}, {}, series_colour(r), false, true};
+        for (std::int64_t k = 0; k < values->size(1); ++k) {
+          s.x.push_back(static_cast<double>(k) + shift);
+          s.y.push_back((*values)[run][k].item<double>());
+        }
+        ratios.push_back(s);
+      }
       for (const auto& [name, values, dashed] : {std::tuple{"y - H(x_a)", &f.oma_rms_per_frame, false},
                                                   std::tuple{"y - H(x_b)", &f.omb_rms_per_frame, true}}) {
         Series s{f.runs[r] + ": " + name, {}, {}, series_colour(r), dashed};
@@ -119,10 +130,12 @@ std::string observation_section(const std::vector<Input>& evaluations) {
     html += "<h3>" + escape(e.name) + ": in observation space</h3>\n<p class=\"note\">" + notes +
             ". Absent (-): no background (O-B, the R ratio), no forecast ensemble (the B ratio, chi^2), "
             "fewer than two members kept (DFS, ranks).</p>\n" + table(header, rows) +
+            line_plot(ratios, {"Desroziers's ratios (1: consistent; B right of R)",
+                               "channel", "ratio"}) +
             line_plot(per_frame, {"RMS of y - H(x) per frame (dashed: background)", "frame", "RMS"});
     if (!ranks.empty())
-      html += line_plot(ranks, {"Rank of y among the members perturbed by the assumed noise, relative to uniform "
-                                "(dashed: background)", "rank", "frequency x (M + 1)"});
+      html += line_plot(ranks, {"Rank of y among perturbed members (dashed: background)", "rank",
+                                "frequency x (M + 1)"});
   }
   return html.empty() ? html : "<h2>Observation space</h2>\n" + html;
 }
