@@ -34,6 +34,10 @@ Table observations_table(ObservationSet& set) {
                "observations H(x) + noise on the observed points, 0 elsewhere", &set.observations},
       Variable{"mask", with({"time"}, grid_dims), "", "1 where observed (every channel of H at that point and frame)",
                &set.mask, Stored::integer},
+      Variable{"observation_error", with({"window", "time"}, set.observation_dims), "",
+               "standard deviation of each observation's error, where they differ (read from a file); absent: "
+               "the noise sigma for all",
+               &set.sigma, Stored::real, true},
       Variable{"window_sample", {"window"}, "", "sample of the data the window is cut from", &set.window_sample,
                Stored::integer},
       Variable{"window_start", {"window"}, "", "frame of the sample where the window starts", &set.window_start,

@@ -153,6 +153,9 @@ struct ObservationSet {
   std::vector<std::string> observation_dims;  // of one observed frame: channel..., grid dims
   at::Tensor observations;               // (window, time, observation dims...): H(x) + noise, 0 where unobserved
   at::Tensor mask;                       // (time, grid dims...), 1 where observed
+  // (window, time, observation dims...): each observation's error std, where
+  // they differ (from a file); undefined: design.sigma for every one.
+  at::Tensor sigma;
   at::Tensor truth;                      // (window, time, state dims...)
   at::Tensor background;                 // (window, state dims...); undefined without a background
   std::string background_doc;            // how the background was made (written only)
