@@ -113,4 +113,23 @@ elif grep -Eq "stages\.sda_read\.sampler: stage 'read' holds observations whose 
 else
   cat "$work/err"; echo "FAIL: SDA's refusal does not say why"; fail=1
 fi
+
+# A learned estimator's design draws new pairs: a stage that reads a file has none to draw.
+cat > "$work/train.yaml" <<'YAML'
+components:
+  l96: {type: model.lorenz96, sites: 12}
+  direct: {type: obs.identity}
+  fw: {type: sampler.estimator, state_shape: [12], operator: $direct, channels: [8]}
+stages:
+  truth: {run: generate, model: $l96, frames: 8}
+  read: {run: observe, data: $truth, operator: $direct, file: obs.nc}
+  fit: {run: train, sampler: $fw, data: $truth, design: $read}
+YAML
+if "$assim" validate "$work/train.yaml" > "$work/out" 2> "$work/err"; then
+  echo "FAIL: a design that reads a file was taken"; fail=1
+elif grep -Eq "train\.yaml:[0-9]+:[0-9]+: stages\.fit\.design: stage 'read' reads its observations from file obs\.nc" "$work/err"; then
+  echo "estimator design: a stage that reads a file is refused"
+else
+  cat "$work/err"; echo "FAIL: the design's refusal does not say why"; fail=1
+fi
 exit $fail
