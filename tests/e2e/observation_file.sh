@@ -54,7 +54,7 @@ for method in ["letkf", "var"]:
         print(f"{method}: mean RMSE {float(np.mean(a['rmse'][:])):.4f} on both, {x.shape}")
 sys.exit(1 if fail else 0)
 PY
-grep -q "read .* observations per window of 4 windows from obs.nc" "$work/log" \
+grep -Eq "read [0-9]+ observations in 4 windows from obs.nc" "$work/log" \
   || { cat "$work/log"; echo "FAIL: the read stage did not say what it read"; exit 1; }
 
 cp "$case_qg" "$work/exp.yaml"

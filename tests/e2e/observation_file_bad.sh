@@ -2,7 +2,9 @@
 # Bad observation files are refused when the stage starts, naming the file and
 # the variable, and nothing of the stage is left: each case is a copy of a good
 # file (an observe stage's export) with one fault. Observations flagged by
-# PreQC are skipped and counted instead; errors that differ, on the QG grid
+# PreQC are skipped and counted instead, also in one window only (windows are
+# then observed at other places: each has its own mask, which the LETKF
+# takes and which is written back as it was read); errors that differ, on the QG grid
 # (case_qg), are taken by 4D-Var and refused, naming the sampler, by SDA,
 # which takes one sigma for all.
 set -u
@@ -51,6 +53,10 @@ with netCDF4.Dataset(path, "a") as f:
         same = (t == t[0]) & (s == s[0])
         v = value[:]; v[same] = np.nan; value[:] = v
         q = flag[:]; q[same] = 1; flag[:] = q
+    elif case == "one_channel":
+        q = flag[:]; q[0, 1] = 1; flag[:] = q  # channel 1 of a place whose channel 0 is kept
+    elif case == "one_window_less":
+        q = flag[:]; q[3] = 1; flag[:] = q  # window 0 only
     elif case == "errors_differ":
         e = error[:]; e[:] = 0.1 + 0.05 * (np.arange(e.size).reshape(e.shape) % 3); error[:] = e
 PY
@@ -84,11 +90,35 @@ grep -Eq "\(4 flagged by PreQC, skipped\)" "$work/log" \
   && echo "flagged_nan: 4 flagged observations skipped and counted" \
   || { cat "$work/log"; echo "FAIL: the flagged observations were not counted"; fail=1; }
 
+fault one_window_less
+"$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only read --only letkf_read \
+  --set stages.read.export=again.nc > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: a window observed at fewer places was not taken"; fail=1; }
+"$python" - "$runs/read" "$work/obs.nc" <<'PY' || fail=1
+import sys
+import netCDF4
+import numpy as np
+folder, path = sys.argv[1:]
+with netCDF4.Dataset(f"{folder}/observations.nc") as f, netCDF4.Dataset(path) as given, \
+     netCDF4.Dataset(f"{folder}/again.nc") as again:
+    if "window_mask" not in f.variables:
+        print("FAIL: windows observed at other places have no window_mask"); sys.exit(1)
+    masks = f["window_mask"][:]
+    if masks[0].sum() != masks[1].sum() - 1:
+        print(f"FAIL: window 0 should lack one observation: {masks[0].sum()} against {masks[1].sum()}"); sys.exit(1)
+    keep = given["PreQC/observation"][:] == 0
+    for name in ["ObsValue/observation", "ObsError/observation", "MetaData/window", "MetaData/time", "MetaData/site"]:
+        if not np.array_equal(given[name][:][keep], again[name][:]):
+            print(f"FAIL: {name} written back is not the file's unflagged observations"); sys.exit(1)
+    print(f"one_window_less: window masks of {masks[0].sum()} and {masks[1].sum()} observations, written back as read")
+PY
+
 cp "$case_qg" "$work/exp.yaml"
 runs=$work/runs/obsfile_qg
 "$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only truth --only drawn \
   --set 'stages.read.file=""' > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: drawing on QG"; exit 1; }
 cp "$runs/drawn/obs.nc" "$work/good.nc"
+refused one_channel "$file: ObsValue/observation: window 0, frame 0: a place is observed in channel 1 and not in channel 0"
 fault errors_differ
 "$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only read --only var_read > "$work/log" 2>&1 \
   || { cat "$work/log"; echo "FAIL: 4D-Var did not take errors that differ"; fail=1; }

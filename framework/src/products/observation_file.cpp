@@ -156,28 +156,28 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
       seen_at[w][t][c][p] = true;
     }
 
-  // One mask for every window and channel: the product's (time, grid) mask.
-  const at::Tensor first = seen[0].select(1, 0);  // (time, point)
-  for (std::int64_t w = 0; w < windows; ++w)
-    for (std::int64_t c = 0; c < channels; ++c)
-      if (!seen[w].select(1, c).equal(first))
-        reader.fail(value_name, "window " + std::to_string(w) + (channel_shape.empty() ? "" : ", channel " + std::to_string(c)) +
-                                    " is observed at other places or times than window 0" +
-                                    (channel_shape.empty() ? "" : ", channel 0") +
-                                    " (" + std::to_string(seen[w].select(1, c).sum().item<std::int64_t>()) + " against " +
-                                    std::to_string(first.sum().item<std::int64_t>()) +
-                                    " observations): every window and channel must be observed at the same places and "
-                                    "frames, one mask for all (flagged observations count as unobserved)");
-  if (first.sum().item<std::int64_t>() == 0) reader.fail(flag_name, "flags every observation");
+  // A mask is over grid points: every channel of a place observed, or none.
+  const at::Tensor points_seen = seen.select(2, 0);  // (window, time, point)
+  for (std::int64_t c = 1; c < channels; ++c)
+    if (!seen.select(2, c).equal(points_seen)) {
+      const at::Tensor apart = seen.select(2, c).ne(points_seen).nonzero()[0];
+      reader.fail(value_name, "window " + std::to_string(apart[0].item<std::int64_t>()) + ", frame " +
+                                  std::to_string(apart[1].item<std::int64_t>()) + ": a place is observed in channel " +
+                                  std::to_string(c) + " and not in channel 0 or the other way (flagged observations "
+                                  "count as unobserved); a mask is over grid points, every channel or none");
+    }
+  if (points_seen.sum().item<std::int64_t>() == 0) reader.fail(flag_name, "flags every observation");
 
   std::vector<std::int64_t> shape = {windows, places.frames};
   shape.insert(shape.end(), places.observed.begin(), places.observed.end());
   // (window, time, channel, point) -> (window, time, channels..., grid...)
   out.observations = y.reshape(shape);
   out.sigma = sigma.reshape(shape);
-  std::vector<std::int64_t> mask_shape = {places.frames};
+  std::vector<std::int64_t> mask_shape = {windows, places.frames};
   for (const auto& d : grid) mask_shape.push_back(d.size);
-  out.mask = first.reshape(mask_shape).to(at::kInt);
+  const at::Tensor window_mask = points_seen.reshape(mask_shape).to(at::kInt);
+  out.mask = window_mask.amax(0);
+  if (!window_mask.eq(out.mask.unsqueeze(0)).all().item<bool>()) out.window_mask = window_mask;
 
   const std::string background_name = "Background/" + places.state.variable;
   if (reader.file().has_variable(background_name)) {
@@ -207,34 +207,38 @@ void write_observation_file(const std::filesystem::path& path, const Observation
   const at::Tensor sigma_tensor =
       set.sigma.defined() ? set.sigma.to(at::kDouble).reshape({windows, frames, channels, points}).contiguous()
                           : at::full({windows, frames, channels, points}, set.design.sigma, at::kDouble);
-  const at::Tensor observed_tensor = set.mask.reshape({frames, points}).nonzero().contiguous();  // (n, 2): frame, point
+  // (n, 3): window, frame, point of each observed place.
+  const at::Tensor observed_tensor =
+      (set.window_mask.defined() ? set.window_mask.reshape({windows, frames, points})
+                                 : set.mask.reshape({1, frames, points}).expand({windows, frames, points}))
+          .nonzero()
+          .contiguous();
   const auto values = values_tensor.accessor<double, 4>();
   const auto sigma = sigma_tensor.accessor<double, 4>();
   const auto observed = observed_tensor.accessor<std::int64_t, 2>();
-  const std::int64_t per_window = observed_tensor.size(0), locations = windows * per_window;
+  const std::int64_t locations = observed_tensor.size(0);
   const double frame_time = static_cast<double>(set.frame_steps) * set.state.time_step;
 
-  // Location k = w x per_window + i: window w's i-th observed (frame, point).
+  // Location k: the k-th observed (window, frame, point), in that order.
   std::vector<int> window(static_cast<std::size_t>(locations));
   std::vector<double> time(window.size()), value(window.size() * static_cast<std::size_t>(channels)),
       error(value.size());
   std::vector<std::vector<double>> coordinate(grid.size(), std::vector<double>(window.size()));
-  for (std::int64_t w = 0; w < windows; ++w)
-    for (std::int64_t i = 0; i < per_window; ++i) {
-      const auto k = static_cast<std::size_t>(w * per_window + i);
-      const std::int64_t t = observed[i][0], p = observed[i][1];
-      window[k] = static_cast<int>(w);
-      time[k] = static_cast<double>(t) * frame_time;
-      std::int64_t rest = p;
-      for (std::size_t d = grid.size(); d-- > 0;) {
-        coordinate[d][k] = (static_cast<double>(rest % grid[d].size) + 0.5) * grid[d].spacing;
-        rest /= grid[d].size;
-      }
-      for (std::int64_t c = 0; c < channels; ++c) {
-        value[k * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] = values[w][t][c][p];
-        error[k * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] = sigma[w][t][c][p];
-      }
+  for (std::int64_t i = 0; i < locations; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    const std::int64_t w = observed[i][0], t = observed[i][1], p = observed[i][2];
+    window[k] = static_cast<int>(w);
+    time[k] = static_cast<double>(t) * frame_time;
+    std::int64_t rest = p;
+    for (std::size_t d = grid.size(); d-- > 0;) {
+      coordinate[d][k] = (static_cast<double>(rest % grid[d].size) + 0.5) * grid[d].spacing;
+      rest /= grid[d].size;
     }
+    for (std::int64_t c = 0; c < channels; ++c) {
+      value[k * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] = values[w][t][c][p];
+      error[k * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)] = sigma[w][t][c][p];
+    }
+  }
 
   auto file = netcdf::File::create(path);
   file.dimension("Location", static_cast<std::size_t>(locations));

@@ -19,8 +19,9 @@
 // place: a missing group or variable, a window that is not one, a time outside
 // the window or between two frames, a place outside the domain or between
 // grid points, NaN values, non-positive or NaN errors, two observations of the
-// same place and time, and windows observed at other places or times than the
-// first (a window's mask is the same for every window).
+// same place and time, and a place observed in some of its channels only (a
+// mask is over grid points). Windows may be observed at other places and
+// times than each other.
 #pragma once
 
 #include "products/products.hpp"
@@ -46,7 +47,8 @@ struct ObservationPlaces {
 // The observations of a file on those windows, as the observation set holds them.
 struct FileObservations {
   at::Tensor observations;  // (window, time, observation dims...), 0 where unobserved
-  at::Tensor mask;          // (time, grid...), 1 where observed (the same in every window)
+  at::Tensor mask;          // (time, grid...), 1 where observed in any window
+  at::Tensor window_mask;   // (window, time, grid...), where windows differ; undefined: `mask` in each
   at::Tensor sigma;         // (window, time, observation dims...): ObsError, 0 where unobserved
   at::Tensor background;    // (window, state dims...), undefined without a Background group
   std::int64_t flagged = 0; // observations that PreQC flags, skipped

@@ -57,7 +57,7 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
   problem.set_state(set.state)
       .set_observation_operator(job.op)
       .set_observations(set.observations[w])
-      .set_mask(job.mask)
+      .set_mask(set.window_mask.defined() ? set.full_mask(w) : job.mask)
       .set_observation_sigma(set.design.sigma)
       .set_observation_law(noise_law(set.design.noise_law))
       .set_climatology(job.climatology)

@@ -257,13 +257,14 @@ class Observe : public Stage {
     const std::int64_t count = read.observations.size(0);
     set.observations = read.observations;
     set.mask = read.mask;
+    set.window_mask = read.window_mask;
     if (read.background.defined()) {
       set.background = read.background;
       set.design.background_sigma = config.section("background").get<double>("sigma");
       set.background_doc = "background of " + name;
     }
     // One error for all is the design's sigma; errors that differ travel per observation.
-    const at::Tensor observed_errors = read.sigma.masked_select(set.full_mask().unsqueeze(0).expand_as(read.sigma).gt(0));
+    const at::Tensor observed_errors = read.sigma.masked_select(read.sigma.gt(0));  // 0 where unobserved
     const double first = observed_errors[0].item<double>();
     if (observed_errors.eq(first).all().item<bool>())
       set.design.sigma = first;
@@ -280,8 +281,8 @@ class Observe : public Stage {
                            : 1;
     set.design.mask_design = "file " + name;
     set.design.mask_fraction = set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
-    log::info("read ", set.mask.sum().item<std::int64_t>() * (set.observations[0][0].numel() / set.mask[0].numel()),
-              " observations per window of ", count, " windows from ", name,
+    log::info("read ", observed_errors.numel(), " observations in ", count, " windows from ", name,
+              set.window_mask.defined() ? ", observed at other places or times in each" : "",
               read.flagged > 0 ? " (" + std::to_string(read.flagged) + " flagged by PreQC, skipped)" : std::string());
     return windows.slice(0, 0, count);
   }
