@@ -5,7 +5,7 @@
 # PreQC are skipped and counted instead, also in one window only (windows are
 # then observed at other places: each has its own mask, which the LETKF
 # takes and which is written back as it was read); errors that differ, on the QG grid
-# (case_qg), are taken by 4D-Var and refused, naming the sampler, by SDA,
+# (case_qg), are taken by 4D-Var and the LETKF and refused, naming the sampler, by SDA,
 # which takes one sigma for all.
 set -u
 assim=$1 case=$2 case_qg=$3
@@ -120,8 +120,9 @@ runs=$work/runs/obsfile_qg
 cp "$runs/drawn/obs.nc" "$work/good.nc"
 refused one_channel "$file: ObsValue/observation: window 0, frame 0: a place is observed in channel 1 and not in channel 0"
 fault errors_differ
-"$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only read --only var_read > "$work/log" 2>&1 \
-  || { cat "$work/log"; echo "FAIL: 4D-Var did not take errors that differ"; fail=1; }
+"$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only read --only var_read --only letkf_read \
+  --set stages.read.export=again.nc > "$work/log" 2>&1 \
+  || { cat "$work/log"; echo "FAIL: 4D-Var or the LETKF did not take errors that differ"; fail=1; }
 "$python" - "$runs/read/observations.nc" "$work/obs.nc" <<'PY' || fail=1
 import sys
 import netCDF4
@@ -135,11 +136,14 @@ with netCDF4.Dataset(sys.argv[1]) as f, netCDF4.Dataset(sys.argv[2]) as g:
     written = np.sort(g["ObsError/observation"][:].ravel())
     if not np.array_equal(read, written):
         print("FAIL: the errors kept are not the file's"); sys.exit(1)
+with netCDF4.Dataset(sys.argv[2]) as g, netCDF4.Dataset(sys.argv[1].replace("observations.nc", "again.nc")) as again:
+    if not np.array_equal(g["ObsError/observation"][:], again["ObsError/observation"][:]):
+        print("FAIL: the errors exported are not the file's"); sys.exit(1)
 PY
 if "$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only sda_read > "$work/out" 2> "$work/err"; then
   echo "FAIL: SDA took errors that differ"; fail=1
 elif grep -Eq "stages\.sda_read\.sampler: stage 'read' holds observations whose errors differ .*sampler 'sda' takes one sigma for all" "$work/err"; then
-  echo "errors_differ: kept per observation, taken by 4D-Var, refused by SDA"
+  echo "errors_differ: kept per observation and exported as read, taken by 4D-Var and the LETKF, refused by SDA"
 else
   cat "$work/err"; echo "FAIL: SDA's refusal does not say why"; fail=1
 fi
