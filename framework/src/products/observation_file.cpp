@@ -181,13 +181,11 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
 
   const std::string background_name = "Background/" + places.state.variable;
   if (reader.file().has_variable(background_name)) {
-    std::vector<std::size_t> background_shape = {static_cast<std::size_t>(places.windows)};
-    for (auto n : places.state.shape()) background_shape.push_back(static_cast<std::size_t>(n));
-    background_shape[0] = reader.file().shape(background_name).empty() ? 0 : reader.file().shape(background_name)[0];
-    if (background_shape[0] < static_cast<std::size_t>(windows))
-      reader.fail(background_name, "holds " + std::to_string(background_shape[0]) + " windows; the observations " +
-                                       std::to_string(windows));
-    reader.required(background_name, background_shape);
+    const auto stored = reader.file().shape(background_name);
+    const std::vector<std::int64_t> has(stored.begin(), stored.end()), state = places.state.shape();
+    if (has.size() != state.size() + 1 || !std::equal(state.begin(), state.end(), has.begin() + 1) || has[0] < windows)
+      reader.fail(background_name, "has shape " + shape_text(has) + ", not (window, state dims) with the " +
+                                       std::to_string(windows) + " windows observed, of states " + shape_text(state));
     at::Tensor background = read_tensor(reader.file(), background_name).slice(0, 0, windows).contiguous();
     if (!at::isfinite(background).all().item<bool>()) reader.fail(background_name, "holds NaN or Inf values");
     out.background = background;
