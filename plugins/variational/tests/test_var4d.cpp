@@ -442,6 +442,32 @@ TEST_CASE("background_sigma gives the scalar B its own sigma_b, in place of the 
   CHECK_THROWS_AS(assim::config_from_yaml("{background_sigma: 0}", Var4D::parameters()), assim::ConfigError);
 }
 
+TEST_CASE("errors per observation: 3D-Var's analysis is the Kalman update with R = diag(sigma_i^2)") {
+  // One frame, B = I, every site but the last observed with its own error:
+  // per site x_b + 1 / (1 + sigma_i^2) (y - x_b); the unobserved site (its
+  // sigma 0, as the host gives it) keeps the background, and nothing is NaN.
+  assim::AssimilationProblem p;
+  p.set_state(Linear().state_spec());
+  p.set_observation_operator(std::make_shared<Identity>());
+  auto g = at::make_generator<at::CPUGeneratorImpl>(9);
+  p.set_observations(at::randn({1, 4}, g, f64));
+  p.set_mask(at::tensor({1.0, 1.0, 1.0, 0.0}, f64).reshape({1, 4}));
+  p.set_observation_sigma(1);
+  const at::Tensor sigmas = at::tensor({0.5, 1.0, 2.0, 0.0}, f64);
+  p.set_observation_sigmas(sigmas.reshape({1, 4}));
+  p.set_background(at::randn({4}, g, f64));
+  p.set_model(std::make_shared<Linear>());
+  const Var4D var(assim::config_from_yaml("{background_sigma: 1, gradient_tolerance: 1.0e-12}", Var4D::parameters()));
+  CHECK(var.needs().observation_sigmas);
+  const at::Tensor gain = at::tensor({1 / 1.25, 1 / 2.0, 1 / 5.0, 0.0}, f64);
+  const at::Tensor kalman = *p.background() + gain * (p.observations()[0] - *p.background());
+  const at::Tensor x = var.sample(p, 1, 1)[0][0];
+  CHECK(at::isfinite(x).all().item<bool>());
+  CHECK(relative_error(x, kalman) < 1e-8);
+  // An ensemble of data assimilations perturbs each observation by its own error.
+  CHECK(at::isfinite(var.sample(p, 3, 1)).all().item<bool>());
+}
+
 TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's analysis is the Kalman update with it") {
   // Two layers on a 3 x 4 periodic grid; a climatology whose entries are
   // correlated across layers and neighbours, and not homogeneous.
