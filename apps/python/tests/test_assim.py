@@ -134,6 +134,15 @@ def test_run_a_small_lorenz96_and_open_its_products(tmp_path, monkeypatch, caplo
     reused = [r.getMessage() for r in caplog.records if "unchanged, reusing" in r.getMessage()]
     assert len(reused) == 3
 
+    # A variant: the stages a --set changes write beside the base results, the others are shared.
+    less_noise = ["stages.seen.noise.sigma=0.4"]
+    assert assim.validate(lorenz96(), set=less_noise, variant="less")["variant_stages"] == ["seen", "letkf_run"]
+    varied = assim.run(lorenz96(), set=less_noise, variant="less", workers=1, threads=1)
+    assert [f.name for f in varied.values()] == ["truth", "seen@less", "letkf_run@less"]
+    base, other = assim.open(results["seen"]), assim.open(varied["seen"])
+    assert (base.attrs["observation_sigma"], other.attrs["observation_sigma"]) == (0.5, 0.4)
+    assert not other["observation"].equals(base["observation"])
+
 
 def test_a_run_with_a_wrong_value_stops_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
