@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "operators.hpp"
 #include "particle_sampler.hpp"
 
 #include <assim/error.hpp>
@@ -140,5 +141,31 @@ TEST_CASE("certificate: the particle filter draws the linear-Gaussian posterior,
   // Told R four times too large, its particles spread too wide.
   const Run wrong = certify(2 * example_problem().sigma_o, replications, 3);
   MESSAGE("particle filter with R x 4: " << wrong.calibration.text() << "; " << wrong.distance.text());
+  print_row("particle filter, N = 4950, told R x 4", "linear-Gaussian example", wrong.calibration, wrong.distance);
   CHECK_FALSE(wrong.calibration.uniform());
+}
+
+TEST_CASE("certificate: on 1.5 sin(3x) the particle filter draws the multi-modal quadrature posterior") {
+  // Each of the toy's 4 points alone: a forecast of draws from the prior
+  // N(0, 0.5^2), weighed through H = obs.sin. The EnKF's linear update lands
+  // at W1 > 0.1 of this posterior at some point (test_enkf_certificate.cpp);
+  // importance weights are exact up to their Monte-Carlo error, W1 ~ a few
+  // 1e-2 for an effective size of a few hundred.
+  using assim::observations::Sine;
+  const auto h = std::make_shared<Sine>(assim::config_from_yaml("{amplitude: 1.5, frequency: 3}", Sine::parameters()));
+  const NonlinearExample toy = nonlinear_example();
+  const at::Tensor y = h->apply(toy.truth) + toy.noise;
+  const at::Tensor nodes = at::linspace(-3, 3, 6001, f64);
+  const std::int64_t particles = certificate_size(4000, 40000);
+  const ParticleFilter filter(assim::particle::Options{0.0});
+  at::Tensor w1 = at::empty({4}, f64);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(17);
+  for (std::int64_t k = 0; k < 4; ++k) {
+    const at::Tensor forecast = toy.prior_std * at::randn({particles, 1}, generator, f64);
+    const at::Tensor x = analyse(filter, h, forecast, y[k].reshape({1}), toy.sigma_o, 19);
+    w1[k] = wasserstein1(x.reshape({particles}), nodes,
+                         quadrature_posterior(*h, nodes, y[k].reshape({1}), toy.sigma_o, toy.prior_std)[0]);
+  }
+  print_row("particle filter, N = " + std::to_string(particles), "1.5 sin(3x)", w1);
+  CHECK(w1.max().item<double>() < 0.05);
 }
