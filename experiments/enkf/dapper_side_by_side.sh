@@ -15,11 +15,13 @@
 # is copied into the repository or edited.
 #
 # ROWS="enkf_n particle" picks the rows. The particle row: DAPPER's PartFilt
-# N = 3000, reg 0.7, at NER 0.5 (sakov2008.py's best listed, 0.26) and NER 1,
-# beside build/plugins/particle/particle_l96 (our core with the weights
-# carried across cycles, same settings, its own truth and seed) and the
-# particle_n3000 stage (sampler.particle, which resamples every analysis:
-# NER 1), all PF_CYCLES long (default 1400) with the same 400 cycles of burn-in.
+# N = 3000 at each NER:reg of PF_SETTINGS (default "0.5:0.7 1:0.7": NER 0.5
+# reg 0.7 is sakov2008.py's best listed, 0.26), beside
+# build/plugins/particle/particle_l96 (our core with the weights carried
+# across cycles, same settings, its own truth and seed) and the
+# particle_n3000 stage (sampler.particle, reg 0.7, which resamples every
+# analysis: NER 1), all PF_CYCLES long (default 1400) with the same 400
+# cycles of burn-in.
 #
 # Lengths (environment): CYCLES=5000 BURN=400 SEEDS="3 4" (DAPPER, one run per
 # seed and setting); OURS_CYCLES=20000 OURS_REPETITIONS=5 (the yaml's);
@@ -31,7 +33,7 @@ root=$(cd "$here/../.." && pwd)
 CYCLES=${CYCLES:-5000} BURN=${BURN:-400} SEEDS=${SEEDS:-"3 4"}
 OURS_CYCLES=${OURS_CYCLES:-20000} OURS_REPETITIONS=${OURS_REPETITIONS:-5}
 ASSIM=${ASSIM:-$root/build/apps/assim/assim} PYTHON=${PYTHON:-/usr/bin/python3} ONLY=${ONLY:-both}
-ROWS=${ROWS:-"enkf_n particle"} PF_CYCLES=${PF_CYCLES:-1400}
+ROWS=${ROWS:-"enkf_n particle"} PF_CYCLES=${PF_CYCLES:-1400} PF_SETTINGS=${PF_SETTINGS:-"0.5:0.7 1:0.7"}
 row() { [[ " $ROWS " == *" $1 "* ]]; }
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 DAPPER_LIVEPLOTTING=false
 [ -d "$DAPPER_PATH/dapper" ] || { echo "no dapper/ package under DAPPER_PATH=$DAPPER_PATH"; exit 1; }
@@ -86,10 +88,11 @@ if [ "$ONLY" != dapper ] && row enkf_n; then
   done
 fi
 if [ "$ONLY" != ours ] && row particle; then
-  "$PYTHON" - "$DAPPER_PATH" "$PF_CYCLES" "$BURN" "$here/.." <<'EOF'
+  "$PYTHON" - "$DAPPER_PATH" "$PF_CYCLES" "$BURN" "$here/.." "$PF_SETTINGS" <<'EOF'
 import sys, time
 
 dapper_path, cycles, burn = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+settings = [tuple(float(v) for v in pair.split(":")) for pair in sys.argv[5].split()]
 sys.path.insert(0, sys.argv[4])
 import dapper_stubs  # noqa: F401  (before dapper)
 sys.path.insert(0, dapper_path)
@@ -98,24 +101,25 @@ import dapper.da_methods as da
 import dapper.mods as modelling
 from dapper.mods.Lorenz96 import sakov2008
 
-for ner in (0.5, 1.0):
+for ner, reg in settings:
     HMM = sakov2008.HMM.copy()
     HMM.tseq = modelling.Chronology(0.05, dko=1, Ko=cycles, BurnIn=burn * 0.05)
-    xp = da.PartFilt(N=3000, NER=ner, reg=0.7)
+    xp = da.PartFilt(N=3000, NER=ner, reg=reg)
     dpr.set_seed(3)
     xx, yy = HMM.simulate()
     start = time.process_time()
     xp.assimilate(HMM, xx, yy)
     seconds = time.process_time() - start
     xp.stats.average_in_time()
-    print(f"dapper PartFilt N=3000 NER={ner:g} reg=0.7 seed 3: rmse.a {xp.avrgs.rmse.a.val:.4f} "
+    print(f"dapper PartFilt N=3000 NER={ner:g} reg={reg:g} seed 3: rmse.a {xp.avrgs.rmse.a.val:.4f} "
           f"spread.a (rms) {xp.avrgs.spread.rms.a.val:.4f} ({cycles} cycles, {seconds:.1f} s)", flush=True)
 EOF
 fi
 
 if [ "$ONLY" != dapper ] && row particle; then
-  for ner in 0.5 1; do
-    "$root/build/plugins/particle/particle_l96" --particles 3000 --ner $ner --reg 0.7 --cycles "$PF_CYCLES"
+  for pair in $PF_SETTINGS; do
+    "$root/build/plugins/particle/particle_l96" --particles 3000 --ner "${pair%:*}" --reg "${pair#*:}" \
+      --cycles "$PF_CYCLES"
   done
   start=$SECONDS
   stage=particle_n3000

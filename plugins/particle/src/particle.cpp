@@ -42,8 +42,10 @@ std::vector<Eigen::Index> systematic_resample(const Eigen::VectorXd& weights, do
   Eigen::Index j = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
     const double point = (u + static_cast<double>(i)) / static_cast<double>(n);
-    // The last particle takes what rounding leaves of the cumulative sum short of 1.
-    while (cumulative < point && j < n - 1) cumulative += weights(++j);
+    // A point on a boundary goes to the next particle, so that a particle of
+    // zero weight is never drawn; the last takes what rounding leaves of the
+    // cumulative sum short of 1.
+    while (cumulative <= point && j < n - 1) cumulative += weights(++j);
     index[static_cast<std::size_t>(i)] = j;
   }
   return index;

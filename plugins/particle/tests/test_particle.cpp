@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -60,6 +61,13 @@ TEST_CASE("systematic resampling draws particle i floor(N w_i) or ceil(N w_i) ti
       CHECK(count >= std::floor(5 * weights(i)));
       CHECK(count <= std::ceil(5 * weights(i)));
     }
+  }
+  // u = 0 puts the first point on the boundary of a leading zero weight.
+  {
+    Eigen::VectorXd leading_zero(3);
+    leading_zero << 0.0, 0.5, 0.5;
+    const auto index = systematic_resample(leading_zero, 0.0);
+    CHECK(std::count(index.begin(), index.end(), 0) == 0);
   }
 }
 
