@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# DAPPER's EnKF_N on its Lorenz-96 (mods/Lorenz96/sakov2008.py: dt_obs 0.05,
-# every site observed, R = I, X0 = N(x0, 0.001 I)) beside the enkf_n_* stages
+# DAPPER's EnKF_N and PartFilt on its Lorenz-96 (mods/Lorenz96/sakov2008.py: dt_obs 0.05,
+# every site observed, R = I, X0 = N(x0, 0.001 I)) beside ours. EnKF_N: the enkf_n_* stages
 # of lorenz96_sakov2008.yaml: N = 24 with rotation, xN = 1 and 2. DAPPER's
 # EnKF_N defaults to its primal form (dual=False); it is run in both forms,
 # which should agree to Monte-Carlo error since they share their stationary
