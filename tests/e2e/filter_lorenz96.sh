@@ -12,6 +12,8 @@ trap 'rm -rf "$work"' EXIT
 fail=0
 short=()
 for s in etkf_n40 pertobs_n40 letkf_n10 enkf_n_n24 enkf_n_xn2_n24 etkf_additive_n24; do short+=(--set stages.$s.cycles=3000 --set stages.$s.repetitions=2); done
+# The particle filter's 3000 particles cost 40 ms a cycle: one short repetition.
+short+=(--set stages.particle_n3000.cycles=700 --set stages.particle_n3000.repetitions=1)
 "$assim" run "$case" --output "$work/runs" "${short[@]}" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
 attribute() { ncdump -h "$work/runs/lorenz96_sakov2008/$1/filter.nc" | sed -n "s/.*:$2 = \(.*\) ;/\1/p"; }
 check() {  # stage, low, high (published value in the middle)
@@ -31,6 +33,12 @@ check letkf_n10 0.18 0.22     # published 0.20
 check enkf_n_n24 0.19 0.24    # DAPPER's comment 0.21, its rerun 0.217 (experiments/enkf/README.md)
 check enkf_n_xn2_n24 0.16 0.20  # DAPPER's comment 0.18, its rerun 0.176
 check etkf_additive_n24 0.24 0.31  # ours 0.274 at 20,000 x 5 (experiments/enkf/README.md); no published value
+# sampler.particle resamples every analysis (NER 1); ours 0.25 at 1400 cycles, DAPPER's PartFilt
+# NER 1 beside it (experiments/enkf/README.md).
+pf=$(attribute particle_n3000 rmse_a)
+echo "particle_n3000: rmse.a = $pf (band 0.18 .. 0.35), diverged repetitions: $(attribute particle_n3000 diverged_repetitions)"
+awk -v v="$pf" 'BEGIN { exit !(v >= 0.18 && v <= 0.35) }' || { echo "FAIL: particle_n3000 out of band"; fail=1; }
+[ "$(attribute particle_n3000 diverged_repetitions)" = "0." ] || { echo "FAIL: particle_n3000 diverged"; fail=1; }
 "$assim" run "$case" --output "$work/runs" --only etkf_n40 --set stages.etkf_n40.members=3 \
   --set components.etkf.inflation.posterior_anomalies=1 --set stages.etkf_n40.cycles=2000 > "$work/log" 2>&1
 status=$?

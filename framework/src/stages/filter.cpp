@@ -54,7 +54,7 @@ class Filter : public Stage {
   Parameters parameters() const override {
     Parameters observe;
     observe.string("law", "gaussian", "", "distribution of the observation noise (all zero-mean with std sigma); "
-                   "the analysis assumes Gaussian noise of that std").one_of(noise_law_names());
+                   "an EnKF's analysis assumes Gaussian noise of that std, sampler.particle weighs by the law itself").one_of(noise_law_names());
     observe.real("sigma", 1.0, "state units", "std of the observation noise (R = sigma^2 I)").above(0);
     observe.real("random", 1.0, "", "fraction of points observed, drawn once").above(0).at_most(1);
     observe.integer("stride", 1, "grid points", "observe every stride-th point along each spatial dim").at_least(1);
