@@ -1,0 +1,31 @@
+// The isotropic power spectrum of states on their periodic grid, the dims
+// with a spacing (Lorenz-96's sites, QG's y and x), and how an estimate's
+// compares with the truth's: does a method keep the truth's energy at each
+// scale, or smooth the small scales away? One definition for evaluate and
+// its tests; experiments/score/resolution_statistics.py draws the truth's
+// spectrum alone, offline, for choosing a grid.
+#pragma once
+
+#include <assim/model.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace assim::spectrum {
+
+// Whether `state` has a spectrum here: a grid of 1 or 2 dims, after its
+// channel dims (products::grid_of's convention).
+bool defined_for(const StateSpec& state);
+
+// The wavenumbers of `state`'s spectrum: 1 .. n / 2 in cycles per domain, n
+// the smallest grid dim. Throws Error naming the state where it has none.
+at::Tensor wavenumbers(const StateSpec& state);
+
+// The power of `fields` (count, state dims...) per wavenumber: |FFT|^2 over
+// the grid (1-D or 2-D, periodic, the mean removed by leaving out k = 0),
+// summed over the wavevectors whose length rounds to the wavenumber and over
+// the channels (QG's layers), averaged over the count. (wavenumbers).
+at::Tensor power(const at::Tensor& fields, const StateSpec& state);
+
+}  // namespace assim::spectrum
