@@ -57,13 +57,22 @@ TEST_CASE("a smoothed field has less power than the truth at high wavenumbers, t
     shape.insert(shape.begin(), 200);
     const at::Tensor truth = at::randn(shape, at::kDouble);
     const at::Tensor power = assim::spectrum::power(truth, state);
-    const at::Tensor ratio = assim::spectrum::power(smoothed(truth, axes), state) / power;
+    const at::Tensor smooth = assim::spectrum::power(smoothed(truth, axes), state);
+    const at::Tensor ratio = assim::spectrum::ratio(smooth, power);
     const std::int64_t shells = ratio.size(0);
-    CHECK(at::allclose(assim::spectrum::power(truth, state) / power, at::ones_like(ratio)));
-    CHECK(ratio[0].item<double>() > 0.9);                                      // the largest scale kept
-    CHECK(ratio.slice(0, shells / 2).mean().item<double>() < 0.35);            // the small ones damped
+    CHECK(at::allclose(assim::spectrum::ratio(assim::spectrum::power(truth, state), power), at::ones_like(ratio)));
+    CHECK(assim::spectrum::small_scale_ratio(power, power) == doctest::Approx(1.0));
+    CHECK(ratio[0].item<double>() > 0.9);                                        // the largest scale kept
+    CHECK(assim::spectrum::small_scale_ratio(smooth, power) < 0.35);             // the small ones damped
     CHECK(ratio[shells - 1].item<double>() < ratio[shells / 2].item<double>());  // more so the smaller
   }
+  // Where the truth has no power, no ratio: a wave at wavenumber 2 alone.
+  const at::Tensor j = at::arange(16, at::kDouble);
+  const at::Tensor wave = assim::spectrum::power(at::sin(2 * M_PI * 2 * j / 16).unsqueeze(0), sites(16));
+  const at::Tensor half = assim::spectrum::ratio(0.5 * wave + 1e-3, wave);
+  CHECK(half[1].item<double>() == doctest::Approx(0.5).epsilon(1e-4));
+  CHECK(at::isnan(half[0]).item<bool>());
+  CHECK(std::isnan(assim::spectrum::small_scale_ratio(0.5 * wave + 1e-3, wave)));
   // No grid: no spectrum, and an error that names the state.
   const assim::StateSpec lumped{"z", "", "1", {{"component", 3, "", 0.0}}, 0.01, "1"};
   CHECK(!assim::spectrum::defined_for(lumped));

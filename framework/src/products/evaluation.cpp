@@ -59,7 +59,8 @@ Table evaluation_table(Evaluation& e) {
                                            "summed over the wavevectors of that length and the channels, mean over "
                                            "the frames the run scored", &e.power_truth}));
   t.entries.emplace_back(optional(Variable{"spectral_ratio", {"run", "wavenumber"}, "1", "the analysis mean's power "
-                                           "over the truth's (1: the truth's energy; below 1: smoothed)",
+                                           "over the truth's (1: the truth's energy; below 1: smoothed; NaN where the truth has below 1e-6 of its "
+                                           "strongest wavenumber's)",
                                            &e.spectral_ratio}));
   t.entries.emplace_back(optional(Variable{"spectral_ratio_sample", {"run", "wavenumber"}, "1", "the same of one "
                                            "posterior sample, member 0 (with the samples kept)",
@@ -147,8 +148,8 @@ std::vector<Score> evaluation_scores(const Evaluation& evaluation) {
       score("crps", "crps", "%.4f", "", "fair ensemble CRPS", e.crps, u, true),
       score("energy_score", "energy", "%.4f", "", "fair energy score: the CRPS of the whole state, distances in the "
             "RMS norm (one member: its RMSE; NaN for results that predate it)", e.energy_score, u, true),
-      score("spectral_ratio_small", "spec_hi", "%.3f", "1", "the analysis mean's power over the truth's, averaged "
-            "over the upper half of the wavenumbers (1: the truth's small-scale energy; below 1: smoothed)",
+      score("spectral_ratio_small", "spec_hi", "%.3f", "1", "the analysis mean's power summed over the upper half "
+            "of the wavenumbers over the truth's (1: the truth's small-scale energy; below 1: smoothed)",
             e.spectral_ratio_small, u),
       score("spectral_ratio_small_sample", "spec_hi1", "%.3f", "1", "the same of one posterior sample (with the "
             "samples kept)", e.spectral_ratio_small_sample, u),

@@ -28,8 +28,8 @@ struct Evaluation {
   // a state without a 1-D or 2-D grid: the wavenumbers (wavenumber), the
   // truth's power over the frames each run scored and the analysis mean's
   // and one member's (where the samples are kept, else NaN) over it (run,
-  // wavenumber); spectral_ratio_small* above are those ratios averaged over
-  // the upper half of the wavenumbers.
+  // wavenumber); spectral_ratio_small* above are those powers summed over
+  // the upper half of the wavenumbers, over the truth's (science/spectrum.hpp).
   std::vector<double> wavenumber;
   at::Tensor power_truth, spectral_ratio, spectral_ratio_sample;
   // Observation-space diagnostics, NaN where absent (also past a run's own

@@ -59,4 +59,20 @@ at::Tensor power(const at::Tensor& fields, const StateSpec& state) {
   return spectrum.slice(0, 1);
 }
 
+namespace {
+// Power below this share of the truth's strongest wavenumber's is none.
+constexpr double negligible = 1e-6;
+}  // namespace
+
+at::Tensor ratio(const at::Tensor& estimate, const at::Tensor& truth) {
+  const at::Tensor some = truth > negligible * truth.max();
+  return at::where(some, estimate / truth, at::full_like(truth, NAN));
+}
+
+double small_scale_ratio(const at::Tensor& estimate, const at::Tensor& truth) {
+  const std::int64_t upper = truth.size(0) / 2;
+  const double truth_energy = truth.slice(0, upper).sum().item<double>();
+  return truth_energy > negligible * truth.max().item<double>() ? estimate.slice(0, upper).sum().item<double>() / truth_energy : NAN;
+}
+
 }  // namespace assim::spectrum

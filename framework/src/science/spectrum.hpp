@@ -28,4 +28,17 @@ at::Tensor wavenumbers(const StateSpec& state);
 // the channels (QG's layers), averaged over the count. (wavenumbers).
 at::Tensor power(const at::Tensor& fields, const StateSpec& state);
 
+// An estimate's power over the truth's per wavenumber (1: the truth's energy
+// at that scale; below 1: smoothed away), NaN where the truth has none to
+// speak of, below 1e-6 of its strongest wavenumber's: a model's dealiasing
+// filter empties the last shells (QG at nx 16 from wavenumber 6 on), and a
+// ratio to rounding error says nothing.
+at::Tensor ratio(const at::Tensor& estimate, const at::Tensor& truth);
+
+// The estimate's power summed over the upper half of the wavenumbers over
+// the truth's: a ratio of energies, weighted as the truth's energy is, so
+// that its empty shells do not dominate. NaN where the truth has none there
+// to speak of (in the sense of `ratio`).
+double small_scale_ratio(const at::Tensor& estimate, const at::Tensor& truth);
+
 }  // namespace assim::spectrum

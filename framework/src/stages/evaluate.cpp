@@ -145,10 +145,10 @@ void put_observation_diagnostics(Evaluation& ev, const std::vector<observation_s
 
 // A run's power per wavenumber against the truth's, over the windows and
 // seeds it scored (a diverged one's mean is NaN) and their frames: the
-// truth's power, and the ratio to it of the analysis mean's and of one
-// member's (NaN without the samples).
+// truth's power, the analysis mean's and one member's (NaN without the
+// samples).
 struct Spectra {
-  at::Tensor truth, mean_ratio, sample_ratio;  // (wavenumber)
+  at::Tensor truth, mean, sample;  // (wavenumber)
 };
 
 Spectra spectra_of(const products::AssimilationResult& result) {
@@ -157,16 +157,12 @@ Spectra spectra_of(const products::AssimilationResult& result) {
   const at::Tensor scored = ~at::isnan(mean.flatten(1)).any(1);
   Spectra s;
   s.truth = spectrum::power(truth.index({scored}), result.state);
-  s.mean_ratio = spectrum::power(mean.index({scored}), result.state) / s.truth;
-  s.sample_ratio = result.samples.defined()
-                       ? spectrum::power(result.samples.select(2, 0).flatten(0, 2).index({scored}), result.state) /
-                             s.truth
-                       : at::full_like(s.truth, NAN);
+  s.mean = spectrum::power(mean.index({scored}), result.state);
+  s.sample = result.samples.defined()
+                 ? spectrum::power(result.samples.select(2, 0).flatten(0, 2).index({scored}), result.state)
+                 : at::full_like(s.truth, NAN);
   return s;
 }
-
-// The mean of a ratio per wavenumber over the upper half of the wavenumbers.
-double small_scales(const at::Tensor& ratio) { return ratio.slice(0, ratio.size(0) / 2).mean().item<double>(); }
 
 // Every run's scores, read from its result; runs of other window lengths or
 // units are refused.
@@ -231,13 +227,13 @@ Evaluation gather(const StageContext& context, Errors& errors) {
     if (spectrum::defined_for(result.state)) {
       const Spectra s = spectra_of(result);
       power_truth.push_back(s.truth);
-      spectral_ratio.push_back(s.mean_ratio);
-      spectral_ratio_sample.push_back(s.sample_ratio);
+      spectral_ratio.push_back(spectrum::ratio(s.mean, s.truth));
+      spectral_ratio_sample.push_back(spectrum::ratio(s.sample, s.truth));
       if (const at::Tensor k = spectrum::wavenumbers(result.state);
           k.numel() > static_cast<std::int64_t>(ev.wavenumber.size()))
         ev.wavenumber.assign(k.data_ptr<double>(), k.data_ptr<double>() + k.numel());
-      ev.spectral_ratio_small.push_back(small_scales(s.mean_ratio));
-      ev.spectral_ratio_small_sample.push_back(small_scales(s.sample_ratio));
+      ev.spectral_ratio_small.push_back(spectrum::small_scale_ratio(s.mean, s.truth));
+      ev.spectral_ratio_small_sample.push_back(spectrum::small_scale_ratio(s.sample, s.truth));
     } else {
       for (auto* spectra : {&power_truth, &spectral_ratio, &spectral_ratio_sample}) spectra->emplace_back();
       ev.spectral_ratio_small.push_back(NAN);
