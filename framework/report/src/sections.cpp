@@ -165,9 +165,9 @@ std::string spectrum_section(const std::vector<Input>& evaluations) {
       }
     html += "<h3>" + escape(e.name) + ": power spectrum against the truth's</h3>\n<p class=\"note\">" +
             "The analysis's power per wavenumber (cycles per domain) over the truth's, mean over the frames each "
-            "run scored: 1 where it has the truth's energy, below 1 where it smoothed that scale away. The mean of "
-            "an ensemble is smoother than any member by construction; one member (dashed, where the samples are "
-            "kept) shows whether the posterior itself lacks small scales.</p>\n" +
+            "run scored: 1 where it has the truth's energy, below 1 where it smoothed that scale away. An ensemble's "
+            "mean has at most its members' average power at each wavenumber; one member (dashed, where the "
+            "samples are kept) shows whether the posterior itself lacks small scales.</p>\n" +
             line_plot(ratios, {"Analysis power / truth power", "wavenumber", "ratio"}) + table(header, rows);
   }
   return html.empty() ? html : "<h2>Spectra</h2>\n" + html;
