@@ -5,14 +5,11 @@
 #include <assim/framework/ranks.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
-#include <assim/workers.hpp>
 
 #include <boost/program_options.hpp>
 
-#include <cstdlib>
 #include <optional>
 #include <iostream>
-#include <thread>
 
 namespace assim {
 
@@ -51,17 +48,11 @@ struct Common {
     else if (log_level == "warning") log::set_level(log::Level::Warning);
     else if (log_level == "error") log::set_level(log::Level::Error);
     else throw po::error("--log-level must be debug, info, warning or error");
-    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    const char* omp = std::getenv("OMP_NUM_THREADS");
-    const int each = threads > 0 ? threads : (omp && std::atoi(omp) > 0 ? std::atoi(omp) : 1);
-    // Ranks on one machine each take their share of its cores.
-    const int n = workers > 0 ? workers : std::max(1, cores / Ranks::world().on_this_machine() / each);
-    // More threads than cores only contend; thousands would take minutes to start.
-    if (n * each > 4 * cores)
-      throw po::error("--workers " + std::to_string(n) + " x --threads " + std::to_string(each) +
-                      " is more than 4 threads per core of this machine (" + std::to_string(cores) + " cores)");
-    if (workers < 0 || threads < 0) throw po::error("--workers and --threads take 0 (automatic) or more");
-    workers::configure(n, each);
+    try {
+      configure_workers(workers, threads);
+    } catch (const Error& e) {
+      throw po::error(e.what());  // a usage error, as the other options' (exit status 2)
+    }
   }
 };
 

@@ -73,6 +73,11 @@ PluginCatalog& Session::catalog() { return state_->catalog; }
 std::vector<std::string> Session::order() const { return state_->graph ? state_->graph->order() : std::vector<std::string>{}; }
 std::string Session::resolved() const { return state_->experiment.resolved(); }
 
+fs::path Session::result_folder(const fs::path& output_root, const std::string& stage) const {
+  if (!state_->records) throw Error("result_folder: validate the experiment first");
+  return output_root / state_->experiment.name / state_->records->result_name(stage);
+}
+
 void Session::validate() {
   auto& s = *state_;
   if (s.graph) return;

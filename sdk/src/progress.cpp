@@ -1,4 +1,4 @@
-#include <assim/log.hpp>
+#include "log_sink.hpp"
 #include <assim/progress.hpp>
 #include <assim/workers.hpp>
 
@@ -39,7 +39,7 @@ Progress::Progress(std::string label, std::int64_t total, std::string unit)
       total_(total),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      terminal_(::isatty(STDERR_FILENO) == 1) {
+      terminal_(::isatty(STDERR_FILENO) == 1 && !log::has_sink()) {
   alive.push_back(this);
   if (nested(this)) terminal_ = false;
 }

@@ -130,3 +130,43 @@ TEST_CASE("the optimal analysis of a linear-Gaussian problem has Desroziers's ra
   const auto twice = analysed(2 * r);
   CHECK(twice.desroziers_r[0].item<double>() == doctest::Approx((b + r) / (b + 2 * r)).epsilon(0.03));
 }
+
+TEST_CASE("with an error per observation (read from a file), each departure is measured against its own R") {
+  // As above, but half the points have noise variance 1 and half 4, the
+  // analysis using each point's own gain k_i = b / (b + r_i). Told those
+  // r_i, the R ratio E[d_oa d_ob / r_i] and chi^2 are 1 and the DFS per
+  // observation is the mean of k_i; told a scalar sigma of 1 instead, the
+  // R ratio is (r_i mean) = 2.5, which is what a per-observation sigma lost on
+  // the way would show.
+  const std::int64_t n = 40000, members = 16;
+  const double b = 0.5;
+  at::manual_seed(4);
+  const at::Tensor r = at::cat({at::ones({n / 2}, at::kDouble), 4 * at::ones({n / 2}, at::kDouble)}).view({1, 1, n});
+  const at::Tensor x = 2 * at::randn({1, 1, n}, at::kDouble);
+  const at::Tensor x_b = x + std::sqrt(b) * at::randn({1, 1, n}, at::kDouble);
+  const at::Tensor y = x + r.sqrt() * at::randn({1, 1, n}, at::kDouble);
+  const at::Tensor k = b / (b + r);
+  Departures d;
+  d.observations = y;
+  d.mask = at::ones({1, 1, n}, at::kBool);
+  d.background = x_b;
+  d.analysis = x_b + k * (y - x_b);
+  d.background_members = x_b.unsqueeze(0) + std::sqrt(b) * at::randn({members, 1, 1, n}, at::kDouble);
+  d.analysis_members = d.analysis.unsqueeze(0) + (b * (1 - k)).sqrt() * at::randn({members, 1, 1, n}, at::kDouble);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+  d.sigma = r.sqrt();
+  Accumulator own(1, 1, members, 1.0, NoiseLaw::Gaussian);
+  own.add(d, generator);
+  const auto right = own.result();
+  CHECK(right.desroziers_r[0].item<double>() == doctest::Approx(1).epsilon(0.03));
+  CHECK(right.chi2[0].item<double>() == doctest::Approx(1).epsilon(0.03));
+  CHECK(right.dfs_fraction[0].item<double>() == doctest::Approx(k.mean().item<double>()).epsilon(0.03));
+  // y's ranks among the background members perturbed by each point's own noise are uniform.
+  const at::Tensor share = right.ranks_b / right.ranks_b.sum() * static_cast<double>(members + 1);
+  CHECK(share.min().item<double>() > 0.9);
+  CHECK(share.max().item<double>() < 1.1);
+  d.sigma = at::Tensor();
+  Accumulator scalar(1, 1, members, 1.0, NoiseLaw::Gaussian);
+  scalar.add(d, generator);
+  CHECK(scalar.result().desroziers_r[0].item<double>() == doctest::Approx(2.5).epsilon(0.05));
+}

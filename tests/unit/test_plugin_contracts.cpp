@@ -107,7 +107,7 @@ TEST_CASE("observation operators keep the ObservationOperator contract") {
   c.built["qg"] = c.make<assim::Model>("model.qg");
   c.built["arctan"] = c.make<assim::ObservationOperator>("obs.arctan");
   c.built["sine"] = c.make<assim::ObservationOperator>("obs.sin");
-  for (const char* type : {"obs.identity", "obs.arctan", "obs.sin", "obs.stack"}) {
+  for (const char* type : {"obs.identity", "obs.arctan", "obs.sin", "obs.stack", "obs.interpolate"}) {
     CAPTURE(type);
     const auto failures = assim::testing::check_observation_operator(*c.make<assim::ObservationOperator>(type), {2, 16, 16});
     CHECK_MESSAGE(failures.empty(), failures.text());

@@ -35,9 +35,11 @@ namespace {
 // it came from for messages.
 std::vector<std::pair<fs::path, std::string>> plugin_folders_and_origins() {
   std::vector<std::pair<fs::path, std::string>> folders;
-  fs::path exe = boost::dll::program_location().parent_path().string();
-  // In a build tree the host sits in <build>/apps/assim and plugins in
-  // <build>/plugins; installed, in <prefix>/bin and <prefix>/lib/assim/plugins.
+  // The binary the framework is linked into (under Python the module, not the interpreter).
+  fs::path exe = boost::dll::this_line_location().parent_path().string();
+  // In a build tree the host sits in <build>/apps/assim, the Python module in
+  // <build>/python/assim, and plugins in <build>/plugins; installed, the host
+  // is in <prefix>/bin and plugins in <prefix>/lib/assim/plugins.
   for (const fs::path& candidate : {exe / ".." / ".." / "plugins", exe / ".." / ASSIM_PLUGIN_INSTALL_DIR}) {
     std::error_code ec;
     if (fs::is_directory(candidate, ec)) folders.emplace_back(fs::weakly_canonical(candidate), "the default plugin path");

@@ -130,27 +130,51 @@ void File::variable(const std::string& name, const std::string& type,
     chunks.push_back(dim == unlimited ? 1 : std::max<std::size_t>(length, 1));
   }
   int var = -1;
-  check(nc_def_var(id_, name.c_str(), nctype, static_cast<int>(dims.size()), dims.data(), &var),
+  std::string leaf;
+  const int group = group_of(name, true, leaf);
+  check(nc_def_var(group, leaf.c_str(), nctype, static_cast<int>(dims.size()), dims.data(), &var),
         "defining variable " + name);
   if (!dims.empty()) {
     // Chunks of one record along unlimited dims; leading fixed dims of more
     // than one record per chunk would make frame-by-frame writes rewrite chunks.
     for (std::size_t i = 0; i + 2 < chunks.size(); ++i) chunks[i] = 1;
-    check(nc_def_var_chunking(id_, var, NC_CHUNKED, chunks.data()), "chunking variable " + name);
+    check(nc_def_var_chunking(group, var, NC_CHUNKED, chunks.data()), "chunking variable " + name);
   }
 }
 
-int File::variable_id(const std::string& name) const {
+int File::group_of(const std::string& name, bool define, std::string& leaf) const {
   const Locked lock;
-  if (name.empty()) return NC_GLOBAL;
+  int group = id_;
+  std::size_t from = 0;
+  for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', from)) {
+    const std::string part = name.substr(from, slash - from);
+    int child = -1;
+    if (nc_inq_ncid(group, part.c_str(), &child) != NC_NOERR) {
+      if (!define) return -1;
+      check(nc_def_grp(group, part.c_str(), &child), "defining group " + name.substr(0, slash));
+    }
+    group = child;
+    from = slash + 1;
+  }
+  leaf = name.substr(from);
+  return group;
+}
+
+File::Where File::where(const std::string& name) const {
+  const Locked lock;
+  if (name.empty()) return {id_, NC_GLOBAL};
+  std::string leaf;
+  const int group = group_of(name, false, leaf);
+  if (group < 0) check(NC_ENOGRP, "no group of variable " + name);
   int var = -1;
-  check(nc_inq_varid(id_, name.c_str(), &var), "no variable " + name);
-  return var;
+  check(nc_inq_varid(group, leaf.c_str(), &var), "no variable " + name);
+  return {group, var};
 }
 
 void File::attribute(const std::string& variable, const std::string& name, const std::string& text) {
   const Locked lock;
-  check(nc_put_att_text(id_, variable_id(variable), name.c_str(), text.size(), text.c_str()),
+  const Where at = where(variable);
+  check(nc_put_att_text(at.group, at.var, name.c_str(), text.size(), text.c_str()),
         "attribute " + variable + ":" + name);
 }
 
@@ -162,7 +186,8 @@ void File::attribute(const std::string& variable, const std::string& name, doubl
 void File::attribute(const std::string& variable, const std::string& name,
                      const std::vector<double>& values) {
   const Locked lock;
-  check(nc_put_att_double(id_, variable_id(variable), name.c_str(), NC_DOUBLE, values.size(),
+  const Where at = where(variable);
+  check(nc_put_att_double(at.group, at.var, name.c_str(), NC_DOUBLE, values.size(),
                           values.data()),
         "attribute " + variable + ":" + name);
 }
@@ -175,37 +200,42 @@ void File::end_definitions() {
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const double* values) {
   const Locked lock;
-  check(nc_put_vara_double(id_, variable_id(variable), start.data(), count.data(), values),
+  const Where at = where(variable);
+  check(nc_put_vara_double(at.group, at.var, start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const float* values) {
   const Locked lock;
-  check(nc_put_vara_float(id_, variable_id(variable), start.data(), count.data(), values),
+  const Where at = where(variable);
+  check(nc_put_vara_float(at.group, at.var, start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::size_t>& start,
                  const std::vector<std::size_t>& count, const int* values) {
   const Locked lock;
-  check(nc_put_vara_int(id_, variable_id(variable), start.data(), count.data(), values),
+  const Where at = where(variable);
+  check(nc_put_vara_int(at.group, at.var, start.data(), count.data(), values),
         "writing " + variable);
 }
 
 void File::write(const std::string& variable, const std::vector<std::string>& values) {
   const Locked lock;
+  const Where at = where(variable);
   std::vector<const char*> pointers;
   for (const auto& v : values) pointers.push_back(v.c_str());
   std::size_t start = 0, count = values.size();
-  check(nc_put_vara_string(id_, variable_id(variable), &start, &count, pointers.data()), "writing " + variable);
+  check(nc_put_vara_string(at.group, at.var, &start, &count, pointers.data()), "writing " + variable);
 }
 
 std::vector<std::string> File::read_strings(const std::string& variable) const {
   const Locked lock;
+  const Where at = where(variable);
   const std::size_t count = shape(variable).at(0), start = 0;
   std::vector<char*> pointers(count, nullptr);
-  check(nc_get_vara_string(id_, variable_id(variable), &start, &count, pointers.data()), "reading " + variable);
+  check(nc_get_vara_string(at.group, at.var, &start, &count, pointers.data()), "reading " + variable);
   std::vector<std::string> out(pointers.begin(), pointers.end());
   nc_free_string(count, pointers.data());
   return out;
@@ -223,17 +253,19 @@ void File::close() {
 
 bool File::has_variable(const std::string& name) const {
   const Locked lock;
+  std::string leaf;
+  const int group = group_of(name, false, leaf);
   int var = -1;
-  return nc_inq_varid(id_, name.c_str(), &var) == NC_NOERR;
+  return group >= 0 && nc_inq_varid(group, leaf.c_str(), &var) == NC_NOERR;
 }
 
 std::vector<int> File::dimension_ids(const std::string& variable) const {
   const Locked lock;
-  int var = variable_id(variable);
+  const Where at = where(variable);
   int ndims = 0;
-  check(nc_inq_varndims(id_, var, &ndims), "variable " + variable);
+  check(nc_inq_varndims(at.group, at.var, &ndims), "variable " + variable);
   std::vector<int> dims(ndims);
-  check(nc_inq_vardimid(id_, var, dims.data()), "variable " + variable);
+  check(nc_inq_vardimid(at.group, at.var, dims.data()), "variable " + variable);
   return dims;
 }
 
@@ -262,42 +294,43 @@ std::vector<std::size_t> File::shape(const std::string& variable) const {
 std::vector<double> File::read(const std::string& variable, const std::vector<std::size_t>& start,
                                const std::vector<std::size_t>& count) const {
   const Locked lock;
+  const Where at = where(variable);
   auto full = shape(variable);
   std::vector<std::size_t> s = start.empty() ? std::vector<std::size_t>(full.size(), 0) : start;
   std::vector<std::size_t> c = count.empty() ? full : count;
   std::size_t n = std::accumulate(c.begin(), c.end(), std::size_t{1}, std::multiplies<>());
   std::vector<double> values(n);
-  check(nc_get_vara_double(id_, variable_id(variable), s.data(), c.data(), values.data()),
+  check(nc_get_vara_double(at.group, at.var, s.data(), c.data(), values.data()),
         "reading " + variable);
   return values;
 }
 
 bool File::has_attribute(const std::string& variable, const std::string& name) const {
   const Locked lock;
-  int var = variable.empty() ? NC_GLOBAL : -1;
-  if (!variable.empty() && nc_inq_varid(id_, variable.c_str(), &var) != NC_NOERR) return false;
+  if (!variable.empty() && !has_variable(variable)) return false;
+  const Where at = where(variable);
   std::size_t length = 0;
-  return nc_inq_attlen(id_, var, name.c_str(), &length) == NC_NOERR;
+  return nc_inq_attlen(at.group, at.var, name.c_str(), &length) == NC_NOERR;
 }
 
 std::string File::text_attribute(const std::string& variable, const std::string& name) const {
   const Locked lock;
-  int var = variable_id(variable);
+  const Where at = where(variable);
   std::size_t length = 0;
-  check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
+  check(nc_inq_attlen(at.group, at.var, name.c_str(), &length), "attribute " + variable + ":" + name);
   std::string text(length, '\0');
-  check(nc_get_att_text(id_, var, name.c_str(), text.data()), "attribute " + variable + ":" + name);
+  check(nc_get_att_text(at.group, at.var, name.c_str(), text.data()), "attribute " + variable + ":" + name);
   return text;
 }
 
 std::vector<double> File::number_attribute(const std::string& variable,
                                            const std::string& name) const {
   const Locked lock;
-  int var = variable_id(variable);
+  const Where at = where(variable);
   std::size_t length = 0;
-  check(nc_inq_attlen(id_, var, name.c_str(), &length), "attribute " + variable + ":" + name);
+  check(nc_inq_attlen(at.group, at.var, name.c_str(), &length), "attribute " + variable + ":" + name);
   std::vector<double> values(length);
-  check(nc_get_att_double(id_, var, name.c_str(), values.data()),
+  check(nc_get_att_double(at.group, at.var, name.c_str(), values.data()),
         "attribute " + variable + ":" + name);
   return values;
 }

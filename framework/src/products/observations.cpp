@@ -11,6 +11,11 @@ using namespace schema;
 
 at::Tensor ObservationSet::full_mask() const { return design::over_observations(mask, observations.sizes().slice(1)); }
 
+at::Tensor ObservationSet::full_mask(std::int64_t window) const {
+  return window_mask.defined() ? design::over_observations(window_mask[window], observations.sizes().slice(1))
+                               : full_mask();
+}
+
 namespace {
 
 // observations.nc's table. The observation dims before the grid's are the
@@ -32,8 +37,17 @@ Table observations_table(ObservationSet& set) {
   const std::vector<Entry> variables = {
       Variable{"observation", with({"window", "time"}, set.observation_dims), "",
                "observations H(x) + noise on the observed points, 0 elsewhere", &set.observations},
-      Variable{"mask", with({"time"}, grid_dims), "", "1 where observed (every channel of H at that point and frame)",
-               &set.mask, Stored::integer},
+      Variable{"mask", with({"time"}, grid_dims), "",
+               "1 where observed (every channel of H at that point and frame), in any window", &set.mask,
+               Stored::integer},
+      Variable{"window_mask", with({"window", "time"}, grid_dims), "",
+               "1 where observed in that window, where windows are observed at other places or times (read from a "
+               "file); absent: mask in every window",
+               &set.window_mask, Stored::integer, true},
+      Variable{"observation_error", with({"window", "time"}, set.observation_dims), "",
+               "standard deviation of each observation's error, where they differ (read from a file); absent: "
+               "the noise sigma for all",
+               &set.sigma, Stored::real, true},
       Variable{"window_sample", {"window"}, "", "sample of the data the window is cut from", &set.window_sample,
                Stored::integer},
       Variable{"window_start", {"window"}, "", "frame of the sample where the window starts", &set.window_start,
@@ -80,7 +94,8 @@ ObservationSet read_observations(const StageInput& input) {
 ObservationSet read_observed_window(const std::filesystem::path& path, std::int64_t window) {
   ObservationSet set;
   const auto file = open_observations(path, set);
-  read(file, observations_table(set), {&set.observations, &set.mask}, {{"window", window}});
+  read(file, observations_table(set), {&set.observations, &set.mask, &set.window_mask}, {{"window", window}});
+  if (set.window_mask.defined()) set.mask = std::exchange(set.window_mask, at::Tensor());  // this window's
   return set;
 }
 

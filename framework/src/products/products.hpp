@@ -153,7 +153,13 @@ struct ObservationSet {
   at::Tensor scale;                      // (channels): the factor the states were divided by
   std::vector<std::string> observation_dims;  // of one observed frame: channel..., grid dims
   at::Tensor observations;               // (window, time, observation dims...): H(x) + noise, 0 where unobserved
-  at::Tensor mask;                       // (time, grid dims...), 1 where observed
+  at::Tensor mask;                       // (time, grid dims...), 1 where observed (in any window)
+  // (window, time, grid dims...): each window's mask, where windows are
+  // observed at other places or times (from a file); undefined: `mask` for every window.
+  at::Tensor window_mask;
+  // (window, time, observation dims...): each observation's error std, where
+  // they differ (from a file); undefined: design.sigma for every one.
+  at::Tensor sigma;
   at::Tensor truth;                      // (window, time, state dims...)
   at::Tensor background;                 // (window, state dims...); undefined without a background
   std::string background_doc;            // how the background was made (written only)
@@ -161,14 +167,16 @@ struct ObservationSet {
   std::vector<int> window_sample, window_start;
   ObservationDesign design;
   Attributes operator_settings;          // the operator's settings but its type, `operator_<key>`
-  // The mask over every observation dim, (time, observation dims...).
+  // The mask over every observation dim, (time, observation dims...): of
+  // every window, and of window w (its own where windows differ).
   at::Tensor full_mask() const;
+  at::Tensor full_mask(std::int64_t window) const;
 };
 
 void write_observations(const std::filesystem::path& path, const ObservationSet& set);
 ObservationSet read_observations(const StageInput& input);
 // What drawing one window takes: its observations (time, observation
-// dims...), the mask and the dims, without the truth and the background.
+// dims...), its mask and the dims, without the truth and the background.
 ObservationSet read_observed_window(const std::filesystem::path& path, std::int64_t window);
 
 // -- assimilation result ------------------------------------------------------

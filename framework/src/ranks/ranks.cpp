@@ -1,15 +1,18 @@
 #include <assim/error.hpp>
 #include <assim/framework/ranks.hpp>
 #include <assim/log.hpp>
+#include <assim/workers.hpp>
 
 #ifdef ASSIM_HAVE_MPI
 #include <mpi.h>
 #endif
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <thread>
 
 namespace assim {
 
@@ -299,6 +302,19 @@ at::Tensor Unpacker::tensor() {
   at::Tensor t = at::empty(sizes, at::TensorOptions().dtype(type));
   raw(t.data_ptr(), t.nbytes());
   return t;
+}
+
+void configure_workers(int workers, int threads) {
+  if (workers < 0 || threads < 0) throw Error("--workers and --threads take 0 (automatic) or more");
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  const int each = threads > 0 ? threads : (omp && std::atoi(omp) > 0 ? std::atoi(omp) : 1);
+  // Ranks on one machine each take their share of its cores.
+  const int n = workers > 0 ? workers : std::max(1, cores / Ranks::world().on_this_machine() / each);
+  if (n * each > 4 * cores)
+    throw Error("--workers " + std::to_string(n) + " x --threads " + std::to_string(each) +
+                " is more than 4 threads per core of this machine (" + std::to_string(cores) + " cores)");
+  workers::configure(n, each);
 }
 
 }  // namespace assim

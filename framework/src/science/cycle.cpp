@@ -150,6 +150,8 @@ Window through_window(const Model& model, const Sampler& filter, const Assimilat
   for (std::int64_t f = 0; f < window.observations().size(0); ++f) {
     AssimilationProblem frame = window;
     frame.set_observations(window.observations().slice(0, f, f + 1)).set_mask(window.mask().slice(0, f, f + 1));
+    if (window.observation_sigmas().defined())
+      frame.set_observation_sigmas(window.observation_sigmas().slice(0, f, f + 1));
     if (f > 0) evaluations.add_model_steps(members * frame_steps);
     const Step step = advance(model, filter, ensemble, f > 0 ? frame_steps : 0, frame, analysis_seed(seed, f),
                               &normalisation, seconds, team);

@@ -36,12 +36,14 @@ Accumulator::Accumulator(std::int64_t channels, std::int64_t frames, std::int64_
   background_.ranks = zeros(members + 1);
 }
 
-void Accumulator::rank(const at::Tensor& members, const at::Tensor& y, const at::Tensor& mask,
+void Accumulator::rank(const at::Tensor& members, const at::Tensor& y, const at::Tensor& sigma, const at::Tensor& mask,
                        at::Generator& generator, Ensemble& into) const {
   // The observed values alone, as one frame of n points: (M, 1, n) and (1, n).
   const at::Tensor observed = y.masked_select(mask).unsqueeze(0);
   const at::Tensor perturbed = members.masked_select(mask.unsqueeze(0)).view({members.size(0), 1, -1});
-  const at::Tensor ensemble = perturbed + noise(law_, sigma_, perturbed.sizes(), generator);
+  // Unit noise of the law, scaled by each observation's sigma.
+  const at::Tensor ensemble =
+      perturbed + noise(law_, 1.0, perturbed.sizes(), generator) * sigma.masked_select(mask).view({1, 1, -1});
   const scores::FrameScores s = scores::of_frames(ensemble, observed);
   const double n = static_cast<double>(observed.numel());
   into.ranks += s.ranks;
@@ -52,7 +54,13 @@ void Accumulator::rank(const at::Tensor& members, const at::Tensor& y, const at:
 
 void Accumulator::add(const Departures& d, at::Generator& generator) {
   if (!at::isfinite(d.analysis).all().item<bool>()) return;
+  // Each observation's error variance; what is measured against it is left
+  // out where it is 0 (noiseless observations) and absent when all are.
+  const at::Tensor sigma = d.sigma.defined() ? d.sigma.to(at::kDouble) : at::full_like(d.analysis, sigma_);
+  const at::Tensor sigma2 = sigma.square();
   const at::Tensor& mask = d.mask;
+  const at::Tensor noisy = mask.logical_and(sigma2 > 0);
+  const at::Tensor over_r = at::where(noisy, 1.0 / sigma2, at::zeros_like(sigma2));
   const at::Tensor d_oa = d.observations - d.analysis;
   n_oa_ += per_channel(at::ones_like(d_oa), mask);
   s_oa_ += per_channel(d_oa, mask);
@@ -66,10 +74,10 @@ void Accumulator::add(const Departures& d, at::Generator& generator) {
   }
   if (members) {
     // DFS = tr(R^-1 H P_a H^T): the analysis variance in observation space over sigma_o^2.
-    s_var_a_ += per_channel(d.analysis_members.var(0, /*unbiased=*/true) / (sigma_ * sigma_), mask);
-    n_ens_a_ += per_channel(at::ones_like(d_oa), mask);
+    s_var_a_ += per_channel(d.analysis_members.var(0, /*unbiased=*/true) * over_r, noisy);
+    n_ens_a_ += per_channel(at::ones_like(d_oa), noisy);
     windows_with_members_ += 1;
-    rank(d.analysis_members, d.observations, mask, generator, analysis_);
+    rank(d.analysis_members, d.observations, sigma, mask, generator, analysis_);
   }
   if (!d.background.defined()) return;
   const at::Tensor with_background = mask.logical_and(at::isfinite(d.background));
@@ -79,22 +87,22 @@ void Accumulator::add(const Departures& d, at::Generator& generator) {
   ss_ob_ += per_channel(d_ob.square(), with_background);
   n_frame_ob_ += per_frame(at::ones_like(d_ob), with_background);
   ss_frame_ob_ += per_frame(d_ob.square(), with_background);
-  s_oa_ob_ += per_channel(d_oa * d_ob, with_background);
-  n_both_ += per_channel(at::ones_like(d_ob), with_background);
+  const at::Tensor noisy_with_background = with_background.logical_and(noisy);
+  s_oa_ob_ += per_channel(d_oa * d_ob * over_r, noisy_with_background);
+  n_both_ += per_channel(at::ones_like(d_ob), noisy_with_background);
   if (d.background_members.defined() && d.background_members.size(0) > 1) {
     const at::Tensor hbh = d.background_members.var(0, /*unbiased=*/true);
     const at::Tensor d_ab = d.analysis - d.background;
     s_ab_ob_ += per_channel(d_ab * d_ob, with_background);
     s_hbh_ += per_channel(hbh, with_background);
-    s_chi2_ += per_channel(d_ob.square() / (hbh + sigma_ * sigma_), with_background);
+    s_chi2_ += per_channel(d_ob.square() / (hbh + sigma2), with_background);
     n_ens_b_ += per_channel(at::ones_like(d_ob), with_background);
-    rank(d.background_members, d.observations, with_background, generator, background_);
+    rank(d.background_members, d.observations, sigma, with_background, generator, background_);
   }
 }
 
 Diagnostics Accumulator::result() const {
   Diagnostics r;
-  const double sigma2 = sigma_ * sigma_;
   const auto absent_where_none = [](const at::Tensor& counts) {
     return at::where(counts > 0, counts, at::full_like(counts, NAN));
   };
@@ -105,14 +113,12 @@ Diagnostics Accumulator::result() const {
   r.count_ob = n_ob_.clone();
   r.omb_bias = ratio(s_ob_, n_ob_);
   r.omb_rms = ratio(ss_ob_, n_ob_).sqrt();
-  r.desroziers_r = ratio(s_oa_ob_, n_both_) / sigma2;
+  r.desroziers_r = ratio(s_oa_ob_, n_both_);
   r.desroziers_b = ratio(s_ab_ob_, absent_where_none(n_ens_b_)) / ratio(s_hbh_, n_ens_b_);
   r.chi2 = ratio(s_chi2_, n_ens_b_);
-  r.dfs = windows_with_members_ > 0 ? s_var_a_ / windows_with_members_ : at::full_like(s_var_a_, NAN);
+  r.dfs = windows_with_members_ > 0 ? at::where(n_ens_a_ > 0, s_var_a_ / windows_with_members_, at::full_like(s_var_a_, NAN))
+                                    : at::full_like(s_var_a_, NAN);
   r.dfs_fraction = ratio(s_var_a_, n_ens_a_);
-  // What is measured against R is undefined for noiseless observations (sigma 0).
-  if (!(sigma2 > 0))
-    for (at::Tensor* t : {&r.desroziers_r, &r.dfs, &r.dfs_fraction}) t->fill_(NAN);
   r.oma_rms_frame = ratio(ss_frame_oa_, n_frame_oa_).sqrt();
   r.omb_rms_frame = ratio(ss_frame_ob_, n_frame_ob_).sqrt();
   const auto ensemble = [&](const Ensemble& e, at::Tensor& ranks, double& spread, double& rmse, double& calibration) {

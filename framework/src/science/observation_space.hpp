@@ -7,7 +7,8 @@
 //     and of d_ob, with their counts, per channel and per frame;
 //   - Desroziers et al. (2005) consistency ratios, 1 when the R and B the
 //     method assumed are the true ones: E[d_oa d_ob] / sigma_o^2 (from
-//     E[d_oa d_ob^T] = R) and E[d_ab d_ob] / HBH^T with d_ab = H(x_a) -
+//     E[d_oa d_ob^T] = R; with an error per observation, E[d_oa d_ob / sigma_i^2])
+//     and E[d_ab d_ob] / HBH^T with d_ab = H(x_a) -
 //     H(x_b) (from E[d_ab d_ob^T] = H B H^T), both exact for the optimal
 //     gain K = B H^T (H B H^T + R)^-1 of a linear H; diagonal
 //     elements averaged over the observations, HBH^T the forecast ensemble's
@@ -46,6 +47,7 @@ struct Departures {
   at::Tensor analysis;      // H(mean of the analysis)
   at::Tensor background;    // H(mean of the background); NaN in frames without one; undefined: none at all
   at::Tensor analysis_members, background_members;  // (member, time, channel, point) H(x_i); undefined: none
+  at::Tensor sigma;  // each observation's error std where they differ (from a file); undefined: the run's sigma
 };
 
 // The diagnostics of a run; each NaN where absent.
@@ -78,8 +80,8 @@ class Accumulator {
     at::Tensor ranks;  // (members + 1)
     double spread2 = 0, error2 = 0, count = 0;  // sums over observations of spread^2 and (mean - y)^2
   };
-  void rank(const at::Tensor& members, const at::Tensor& y, const at::Tensor& mask, at::Generator& generator,
-            Ensemble& into) const;
+  void rank(const at::Tensor& members, const at::Tensor& y, const at::Tensor& sigma, const at::Tensor& mask,
+            at::Generator& generator, Ensemble& into) const;
 
   std::int64_t members_;
   double sigma_;

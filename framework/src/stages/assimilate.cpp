@@ -57,11 +57,12 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
   problem.set_state(set.state)
       .set_observation_operator(job.op)
       .set_observations(set.observations[w])
-      .set_mask(job.mask)
+      .set_mask(set.window_mask.defined() ? set.full_mask(w) : job.mask)
       .set_observation_sigma(set.design.sigma)
       .set_observation_law(noise_law(set.design.noise_law))
       .set_climatology(job.climatology)
       .set_evaluations(evaluations);
+  if (set.sigma.defined()) problem.set_observation_sigmas(set.sigma[w]);
   if (set.background.defined())
     problem.set_background(set.background[w]).set_background_sigma(set.design.background_sigma);
   if (job.prior) problem.set_prior(counted::prior(job.prior, evaluations));
@@ -203,6 +204,10 @@ class Assimilate : public Stage {
     auto sampler = config.component<Sampler>("sampler");
     if (sampler->learned()) sampler->load(context.input("trained_by").folder);
     const products::ObservationSet set = products::read_observations(source);
+    if (set.sigma.defined() && !sampler->needs().observation_sigmas)
+      config.fail("sampler", "stage '" + config.reference("observations") + "' holds observations whose errors differ "
+                  "(ObsError of its file), and sampler '" + config.reference("sampler") + "' takes one sigma for all; "
+                  "the samplers that take an error per observation: sampler.enkf, sampler.var4d");
     std::shared_ptr<Prior> prior = prior_of(context);
 
     const at::Tensor mask = set.full_mask();  // (L, obs...)

@@ -72,6 +72,7 @@ void same_design(const Config& config, const std::map<std::string, Config>& inpu
     config.fail("sampler", estimator + " has state_shape " + shape_text(needs.state_shape) + ", but stage '" +
                                config.reference("observations") + "' observes states " + shape_text(shape));
   const auto noise = [](const Config& stage) {
+    if (!stage.get<std::string>("file").empty()) return "the errors of file " + stage.get<std::string>("file");
     const Config n = stage.section("noise");
     return n.get<std::string>("law") + " noise sigma " + number_text(n.get<double>("sigma"));
   };

@@ -78,7 +78,6 @@ observation_space::Diagnostics observation_diagnostics_of(const StageInput& run,
   const auto grid = static_cast<std::int64_t>(products::grid_rank(set.state));
   std::int64_t channels = 1;
   for (std::int64_t d = 0; d + grid < observation_rank; ++d) channels *= set.observations.size(2 + d);
-  const at::Tensor mask = by_channel(set.full_mask() > 0, 1, channels);
   const auto observed = [&](const at::Tensor& states, std::int64_t leading) {
     return by_channel(op->apply(states.to(at::kDouble).contiguous()), leading, channels);
   };
@@ -89,7 +88,8 @@ observation_space::Diagnostics observation_diagnostics_of(const StageInput& run,
     for (std::int64_t s = 0; s < seeds; ++s) {
       observation_space::Departures d;
       d.observations = by_channel(set.observations[w], 1, channels);
-      d.mask = mask;
+      d.mask = by_channel(set.full_mask(w) > 0, 1, channels);
+      if (set.sigma.defined()) d.sigma = by_channel(set.sigma[w], 1, channels);
       d.analysis = observed(result.mean[w][s], 1);
       if (result.samples.defined()) d.analysis_members = observed(result.samples[w][s], 2);
       if (result.forecast.defined()) {

@@ -5,7 +5,10 @@
 // model, the one-frame forecast of the perturbed previous state
 // x_b = M(x_{-1} + N(0, sigma_b^2)) (then windows start at frame 1). Everything
 // random comes from the stage's seed and is saved, so that every sampler sees
-// the very same observations.
+// the very same observations. With `file`, the observations are read from an
+// observation file instead (products/observation_file.hpp) and the data gives
+// the truth they are scored against; `export` writes the set's observations
+// in that layout, so that what is drawn here can be read back elsewhere.
 #include <assim/error.hpp>
 #include <assim/memory.hpp>
 #include <assim/framework/netcdf.hpp>
@@ -15,6 +18,7 @@
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>
 
+#include "products/observation_file.hpp"
 #include "products/products.hpp"
 #include "products/tensor_io.hpp"
 
@@ -94,7 +98,15 @@ class Observe : public Stage {
     p.section("noise", "the observation noise", noise);
     p.section("background", "a background state at frame 0 (setting I of the papers); absent sigma: none",
               background);
+    p.string("file", "", "", "an observation file (IODA's groups: MetaData/window, time and the grid coordinates, "
+             "ObsValue, ObsError, PreQC; framework/src/products/observation_file.hpp), relative to the experiment: "
+             "its observations and errors replace those drawn (every, mask and noise are then not used), at grid "
+             "points and frame times of the data's windows; its Background group, if any, is the background")
+        .input_file();
+    p.string("variable", "observation", "", "the observed variable's name in the groups of `file` and `export`");
     p.string("out", "observations.nc", "", "file name of the result").output_name();
+    p.string("export", "obs.nc", "", "also write the observations (and the background) as an observation file of "
+             "this name, the layout `file` reads").output_name().optional();
     return p;
   }
 
@@ -128,8 +140,9 @@ class Observe : public Stage {
     const auto every = config.get<std::int64_t>("every");
 
     auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
+    const bool from_file = !config.get<std::string>("file").empty();
     std::string mask_design;  // how the mask was drawn, in words, for tables and heatmaps
-    at::Tensor mask = grid_mask(context, grid, generator, mask_design);
+    at::Tensor mask = from_file ? at::Tensor() : grid_mask(context, grid, generator, mask_design);
 
     const at::Tensor scale = scale_of(context, data);
     const products::Normalisation normalisation(scale, spec);
@@ -150,37 +163,41 @@ class Observe : public Stage {
     set.scale = normalisation.scale();
     set.design.normalised = config.get<bool>("normalise");
     set.frame_steps = data.frame_steps;
-    set.design.every = every;
     set.design.seed = context.seed();
-    set.design.mask_design = mask_design;
-    set.design.mask_fraction = mask.to(at::kDouble).mean().item<double>();
     set.observation_dims = observation_dims(spec, out_shape, spatial);
-
-    set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
-
-    auto law = noise_law(config.section("noise").get<std::string>("law"));
     set.design.noise_law = config.section("noise").get<std::string>("law");
-    set.design.sigma = config.section("noise").get<double>("sigma");
-    if (config.section("noise").has("drawn")) set.design.sigma_drawn = config.section("noise").get<double>("drawn");
-    const double drawn = std::isnan(set.design.sigma_drawn) ? set.design.sigma : set.design.sigma_drawn;
-    std::vector<std::int64_t> frame_shape = {window};
-    frame_shape.insert(frame_shape.end(), out_shape.begin(), out_shape.end());
-    at::Tensor y;
-    try {
-      y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape), law, drawn, generator);
-    } catch (const Error& e) {
-      config.fail("operator", e.what());
+    at::Tensor observed_windows = windows;
+    if (from_file) {
+      observed_windows = read_file(context, set, windows, out_shape);
+    } else {
+      set.design.every = every;
+      set.design.mask_design = mask_design;
+      set.design.mask_fraction = mask.to(at::kDouble).mean().item<double>();
+      set.mask = design::window_mask(window, every, mask).to(at::kInt);  // (time, grid...)
+      set.design.sigma = config.section("noise").get<double>("sigma");
+      if (config.section("noise").has("drawn")) set.design.sigma_drawn = config.section("noise").get<double>("drawn");
+      const double drawn = std::isnan(set.design.sigma_drawn) ? set.design.sigma : set.design.sigma_drawn;
+      std::vector<std::int64_t> frame_shape = {window};
+      frame_shape.insert(frame_shape.end(), out_shape.begin(), out_shape.end());
+      at::Tensor y;
+      try {
+        y = design::observe(*op, windows, design::over_observations(set.mask, frame_shape),
+                            noise_law(set.design.noise_law), drawn, generator);
+      } catch (const Error& e) {
+        config.fail("operator", e.what());
+      }
+      if (!at::isfinite(y).all().item<bool>())
+        config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
+                                 " non-finite values (NaN or Inf): the noise (sigma " + number_text(drawn) +
+                                 ") or the operator overflows on these data");
+      set.observations = y;
     }
-    if (!at::isfinite(y).all().item<bool>())
-      config.fail("noise", "the observations hold " + std::to_string((~at::isfinite(y)).sum().item<std::int64_t>()) +
-                               " non-finite values (NaN or Inf): the noise (sigma " + number_text(drawn) +
-                               ") or the operator overflows on these data");
-    set.observations = y;
 
-    if (with_background)
-      draw_background(context, data, states, windows, forecaster, normalisation, per_sample, window, generator, set);
-    const std::int64_t count = windows.size(0);
-    set.truth = windows.contiguous();
+    if (with_background && !set.background.defined())
+      draw_background(context, data, states, observed_windows, forecaster, normalisation, per_sample, window,
+                      generator, set);
+    const std::int64_t count = observed_windows.size(0);
+    set.truth = observed_windows.contiguous();
     for (std::int64_t w = 0; w < count; ++w) {
       set.window_sample.push_back(static_cast<int>(w / per_sample));
       set.window_start.push_back(static_cast<int>(offset + (w % per_sample) * window));
@@ -188,8 +205,12 @@ class Observe : public Stage {
     describe_operator(context, set);
     auto path = context.output() / config.get<std::string>("out");
     products::write_observations(path, set);
-    log::info("observed ", count, " windows of ", window, " frames (every ", every, ", ",
-              mask.sum().item<std::int64_t>(), " of ", mask.numel(), " points) into ", path.filename().string());
+    if (config.has("export"))
+      products::write_observation_file(context.output() / config.get<std::string>("export"), set,
+                                       config.get<std::string>("variable"));
+    if (!from_file)
+      log::info("observed ", count, " windows of ", window, " frames (every ", every, ", ",
+                mask.sum().item<std::int64_t>(), " of ", mask.numel(), " points) into ", path.filename().string());
   }
 
  private:
@@ -214,6 +235,65 @@ class Observe : public Stage {
         dims.push_back(observed.size() - spatial > 1 ? "channel_" + std::to_string(d) : "channel");
     }
     return dims;
+  }
+
+  // The observations, their errors and mask, and the background if it has
+  // one, of observation file `file`, on the data's windows (those the file
+  // observes, from the first): the windows' truth.
+  static at::Tensor read_file(const StageContext& context, products::ObservationSet& set, const at::Tensor& windows,
+                              const std::vector<std::int64_t>& observed) {
+    const Config& config = context.config();
+    const std::string name = config.get<std::string>("file");
+    products::ObservationPlaces places;
+    places.state = set.state;
+    places.frame_steps = set.frame_steps;
+    places.windows = windows.size(0);
+    places.frames = windows.size(1);
+    places.observed = observed;
+    places.variable = config.get<std::string>("variable");
+    products::FileObservations read;
+    try {
+      read = products::read_observation_file(context.resolve(name), places);
+    } catch (const Error& e) {
+      config.fail("file", e.what());
+    }
+    if (read.background.defined() && !config.section("background").has("sigma"))
+      config.fail("file", name + " holds a background (group Background): give background: {sigma: ...}, the "
+                  "background error the samplers assume");
+    if (read.background.defined() && config.section("background").has("model"))
+      config.section("background").fail("model", name + " holds the background (group Background): it is not "
+                                        "forecast here");
+    const std::int64_t count = read.observations.size(0);
+    set.observations = read.observations;
+    set.mask = read.mask;
+    set.window_mask = read.window_mask;
+    if (read.background.defined()) {
+      set.background = read.background;
+      set.design.background_sigma = config.section("background").get<double>("sigma");
+      set.background_doc = "background of " + name;
+    }
+    // One error for all is the design's sigma; errors that differ travel per observation.
+    const at::Tensor observed_errors = read.sigma.masked_select(read.sigma.gt(0));  // 0 where unobserved
+    const double first = observed_errors[0].item<double>();
+    if (observed_errors.eq(first).all().item<bool>())
+      set.design.sigma = first;
+    else {
+      set.sigma = read.sigma;
+      set.design.sigma = observed_errors.mean().item<double>();
+    }
+    // The frames observed: every N from frame 0 is the design's `every`.
+    const at::Tensor frames = set.mask.flatten(1).any(1).nonzero().flatten();
+    const std::int64_t interval = frames.size(0) > 1 ? frames[1].item<std::int64_t>() - frames[0].item<std::int64_t>() : set.mask.size(0);
+    set.design.every = frames[0].item<std::int64_t>() == 0 &&
+                               frames.equal(at::arange(0, set.mask.size(0), interval, at::kLong))
+                           ? interval
+                           : 1;
+    set.design.mask_design = "file " + name;
+    set.design.mask_fraction = set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
+    log::info("read ", observed_errors.numel(), " observations in ", count, " windows from ", name,
+              set.window_mask.defined() ? ", observed at other places or times in each" : "",
+              read.flagged > 0 ? " (" + std::to_string(read.flagged) + " flagged by PreQC, skipped)" : std::string());
+    return windows.slice(0, 0, count);
   }
 
   // The operator's type is part of the design the products describe; its
@@ -332,7 +412,8 @@ class Observe : public Stage {
     if (!at::isfinite(background).all().item<bool>())
       background_config.fail("sigma", "the background holds non-finite values (NaN or Inf): sigma " +
                                           number_text(sigma_b) + " overflows, or the forecast diverged");
-    set.background = background;
+    // Drawn for every window of the data, kept for those observed (a file may observe fewer).
+    set.background = background.slice(0, 0, windows.size(0)).contiguous();
   }
 
   // The observed grid points, from a file or drawn; `design` says how, in words.

@@ -112,6 +112,10 @@ class Train : public Stage {
       config.fail("sampler", "an estimator learns pairs of observations and states: name the observe stage whose "
                              "design draws them with design: $stage");
     const Config& observe = inputs.at("design");
+    if (!observe.get<std::string>("file").empty())
+      config.fail("design", "stage '" + config.reference("design") + "' reads its observations from file " +
+                                observe.get<std::string>("file") + "; a design draws new pairs through an operator, "
+                                "a mask and noise: name an observe stage that draws its observations");
     const SamplerNeeds needs = config.component<Sampler>("sampler")->needs();
     const std::string estimator = "sampler '" + config.reference("sampler") + "'";
     if (needs.background && !observe.section("background").has("sigma"))

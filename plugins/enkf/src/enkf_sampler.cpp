@@ -202,6 +202,17 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   const at::Tensor predicted =
       hx.reshape({members, -1}).to(at::kCPU, at::kDouble).index_select(1, observed).contiguous();
   if (!at::isfinite(y).all().item<bool>()) fail("an observed entry (mask = 1) is not finite");
+  // Errors that differ (R = diag(sigma_i^2)) are whitened away: y and H(x)
+  // divided by each sigma_i see R = I, which the transforms take as sigma 1.
+  double sigma = problem.observation_sigma();
+  if (problem.observation_sigmas().defined()) {
+    const at::Tensor sigmas =
+        problem.observation_sigmas()[0].reshape({-1}).to(at::kCPU, at::kDouble).index_select(0, observed).contiguous();
+    if (!(sigmas > 0).all().item<bool>()) fail("an observed entry's error standard deviation is not positive");
+    y.div_(sigmas);
+    predicted.div_(sigmas.unsqueeze(0));
+    sigma = 1;
+  }
   if (!at::isfinite(predicted).all().item<bool>())
     throw DivergenceError(0, std::string(kName) + ": the observation operator returned non-finite values");
 
@@ -225,7 +236,7 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   const Eigen::Map<const RowMatrix> HX(predicted.data_ptr<double>(), members, p);
   const Eigen::Map<const Eigen::VectorXd> yv(y.data_ptr<double>(), p);
   try {
-    analyse(E, HX, yv, problem.observation_sigma(), options_.settings(),
+    analyse(E, HX, yv, sigma, options_.settings(),
             options_.method == Method::LETKF ? &loc : nullptr, rng);
   } catch (const std::invalid_argument& e) {
     fail(e.what());

@@ -52,6 +52,8 @@ class EnsembleKalmanFilter : public Sampler {
     // The LETKF's local analyses are independent of each other; the ETKF's
     // and PertObs' global transforms are not.
     needs.local = options_.method == Method::LETKF;
+    // Errors that differ are whitened before the transforms (enkf_sampler.cpp).
+    needs.observation_sigmas = true;
     return needs;
   }
   static Parameters parameters();

@@ -195,6 +195,40 @@ TEST_CASE("sampler.enkf returns the core's analysis of the observed entries of f
   CHECK((rows(analysis) - E).norm() < 1e-12);
 }
 
+TEST_CASE("sampler.enkf takes an error per observation: R = diag(sigma_i^2)") {
+  const std::int64_t members = 6;
+  const assim::AssimilationProblem p = problem_for(ring(12), false, members);
+  CHECK(EnsembleKalmanFilter(Options{}).needs().observation_sigmas);
+  for (const Method method : {Method::ETKF, Method::PertObs, Method::LETKF}) {
+    CAPTURE(static_cast<int>(method));
+    Options options;
+    options.method = method;
+    options.localisation.radius = 3;
+    const EnsembleKalmanFilter filter(options);
+    const at::Tensor scalar = filter.sample(p, members, 7);
+    // The same sigma for every observation is the scalar sigma's analysis.
+    auto same = p;
+    same.set_observation_sigmas(at::full_like(p.observations(), 0.5));
+    CHECK(at::allclose(filter.sample(same, members, 7), scalar, 1e-12, 1e-12));
+    // An observation of an error too large to count is no observation: its
+    // site left out of the mask gives the same analysis (the square-root
+    // filters; PertObs draws one perturbation per observation, so another
+    // count of them is another draw). Another site's smaller error moves it.
+    if (method == Method::PertObs) continue;
+    auto vague = p;
+    at::Tensor sigmas = at::full_like(p.observations(), 0.5);
+    sigmas[0][4] = 1e9;
+    vague.set_observation_sigmas(sigmas);
+    auto without = p;
+    without.set_mask(p.mask().clone());
+    without.mask()[0][4] = 0;
+    CHECK(at::allclose(filter.sample(vague, members, 7), filter.sample(without, members, 7), 1e-9, 1e-9));
+    sigmas[0][7] = 0.05;
+    vague.set_observation_sigmas(sigmas);
+    CHECK_FALSE(at::allclose(filter.sample(vague, members, 7), filter.sample(without, members, 7), 1e-6, 1e-6));
+  }
+}
+
 TEST_CASE("sampler.enkf locates observations on the grid: layers share a point, the grid is the trailing dims") {
   const std::int64_t members = 5;
   const assim::StateSpec state = layered_plane(2, 4, 6);

@@ -31,7 +31,9 @@ assim::Fields<Options> fields() {
   p.real("mean", &Options::mean, "", "m: the mean of every element");
   p.reals("covariance", &Options::covariance, "",
           "one value: the variance of every element; one per channel: a diagonal covariance; "
-          "n*n values (n = frames*channels*y*x): a dense covariance, row-major over the flattened event");
+          "n*n values (n = frames*channels*y*x): a dense covariance, row-major over the flattened event; "
+          "b*b values (b = frames*channels): a dense covariance over (frame, channel), row-major, the same at "
+          "every grid point and independent between points");
   return p;
 }
 
@@ -55,8 +57,10 @@ GaussianPrior::GaussianPrior(const assim::Config& config) {
     for (double v : cov)
       if (!(v > 0)) config.fail("covariance", "variances must be > 0, got " + std::to_string(v));
     variance_ = at::tensor(cov, f64).reshape({1, 1, count, 1, 1});
-  } else if (count == size_ * size_) {
-    const at::Tensor sigma = at::tensor(cov, f64).reshape({size_, size_});
+  } else if (count == size_ * size_ || count == shape_[0] * channels * shape_[0] * channels) {
+    // Dense over the whole event is one block of every element at one point.
+    block_ = count == size_ * size_ ? size_ : shape_[0] * channels;
+    const at::Tensor sigma = at::tensor(cov, f64).reshape({block_, block_});
     const double scale = sigma.abs().max().item<double>();
     if (!at::allclose(sigma, sigma.t(), 0, 1e-12 * scale))
       config.fail("covariance", "the dense covariance is not symmetric");
@@ -70,16 +74,23 @@ GaussianPrior::GaussianPrior(const assim::Config& config) {
     eigenvalues_ = values.clamp_min(0);
     eigenvectors_ = vectors;
   } else {
+    const std::int64_t block = shape_[0] * channels;
+    const std::string per_point =
+        block == size_ ? "" : " or " + std::to_string(block * block) + " (a dense matrix over frames and channels, the same at every grid point)";
     config.fail("covariance", "has " + std::to_string(count) + " values; expected 1 (a variance), " +
                                   std::to_string(channels) + " (one per channel) or " +
                                   std::to_string(size_ * size_) + " (a dense " + std::to_string(size_) + " x " +
                                   std::to_string(size_) + " matrix for the event shape " + assim::shape_text(shape_) +
-                                  ")");
+                                  ")" + per_point);
   }
 }
 
 at::Tensor GaussianPrior::covariance() const {
-  if (eigenvectors_.defined()) return eigenvectors_.matmul(at::diag(eigenvalues_)).matmul(eigenvectors_.t());
+  if (eigenvectors_.defined()) {
+    const at::Tensor block = eigenvectors_.matmul(at::diag(eigenvalues_)).matmul(eigenvectors_.t());
+    // Element (block index k, point j) is at k * points + j in the row-major event.
+    return at::kron(block, at::eye(size_ / block_, at::TensorOptions().dtype(at::kDouble)));
+  }
   return at::diag(variance_.expand({1, shape_[0], shape_[1], shape_[2], shape_[3]}).reshape({size_}));
 }
 
@@ -97,11 +108,13 @@ at::Tensor GaussianPrior::denoise(const at::Tensor& z_t, const at::Tensor& t) co
   const at::Tensor tt = t.to(at::kDouble).reshape({batch});
   const at::Tensor mu = schedule_.mu(tt), sigma = schedule_.sigma(tt);
   if (eigenvectors_.defined()) {
-    const at::Tensor r = (z - mu.reshape({batch, 1, 1, 1, 1}) * mean_).reshape({batch, size_});
-    // (mu^2 Sigma + sigma^2 I)^{-1} r = U diag(1 / (mu^2 lambda + sigma^2)) U^T r, per sample.
-    const at::Tensor inv = 1 / (mu.square().unsqueeze(1) * eigenvalues_ + sigma.square().unsqueeze(1));
+    // (batch, points, block): one block vector per grid point (one point when dense over the event).
+    const at::Tensor r =
+        (z - mu.reshape({batch, 1, 1, 1, 1}) * mean_).reshape({batch, block_, size_ / block_}).transpose(1, 2);
+    // (mu^2 Sigma + sigma^2 I)^{-1} r = U diag(1 / (mu^2 lambda + sigma^2)) U^T r, per sample and point.
+    const at::Tensor inv = 1 / (mu.square().reshape({batch, 1, 1}) * eigenvalues_ + sigma.square().reshape({batch, 1, 1}));
     const at::Tensor solved = (r.matmul(eigenvectors_) * inv).matmul(eigenvectors_.t());
-    return (sigma.unsqueeze(1) * solved).reshape(z_t.sizes()).to(z_t.scalar_type());
+    return (sigma.reshape({batch, 1, 1}) * solved).transpose(1, 2).reshape(z_t.sizes()).to(z_t.scalar_type());
   }
   const at::Tensor m5 = mu.reshape({batch, 1, 1, 1, 1}), s5 = sigma.reshape({batch, 1, 1, 1, 1});
   return (s5 * (z - m5 * mean_) / (m5.square() * variance_ + s5.square())).to(z_t.scalar_type());

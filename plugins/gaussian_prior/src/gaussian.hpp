@@ -40,9 +40,11 @@ class GaussianPrior : public assim::Prior {
   assim::CosineSchedule schedule_;
   // Diagonal case: the variance of every element, broadcastable to (1, frames, channels, y, x).
   at::Tensor variance_;
-  // Dense case: Sigma = U diag(lambda) U^T, so that the inverse at any t is
-  // U diag(1 / (mu^2 lambda + sigma^2)) U^T without a solve per call.
+  // Dense case: Sigma = U diag(lambda) U^T over a block of block_ elements
+  // (the whole event, or frames x channels at each grid point), so that the
+  // inverse at any t is U diag(1 / (mu^2 lambda + sigma^2)) U^T without a solve per call.
   at::Tensor eigenvalues_, eigenvectors_;
+  std::int64_t block_ = 0;
 };
 
 }  // namespace assim::gaussian_prior

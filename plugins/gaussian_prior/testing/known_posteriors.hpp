@@ -9,6 +9,7 @@
 #include "gaussian.hpp"
 #include "operators.hpp"
 
+#include <assim/testing/certificate.hpp>
 #include <assim/testing/config.hpp>
 #include <assim/diffusion.hpp>
 #include <assim/prior.hpp>
@@ -108,12 +109,10 @@ inline Moments moments(const at::Tensor& samples) {
 }
 
 // Posterior moments of x given y = h(x) + N(0, sigma_o^2), x ~ N(0, s^2), per
-// point, on the quadrature nodes (y: (P)).
+// point, on the quadrature nodes (y: (P)), from the certificate's quadrature.
 inline Moments quadrature_posterior(const assim::ObservationOperator& h, const at::Tensor& nodes, const at::Tensor& y,
                                     double sigma_o, double prior_std) {
-  const at::Tensor log_post =
-      -0.5 * (nodes / prior_std).square() - (y.unsqueeze(-1) - h.apply(nodes)).square() / (2 * sigma_o * sigma_o);
-  const at::Tensor w = at::softmax(log_post, -1);
+  const at::Tensor w = assim::testing::quadrature_posterior(h, nodes, y, sigma_o, prior_std);
   const at::Tensor mean = (w * nodes).sum(-1);
   return {mean, (w * (nodes - mean.unsqueeze(-1)).square()).sum(-1)};
 }
@@ -198,13 +197,62 @@ inline Errors compare(const at::Tensor& samples, const Moments& exact, const at:
 
 }  // namespace linear
 
+// The linear-Gaussian certificate (AssimSDK::testing's certificate.hpp) for
+// the score-based samplers: R replications of a problem of n entries laid
+// side by side on the grid of one frame, (1, n, 1, R), the entries as
+// channels, so that one `sample` call draws every replication's posterior
+// (the prior is independent between points, so the window's posterior is
+// the product of theirs).
+namespace certificate {
+
+inline at::Tensor on_grid(const at::Tensor& rows) {  // (R, n) -> (1, n, 1, R)
+  return rows.t().reshape({1, rows.size(1), 1, rows.size(0)});
+}
+
+inline at::Tensor from_grid(const at::Tensor& samples) {  // (M, 1, n, 1, R) -> (M, R, n)
+  return samples.reshape({samples.size(0), samples.size(2), samples.size(4)}).transpose(1, 2);
+}
+
+// The observations (R, p) of the replications as a problem of their H
+// (assim::testing::ChannelMatrix) on a state (n, 1, R), every entry observed.
+inline assim::AssimilationProblem problem(const assim::testing::LinearGaussian& linear, const at::Tensor& observations,
+                                          double told_sigma) {
+  assim::AssimilationProblem p;
+  assim::StateSpec state;
+  state.variable = "x";
+  state.dims = {{"channel", linear.H.size(1), "", 0.0}, {"y", 1, "1", 1.0}, {"x", observations.size(0), "1", 1.0}};
+  p.set_state(state);
+  p.set_observation_operator(std::make_shared<assim::testing::ChannelMatrix>(linear.H));
+  p.set_observations(on_grid(observations));
+  p.set_mask(at::ones_like(p.observations()));
+  p.set_observation_sigma(told_sigma);
+  return p;
+}
+
+// prior.gaussian of mean 0 with `covariance` (b, b) over the channels of
+// each of `points` grid points of one frame.
+inline std::shared_ptr<assim::gaussian_prior::GaussianPrior> per_point(const at::Tensor& covariance,
+                                                                      std::int64_t points) {
+  std::ostringstream yaml;
+  yaml.precision(17);
+  yaml << "shape: [1, " << covariance.size(0) << ", 1, " << points << "]\nmean: 0\ncovariance: [";
+  const at::Tensor flat = covariance.contiguous().reshape({-1});
+  for (std::int64_t k = 0; k < flat.numel(); ++k) yaml << (k ? ", " : "") << flat[k].item<double>();
+  yaml << "]\n";
+  return std::make_shared<assim::gaussian_prior::GaussianPrior>(
+      assim::config_from_yaml(yaml.str(), assim::gaussian_prior::GaussianPrior::parameters()));
+}
+
+}  // namespace certificate
+
 // A nonlinear toy with an exact posterior by quadrature: P independent
 // points x ~ N(0, 0.5^2) observed through the papers' "hard" operator
 // y = 1.5 sin(3 x) + N(0, 0.1^2). The posterior of each point is
 // multi-modal (sin folds several x onto one y; mostly two modes here).
 namespace nonlinear {
 
-inline constexpr double kSigmaO = 0.1, kPriorStd = 0.5;
+inline const double kSigmaO = assim::testing::nonlinear_example().sigma_o,
+                    kPriorStd = assim::testing::nonlinear_example().prior_std;
 inline constexpr std::int64_t kCases = 4;
 
 // x_true = (0.3, -0.8, 1.2, 0.05) and fixed noise: two to four modes each,
@@ -218,9 +266,8 @@ inline assim::AssimilationProblem sine_problem(std::shared_ptr<const assim::Obse
   state.variable = "x";
   state.dims = {{"channel", 1, "", 0.0}, {"y", 1, "1", 1.0}, {"x", kCases * copies, "1", 1.0}};
   p.set_state(state);
-  const at::Tensor truth = at::tensor({0.3, -0.8, 1.2, 0.05}, f64);
-  const at::Tensor noise = at::tensor({0.05, -0.12, 0.08, 0.02}, f64);
-  p.set_observations((h->apply(truth) + noise).repeat({copies}).reshape({1, 1, 1, kCases * copies}));
+  const assim::testing::NonlinearExample toy = assim::testing::nonlinear_example();
+  p.set_observations((h->apply(toy.truth) + toy.noise).repeat({copies}).reshape({1, 1, 1, kCases * copies}));
   p.set_mask(at::ones_like(p.observations()));
   p.set_observation_sigma(kSigmaO);
   p.set_observation_operator(std::move(h));
@@ -235,6 +282,19 @@ struct Gap {
 inline std::string text(const at::Tensor& v) {
   std::string out;
   for (std::int64_t i = 0; i < v.numel(); ++i) out += (i ? " " : "") + std::to_string(v[i].item<double>()).substr(0, 6);
+  return out;
+}
+
+// W1 of the samples x (members, ..., 4 copies) of each case, the copies
+// pooled, to the quadrature posterior on `nodes` of y = the first 4
+// observations: (4).
+inline at::Tensor wasserstein1(const at::Tensor& x, const assim::ObservationOperator& h, const at::Tensor& nodes,
+                               const at::Tensor& y) {
+  const at::Tensor weights = assim::testing::quadrature_posterior(h, nodes, y, kSigmaO, kPriorStd);
+  const at::Tensor pooled = x.reshape({-1, kCases});
+  at::Tensor out = at::empty({kCases}, f64);
+  for (std::int64_t k = 0; k < kCases; ++k)
+    out[k] = assim::testing::wasserstein1(pooled.select(1, k), nodes, weights[k]);
   return out;
 }
 

@@ -80,6 +80,21 @@ TEST_CASE("a correlated dense covariance against a direct solve, and its gradien
   CHECK(at::allclose(z.grad()[1].reshape({2}), expected, 1e-10, 1e-12));
 }
 
+TEST_CASE("a covariance over (frame, channel) per grid point is the dense kron(block, I) over the event") {
+  // Event (1, 2, 1, 3): per point a 2 x 2 block over the channels, points
+  // independent; dense, element (c, x) is at 3 c + x.
+  const GaussianPrior per_point = make("shape: [1, 2, 1, 3]\nmean: 0.1\ncovariance: [1.0, 0.6, 0.6, 2.0]\n");
+  const at::Tensor block = at::tensor({1.0, 0.6, 0.6, 2.0}, at::kDouble).reshape({2, 2});
+  const at::Tensor full = at::kron(block, at::eye(3, at::kDouble));
+  std::string yaml = "shape: [1, 2, 1, 3]\nmean: 0.1\ncovariance: [";
+  for (std::int64_t k = 0; k < 36; ++k) yaml += (k ? ", " : "") + std::to_string(full.reshape({-1})[k].item<double>());
+  const GaussianPrior dense = make(yaml + "]\n");
+  CHECK(at::allclose(per_point.covariance(), full));
+  const at::Tensor z = at::randn({4, 1, 2, 1, 3}, at::kDouble);
+  const at::Tensor t = at::tensor({0.05, 0.3, 0.6, 0.95}, at::kDouble);
+  CHECK(at::allclose(per_point.denoise(z, t), dense.denoise(z, t), 1e-10, 1e-12));
+}
+
 TEST_CASE("bad settings and bad shapes give clear errors") {
   CHECK_THROWS_WITH_AS(make("shape: [2, 3, 4]\n"), doctest::Contains("needs 4 entries"), assim::ConfigError);
   CHECK_THROWS_WITH_AS(make("shape: [1, 2, 1, 1]\ncovariance: [1, 2, 3]\n"),

@@ -1,8 +1,9 @@
 // Observation operators of the score-based assimilation papers (see
 // ../shared/reference/score-based-da.md, "Observation operators"): identity,
 // arctan(a x) ("easy") and A sin(f x) ("hard") element-wise on any state;
-// vorticity-to-velocity through a model's own inversion; and a stack of
-// several operators observed at once (setting III, multi-modal).
+// vorticity-to-velocity through a model's own inversion; a stack of
+// several operators observed at once (setting III, multi-modal); and the
+// state interpolated at places between grid points, then observed.
 #pragma once
 
 #include <assim/assim.hpp>
@@ -183,6 +184,81 @@ class Stack : public assim::ObservationOperator {
  private:
   std::vector<std::shared_ptr<assim::ObservationOperator>> operators_;
   std::int64_t dim_;
+};
+
+// The state at places between grid points: linear along the last dim (a
+// ring such as Lorenz-96's) or bilinear on the last two (QG's plane), both
+// periodic, then an element-wise operator of the interpolated values
+// (arctan of an interpolated value). Places are in grid units: cell i's
+// centre is at i, so a coordinate c of a dim of spacing h is at c / h - 0.5.
+// Written with index_select and products, so autograd differentiates it.
+class Interpolate : public assim::ObservationOperator {
+ public:
+  struct Options {
+    std::vector<double> points;
+    std::int64_t dims = 1;
+  };
+  static assim::Fields<Options> fields() {
+    assim::Fields<Options> p;
+    p.reals("points", &Options::points, "grid points",
+            "the places, in grid units (cell i's centre at i; periodic: any real wraps): one number each with dims "
+            "1, a (y, x) pair each with dims 2");
+    p.integer("dims", &Options::dims, "", "trailing state dims interpolated: 1 linear, 2 bilinear").at_least(1).at_most(2);
+    p.unbound().component("then", assim::Kind::ObservationOperator,
+                          "an element-wise operator applied to the interpolated values; absent: none").optional();
+    return p;
+  }
+  static Parameters parameters() { return fields().parameters(); }
+  explicit Interpolate(const Config& c) : o_(fields().read(c)) {
+    if (o_.points.empty() || o_.points.size() % static_cast<std::size_t>(o_.dims) != 0)
+      c.fail("points", "needs " + std::string(o_.dims == 1 ? "one number" : "a (y, x) pair") + " per place, got " +
+                           std::to_string(o_.points.size()) + " numbers");
+    if (c.has("then")) then_ = c.component<assim::ObservationOperator>("then");
+  }
+
+  at::Tensor apply(const at::Tensor& x) const override {
+    const auto places = at::tensor(at::ArrayRef<double>(o_.points), x.options()).view({-1, o_.dims});
+    at::Tensor y;
+    if (o_.dims == 1) {
+      const Along a(places.select(1, 0), x.size(-1));
+      y = x.index_select(-1, a.below) * (1 - a.weight) + x.index_select(-1, a.above) * a.weight;
+    } else {
+      const std::int64_t nx = x.size(-1);
+      const Along r(places.select(1, 0), x.size(-2)), s(places.select(1, 1), nx);
+      const at::Tensor plane = x.flatten(-2);
+      const auto at_point = [&](const at::Tensor& row, const at::Tensor& column) {
+        return plane.index_select(-1, row * nx + column);
+      };
+      y = at_point(r.below, s.below) * ((1 - r.weight) * (1 - s.weight)) +
+          at_point(r.below, s.above) * ((1 - r.weight) * s.weight) +
+          at_point(r.above, s.below) * (r.weight * (1 - s.weight)) + at_point(r.above, s.above) * (r.weight * s.weight);
+    }
+    return then_ ? then_->apply(y) : y;
+  }
+  std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state_shape) const override {
+    if (static_cast<std::int64_t>(state_shape.size()) < o_.dims)
+      throw assim::Error("obs.interpolate: states of shape " + shape_text(state_shape) + " have fewer than " +
+                         std::to_string(o_.dims) + " dims to interpolate");
+    std::vector<std::int64_t> out(state_shape.begin(), state_shape.end() - o_.dims);
+    out.push_back(static_cast<std::int64_t>(o_.points.size()) / o_.dims);
+    return then_ ? then_->output_shape(out) : out;
+  }
+  bool linear() const override { return !then_ || then_->linear(); }
+
+ private:
+  // The grid points either side of each place along a periodic dim of n
+  // points, and the weight of the one above.
+  struct Along {
+    Along(const at::Tensor& place, std::int64_t n) {
+      const at::Tensor floor = at::floor(place);
+      weight = place - floor;
+      below = at::remainder(floor.to(at::kLong), n);
+      above = at::remainder(below + 1, n);
+    }
+    at::Tensor below, above, weight;
+  };
+  Options o_;
+  std::shared_ptr<assim::ObservationOperator> then_;
 };
 
 }  // namespace assim::observations

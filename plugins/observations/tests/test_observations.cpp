@@ -119,3 +119,67 @@ TEST_CASE("obs.stack concatenates channels and checks that outputs fit") {
   auto mismatched = make<Stack>("{operators: [$easy, $wind]}", refs);
   CHECK_THROWS_WITH_AS(mismatched->output_shape({2, 64, 64}), doctest::Contains("model's grid"), assim::Error);
 }
+
+// n values of f at the grid points 0..n-1 of a ring, and f at random places
+// between them (some beyond the ends, where the ring wraps).
+TEST_CASE("obs.interpolate: linear on a ring, exact for a linear field, within the error bound of a smooth one") {
+  const std::int64_t n = 40;
+  at::manual_seed(11);
+  const at::Tensor places = at::rand({25}, at::kDouble) * (n + 10) - 5;  // [-5, n + 5)
+  std::vector<double> points(places.data_ptr<double>(), places.data_ptr<double>() + places.numel());
+  std::string list;
+  for (double p : points) list += (list.empty() ? "" : ", ") + std::to_string(p);
+  // std::to_string keeps 6 decimals: the places as the operator reads them.
+  at::Tensor read = at::empty({static_cast<std::int64_t>(points.size())}, at::kDouble);
+  for (std::size_t i = 0; i < points.size(); ++i) read[static_cast<std::int64_t>(i)] = std::stod(std::to_string(points[i]));
+  auto op = make<Interpolate>("{points: [" + list + "]}");
+  CHECK(op->output_shape({n}) == std::vector<std::int64_t>{25});
+  CHECK(op->output_shape({2, n}) == std::vector<std::int64_t>{2, 25});
+  CHECK(op->linear());
+  const double pi = std::acos(-1.0);
+  const at::Tensor grid = at::arange(n, at::kDouble);
+  // A field periodic on the ring: linear interpolation is within h^2 / 8 max|f''|.
+  const auto wave = [&](const at::Tensor& s) { return at::sin(2 * pi * s / n); };
+  const double bound = std::pow(2 * pi / n, 2) / 8;
+  const at::Tensor error = (op->apply(wave(grid).unsqueeze(0))[0] - wave(read)).abs();
+  CHECK(error.max().item<double>() <= bound);
+  CHECK(error.max().item<double>() > bound / 100);  // the places are between grid points
+  // A linear field is exact where no wrap intervenes; across the wrap the
+  // places between n - 1 and n see the mean of the last and the first points.
+  const at::Tensor line = 3 + 0.5 * grid;
+  auto inside = make<Interpolate>("{points: [0, 2.25, 38.5, 17.75]}");
+  CHECK(at::allclose(inside->apply(line), at::tensor({3.0, 4.125, 22.25, 11.875}, at::kDouble), 0, 1e-12));
+  auto wrapped = make<Interpolate>("{points: [39.5, -0.5, 79.5]}");
+  const double mean = (line[n - 1].item<double>() + line[0].item<double>()) / 2;
+  CHECK(at::allclose(wrapped->apply(line), at::full({3}, mean, at::kDouble), 0, 1e-12));
+  keeps_contract(*op, {n});
+}
+
+TEST_CASE("obs.interpolate: bilinear on a periodic plane, composed with arctan, per layer") {
+  const std::int64_t n = 16;
+  at::manual_seed(12);
+  const at::Tensor y = at::arange(n, at::kDouble).view({n, 1}), x = at::arange(n, at::kDouble).view({1, n});
+  // Bilinear is exact for a + b y + c x + d x y between grid points.
+  const auto field = [](const at::Tensor& y, const at::Tensor& x) { return 1 + 0.2 * y - 0.3 * x + 0.05 * x * y; };
+  auto inside = make<Interpolate>("{dims: 2, points: [0.5, 0.5, 3.25, 10.75, 14.9, 2.1]}");
+  const at::Tensor py = at::tensor({0.5, 3.25, 14.9}, at::kDouble), px = at::tensor({0.5, 10.75, 2.1}, at::kDouble);
+  CHECK(at::allclose(inside->apply(field(y, x)), field(py, px), 0, 1e-12));
+  // Across both wraps: the mean of the four corner points.
+  auto corner = make<Interpolate>("{dims: 2, points: [15.5, 15.5, -0.5, -0.5]}");
+  const at::Tensor f = field(y, x);
+  const double mean = (f[n - 1][n - 1] + f[n - 1][0] + f[0][n - 1] + f[0][0]).item<double>() / 4;
+  CHECK(at::allclose(corner->apply(f), at::full({2}, mean, at::kDouble), 0, 1e-12));
+  // Layers (the state's leading dims) are interpolated each at the same places,
+  // and arctan applies to the interpolated values.
+  std::map<std::string, std::shared_ptr<assim::Component>> refs = {{"easy", make<Arctan>("{scale: 3}")}};
+  auto easy = make<Interpolate>("{dims: 2, points: [0.5, 0.5, 3.25, 10.75, 14.9, 2.1], then: $easy}", refs);
+  CHECK(easy->output_shape({2, n, n}) == std::vector<std::int64_t>{2, 3});
+  CHECK_FALSE(easy->linear());
+  const at::Tensor layers = at::stack({f, -2 * f});
+  const at::Tensor seen = easy->apply(layers.unsqueeze(0));
+  CHECK(seen.sizes().vec() == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(at::allclose(seen[0][0], at::atan(3 * field(py, px)), 0, 1e-12));
+  CHECK(at::allclose(seen[0][1], at::atan(-6 * field(py, px)), 0, 1e-12));
+  keeps_contract(*easy, {2, n, n});
+  CHECK_THROWS_AS(make<Interpolate>("{dims: 2, points: [1, 2, 3]}"), assim::ConfigError);
+}

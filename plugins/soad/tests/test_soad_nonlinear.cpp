@@ -33,6 +33,10 @@ TEST_CASE("SOAD on 1.5 sin(3x) with an augmented quadrature prior matches the qu
   // step's bias (see test_soad_gaussian.cpp); Monte-Carlo error is ~0.02.
   CHECK(g.mean < 0.05);
   CHECK(g.std < 0.08);
+  // The certificate's distance: W1 to the quadrature posterior per point.
+  const at::Tensor w1 = wasserstein1(x, *h, nodes, p.observations().reshape({-1}).narrow(0, 0, kCases));
+  MESSAGE("SOAD vs quadrature: W1 per point " << text(w1));
+  assim::testing::print_row("SOAD (K = 64, N_c = 5, tau = 0.25)", "1.5 sin(3x), quadrature prior over (x, h)", w1);
 
   // Algorithm 1's caching: one pi for the N_c moves, each with fresh noise,
   // is one Langevin step of N_c delta (drift N_c delta eps, noise variance

@@ -232,6 +232,7 @@ SamplerNeeds Var4D::needs() const {
   needs.differentiable_model = true;
   needs.climatology = options_.covariance != Options::Covariance::kScalar;
   needs.background_sigma = options_.covariance == Options::Covariance::kScalar && !options_.background_sigma;
+  needs.observation_sigmas = true;
   return needs;
 }
 
@@ -277,12 +278,17 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     fail("needs a background of frame 0 (observe stage background: {sigma: ...}) or a forecast to start from");
   }
   const at::Tensor mask = problem.mask().to(at::kDouble).unsqueeze(0);
+  // R's diagonal where the observations' errors differ (1 where unobserved, masked anyway).
+  const at::Tensor sigmas = problem.observation_sigmas().defined()
+                                ? at::where(mask != 0, problem.observation_sigmas().to(at::kDouble).unsqueeze(0), 1.0)
+                                : at::Tensor();
   std::vector<std::int64_t> member_observations = problem.observations().sizes().vec();
   member_observations.insert(member_observations.begin(), members);
   at::Tensor observations = problem.observations().to(at::kDouble).unsqueeze(0).expand(member_observations);
   // Each member's observations perturbed by a draw of their own noise law.
   if (members > 1)
-    observations = observations + noise(problem.observation_law(), problem.observation_sigma(), observations.sizes(), generator);
+    observations = observations + (sigmas.defined() ? noise(problem.observation_law(), 1.0, observations.sizes(), generator) * sigmas
+                                                    : noise(problem.observation_law(), problem.observation_sigma(), observations.sizes(), generator));
 
   const NoiseLaw law =
       options_.likelihood == Options::Likelihood::kLaw ? problem.observation_law() : NoiseLaw::Gaussian;
@@ -320,7 +326,8 @@ at::Tensor Var4D::minimise(const AssimilationProblem& problem, std::int64_t memb
     for (auto& c : controls)
       if (c.grad().defined()) c.mutable_grad().zero_();
     const at::Tensor x = window();
-    const at::Tensor residual = mask * (observations - problem.observation_operator()->apply(x)) / problem.observation_sigma();
+    const at::Tensor innovation = mask * (observations - problem.observation_operator()->apply(x));
+    const at::Tensor residual = sigmas.defined() ? innovation / sigmas : innovation / problem.observation_sigma();
     at::Tensor j = 0.5 * v.square().sum() + observation_cost(law, residual);
     if (weak) j = j + 0.5 * eta.square().sum();
     j.backward();

@@ -7,10 +7,12 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "operators.hpp"
 #include "var4d.hpp"
 
 #include <assim/error.hpp>
 #include <assim/observation_operator.hpp>
+#include <assim/testing/certificate.hpp>
 #include <assim/testing/config.hpp>
 #include <assim/testing/contracts.hpp>
 
@@ -196,6 +198,97 @@ TEST_CASE("an ensemble of data assimilations samples the linear-Gaussian posteri
   CHECK(ratio.max().item<double>() < 1.3);
 }
 
+TEST_CASE("certificate: the ensemble of data assimilations draws the linear-Gaussian window's posterior") {
+  // The window of 3 frames, every entry observed, as one linear-Gaussian
+  // problem in x_0 (AssimSDK::testing's certificate): x_0 ~ N(x_b, sigma_b^2 I),
+  // y = G x_0 + e with G the rows H M^t stacked over frames. Each member
+  // minimises J with its own perturbed background and observations, which
+  // for linear H and M is an exact posterior draw (randomised maximum
+  // likelihood), so the truth's ranks among 99 members must be uniform at
+  // any ensemble size: this fails when the EDA's perturbations or the
+  // minimiser are wrong (a point estimate would have all ranks at 0 or 99).
+  using namespace assim::testing;
+  constexpr std::int64_t kFrames = 3, kMembers = 99;
+  auto p = window(kFrames, std::make_shared<Sites>());
+  p.set_mask(at::ones({kFrames, 2}, f64));
+  const at::Tensor M = at::matrix_power(step_matrix(), kFrameSteps);
+  std::vector<at::Tensor> rows;
+  at::Tensor propagator = at::eye(4, f64);
+  for (std::int64_t t = 0; t < kFrames; ++t, propagator = at::matmul(M, propagator))
+    rows.push_back(at::matmul(observation_matrix(), propagator));
+  LinearGaussian problem;
+  problem.mean = *p.background();
+  problem.covariance = kSigmaB * kSigmaB * at::eye(4, f64);
+  problem.H = at::cat(rows, 0);
+  problem.sigma_o = kSigmaO;
+  const std::int64_t replications = certificate_size(400, 4000);
+  const Replications draws = draw_replications(problem, replications, 5);
+  Options o = with(Options::Constraint::kStrong);
+  o.gradient_tolerance = 1e-9;
+  const Var4D eda(o);
+  at::Tensor samples = at::empty({kMembers, replications, 4}, f64);
+  for (std::int64_t r = 0; r < replications; ++r) {
+    p.set_observations(draws.observations[r].reshape({kFrames, 2}));
+    samples.select(1, r).copy_(eda.sample(p, kMembers, 100 + static_cast<std::uint64_t>(r)).select(1, 0));
+  }
+  const Calibration calibration = calibrate(draws.truth, samples, 10);
+  const Distance d = distance(samples, exact_posterior(problem, draws.observations));
+  MESSAGE("4D-Var EDA: " << calibration.text() << "; " << d.text());
+  print_row("4D-Var EDA, M = 99", "linear window (3 frames, x_0)", calibration, d);
+  CHECK(calibration.uniform());
+  CHECK(d.std_ratio_min > 0.9);
+  CHECK(d.std_ratio_max < 1.1);
+  // Told sigma_o twice too large (R x 4): the members trust y too little,
+  // spread too wide, and the certificate must say so.
+  p.set_observation_sigma(2 * kSigmaO);
+  at::Tensor wrong = at::empty_like(samples);
+  for (std::int64_t r = 0; r < replications; ++r) {
+    p.set_observations(draws.observations[r].reshape({kFrames, 2}));
+    wrong.select(1, r).copy_(eda.sample(p, kMembers, 100 + static_cast<std::uint64_t>(r)).select(1, 0));
+  }
+  const Calibration rejected = calibrate(draws.truth, wrong, 10);
+  print_row("4D-Var EDA, M = 99, told R x 4", "linear window (3 frames, x_0)", rejected,
+            distance(wrong, exact_posterior(problem, draws.observations)));
+  CHECK_FALSE(rejected.uniform());
+  p.set_observation_sigma(kSigmaO);
+  // One member is the minimiser itself, the posterior mean: the smoother's.
+  const at::Tensor mean = eda.sample(p, 1, 1).select(1, 0)[0];
+  const at::Tensor exact = exact_posterior(problem, p.observations().reshape({1, -1})).mean[0];
+  CHECK(relative_error(mean, exact) < 1e-6);
+  // and the certificate's exact posterior is the Kalman smoother's at frame 0.
+  CHECK(relative_error(exact, smoother_mean(p, 0)[0]) < 1e-10);
+}
+
+TEST_CASE("certificate: 3D-Var's ensemble of data assimilations on 1.5 sin(3x) against the quadrature posterior") {
+  // The toy's 4 points as the 4 sites of one frame (3D-Var), B = 0.5^2 I
+  // about 0, y = obs.sin of each site: the sites are independent, each
+  // posterior the toy's. Each member minimises its perturbed J from its
+  // perturbed background: randomised maximum likelihood, exact only for a
+  // linear H; here each member stops in the mode nearest its start.
+  using assim::observations::Sine;
+  const auto h = std::make_shared<Sine>(assim::config_from_yaml("{amplitude: 1.5, frequency: 3}", Sine::parameters()));
+  const assim::testing::NonlinearExample toy = assim::testing::nonlinear_example();
+  auto p = window(1, h);
+  p.set_observations((h->apply(toy.truth) + toy.noise).reshape({1, 4}));
+  p.set_mask(at::ones({1, 4}, f64));
+  p.set_observation_sigma(toy.sigma_o);
+  p.set_background(at::zeros({4}, f64));
+  p.set_background_sigma(toy.prior_std);
+  const std::int64_t members = assim::testing::certificate_size(400, 4000);
+  Options o = with(Options::Constraint::kStrong);
+  o.gradient_tolerance = 1e-8;
+  const at::Tensor x = Var4D(o).sample(p, members, 23).reshape({members, 4});
+  const at::Tensor nodes = at::linspace(-3, 3, 6001, f64);
+  const at::Tensor weights =
+      assim::testing::quadrature_posterior(*h, nodes, p.observations().reshape({4}), toy.sigma_o, toy.prior_std);
+  at::Tensor w1 = at::empty({4}, f64);
+  for (std::int64_t k = 0; k < 4; ++k) w1[k] = assim::testing::wasserstein1(x.select(1, k), nodes, weights[k]);
+  assim::testing::print_row("3D-Var EDA, M = " + std::to_string(members), "1.5 sin(3x)", w1);
+  // Members land in the posterior's modes, but RML weighs them by how many
+  // starts fall in each basin, not by their mass: not exact, not far.
+  CHECK(w1.max().item<double>() < 0.5);
+}
+
 TEST_CASE("L-BFGS lowers J at every iteration on a nonlinear operator and stops on the gradient") {
   const auto p = window(4, std::make_shared<ArctanSites>());
   for (auto constraint : {Options::Constraint::kStrong, Options::Constraint::kWeak}) {
@@ -347,6 +440,32 @@ TEST_CASE("background_sigma gives the scalar B its own sigma_b, in place of the 
   const at::Tensor kalman = *p.background() + 0.2 / 1.2 * (p.observations()[0] - *p.background());
   CHECK(relative_error(dapper.sample(p, 1, 1)[0][0], kalman) < 1e-8);
   CHECK_THROWS_AS(assim::config_from_yaml("{background_sigma: 0}", Var4D::parameters()), assim::ConfigError);
+}
+
+TEST_CASE("errors per observation: 3D-Var's analysis is the Kalman update with R = diag(sigma_i^2)") {
+  // One frame, B = I, every site but the last observed with its own error:
+  // per site x_b + 1 / (1 + sigma_i^2) (y - x_b); the unobserved site (its
+  // sigma 0, as the host gives it) keeps the background, and nothing is NaN.
+  assim::AssimilationProblem p;
+  p.set_state(Linear().state_spec());
+  p.set_observation_operator(std::make_shared<Identity>());
+  auto g = at::make_generator<at::CPUGeneratorImpl>(9);
+  p.set_observations(at::randn({1, 4}, g, f64));
+  p.set_mask(at::tensor({1.0, 1.0, 1.0, 0.0}, f64).reshape({1, 4}));
+  p.set_observation_sigma(1);
+  const at::Tensor sigmas = at::tensor({0.5, 1.0, 2.0, 0.0}, f64);
+  p.set_observation_sigmas(sigmas.reshape({1, 4}));
+  p.set_background(at::randn({4}, g, f64));
+  p.set_model(std::make_shared<Linear>());
+  const Var4D var(assim::config_from_yaml("{background_sigma: 1, gradient_tolerance: 1.0e-12}", Var4D::parameters()));
+  CHECK(var.needs().observation_sigmas);
+  const at::Tensor gain = at::tensor({1 / 1.25, 1 / 2.0, 1 / 5.0, 0.0}, f64);
+  const at::Tensor kalman = *p.background() + gain * (p.observations()[0] - *p.background());
+  const at::Tensor x = var.sample(p, 1, 1)[0][0];
+  CHECK(at::isfinite(x).all().item<bool>());
+  CHECK(relative_error(x, kalman) < 1e-8);
+  // An ensemble of data assimilations perturbs each observation by its own error.
+  CHECK(at::isfinite(var.sample(p, 3, 1)).all().item<bool>());
 }
 
 TEST_CASE("B from the climatology's variances or its homogeneous part: 3D-Var's analysis is the Kalman update with it") {

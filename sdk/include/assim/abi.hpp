@@ -31,7 +31,7 @@
 // Evaluations) is new functions only: record it without a bump.
 // ASSIM_SDK_VERSION is informative.
 #ifndef ASSIM_ABI_VERSION
-#define ASSIM_ABI_VERSION 12
+#define ASSIM_ABI_VERSION 13
 #endif
 #define ASSIM_SDK_VERSION "0.1.0"
 

@@ -92,6 +92,12 @@ class ASSIM_API AssimilationProblem {
   AssimilationProblem& set_observation_sigma(double sigma);
   NoiseLaw observation_law() const;
   AssimilationProblem& set_observation_law(NoiseLaw law);
+  // Each observation's error standard deviation, the shape of `observations`
+  // (R diagonal), where they differ (observations read from a file);
+  // undefined: observation_sigma() for every one. Given only to a sampler
+  // whose needs().observation_sigmas says it reads them.
+  const at::Tensor& observation_sigmas() const;
+  AssimilationProblem& set_observation_sigmas(at::Tensor sigmas);
   // Optional background state at frame 0, shape (state dims...), and the
   // standard deviation of its error.
   const std::optional<at::Tensor>& background() const;
@@ -161,6 +167,9 @@ struct ASSIM_API SamplerNeeds {
   bool background = false;
   // The one state shape it works on (a learned estimator's network); empty: any.
   std::vector<std::int64_t> state_shape;
+  // It reads problem.observation_sigmas(), an error std per observation; a
+  // sampler that does not is refused observations whose errors differ.
+  bool observation_sigmas = false;
   // The observation channels (the first dim of an observation of several)
   // its settings are given per channel for (SDA's channel_gamma); 0: any.
   std::int64_t observation_channels = 0;

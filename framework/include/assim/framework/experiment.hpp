@@ -58,6 +58,10 @@ class Session {
   std::string resolved() const;
   // The stage names in the order they run.
   std::vector<std::string> order() const;
+  // The folder of a stage's result under `output_root` (after validate):
+  // OUTPUT/<experiment>/<stage>, or <stage>@<variant> where run with
+  // `--variant` wrote it.
+  std::filesystem::path result_folder(const std::filesystem::path& output_root, const std::string& stage) const;
   const PluginCatalog& catalog() const;
   // The defaults and the experiment's plugin_path, loaded; more may be added.
   PluginCatalog& catalog();

@@ -1,6 +1,7 @@
 // A small C++ face on the NetCDF-4 C library: what the stages need to write
 // self-describing results (named dimensions, units, attributes) and read
-// them back. Errors name the file and the variable.
+// them back. Errors name the file and the variable. A variable's name may
+// hold its group ("ObsValue/y"); dimensions are the root's.
 #pragma once
 
 #include <cstddef>
@@ -63,7 +64,15 @@ class File {
   File(int id, std::filesystem::path path);
   // nc_close, or nc_abort where that fails; returns nc_close's status.
   int release() noexcept;
-  int variable_id(const std::string& name) const;
+  // A variable's group and id. A name "Group/name" is variable `name` of
+  // group `Group` (IODA's layout: ObsValue/y); a name without '/' is at the root.
+  struct Where {
+    int group, var;
+  };
+  Where where(const std::string& name) const;
+  // The group of a variable's name and its last part (`leaf`); groups missing
+  // are defined when `define`, otherwise -1.
+  int group_of(const std::string& name, bool define, std::string& leaf) const;
   std::vector<int> dimension_ids(const std::string& variable) const;
   void check(int status, const std::string& what) const;
   int id_ = -1;

@@ -62,6 +62,14 @@ class Ranks {
   std::shared_ptr<Group> group_;
 };
 
+// Sets this rank's workers and each one's tensor threads (sdk workers.hpp),
+// for every front end (the command line's --workers and --threads, the Python
+// module's arguments). `threads` 0: OMP_NUM_THREADS if set, else 1; `workers`
+// 0: the cores of this machine shared out among its ranks, divided by the
+// threads. Throws Error for a negative count, or more than 4 threads per core
+// (they only contend; thousands would take minutes to start).
+void configure_workers(int workers, int threads);
+
 // A failure another rank had, thrown on every rank that agreed on it; the
 // host prints it once, where it happened.
 struct RemoteFailure : std::runtime_error {

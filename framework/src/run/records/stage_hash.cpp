@@ -23,7 +23,9 @@ Build built(const fs::path& file) {
 }  // namespace
 
 const Build& host() {
-  static const Build b = built(boost::dll::program_location().string());
+  // The binary this code is in, not the program that runs it: under Python
+  // the program is the interpreter, the framework the module.
+  static const Build b = built(boost::dll::this_line_location().string());
   return b;
 }
 

@@ -30,8 +30,9 @@ struct Build {
   std::filesystem::path file;
   std::string digest;
 };
-// This process's host (the executable the stage code is linked into) and
-// libassim_sdk, digested once.
+// This process's host (the binary the stage code is linked into: the
+// executable `assim`, or the Python module `assim`, whose results are then
+// its own) and libassim_sdk, digested once.
 const Build& host();
 const Build& sdk();
 
