@@ -24,6 +24,13 @@ for r in by_soad by_sda by_letkf; do
   awk -v e="$(score "$r" rmse)" -v c="$(score "$r" clim)" 'BEGIN { exit !(e != "" && e < 0.5 * c) }' \
     || { echo "FAIL: $r RMSE of one sample is not below half the climatology"; fail=1; }
   [ "$(score "$r" diverged)" = 0 ] || { echo "FAIL: $r diverged"; fail=1; }
+  # The energy score is E||X - y|| (the RMSE of one sample) less half the
+  # members' mean distance: positive here and below it for any spread.
+  awk -v s="$(score "$r" energy)" -v e="$(score "$r" rmse)" 'BEGIN { exit !(s != "" && s != "-" && s > 0 && s < e) }' \
+    || { echo "FAIL: $r energy score is not between 0 and the RMSE of one sample"; fail=1; }
+  # The truth has power in the upper half of QG's wavenumbers (5 at nx 16), so the ratio exists.
+  awk -v k="$(score "$r" spec_hi)" 'BEGIN { exit !(k != "" && k != "-" && k > 0) }' \
+    || { echo "FAIL: $r has no spectral ratio"; fail=1; }
 done
 # A second process must draw the same truth, bit for bit: over years of
 # chaotic spin-up any last-bit difference grows into another trajectory. (At

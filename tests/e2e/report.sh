@@ -76,6 +76,10 @@ case $name in
     for label in '>random 0.5<' '>random 0.25<' 'obs.arctan, sampler.enkf letkf, with background'; do
       grep -q -- "$label" "$page/index.html" || { echo "FAIL: the heatmap lacks '$label'"; exit 1; }
     done
+    # The evaluation of a QG grid has its spectra drawn, and their table a row per run.
+    for label in '<h2>Spectra</h2>' '<td>enkf_dense</td><td>mean</td>' '<td>enkf_sparse</td><td>mean</td>'; do
+      grep -qF -- "$label" "$page/index.html" || { echo "FAIL: the spectra lack '$label'"; exit 1; }
+    done
     runs=enkf_dense ;;
   report_line)
     # One observation design per method: no heatmap of a single cell.

@@ -45,6 +45,44 @@ TEST_CASE("the fair CRPS equals its pairwise definition, and is unbiased where t
   CHECK(plain.mean().item<double>() > 1.1 * expected);
 }
 
+TEST_CASE("the energy score, worked out by hand, is the CRPS of a one-point state and the RMSE of one member") {
+  // Three members of one frame of two points, the truth 0: the members
+  // (3, 4), (0, 0), (0, 4) are at RMS norms 5 / sqrt(2), 0, 4 / sqrt(2) from
+  // it, and pairwise at 5, 3, 4 (times 2 for i != j, over 2 M (M - 1) = 12).
+  const at::Tensor samples = at::tensor({3.0, 4.0, 0.0, 0.0, 0.0, 4.0}, at::kDouble).reshape({3, 1, 2});
+  const at::Tensor truth = at::zeros({1, 2}, at::kDouble);
+  const double expected = (9 / std::sqrt(2.0)) / 3 - (2 * (5 + 3 + 4) / std::sqrt(2.0)) / 12;
+  CHECK(assim::scores::of_frames(samples, truth).energy.item<double>() == doctest::Approx(expected));
+  // One point: the energy score is the fair CRPS, frame by frame.
+  at::manual_seed(6);
+  const at::Tensor scalar = at::randn({7, 5, 1}, at::kDouble), y = at::randn({5, 1}, at::kDouble);
+  const auto one = assim::scores::of_frames(scalar, y);
+  CHECK(at::allclose(one.energy, one.crps, 1e-12, 1e-14));
+  CHECK(!at::allclose(one.energy, one.rmse));  // not equal to any other score by construction
+  // One member: no pairs, the distance to the truth alone, its RMSE.
+  const at::Tensor single = at::randn({1, 3, 4, 4}, at::kDouble), t = at::randn({3, 4, 4}, at::kDouble);
+  const auto alone = assim::scores::of_frames(single, t);
+  CHECK(at::allclose(alone.energy, alone.rmse, 1e-12, 1e-14));
+}
+
+TEST_CASE("the fair energy score is unbiased where the plain one is not") {
+  // Members and truth from one law, N(0, I) in d dimensions: the exact
+  // score E||X - y|| - E||X - X'|| / 2 is E||X - X'|| / 2 (X, X', y alike),
+  // the chi distribution's mean with d degrees of freedom times sqrt(2) / 2,
+  // over sqrt(d) for the RMS norm.
+  at::manual_seed(7);
+  const std::int64_t members = 4, d = 3, frames = 20000;
+  const at::Tensor samples = at::randn({members, frames, d}, at::kDouble), truth = at::randn({frames, d}, at::kDouble);
+  const double chi_mean = std::sqrt(2.0) * std::tgamma((d + 1) / 2.0) / std::tgamma(d / 2.0);
+  const double exact = std::sqrt(2.0) * chi_mean / 2 / std::sqrt(static_cast<double>(d));
+  const at::Tensor energy = assim::scores::of_frames(samples, truth).energy;
+  CHECK(energy.mean().item<double>() == doctest::Approx(exact).epsilon(0.02));
+  // The plain score's pairs over M^2, zeros included, are too small: the score too large.
+  const at::Tensor rms_to_truth = (samples - truth.unsqueeze(0)).pow(2).mean(2).sqrt().mean(0);
+  const at::Tensor plain_score = rms_to_truth - (rms_to_truth - energy) * (members - 1.0) / members;
+  CHECK(plain_score.mean().item<double>() > 1.1 * exact);
+}
+
 TEST_CASE("a calibrated ensemble has a spread-skill ratio of 1 with the (M + 1) / M factor") {
   at::manual_seed(5);
   const std::int64_t members = 4, points = 20000;

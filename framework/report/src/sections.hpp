@@ -15,6 +15,9 @@ std::string evaluate_section(const std::vector<Input>& evaluations);
 // The observation-space diagnostics of evaluate stages: their table per run
 // and channel, y - H(x) per frame, and the rank histograms of y.
 std::string observation_section(const std::vector<Input>& evaluations);
+// Each evaluation's power spectra of the analyses over the truth's, where its
+// state has a 1-D or 2-D grid.
+std::string spectrum_section(const std::vector<Input>& evaluations);
 // The RMSE of the mean of evaluate stages over a sweep (their sweep.nc)
 // against the first swept setting of numbers, with its standard error as
 // error bars, one line per combination of the other settings.

@@ -41,6 +41,9 @@ Table assimilation_table(AssimilationResult& r) {
       Variable{"ensemble_spread", per_frame, units, "RMS of the ensemble std per frame", &r.ensemble_spread},
       Variable{"crps", per_frame, units,
                "fair ensemble CRPS per frame (member pairs i != j), averaged over channels and grid", &r.crps},
+      Variable{"energy_score", per_frame, units,
+               "fair energy score per frame, the CRPS of the whole state (member pairs i != j, distances in the RMS "
+               "norm over channels and grid)", &r.energy, Stored::real, true},
       Variable{"samples", with({"window", "seed", "member", "time"}, state_dims), units, "", &r.samples,
                Stored::single, true},
       Variable{"forecast", field, units,
@@ -88,7 +91,7 @@ void write_assimilation(const std::filesystem::path& path, const AssimilationRes
 AssimilationResult read_assimilation_scores(const StageInput& input) {
   AssimilationResult r;
   const auto file = open_assimilation(product_of(input), r);
-  read(file, assimilation_table(r), {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps});
+  read(file, assimilation_table(r), {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps, &r.energy});
   return r;
 }
 
@@ -96,7 +99,7 @@ AssimilationResult read_assimilation_fields(const StageInput& input) {
   AssimilationResult r;
   const auto file = open_assimilation(product_of(input), r);
   read(file, assimilation_table(r),
-       {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps, &r.mean, &r.samples, &r.forecast,
+       {&r.truth, &r.rmse, &r.rmse_sample, &r.ensemble_spread, &r.crps, &r.energy, &r.mean, &r.samples, &r.forecast,
         &r.forecast_samples});
   return r;
 }

@@ -50,6 +50,21 @@ Table evaluation_table(Evaluation& e) {
                                            "the same among the background (forecast) members",
                                            &e.obs_rank_histogram_b}));
   for (const Score& s : observation_scores(e)) t.entries.emplace_back(optional(s.variable));
+  // The spectra: optional, absent for a state without a 1-D or 2-D grid.
+  t.entries.emplace_back(Dim{"wavenumber", Dim::Coordinate::none, "", true});
+  t.entries.emplace_back(optional(Variable{"wavenumber", {"wavenumber"}, "1", "cycles per domain (the smallest grid "
+                                           "dim's length)", &e.wavenumber}));
+  t.entries.emplace_back(optional(Variable{"power_truth", {"run", "wavenumber"},
+                                           e.units == "1" ? "1" : "(" + e.units + ")2", "the truth's power |FFT|^2 "
+                                           "summed over the wavevectors of that length and the channels, mean over "
+                                           "the frames the run scored", &e.power_truth}));
+  t.entries.emplace_back(optional(Variable{"spectral_ratio", {"run", "wavenumber"}, "1", "the analysis mean's power "
+                                           "over the truth's (1: the truth's energy; below 1: smoothed; NaN where the truth has below 1e-6 of its "
+                                           "strongest wavenumber's)",
+                                           &e.spectral_ratio}));
+  t.entries.emplace_back(optional(Variable{"spectral_ratio_sample", {"run", "wavenumber"}, "1", "the same of one "
+                                           "posterior sample, member 0 (with the samples kept)",
+                                           &e.spectral_ratio_sample}));
   return t;
 }
 
@@ -131,6 +146,13 @@ std::vector<Score> evaluation_scores(const Evaluation& evaluation) {
       score("calibration", "calib", "%.3f", "1", "sqrt((M + 1) / M) spread / RMSE of the mean (1: calibrated)",
             e.calibration, u),
       score("crps", "crps", "%.4f", "", "fair ensemble CRPS", e.crps, u, true),
+      score("energy_score", "energy", "%.4f", "", "fair energy score: the CRPS of the whole state, distances in the "
+            "RMS norm (one member: its RMSE; NaN for results that predate it)", e.energy_score, u, true),
+      score("spectral_ratio_small", "spec_hi", "%.3f", "1", "the analysis mean's power summed over the upper half "
+            "of the wavenumbers over the truth's (1: the truth's small-scale energy; below 1: smoothed)",
+            e.spectral_ratio_small, u),
+      score("spectral_ratio_small_sample", "spec_hi1", "%.3f", "1", "the same of one posterior sample (with the "
+            "samples kept)", e.spectral_ratio_small_sample, u),
       score("climatology", "clim", "%.4f", "", "sqrt(mean truth^2): the RMSE of guessing the climatological mean 0",
             e.climatology, u),
       score("seconds_per_window", "s/window", "%.3g", "s", "sampling time per window and seed", e.seconds_per_window,

@@ -1,7 +1,8 @@
 // The product of an evaluate stage (evaluation.nc), with its one table:
 // assimilation runs side by side, a value per run for each score and the
 // RMSE per frame of each run, and each run's observation-space diagnostics
-// (science/observation_space.hpp) per operator channel.
+// (science/observation_space.hpp) per operator channel, and the power
+// spectrum of each run's analysis against the truth's (science/spectrum.hpp).
 #pragma once
 
 #include "products/table.hpp"
@@ -21,8 +22,16 @@ struct Evaluation {
   std::string units;                                 // of the runs' scores
   // (run) each, in evaluation_scores' words.
   std::vector<double> rmse_sample, rmse_sample_frame0, rmse_sample_later, rmse, rmse_seed_std, spread, calibration,
-      crps, climatology, seconds_per_window, model_steps_per_window, network_evaluations_per_window,
+      crps, energy_score, spectral_ratio_small, spectral_ratio_small_sample, climatology, seconds_per_window, model_steps_per_window, network_evaluations_per_window,
       training_seconds, diverged;
+  // The power per wavenumber (science/spectrum.hpp), empty or undefined for
+  // a state without a 1-D or 2-D grid: the wavenumbers (wavenumber), the
+  // truth's power over the frames each run scored and the analysis mean's
+  // and one member's (where the samples are kept, else NaN) over it (run,
+  // wavenumber); spectral_ratio_small* above are those powers summed over
+  // the upper half of the wavenumbers, over the truth's (science/spectrum.hpp).
+  std::vector<double> wavenumber;
+  at::Tensor power_truth, spectral_ratio, spectral_ratio_sample;
   // Observation-space diagnostics, NaN where absent (also past a run's own
   // channels or ranks, where runs have different operators or members):
   // (run, obs_channel) each, in observation_diagnostics' words,

@@ -188,6 +188,7 @@ struct AssimilationResult {
   at::Tensor mean, spread;          // (window, seed, time, state dims...)
   at::Tensor truth;                 // (window, time, state dims...)
   at::Tensor rmse, rmse_sample, ensemble_spread, crps;  // (window, seed, time)
+  at::Tensor energy;                // (window, seed, time) the energy score; undefined in results that predate it
   at::Tensor ranks;                 // (window, seed, rank): the truth's rank among the members, counted
   at::Tensor samples;               // (window, seed, member, time, state dims...) float32, or undefined
   // A filter cycled through the window: the forecast each frame was analysed

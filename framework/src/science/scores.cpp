@@ -23,6 +23,17 @@ FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth) {
     crps = crps - pairs / (2.0 * static_cast<double>(members * (members - 1)));
   }
   s.crps = crps.reshape({frames, -1}).mean(1);
+  // Per frame, the members as (frames, M, points): the distances to the truth
+  // and between members, summed exactly (not by the |a|^2 + |b|^2 - 2ab
+  // shortcut, which cancels for close members).
+  const at::Tensor by_frame = samples.reshape({members, frames, -1}).transpose(0, 1);
+  const double points = static_cast<double>(by_frame.size(2));
+  s.energy = error.reshape({members, frames, -1}).pow(2).mean(2).sqrt().mean(0);
+  if (members > 1) {
+    const at::Tensor distances = at::cdist(by_frame, by_frame, 2.0, /*donot_use_mm_for_euclid_dist=*/2);
+    s.energy = s.energy - distances.sum({1, 2}) / std::sqrt(points) /
+                              (2.0 * static_cast<double>(members * (members - 1)));
+  }
   const at::Tensor below = (samples < truth.unsqueeze(0)).sum(0).reshape({-1});
   s.ranks = at::bincount(below, {}, members + 1).to(at::kDouble);
   return s;

@@ -2,8 +2,8 @@
 // stage that scores (assimilate per window frame, filter per cycle), each
 // over channels and grid points: the RMSE of each member (the papers' metric:
 // one posterior sample scored per run) and of the ensemble mean, the RMS
-// ensemble spread, the fair ensemble CRPS, and the rank of the truth among
-// the members.
+// ensemble spread, the fair ensemble CRPS and its multivariate form the
+// energy score, and the rank of the truth among the members.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -18,6 +18,11 @@ struct FrameScores {
   at::Tensor rmse_sample;  // (frames) of each member, averaged over the members
   at::Tensor spread;       // (frames) RMS over points of the ensemble std (divisor M - 1); NaN for one member
   at::Tensor crps;         // (frames) fair CRPS: E|X - y| - sum_{i != j} |X_i - X_j| / (2 M (M - 1))
+  // (frames) fair energy score (Gneiting & Raftery 2007, section 4.3), the CRPS
+  // over the whole state vector: E||X - y|| - sum_{i != j} ||X_i - X_j|| /
+  // (2 M (M - 1)), ||v|| the RMS norm sqrt(mean_k v_k^2), so that it is in
+  // the state's units, one member scores its RMSE and a one-point state its CRPS.
+  at::Tensor energy;
   at::Tensor ranks;        // (M + 1) how often the truth has k members below it, over frames and points
 };
 

@@ -105,6 +105,7 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
     out.ranks = f.ranks;
     out.ensemble_spread = f.spread;
     out.crps = f.crps;
+    out.energy = f.energy;
     if (job.keep_samples) out.samples = samples.to(at::kFloat);
     if (forecasts.defined()) {
       out.forecast = forecasts.mean(0);

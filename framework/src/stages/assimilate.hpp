@@ -27,7 +27,7 @@ namespace assim::assimilate {
 struct WindowOutcome {
   std::string diverged;  // empty: scored
   double seconds = 0;
-  at::Tensor mean, spread, rmse, rmse_sample, ranks, ensemble_spread, crps, samples;
+  at::Tensor mean, spread, rmse, rmse_sample, ranks, ensemble_spread, crps, energy, samples;
   // A filter cycled through the window: the mean of the forecast each frame
   // was analysed from, and its members where the samples are kept.
   at::Tensor forecast, forecast_samples;
@@ -36,7 +36,7 @@ struct WindowOutcome {
 
   void pack(Packer& out) const {
     out.text(diverged).real(seconds);
-    for (const at::Tensor* t : {&mean, &spread, &rmse, &rmse_sample, &ranks, &ensemble_spread, &crps, &samples,
+    for (const at::Tensor* t : {&mean, &spread, &rmse, &rmse_sample, &ranks, &ensemble_spread, &crps, &energy, &samples,
                                 &forecast, &forecast_samples})
       out.tensor(*t);
     out.reals(cost).reals(gradient_norm).integer(model_steps).integer(network);
@@ -45,7 +45,7 @@ struct WindowOutcome {
     WindowOutcome o;
     o.diverged = in.text();
     o.seconds = in.real();
-    for (at::Tensor* t : {&o.mean, &o.spread, &o.rmse, &o.rmse_sample, &o.ranks, &o.ensemble_spread, &o.crps,
+    for (at::Tensor* t : {&o.mean, &o.spread, &o.rmse, &o.rmse_sample, &o.ranks, &o.ensemble_spread, &o.crps, &o.energy,
                           &o.samples, &o.forecast, &o.forecast_samples})
       *t = in.tensor();
     o.cost = in.reals();

@@ -29,6 +29,7 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
   result.rmse_sample = result.rmse.clone();
   result.ensemble_spread = result.rmse.clone();
   result.crps = result.rmse.clone();
+  result.energy = result.rmse.clone();
   result.ranks = at::full({windows, seeds, job.members + 1}, NAN, at::kDouble);
   result.truth = set.truth.slice(0, 0, windows);
   std::vector<std::int64_t> kept = {windows, seeds, job.members, frames};
@@ -55,6 +56,7 @@ products::AssimilationResult assemble(const Windows& job, const std::vector<Wind
     result.ranks[w][s] = o.ranks;
     result.ensemble_spread[w][s] = o.ensemble_spread;
     result.crps[w][s] = o.crps;
+    result.energy[w][s] = o.energy;
     if (result.samples.defined()) result.samples[w][s] = o.samples;
     if (result.forecast.defined()) result.forecast[w][s] = o.forecast;
     if (result.forecast_samples.defined()) result.forecast_samples[w][s] = o.forecast_samples;

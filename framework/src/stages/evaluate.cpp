@@ -4,8 +4,10 @@
 // over samples, frames, windows and seeds, and apart for frame 0 (pinned by a
 // background) and the later frames; the RMSE of the ensemble mean and its
 // spread over seeds; the ensemble spread and the spread-skill ratio with the
-// (M + 1) / M factor (1: calibrated); the fair CRPS; and the climatology
-// sqrt(mean truth^2) (~1 for states divided by their std); and the
+// (M + 1) / M factor (1: calibrated); the fair CRPS and energy score; the
+// climatology sqrt(mean truth^2) (~1 for states divided by their std); the
+// power spectrum of the analysis mean and of one sample over the truth's
+// (science/spectrum.hpp: smoothed small scales show below 1); and the
 // observation-space diagnostics (science/observation_space.hpp) of each run
 // against the observations it assimilated, through its observe stage's
 // operator, mask, assumed noise and units. Written as NetCDF and as a plain
@@ -20,6 +22,7 @@
 #include "products/schema.hpp"
 #include "science/observation_space.hpp"
 #include "science/scores.hpp"
+#include "science/spectrum.hpp"
 #include "stages/assimilate_checks.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -140,6 +143,27 @@ void put_observation_diagnostics(Evaluation& ev, const std::vector<observation_s
   }
 }
 
+// A run's power per wavenumber against the truth's, over the windows and
+// seeds it scored (a diverged one's mean is NaN) and their frames: the
+// truth's power, the analysis mean's and one member's (NaN without the
+// samples).
+struct Spectra {
+  at::Tensor truth, mean, sample;  // (wavenumber)
+};
+
+Spectra spectra_of(const products::AssimilationResult& result) {
+  const at::Tensor truth = result.truth.unsqueeze(1).expand_as(result.mean).flatten(0, 2);
+  const at::Tensor mean = result.mean.flatten(0, 2);  // (window x seed x time, state...)
+  const at::Tensor scored = ~at::isnan(mean.flatten(1)).any(1);
+  Spectra s;
+  s.truth = spectrum::power(truth.index({scored}), result.state);
+  s.mean = spectrum::power(mean.index({scored}), result.state);
+  s.sample = result.samples.defined()
+                 ? spectrum::power(result.samples.select(2, 0).flatten(0, 2).index({scored}), result.state)
+                 : at::full_like(s.truth, NAN);
+  return s;
+}
+
 // Every run's scores, read from its result; runs of other window lengths or
 // units are refused.
 Evaluation gather(const StageContext& context, Errors& errors) {
@@ -149,6 +173,7 @@ Evaluation gather(const StageContext& context, Errors& errors) {
   Evaluation ev;
   std::vector<at::Tensor> per_frame, sample_per_frame;
   std::vector<observation_space::Diagnostics> observation_diagnostics;
+  std::vector<at::Tensor> power_truth, spectral_ratio, spectral_ratio_sample;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
   std::int64_t frames = -1;
   for (std::int64_t r = 0; r < runs; ++r) {
@@ -178,6 +203,8 @@ Evaluation gather(const StageContext& context, Errors& errors) {
     ev.spread.push_back(spread);
     ev.calibration.push_back(scores::calibration(spread, ev.rmse.back(), static_cast<double>(result.members)));
     ev.crps.push_back(at::nanmean(result.crps).item<double>());
+    const at::Tensor energy = result.energy.defined() ? result.energy : at::full_like(result.crps, NAN);
+    ev.energy_score.push_back(at::nanmean(energy).item<double>());
     ev.climatology.push_back(result.truth.pow(2).mean().sqrt().item<double>());
     ev.seconds_per_window.push_back(result.seconds_per_window);
     ev.diverged.push_back(static_cast<double>(result.diverged));
@@ -187,7 +214,7 @@ Evaluation gather(const StageContext& context, Errors& errors) {
     ev.needs.push_back(result.needs);
     // Per window, seed and frame, by the score each is the mean of.
     const std::map<std::string, const at::Tensor*> series = {
-        {"rmse_sample", &sample}, {"rmse", &e}, {"spread", &result.ensemble_spread}, {"crps", &result.crps}};
+        {"rmse_sample", &sample}, {"rmse", &e}, {"spread", &result.ensemble_spread}, {"crps", &result.crps}, {"energy_score", &energy}};
     for (const auto& score : products::evaluation_scores(ev))
       if (score.with_error) {
         const auto it = series.find(score.variable.name);
@@ -195,8 +222,37 @@ Evaluation gather(const StageContext& context, Errors& errors) {
         errors[score.variable.name].push_back(standard_error(*it->second));
       }
     observation_diagnostics.push_back(observation_diagnostics_of(*inputs[r], result, generator));
+    // Runs on grids of different sizes (a resolution sweep) have their
+    // spectra padded with NaN past their own highest wavenumber.
+    if (spectrum::defined_for(result.state)) {
+      const Spectra s = spectra_of(result);
+      power_truth.push_back(s.truth);
+      spectral_ratio.push_back(spectrum::ratio(s.mean, s.truth));
+      spectral_ratio_sample.push_back(spectrum::ratio(s.sample, s.truth));
+      if (const at::Tensor k = spectrum::wavenumbers(result.state);
+          k.numel() > static_cast<std::int64_t>(ev.wavenumber.size()))
+        ev.wavenumber.assign(k.data_ptr<double>(), k.data_ptr<double>() + k.numel());
+      ev.spectral_ratio_small.push_back(spectrum::small_scale_ratio(s.mean, s.truth));
+      ev.spectral_ratio_small_sample.push_back(spectrum::small_scale_ratio(s.sample, s.truth));
+    } else {
+      for (auto* spectra : {&power_truth, &spectral_ratio, &spectral_ratio_sample}) spectra->emplace_back();
+      ev.spectral_ratio_small.push_back(NAN);
+      ev.spectral_ratio_small_sample.push_back(NAN);
+    }
   }
   put_observation_diagnostics(ev, observation_diagnostics);
+  if (!ev.wavenumber.empty()) {
+    const auto stacked = [&](const std::vector<at::Tensor>& spectra) {
+      at::Tensor out = at::full({runs, static_cast<std::int64_t>(ev.wavenumber.size())}, NAN, at::kDouble);
+      for (std::int64_t r = 0; r < runs; ++r)
+        if (spectra[static_cast<std::size_t>(r)].defined())
+          out[r].slice(0, 0, spectra[static_cast<std::size_t>(r)].size(0)).copy_(spectra[static_cast<std::size_t>(r)]);
+      return out;
+    };
+    ev.power_truth = stacked(power_truth);
+    ev.spectral_ratio = stacked(spectral_ratio);
+    ev.spectral_ratio_sample = stacked(spectral_ratio_sample);
+  }
   ev.rmse_per_frame = at::stack(per_frame);
   ev.rmse_sample_per_frame = at::stack(sample_per_frame);
   return ev;
@@ -302,6 +358,18 @@ std::string table_text(const Evaluation& ev) {
     for (std::int64_t r = 0; r < runs; ++r) {
       table += ev.runs[r] + ":";
       for (std::int64_t f = 0; f < frames; ++f) table += " " + cell_text((*series)[r][f].item<double>(), "%.4f");
+      table += "\n";
+    }
+  }
+  if (!ev.wavenumber.empty()) {
+    table += "\nPower of the analysis mean over the truth's per wavenumber (1: the truth's energy; below 1: "
+             "smoothed), wavenumbers";
+    for (const double k : ev.wavenumber) table += " " + cell_text(k, "%.0f");
+    table += ":\n";
+    for (std::int64_t r = 0; r < runs; ++r) {
+      table += ev.runs[r] + ":";
+      for (std::int64_t k = 0; k < ev.spectral_ratio.size(1); ++k)
+        table += " " + cell_text(ev.spectral_ratio[r][k].item<double>(), "%.3f");
       table += "\n";
     }
   }
@@ -440,7 +508,8 @@ class Evaluate : public Stage {
  public:
   std::string name() const override { return "evaluate"; }
   std::string doc() const override {
-    return "score assimilation runs side by side: RMSE, spread, calibration, CRPS, and in observation space O-A, "
+    return "score assimilation runs side by side: RMSE, spread, calibration, CRPS, energy score, the analysis's power "
+           "spectrum against the truth's, and in observation space O-A, "
            "O-B, Desroziers's ratios, chi^2, DFS";
   }
   Parameters parameters() const override {
