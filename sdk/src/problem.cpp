@@ -1,7 +1,11 @@
 // The data of the problem types a sampler is handed (sampler.hpp), kept here
 // in libassim_sdk: plugins see only the functions, so a new piece added here
 // with its functions leaves every built plugin loadable.
+#include <assim/error.hpp>
 #include <assim/sampler.hpp>
+#include <assim/shape.hpp>
+
+#include <algorithm>
 
 namespace assim {
 
@@ -105,5 +109,33 @@ ASSIM_PIECE(EstimatorData, TrainingPairs, validation)
 
 #undef ASSIM_PIECE
 #undef ASSIM_NUMBER
+
+const at::Tensor& forecast_ensemble_of(const AssimilationProblem& problem, std::int64_t members,
+                                       const std::string& sampler) {
+  const auto fail = [&](const std::string& message) { throw Error(sampler + ": " + message); };
+  if (!problem.forecast() || !problem.forecast()->defined())
+    fail("needs a forecast ensemble to analyse (the problem has none)");
+  const at::Tensor& forecast = *problem.forecast();
+  const std::vector<std::int64_t> state_shape = problem.state().shape();
+  if (forecast.dim() != static_cast<std::int64_t>(state_shape.size()) + 1 ||
+      !std::equal(state_shape.begin(), state_shape.end(), forecast.sizes().begin() + 1))
+    fail("the forecast has shape " + shape_text(forecast.sizes()) + ", expected (members, " +
+         shape_text(state_shape).substr(1));
+  if (forecast.scalar_type() != at::kDouble)
+    fail(std::string("the forecast must be float64, got ") + c10::toString(forecast.scalar_type()));
+  if (forecast.size(0) != members)
+    fail("asked for " + std::to_string(members) + " members, but the forecast has " +
+         std::to_string(forecast.size(0)) + "; an ensemble analysis returns as many members as it is given");
+  if (members < 2) fail("an ensemble needs at least 2 members, got " + std::to_string(members));
+  if (!(problem.observation_sigma() > 0))
+    fail("the observation noise standard deviation must be positive, got " +
+         std::to_string(problem.observation_sigma()));
+  if (!problem.observation_operator()) fail("needs an observation operator (the problem has none)");
+  if (!problem.observations().defined() || problem.observations().dim() < 1 || problem.observations().size(0) < 1)
+    fail("needs observations of at least one frame, shape (frames, observation dims...)");
+  if (!problem.mask().defined() || !problem.mask().sizes().equals(problem.observations().sizes()))
+    fail("the mask must have the observations' shape " + shape_text(problem.observations().sizes()));
+  return forecast;
+}
 
 }  // namespace assim

@@ -65,33 +65,13 @@ ParticleFilter::ParticleFilter(const Config& config) : options_(fields().read(co
 ParticleFilter::ParticleFilter(Options options) : options_(options) {}
 
 at::Tensor ParticleFilter::sample(const AssimilationProblem& problem, std::int64_t members, std::uint64_t seed) const {
-  if (!problem.forecast() || !problem.forecast()->defined())
-    fail("needs a forecast ensemble to weigh (the problem has none)");
-  const at::Tensor& forecast = *problem.forecast();
-  const std::vector<std::int64_t> state_shape = problem.state().shape();
-  if (forecast.dim() != static_cast<std::int64_t>(state_shape.size()) + 1 ||
-      !std::equal(state_shape.begin(), state_shape.end(), forecast.sizes().begin() + 1))
-    fail("the forecast has shape " + shape_text(forecast.sizes()) + ", expected (members, " +
-         shape_text(state_shape).substr(1));
-  if (forecast.scalar_type() != at::kDouble)
-    fail(std::string("the forecast must be float64, got ") + c10::toString(forecast.scalar_type()));
-  if (forecast.size(0) != members)
-    fail("asked for " + std::to_string(members) + " members, but the forecast has " +
-         std::to_string(forecast.size(0)) + "; a particle filter returns as many particles as it is given");
+  const at::Tensor& forecast = forecast_ensemble_of(problem, members, kName);
   const Settings settings{1.0, options_.regularisation};
   try {
     check(settings, members);
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }
-  if (!(problem.observation_sigma() > 0))
-    fail("the observation noise standard deviation must be positive, got " +
-         std::to_string(problem.observation_sigma()));
-  if (!problem.observation_operator()) fail("needs an observation operator (the problem has none)");
-  if (!problem.observations().defined() || problem.observations().dim() < 1 || problem.observations().size(0) < 1)
-    fail("needs observations of at least one frame, shape (frames, observation dims...)");
-  if (!problem.mask().defined() || !problem.mask().sizes().equals(problem.observations().sizes()))
-    fail("the mask must have the observations' shape " + shape_text(problem.observations().sizes()));
 
   const at::NoGradGuard no_grad;
   const at::IntArrayRef observation_dims = problem.observations().sizes().slice(1);

@@ -241,4 +241,12 @@ class ASSIM_API Sampler : public Component {
   virtual void load(const std::filesystem::path& folder);
 };
 
+// What every sampler that analyses a forecast ensemble (the EnKF family, the
+// particle filter) checks before it starts: a float64 forecast of `members`
+// states (2 or more), observations of at least one frame with a mask of
+// their shape, an operator, and a positive noise sigma. Returns the forecast;
+// throws Error starting with `sampler` (its type name) otherwise.
+ASSIM_API const at::Tensor& forecast_ensemble_of(const AssimilationProblem& problem, std::int64_t members,
+                                                 const std::string& sampler);
+
 }  // namespace assim
