@@ -129,14 +129,40 @@ class ChannelMoments {
   double count_ = 0;
 };
 
+// The analysis mean at the last frame of every window and seed of an
+// assimilate stage: a forecast from each analysis, trajectory window x seeds
+// + seed (the order assimilate numbers its items in). Read through the
+// product's reader one window and seed at a time, as the report draws them.
+at::Tensor analysis_states(const Config& config, const StageInput& source, std::int64_t trajectories) {
+  const at::Tensor rmse = products::read_assimilation_scores(source).rmse;  // (window, seed, time)
+  const std::int64_t windows = rmse.size(0), seeds = rmse.size(1);
+  if (windows * seeds != trajectories)
+    config.fail("initial", "stage '" + source.name + "' holds " + std::to_string(windows) + " windows x " +
+                               std::to_string(seeds) + " seeds of analyses; trajectories is " +
+                               std::to_string(trajectories) + ": a forecast starts from each analysis");
+  std::vector<at::Tensor> states;
+  for (std::int64_t w = 0; w < windows; ++w)
+    for (std::int64_t s = 0; s < seeds; ++s) {
+      const at::Tensor last = products::read_assimilation_window(source.product, w, s).mean[-1];
+      if (!at::isfinite(last).all().item<bool>())
+        config.fail("initial", "stage '" + source.name + "': the analysis of window " + std::to_string(w) + ", seed " +
+                                   std::to_string(s) + " is not finite at its last frame (a diverged run)");
+      states.push_back(last.to(at::kDouble).unsqueeze(0));
+    }
+  return at::cat(states, 0);
+}
+
 // The trajectories' initial states: drawn by the model from the seed, or the
-// last states of the generate stage named by `initial` (read as a restart: the
-// end of each of its trajectories), or read from a restart file.
+// last states of the stage named by `initial` (a generate stage's read as a
+// restart: the end of each of its trajectories; an assimilate stage's last
+// analyses), or read from a restart file.
 at::Tensor initial_states(const StageContext& context, const Model& model, std::int64_t trajectories) {
   const Config& config = context.config();
-  if (config.has("initial"))
-    return read_restart(context.input("initial").product, "", model.state_spec(), trajectories,
-                        config.where("initial"));
+  if (config.has("initial")) {
+    const StageInput& source = context.input("initial");
+    if (source.run == "assimilate") return analysis_states(config, source, trajectories);
+    return read_restart(source.product, "", model.state_spec(), trajectories, config.where("initial"));
+  }
   const std::string file = config.get<std::string>("restart");
   if (file.empty()) return model.initial_state(trajectories, context.seed());
   return read_restart(context.resolve(file), config.get<std::string>("restart_array"), model.state_spec(), trajectories,
@@ -144,13 +170,21 @@ at::Tensor initial_states(const StageContext& context, const Model& model, std::
 }
 
 // What validate can know of `initial: $stage`: the stage it names writes
-// states of this model's variable and shape (after its coarsening), and one
-// trajectory for each of this stage's, or one state for all of them (the rule
-// read_restart applies to the file when the stage runs).
-void check_initial_stage(const Config& config, const Config& source) {
+// states of this model's variable and shape (a generate stage's after its
+// coarsening; an assimilate stage's are those of the data it observed, in
+// the model's units); a generate stage one trajectory for each of this
+// stage's, or one state for all of them (the rule read_restart applies to
+// the file when the stage runs). An assimilate stage's count of windows x
+// seeds is known when this stage runs (the data decides the windows).
+void check_initial_stage(const Config& config, const std::map<std::string, Config>& inputs) {
   if (!config.get<std::string>("restart").empty())
     config.fail("restart", "and initial both give the initial states: name one of them");
   const std::string name = config.get<std::string>("initial");
+  const bool analyses = inputs.count("initial.observations") > 0;  // an assimilate stage; a generate reads none
+  if (analyses && inputs.at("initial.observations").get<bool>("normalise"))
+    config.fail("initial", "stage '" + name.substr(1) + "' assimilated normalised observations: its analyses are "
+                "not in the model's units");
+  const Config& source = analyses ? inputs.at("initial.observations.data") : inputs.at("initial");
   const StateSpec from = products::generated_spec(source);
   const StateSpec to = config.component<Model>("model")->state_spec();
   auto described = [](const StateSpec& spec) {
@@ -163,6 +197,7 @@ void check_initial_stage(const Config& config, const Config& source) {
   if (from.variable != to.variable || from.shape() != to.shape() || !same_dims)
     config.fail("initial", "stage '" + name.substr(1) + "' writes states " + described(from) + ", but this stage's model "
                 "starts from states " + described(to));
+  if (analyses) return;
   const std::int64_t held = source.get<std::int64_t>("trajectories");
   const std::int64_t samples = held * source.get<std::int64_t>("pieces");
   const std::int64_t trajectories = config.get<std::int64_t>("trajectories");
@@ -190,10 +225,11 @@ class Generate : public Stage {
     p.string("piece_every", "", "duration",
              "time from the start of one piece to the start of the next; empty: contiguous pieces");
     p.integer("coarsen", 1, "", "block-average factor over the spatial dims of each snapshot").at_least(1);
-    p.stage("initial", "a generate stage of this experiment whose last states start the trajectories (each from the end "
-            "of its own trajectory there, or all from its one state); absent: the restart file, or the model's seeded "
-            "initial condition")
-        .one_of({"generate"})
+    p.stage("initial", "a stage of this experiment whose last states start the trajectories: a generate stage's (each "
+            "from the end of its own trajectory there, or all from its one state) or an assimilate stage's analysis "
+            "means at the last frame of each window and seed (trajectory window x seeds + seed: a forecast from each); "
+            "absent: the restart file, or the model's seeded initial condition")
+        .one_of({"generate", "assimilate"})
         .optional();
     p.string("restart", "", "", "restart file for the initial states (NetCDF with the model's variable, or a "
              "meta.json of raw float64 arrays); empty: the model's seeded initial condition").input_file();
@@ -211,7 +247,7 @@ class Generate : public Stage {
 
   void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
     schedule(config);
-    if (config.has("initial")) check_initial_stage(config, inputs.at("initial"));
+    if (config.has("initial")) check_initial_stage(config, inputs);
   }
 
   bool spreads() const override { return true; }
