@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# The report of a small experiment, looked at in a real browser: headless
-# Chromium loads the page, reports images that failed to load or whose size
-# differs from what the page states, plot texts that stick out of their SVG,
-# and a page wider than the window; and takes a screenshot. Then the page's
-# text (no nan, no path of the machine, provenance once each, tables in
-# boxes that scroll) and the PNGs themselves are checked: every <img> is a
-# PNG of the stated size, and each colour bar's range is the data's (its end
+# The report of a small experiment, looked at in a real browser
+# (report_page.sh: images drawn as stated, no clipped plot text, no page
+# wider than the window, no nan, no path of the machine, provenance once
+# each, tables in boxes that scroll). Then the PNGs themselves are checked:
+# every <img> is a PNG of the stated size, and each colour bar's range is the data's (its end
 # colours are the colours of the fields' extreme values, and its range agrees
 # with ncdump's). Two experiments: report.yaml, a 2-D QG state with a
 # heatmap, and report_line.yaml, a 1-D Lorenz-96 state drawn as lines.
@@ -14,60 +12,15 @@ assim=$1 case=$2
 name=$(sed -n 's/^name: *//p' "$case")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-browser=$(command -v chromium || command -v chromium-browser) \
-  || { echo "FAIL: chromium is not installed (scripts/setup installs it); the report must be seen in a browser"; exit 1; }
+source "$(dirname "$0")/report_page.sh"
 "$assim" run "$case" --output "$work/runs" > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: run"; exit 1; }
 page=$work/runs/$name/report/report
-[ -f "$page/index.html" ] || { echo "FAIL: no $page/index.html"; exit 1; }
 shots=${REPORT_SCREENSHOT_DIR:-$work}
-chrome() {
-  "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
-    --disable-component-update --disable-sync --user-data-dir="$(mktemp -d -p "$work")" "$@" 2> "$work/chromium.err"
-}
-chrome --screenshot="$shots/report.png" --window-size=1400,3000 "file://$page/index.html" > /dev/null
-[ -s "$shots/report.png" ] || { cat "$work/chromium.err"; echo "FAIL: no screenshot"; exit 1; }
-# A copy of the page with a probe that, once everything has loaded, writes
-# into the title the images the browser could not draw as it was told and
-# the plot texts (labels, titles) that stick out of their SVG, i.e. are clipped,
-# and how much wider than the window the page is (wide tables scroll in their
-# own box, so 0).
-sed 's|</body>|<script>addEventListener("load", () => { const bad = [...document.images].filter(i => !i.complete \|\| i.naturalWidth === 0 \|\| i.naturalWidth != i.getAttribute("width") \|\| i.naturalHeight != i.getAttribute("height")).map(i => i.getAttribute("src")); const clipped = [...document.querySelectorAll("svg text")].filter(t => { const b = t.getBBox(), m = t.getCTM(), s = t.ownerSVGElement; const x = [b.x * m.a + b.y * m.c + m.e, (b.x + b.width) * m.a + (b.y + b.height) * m.c + m.e], y = [b.x * m.b + b.y * m.d + m.f, (b.x + b.width) * m.b + (b.y + b.height) * m.d + m.f]; return Math.min(...x) < -1 \|\| Math.min(...y) < -1 \|\| Math.max(...x) > s.width.baseVal.value + 1 \|\| Math.max(...y) > s.height.baseVal.value + 1; }).map(t => t.textContent.replace(/ /g, "_")); const over = document.documentElement.scrollWidth - document.documentElement.clientWidth; document.title = "probe " + document.images.length + " images, bad: [" + bad.join(" ") + "], clipped: [" + clipped.join(" ") + "], overflow: " + over + " px"; });</script></body>|' \
-  "$page/index.html" > "$page/probe.html"
-chrome --dump-dom --virtual-time-budget=5000 --window-size=1400,3000 "file://$page/probe.html" > "$work/dom.html"
-title=$(grep -o '<title>probe [^<]*</title>' "$work/dom.html")
-echo "browser: $title"
-case "$title" in
-  *"bad: []"*) ;;
-  *) echo "FAIL: the browser did not draw every image as stated: ${title:-no probe result}"; exit 1 ;;
-esac
-case "$title" in
-  *"clipped: []"*) ;;
-  *) echo "FAIL: plot texts stick out of their SVG (clipped): ${title:-no probe result}"; exit 1 ;;
-esac
-case "$title" in
-  *"overflow: 0 px"*) ;;
-  *) echo "FAIL: the page is wider than the window: ${title:-no probe result}"; exit 1 ;;
-esac
-# Every table in a box that scrolls sideways.
-tables=$(grep -o '<table' "$page/index.html" | wc -l)
-boxed=$(grep -o '<div class="scroll"><table' "$page/index.html" | wc -l)
-[ "$tables" = "$boxed" ] || { echo "FAIL: $((tables - boxed)) of $tables tables outside a scrolling box"; exit 1; }
-# Absent numbers (the spread over one seed, a deterministic method's spread)
-# are "-": no "nan", "-nan" or "inf" anywhere on the page.
-if grep -Eiwo -- '-?(nan|inf)' "$page/index.html" | sort | uniq -c | grep .; then
-  echo "FAIL: the page prints nan or inf for an absent number"; exit 1
-fi
 # No path of the machine on the page: results are named relative to the run
 # folder, the experiment, plugins and host by their file names.
 repo=$(cd "$(dirname "$case")/../.." && pwd) build=$(cd "$(dirname "$assim")/../.." && pwd)
-for dir in "$work" "$repo" "$build"; do
-  ! grep -qF -- "$dir/" "$page/index.html" || { echo "FAIL: the page names the machine's path $dir/"; exit 1; }
-done
-# Each stage's record once, even an observe stage that several runs read.
-dups=$(sed -n '/<h2>Configuration and provenance/,/<h2>/p' "$page/index.html" | grep -o '<summary>[^<]*</summary>' \
-  | sort | uniq -d)
-[ -z "$dups" ] || { echo "FAIL: provenance lists twice: $dups"; exit 1; }
-heatmaps=$(grep -o '<svg class="heatmap"' "$page/index.html" | wc -l)
+report_page_check "$page" "$shots/report.png" "$work" "$repo" "$build" || exit 1
+heatmaps=$(report_page_heatmaps "$page")
 case $name in
   report)
     # Two observation designs per method: a heatmap whose rows name the mask

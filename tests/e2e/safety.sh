@@ -39,15 +39,15 @@ rm "$runs/safety/seen/observations.nc"
 run; expect "stage seen \(observe\): its result is damaged \(observations.nc is missing" "a missing output is damage"
 
 # 4. A restart file is part of the hash: changed or deleted, the stage reruns.
-"$assim" run "$work/exp.yaml" --output "$runs" --set stages.again.initial=truth_copy.nc > "$work/log" 2>&1
-expect "stages.again.initial: file .*truth_copy.nc does not exist" "a missing restart is refused before running"
+"$assim" run "$work/exp.yaml" --output "$runs" --set stages.again.restart=truth_copy.nc > "$work/log" 2>&1
+expect "stages.again.restart: file .*truth_copy.nc does not exist" "a missing restart is refused before running"
 cp "$runs/safety/truth/data.nc" "$work/truth_copy.nc"
-run --set stages.again.initial=truth_copy.nc || { cat "$work/log"; echo "FAIL: restart from a copy"; fail=1; }
+run --set stages.again.restart=truth_copy.nc || { cat "$work/log"; echo "FAIL: restart from a copy"; fail=1; }
 expect "stage again \(generate\): running" "a restart stage runs"
-run --set stages.again.initial=truth_copy.nc
+run --set stages.again.restart=truth_copy.nc
 expect "stage again \(generate\): unchanged, reusing" "the same restart file reuses the stage"
 cp "$runs/safety/again/data.nc" "$work/truth_copy.nc"
-run --set stages.again.initial=truth_copy.nc
+run --set stages.again.restart=truth_copy.nc
 expect "stage again \(generate\): running" "a changed restart file recomputes the stage"
 
 # 5. A mask file: only 0 and 1 count; its bytes are in the hash.

@@ -87,7 +87,7 @@ TEST_CASE("a pyqg meta.json restart gives its array to every trajectory") {
     CHECK(q[t][0][0][0].item<double>() == expected[0]);
     CHECK(q[t][1][63][63].item<double>() == expected.back());
   }
-  CHECK(assim::restart_files(pyqg / "meta.json", "q_step0").at("initial_array") == pyqg / "q_step0.f64");
+  CHECK(assim::restart_files(pyqg / "meta.json", "q_step0").at("restart_array") == pyqg / "q_step0.f64");
 }
 
 TEST_CASE("a meta.json is refused with the key at fault") {
@@ -95,7 +95,7 @@ TEST_CASE("a meta.json is refused with the key at fault") {
   fs::copy_file(pyqg / "q_step0.f64", dir.path / "q.f64");
   auto fails_with = [&](const std::string& entry, const std::string& text) {
     write_meta(dir.path, entry);
-    CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "meta.json", "q_step0", qg_spec(64), 1, "stages.x.initial"),
+    CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "meta.json", "q_step0", qg_spec(64), 1, "stages.x.restart"),
                          doctest::Contains(text.c_str()), assim::Error);
   };
   SUBCASE("paths outside the folder") {
@@ -151,14 +151,14 @@ TEST_CASE("NetCDF restarts: one state, one sample for many trajectories, the las
   at::Tensor c = assim::read_restart(dir.path / "pieces.nc", "", qg_spec(nx), 2, "x");
   CHECK(c[0][0][0][0].item<double>() == static_cast<double>(2 * n));
   CHECK(c[1][0][0][0].item<double>() == static_cast<double>(3 * n));
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "pieces.nc", "", qg_spec(nx), 4, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "pieces.nc", "", qg_spec(nx), 4, "stages.t.restart"),
                        doctest::Contains("holds 2 trajectories (variable 'trajectory', in 4 samples); "
                                          "trajectories is 4"),
                        assim::Error);
 
   one[5] = std::nan("");
   write_state_nc(dir.path / "nan.nc", {2, 4, 4}, one);
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "nan.nc", "", qg_spec(nx), 2, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "nan.nc", "", qg_spec(nx), 2, "stages.t.restart"),
                        doctest::Contains("holds 2 non-finite values (NaN or Inf) among 64"), assim::Error);
   std::ofstream(dir.path / "junk.nc") << "not netcdf";
   CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "junk.nc", "", qg_spec(nx), 1, "x"),
@@ -173,9 +173,9 @@ TEST_CASE("a NetCDF restart follows the file's trajectories and pieces, not the 
   // One trajectory in 3 pieces: it cannot start 3 independent trajectories
   // (its pieces are one trajectory a piece apart), but continues 1.
   write_state_nc(dir.path / "one.nc", {3, 1, 2, 4, 4}, values, {0, 0, 0}, {0, 1, 2});
-  const std::string refusal = "stages.t.initial: restart file " + (dir.path / "one.nc").string() +
+  const std::string refusal = "stages.t.restart: restart file " + (dir.path / "one.nc").string() +
                               ": holds 1 trajectory (variable 'trajectory', in 3 samples); trajectories is 3";
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "one.nc", "", qg_spec(nx), 3, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "one.nc", "", qg_spec(nx), 3, "stages.t.restart"),
                        doctest::Contains(refusal.c_str()), assim::Error);
   CHECK(assim::read_restart(dir.path / "one.nc", "", qg_spec(nx), 1, "x")[0][0][0][0].item<double>() == 2 * n);
   // Samples in any order: trajectory 0's last piece is sample 1, trajectory 1's sample 0.
@@ -194,10 +194,10 @@ TEST_CASE("a NetCDF restart with an empty or huge sample or time dim, or values 
   Folder dir;
   const std::int64_t nx = 4, n = 2 * nx * nx;
   write_state_nc(dir.path / "no_samples.nc", {0, 2, 2, 4, 4}, {}, {}, {}, 0);
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "no_samples.nc", "", qg_spec(nx), 2, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "no_samples.nc", "", qg_spec(nx), 2, "stages.t.restart"),
                        doctest::Contains("no_samples.nc: dim 'sample' of variable 'q' is empty"), assim::Error);
   write_state_nc(dir.path / "no_frames.nc", {2, 0, 2, 4, 4}, {}, {}, {}, 1);
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "no_frames.nc", "", qg_spec(nx), 2, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "no_frames.nc", "", qg_spec(nx), 2, "stages.t.restart"),
                        doctest::Contains("no_frames.nc: dim 'time' of variable 'q' is empty"), assim::Error);
   {
     // A record far along an unlimited `sample` dim: 10^9 samples of which one is written.
@@ -213,13 +213,13 @@ TEST_CASE("a NetCDF restart with an empty or huge sample or time dim, or values 
     f.write("q", {999999999, 0, 0, 0, 0}, {1, 1, 2, 4, 4}, state.data());
     f.close();
   }
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "huge.nc", "", qg_spec(nx), 2, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "huge.nc", "", qg_spec(nx), 2, "stages.t.restart"),
                        doctest::Contains("huge.nc: holds 1000000000 trajectories (one per sample); trajectories is 2"),
                        assim::Error);
   std::vector<double> big(n, 1.0);
   big[3] = -1e300;
   write_state_nc(dir.path / "big.nc", {2, 4, 4}, big);
-  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "big.nc", "", qg_spec(nx), 2, "stages.t.initial"),
+  CHECK_THROWS_WITH_AS(assim::read_restart(dir.path / "big.nc", "", qg_spec(nx), 2, "stages.t.restart"),
                        doctest::Contains("big.nc: holds values up to 1e+300, out of range for a state"),
                        assim::Error);
 }

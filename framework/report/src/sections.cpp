@@ -130,10 +130,12 @@ std::string observation_section(const std::vector<Input>& evaluations) {
     }
     html += "<h3>" + escape(e.name) + ": in observation space</h3>\n<p class=\"note\">" + notes +
             ". Absent (-): no background (O-B, the R ratio), no forecast ensemble (the B ratio, chi^2), "
-            "fewer than two members kept (DFS, ranks).</p>\n" + table(header, rows) +
-            line_plot(ratios, {"Desroziers's ratios (1: consistent; B right of R)",
-                               "channel", "ratio"}) +
-            line_plot(per_frame, {"RMS of y - H(x) per frame (dashed: background)", "frame", "RMS"});
+            "fewer than two members kept (DFS, ranks).</p>\n" + table(header, rows);
+    // Against the channel only where there are several: one channel's two
+    // ratios are the table's, and a plot of them would be two markers on its border.
+    if (f.desroziers_r.size(1) > 1)
+      html += line_plot(ratios, {"Desroziers's ratios (1: consistent; B right of R)", "channel", "ratio"});
+    html += line_plot(per_frame, {"RMS of y - H(x) per frame (dashed: background)", "frame", "RMS"});
     if (!ranks.empty())
       html += line_plot(ranks, {"Rank of y among perturbed members (dashed: background)", "rank",
                                 "frequency x (M + 1)"});

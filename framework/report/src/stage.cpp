@@ -88,9 +88,10 @@ class Report : public Stage {
     for (std::size_t i = 0; i < all.size(); ++i)
       body += (i ? ", " : "") + report::escape(all[i].name) + " (" + all[i].kind + ")";
     body += ". Every number drawn is also in a table; the images and their ranges are listed in report.json.</p>\n";
-    if (!evaluations.empty()) body += report::evaluate_section(evaluations) + report::observation_section(evaluations) +
-                                          report::spectrum_section(evaluations) +
-                                          report::sweep_section(evaluations);
+    // A sweep's plot right below the scores: it is what a sweep is run for.
+    if (!evaluations.empty())
+      body += report::evaluate_section(evaluations) + report::sweep_section(evaluations) +
+              report::observation_section(evaluations) + report::spectrum_section(evaluations);
     if (!runs.empty()) body += report::rmse_section(runs) + report::heatmap_section(runs);
     if (!filters.empty()) body += report::filter_section(filters);
     std::vector<report::Input> provenance = all;

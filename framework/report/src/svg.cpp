@@ -40,8 +40,16 @@ std::string series_colour(std::size_t i) {
 }
 
 std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
-  constexpr double width = 700, height = 300, left = 64, right = 250, top = 28, bottom = 44;
-  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  // The plot keeps its size; the legend beside it is as wide as its longest
+  // name and as tall as its entries (18 px each), the widths estimated at
+  // 6.2 px per character of the page's 11 px text (as heatmap does), so that
+  // no name is clipped however long (a swept run's name and its method).
+  constexpr double plot_w = 386, plot_h = 228, left = 64, top = 28, bottom = 44, char_w = 6.2, entry_h = 18;
+  std::size_t longest = 0;
+  for (const auto& s : series) longest = std::max(longest, s.name.size());
+  const double right = std::max(250.0, 42 + char_w * static_cast<double>(longest) + 8);
+  const double width = left + plot_w + right;
+  const double height = std::max(top + plot_h + bottom, top + 8 + entry_h * static_cast<double>(series.size()));
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   bool whole = true;
   for (const auto& s : series)
@@ -78,7 +86,7 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
   }
   svg += "<rect x=\"" + f(left) + "\" y=\"" + f(top) + "\" width=\"" + f(plot_w) + "\" height=\"" + f(plot_h) +
          "\" fill=\"none\" stroke=\"#444\"/>";
-  svg += text(left + plot_w / 2, height - 6, axes.x_label);
+  svg += text(left + plot_w / 2, top + plot_h + bottom - 6, axes.x_label);
   svg += text(14, top + plot_h / 2, axes.y_label, "middle",
               (" transform=\"rotate(-90 14 " + f(top + plot_h / 2) + ")\"").c_str());
   for (std::size_t k = 0; k < series.size(); ++k) {
@@ -109,7 +117,7 @@ std::string line_plot(const std::vector<Series>& series, const Axes& axes) {
                "\" fill=\"" + s.colour + "\"/>";
     }
     flush();
-    double ly = top + 8 + 18.0 * static_cast<double>(k);
+    double ly = top + 8 + entry_h * static_cast<double>(k);
     if (s.points)
       svg += "<circle cx=\"" + f(width - right + 24) + "\" cy=\"" + f(ly) + "\" r=\"3.5\" fill=\"" + s.colour + "\"/>";
     else

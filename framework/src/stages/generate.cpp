@@ -1,5 +1,5 @@
-// `run: generate`: integrates a model from seeded initial states (or a
-// restart file), spins it up, and writes snapshots to a NetCDF-4 file as it
+// `run: generate`: integrates a model from seeded initial states (or the
+// last states of another generate stage, or a restart file), spins it up, and writes snapshots to a NetCDF-4 file as it
 // goes, with per-channel normalisation statistics.
 //
 // Output layout: (sample, time, state dims...). A sample is one piece of
@@ -129,13 +129,83 @@ class ChannelMoments {
   double count_ = 0;
 };
 
-// The trajectories' initial states: drawn by the model from the seed, or read from a restart file.
+// The analysis mean at the last frame of every window and seed of an
+// assimilate stage: a forecast from each analysis, trajectory window x seeds
+// + seed (the order assimilate numbers its items in). Read through the
+// product's reader one window and seed at a time, as the report draws them.
+at::Tensor analysis_states(const Config& config, const StageInput& source, std::int64_t trajectories) {
+  const at::Tensor rmse = products::read_assimilation_scores(source).rmse;  // (window, seed, time)
+  const std::int64_t windows = rmse.size(0), seeds = rmse.size(1);
+  if (windows * seeds != trajectories)
+    config.fail("initial", "stage '" + source.name + "' holds " + std::to_string(windows) + " windows x " +
+                               std::to_string(seeds) + " seeds of analyses; trajectories is " +
+                               std::to_string(trajectories) + ": a forecast starts from each analysis");
+  std::vector<at::Tensor> states;
+  for (std::int64_t w = 0; w < windows; ++w)
+    for (std::int64_t s = 0; s < seeds; ++s) {
+      const at::Tensor last = products::read_assimilation_window(source.product, w, s).mean[-1];
+      if (!at::isfinite(last).all().item<bool>())
+        config.fail("initial", "stage '" + source.name + "': the analysis of window " + std::to_string(w) + ", seed " +
+                                   std::to_string(s) + " is not finite at its last frame (a diverged run)");
+      states.push_back(last.to(at::kDouble).unsqueeze(0));
+    }
+  return at::cat(states, 0);
+}
+
+// The trajectories' initial states: drawn by the model from the seed, or the
+// last states of the stage named by `initial` (a generate stage's read as a
+// restart: the end of each of its trajectories; an assimilate stage's last
+// analyses), or read from a restart file.
 at::Tensor initial_states(const StageContext& context, const Model& model, std::int64_t trajectories) {
   const Config& config = context.config();
-  const std::string file = config.get<std::string>("initial");
+  if (config.has("initial")) {
+    const StageInput& source = context.input("initial");
+    if (source.run == "assimilate") return analysis_states(config, source, trajectories);
+    return read_restart(source.product, "", model.state_spec(), trajectories, config.where("initial"));
+  }
+  const std::string file = config.get<std::string>("restart");
   if (file.empty()) return model.initial_state(trajectories, context.seed());
-  return read_restart(context.resolve(file), config.get<std::string>("initial_array"), model.state_spec(), trajectories,
-                      config.where("initial"));
+  return read_restart(context.resolve(file), config.get<std::string>("restart_array"), model.state_spec(), trajectories,
+                      config.where("restart"));
+}
+
+// What validate can know of `initial: $stage`: the stage it names writes
+// states of this model's variable and shape (a generate stage's after its
+// coarsening; an assimilate stage's are those of the data it observed, in
+// the model's units); a generate stage one trajectory for each of this
+// stage's, or one state for all of them (the rule read_restart applies to
+// the file when the stage runs). An assimilate stage's count of windows x
+// seeds is known when this stage runs (the data decides the windows).
+void check_initial_stage(const Config& config, const std::map<std::string, Config>& inputs) {
+  if (!config.get<std::string>("restart").empty())
+    config.fail("restart", "and initial both give the initial states: name one of them");
+  const std::string name = config.get<std::string>("initial");
+  const bool analyses = inputs.count("initial.observations") > 0;  // an assimilate stage; a generate reads none
+  if (analyses && inputs.at("initial.observations").get<bool>("normalise"))
+    config.fail("initial", "stage '" + name.substr(1) + "' assimilated normalised observations: its analyses are "
+                "not in the model's units");
+  const Config& source = analyses ? inputs.at("initial.observations.data") : inputs.at("initial");
+  const StateSpec from = products::generated_spec(source);
+  const StateSpec to = config.component<Model>("model")->state_spec();
+  auto described = [](const StateSpec& spec) {
+    std::string dims;
+    for (const auto& d : spec.dims) dims += (dims.empty() ? "" : ", ") + d.name;
+    return "'" + spec.variable + "' of shape " + shape_text(spec.shape()) + " over (" + dims + ")";
+  };
+  bool same_dims = from.dims.size() == to.dims.size();
+  for (std::size_t d = 0; same_dims && d < from.dims.size(); ++d) same_dims = from.dims[d].name == to.dims[d].name;
+  if (from.variable != to.variable || from.shape() != to.shape() || !same_dims)
+    config.fail("initial", "stage '" + name.substr(1) + "' writes states " + described(from) + ", but this stage's model "
+                "starts from states " + described(to));
+  if (analyses) return;
+  const std::int64_t held = source.get<std::int64_t>("trajectories");
+  const std::int64_t samples = held * source.get<std::int64_t>("pieces");
+  const std::int64_t trajectories = config.get<std::int64_t>("trajectories");
+  if (samples > 1 && held != trajectories)
+    config.fail("initial", "stage '" + name.substr(1) + "' integrates " + std::to_string(held) +
+                               (held == 1 ? " trajectory" : " trajectories") + ", this stage " +
+                               std::to_string(trajectories) +
+                               ": each trajectory continues one of its trajectories (or all start from its one state)");
 }
 
 class Generate : public Stage {
@@ -155,21 +225,30 @@ class Generate : public Stage {
     p.string("piece_every", "", "duration",
              "time from the start of one piece to the start of the next; empty: contiguous pieces");
     p.integer("coarsen", 1, "", "block-average factor over the spatial dims of each snapshot").at_least(1);
-    p.string("initial", "", "", "restart file for the initial states (NetCDF with the model's variable, or a "
+    p.stage("initial", "a stage of this experiment whose last states start the trajectories: a generate stage's (each "
+            "from the end of its own trajectory there, or all from its one state) or an assimilate stage's analysis "
+            "means at the last frame of each window and seed (trajectory window x seeds + seed: a forecast from each); "
+            "absent: the restart file, or the model's seeded initial condition")
+        .one_of({"generate", "assimilate"})
+        .optional();
+    p.string("restart", "", "", "restart file for the initial states (NetCDF with the model's variable, or a "
              "meta.json of raw float64 arrays); empty: the model's seeded initial condition").input_file();
-    p.string("initial_array", "q_step0", "", "array of a meta.json restart to start from");
+    p.string("restart_array", "q_step0", "", "array of a meta.json restart to start from");
     p.string("out", "data.nc", "", "file name of the result").output_name();
     return p;
   }
 
   std::map<std::string, std::filesystem::path> files_read(const Config& config,
                                                           const std::filesystem::path& folder) const override {
-    std::filesystem::path initial = config.get<std::string>("initial");
-    if (initial.empty()) return {};
-    return restart_files(initial.is_relative() ? folder / initial : initial, config.get<std::string>("initial_array"));
+    std::filesystem::path restart = config.get<std::string>("restart");
+    if (restart.empty()) return {};
+    return restart_files(restart.is_relative() ? folder / restart : restart, config.get<std::string>("restart_array"));
   }
 
-  void check(const Config& config, const std::map<std::string, Config>&) const override { schedule(config); }
+  void check(const Config& config, const std::map<std::string, Config>& inputs) const override {
+    schedule(config);
+    if (config.has("initial")) check_initial_stage(config, inputs);
+  }
 
   bool spreads() const override { return true; }
   // sample = piece * trajectories + trajectory, so the first piece alone is

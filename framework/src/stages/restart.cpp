@@ -178,7 +178,7 @@ at::Tensor netcdf_states(const netcdf::File& nc, const StateSpec& spec, std::int
 std::map<std::string, fs::path> restart_files(const fs::path& file, const std::string& array) {
   if (!is_meta_json(file)) return {};
   try {
-    return {{"initial_array", meta_array(file, array).file}};
+    return {{"restart_array", meta_array(file, array).file}};
   } catch (const Error&) {
     return {};  // read_restart names what is wrong when the stage runs
   }
