@@ -90,6 +90,7 @@ class Report : public Stage {
     body += ". Every number drawn is also in a table; the images and their ranges are listed in report.json.</p>\n";
     if (!evaluations.empty()) body += report::evaluate_section(evaluations) + report::observation_section(evaluations) +
                                           report::spectrum_section(evaluations) +
+                                          report::forecast_section(evaluations) +
                                           report::sweep_section(evaluations);
     if (!runs.empty()) body += report::rmse_section(runs) + report::heatmap_section(runs);
     if (!filters.empty()) body += report::filter_section(filters);
