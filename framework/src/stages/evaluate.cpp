@@ -176,7 +176,7 @@ void check_truth_extends(const Config& forecast, const forecast::Lead& lead, std
   forecast.fail("lead", "a forecast of " + std::to_string(lead.frames) + " frames from the end of a window of run '" +
                             run + "' (frame " + std::to_string(last) + " of its sample) needs " +
                             std::to_string(last + lead.frames + 1) + " frames per sample of the truth, and stage '" +
-                            truth + "' has " + std::to_string(frames) + ": give it more frames, or a shorter lead");
+                            truth + "' has " + std::to_string(frames) + ": give it more frames, assimilate fewer windows, or forecast a shorter lead");
 }
 
 // A run's forecast scores against lead: every member of the analysis at each
