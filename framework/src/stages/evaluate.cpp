@@ -16,6 +16,7 @@
 #include <assim/framework/duration.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
 #include <assim/shape.hpp>
 #include <assim/write_file.hpp>
 
@@ -195,6 +196,8 @@ ForecastScores forecast_scores_of(const Config& forecast, const Forecasting& for
   const StageInput& data = run.input("observations").input("data");
   const products::Dataset truth = products::read_dataset(data);
   const products::Normalisation normalisation(set.scale, set.state);
+  check_memory(forecast, "model", 8.0 * static_cast<double>(c10::multiply_integers(truth.shape())),
+               "reading the truth of stage '" + data.name + "', " + shape_text(truth.shape()) + " float64 values");
   const at::Tensor states = truth.states();  // (sample, time, state...)
   const std::int64_t windows = result.mean.size(0), seeds = result.mean.size(1), frames = result.mean.size(2);
   const forecast::Lead& lead = forecasting.lead;
