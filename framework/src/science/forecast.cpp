@@ -9,6 +9,15 @@
 
 namespace assim::forecast {
 
+namespace {
+// A time as a message writes it: "86400 s", or "0.1" in a model's own units.
+std::string time_text(double value, const std::string& units) {
+  std::ostringstream text;
+  text << value << (units == "1" ? "" : " " + units);
+  return text.str();
+}
+}  // namespace
+
 Lead lead_of(const std::string& lead, const StateSpec& model, double frame_time, const std::string& time_units) {
   if (model.time_units != time_units)
     throw Error("the model's time is in '" + model.time_units + "', the truth's in '" + time_units + "'");
@@ -17,15 +26,15 @@ Lead lead_of(const std::string& lead, const StateSpec& model, double frame_time,
   out.steps_per_frame = static_cast<std::int64_t>(std::llround(per_frame));
   if (out.steps_per_frame < 1 || std::abs(per_frame - static_cast<double>(out.steps_per_frame)) > 1e-9 * per_frame) {
     std::ostringstream why;
-    why << "the truth's frames are " << frame_time << " " << time_units << " apart, not a whole number of the "
-        << "model's steps of " << model.time_step << " " << time_units;
+    why << "the truth's frames are " << time_text(frame_time, time_units) << " apart, not a whole number of the "
+        << "model's steps of " << time_text(model.time_step, time_units);
     throw Error(why.str());
   }
   const std::int64_t steps = steps_in(lead, model.time_step, model.time_units);
   if (steps % out.steps_per_frame != 0) {
     std::ostringstream why;
     why << "'" << lead << "' is " << steps << " model steps, not a whole number of the truth's frames ("
-        << out.steps_per_frame << " steps, " << frame_time << " " << time_units << ", each)";
+        << out.steps_per_frame << " steps, " << time_text(frame_time, time_units) << ", each)";
     throw Error(why.str());
   }
   out.frames = steps / out.steps_per_frame;

@@ -10,8 +10,10 @@
 // (science/spectrum.hpp: smoothed small scales show below 1); and the
 // observation-space diagnostics (science/observation_space.hpp) of each run
 // against the observations it assimilated, through its observe stage's
-// operator, mask, assumed noise and units. Written as NetCDF and as a plain
-// table.
+// operator, mask, assumed noise and units; and, given `forecast`, free
+// forecasts from each run's analysis scored against the truth's
+// continuation per lead (science/forecast.hpp). Written as NetCDF and as a
+// plain table.
 #include <assim/error.hpp>
 #include <assim/framework/duration.hpp>
 #include <assim/framework/stage.hpp>
@@ -177,7 +179,8 @@ void check_truth_extends(const Config& forecast, const forecast::Lead& lead, std
   forecast.fail("lead", "a forecast of " + std::to_string(lead.frames) + " frames from the end of a window of run '" +
                             run + "' (frame " + std::to_string(last) + " of its sample) needs " +
                             std::to_string(last + lead.frames + 1) + " frames per sample of the truth, and stage '" +
-                            truth + "' has " + std::to_string(frames) + ": give it more frames, assimilate fewer windows, or forecast a shorter lead");
+                            truth + "' has " + std::to_string(frames) +
+                            ": give it more frames, assimilate fewer windows, or forecast a shorter lead");
 }
 
 // A run's forecast scores against lead: every member of the analysis at each
@@ -208,12 +211,12 @@ ForecastScores forecast_scores_of(const Config& forecast, const Forecasting& for
   for (std::int64_t w = 0; w < windows; ++w) {
     const std::int64_t last = set.window_start[static_cast<std::size_t>(w)] + frames - 1;
     check_truth_extends(forecast, lead, last, truth.frames, run.name, data.name);
-    const at::Tensor continuation =
-        normalisation.normalise(states[set.window_sample[static_cast<std::size_t>(w)]].slice(0, last, last + lead.frames + 1), 1);
+    const std::int64_t sample = set.window_sample[static_cast<std::size_t>(w)];
+    const at::Tensor continuation = normalisation.normalise(states[sample].slice(0, last, last + lead.frames + 1), 1);
     // The window as the run scored it is where the continuation starts.
     if (!at::allclose(continuation[0], result.truth[w][frames - 1], 1e-6, 1e-9))
-      throw Error("internal: the truth's frame " + std::to_string(last) + " of sample " +
-                  std::to_string(set.window_sample[static_cast<std::size_t>(w)]) + " of stage '" + data.name +
+      throw Error("internal: the truth's frame " + std::to_string(last) + " of sample " + std::to_string(sample) +
+                  " of stage '" + data.name +
                   "' is not the last frame of window " + std::to_string(w) + " of run '" + run.name + "'");
     for (std::int64_t s = 0; s < seeds; ++s) {
       const at::Tensor start = result.samples.defined() ? result.samples[w][s].select(1, frames - 1)
@@ -226,7 +229,7 @@ ForecastScores forecast_scores_of(const Config& forecast, const Forecasting& for
         out.crps[w][s] = scored.crps;
       } catch (const DivergenceError& e) {
         log::warning("evaluate: the forecast from window ", w, ", seed ", s, " of run '", run.name, "' diverged (",
-                  e.what(), "): not scored");
+                     e.what(), "): not scored");
       }
     }
   }
@@ -739,6 +742,7 @@ class Evaluate : public Stage {
     const Config forecast = config.section("forecast");
     if (!forecast.has("model")) return;
     const auto model = forecast.component<Model>("model");
+    std::int64_t first_lead = 0;
     for (std::size_t i = 0; i < config.count("of"); ++i) {
       const std::string run = "of[" + std::to_string(i) + "]";
       const Config& assimilate = inputs.at(run);
@@ -757,6 +761,13 @@ class Evaluate : public Stage {
         return;  // generate's own check names its sample_every
       }
       const forecast::Lead lead = lead_over(forecast, *model, truth, frame_steps);
+      // One lead coordinate for every run: their truths' frames the same time apart.
+      if (i == 0) first_lead = lead.frames;
+      else if (lead.frames != first_lead)
+        forecast.fail("lead", "is " + std::to_string(first_lead) + " frames of the truth of run '" +
+                                  inputs.at("of[0]").path().substr(std::string("stages.").size()) + "' and " +
+                                  std::to_string(lead.frames) + " of run '" + name(assimilate) +
+                                  "': evaluate runs whose truths' frames are as far apart");
       const std::int64_t frames = generate.get<std::int64_t>("frames");
       const std::int64_t window = products::window_frames(observe, generate);
       const std::int64_t offset = observe.section("background").has("model") ? 1 : 0;
