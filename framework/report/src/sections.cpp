@@ -175,6 +175,39 @@ std::string spectrum_section(const std::vector<Input>& evaluations) {
   return html.empty() ? html : "<h2>Spectra</h2>\n" + html;
 }
 
+std::string forecast_section(const std::vector<Input>& evaluations) {
+  std::string html;
+  for (const auto& e : evaluations) {
+    const products::Evaluation f = products::read_evaluation(e.product);
+    if (f.lead.empty()) continue;  // evaluated without forecasts
+    // One colour per run, one plot per score.
+    std::vector<std::string> header = {"run", "score", "members"};
+    for (const double lead : f.lead) header.push_back(number(lead));
+    std::vector<std::vector<std::string>> rows;
+    std::string plots;
+    for (const auto& [name, values] : {std::pair{"rmse_mean", &f.forecast_rmse}, std::pair{"crps", &f.forecast_crps}}) {
+      std::vector<Series> lines;
+      for (std::size_t r = 0; r < f.runs.size(); ++r) {
+        Series s{f.runs[r], f.lead, {}, series_colour(r), false};
+        for (std::size_t k = 0; k < f.lead.size(); ++k)
+          s.y.push_back((*values)[static_cast<std::int64_t>(r)][static_cast<std::int64_t>(k)].item<double>());
+        std::vector<std::string> row = {escape(f.runs[r]), name, number(f.forecast_members.at(r))};
+        for (const double v : s.y) row.push_back(number(v));
+        rows.push_back(row);
+        lines.push_back(std::move(s));
+      }
+      plots += line_plot(lines, {std::string(name == std::string("crps") ? "Forecast CRPS" : "Forecast RMSE of the mean") +
+                                     " against lead", "lead (" + f.lead_units + ")", name + std::string(" (") + f.units + ")"});
+    }
+    html += "<h3>" + escape(e.name) + ": forecasts from each analysis</h3>\n<p class=\"note\">A free forecast with "
+            "the model evaluate names, from each run's analysis at its windows' last frame, scored against the "
+            "truth's continuation and averaged over windows and seeds: the RMSE of the forecast members' mean and "
+            "their fair CRPS. Lead 0 is the analysis itself. Members: those forecast per window (1: the analysis "
+            "mean, where the samples were not kept).</p>\n" + plots + table(header, rows);
+  }
+  return html.empty() ? html : "<h2>Forecasts</h2>\n" + html;
+}
+
 std::string sweep_section(const std::vector<Input>& evaluations) {
   constexpr std::size_t most_lines = 12;  // more would not be told apart
   std::string html;

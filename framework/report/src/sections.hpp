@@ -18,6 +18,9 @@ std::string observation_section(const std::vector<Input>& evaluations);
 // Each evaluation's power spectra of the analyses over the truth's, where its
 // state has a 1-D or 2-D grid.
 std::string spectrum_section(const std::vector<Input>& evaluations);
+// Each evaluation's forecast RMSE and CRPS against lead, one line per run,
+// where it was evaluated with forecasts.
+std::string forecast_section(const std::vector<Input>& evaluations);
 // The RMSE of the mean of evaluate stages over a sweep (their sweep.nc)
 // against the first swept setting of numbers, with its standard error as
 // error bars, one line per combination of the other settings.

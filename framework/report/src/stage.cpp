@@ -91,7 +91,8 @@ class Report : public Stage {
     // A sweep's plot right below the scores: it is what a sweep is run for.
     if (!evaluations.empty())
       body += report::evaluate_section(evaluations) + report::sweep_section(evaluations) +
-              report::observation_section(evaluations) + report::spectrum_section(evaluations);
+              report::observation_section(evaluations) + report::spectrum_section(evaluations) +
+              report::forecast_section(evaluations);
     if (!runs.empty()) body += report::rmse_section(runs) + report::heatmap_section(runs);
     if (!filters.empty()) body += report::filter_section(filters);
     std::vector<report::Input> provenance = all;

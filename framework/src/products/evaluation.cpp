@@ -65,6 +65,20 @@ Table evaluation_table(Evaluation& e) {
   t.entries.emplace_back(optional(Variable{"spectral_ratio_sample", {"run", "wavenumber"}, "1", "the same of one "
                                            "posterior sample, member 0 (with the samples kept)",
                                            &e.spectral_ratio_sample}));
+  // The forecasts: optional, absent without evaluate's forecast.
+  t.entries.emplace_back(Dim{"lead", Dim::Coordinate::none, "", true});
+  t.entries.emplace_back(optional(Variable{"lead", {"lead"}, e.lead_units, "time of the free forecast from the "
+                                           "analysis at the window's last frame", &e.lead}));
+  t.entries.emplace_back(optional(Variable{"forecast_rmse", {"run", "lead"}, e.units, "RMSE of the forecast "
+                                           "members' mean against the truth's continuation, mean over windows and "
+                                           "seeds (lead 0: the analysis's RMSE at the window's last frame)",
+                                           &e.forecast_rmse}));
+  t.entries.emplace_back(optional(Variable{"forecast_crps", {"run", "lead"}, e.units, "fair CRPS of the forecast "
+                                           "members (one member: its mean absolute error), mean over windows and "
+                                           "seeds", &e.forecast_crps}));
+  t.entries.emplace_back(optional(Variable{"forecast_members", {"run"}, "1", "members forecast from each window's "
+                                           "analysis (1: the analysis mean, where the samples were not kept)",
+                                           &e.forecast_members}));
   return t;
 }
 
@@ -222,6 +236,7 @@ Evaluation read_evaluation(const std::filesystem::path& path) {
   const auto file = netcdf::File::open(path);
   const Table table = evaluation_table(e);
   e.units = units_of(file, table, &e.rmse_per_frame);
+  if (file.has_variable("lead")) e.lead_units = units_of(file, table, &e.lead);
   read(file, table);
   return e;
 }

@@ -2,7 +2,8 @@
 // assimilation runs side by side, a value per run for each score and the
 // RMSE per frame of each run, and each run's observation-space diagnostics
 // (science/observation_space.hpp) per operator channel, and the power
-// spectrum of each run's analysis against the truth's (science/spectrum.hpp).
+// spectrum of each run's analysis against the truth's (science/spectrum.hpp),
+// and the scores of free forecasts from each run's analysis against lead.
 #pragma once
 
 #include "products/table.hpp"
@@ -42,6 +43,17 @@ struct Evaluation {
   // (run): RMS spread of the members perturbed by the noise, RMSE of their
   // mean against y, spread-skill ratio; of the analysis (_a), the background (_b).
   std::vector<double> obs_spread_a, obs_rmse_a, obs_calibration_a, obs_spread_b, obs_rmse_b, obs_calibration_b;
+  // Free forecasts from each run's analysis at its windows' last frame
+  // (science/forecast.hpp), scored against the truth's continuation; empty
+  // and undefined without evaluate's `forecast`: the lead of each (lead),
+  // in lead_units (the truth's time units), and (run, lead) the RMSE of the
+  // forecast members' mean and their fair CRPS, mean over windows and
+  // seeds; (run) the members each run forecast (1: its mean, where its
+  // samples were not kept).
+  std::vector<double> lead;
+  std::string lead_units;
+  at::Tensor forecast_rmse, forecast_crps;
+  std::vector<double> forecast_members;
 };
 
 // A score, as the file holds it (a variable over runs) and as the plain

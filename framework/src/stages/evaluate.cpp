@@ -10,16 +10,22 @@
 // (science/spectrum.hpp: smoothed small scales show below 1); and the
 // observation-space diagnostics (science/observation_space.hpp) of each run
 // against the observations it assimilated, through its observe stage's
-// operator, mask, assumed noise and units. Written as NetCDF and as a plain
-// table.
+// operator, mask, assumed noise and units; and, given `forecast`, free
+// forecasts from each run's analysis scored against the truth's
+// continuation per lead (science/forecast.hpp). Written as NetCDF and as a
+// plain table.
 #include <assim/error.hpp>
+#include <assim/framework/duration.hpp>
 #include <assim/framework/stage.hpp>
 #include <assim/log.hpp>
+#include <assim/memory.hpp>
+#include <assim/shape.hpp>
 #include <assim/write_file.hpp>
 
 #include "products/evaluation.hpp"
 #include "products/products.hpp"
 #include "products/schema.hpp"
+#include "science/forecast.hpp"
 #include "science/observation_space.hpp"
 #include "science/scores.hpp"
 #include "science/spectrum.hpp"
@@ -69,10 +75,9 @@ at::Tensor by_channel(const at::Tensor& values, std::int64_t leading, std::int64
 // observations it assimilated.
 observation_space::Diagnostics observation_diagnostics_of(const StageInput& run,
                                                           const products::AssimilationResult& result,
+                                                          const products::ObservationSet& set,
                                                           at::Generator& generator) {
-  const StageInput& observe = run.input("observations");
-  const auto op = assimilate_checks::operator_of(run.settings, observe);
-  const products::ObservationSet set = products::read_observations(observe);
+  const auto op = assimilate_checks::operator_of(run.settings, run.input("observations"));
   const std::int64_t frames = set.observations.size(1);
   const auto observation_rank = static_cast<std::int64_t>(set.observation_dims.size());
   const auto grid = static_cast<std::int64_t>(products::grid_rank(set.state));
@@ -143,6 +148,94 @@ void put_observation_diagnostics(Evaluation& ev, const std::vector<observation_s
   }
 }
 
+// The free forecasts of evaluate's `forecast` (science/forecast.hpp): its
+// model, seen in the units the runs were scored in, and the lead in frames of
+// the truth.
+struct Forecasting {
+  std::shared_ptr<const Model> model;
+  forecast::Lead lead;
+};
+
+// The lead of `forecast` over the truth a run's observe stage read; refused,
+// naming forecast.lead, where the model's time or steps do not fit the
+// truth's frames.
+forecast::Lead lead_over(const Config& forecast, const Model& model, const StateSpec& truth, std::int64_t frame_steps) {
+  try {
+    return forecast::lead_of(forecast.get<std::string>("lead"), model.state_spec(),
+                             static_cast<double>(frame_steps) * truth.time_step, truth.time_units);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const Error& e) {
+    forecast.fail("lead", e.what());
+  }
+}
+
+// Refuses, naming forecast.lead, a lead that runs past the truth: the
+// window ending at frame `last` of its sample (of `frames`) of run `run`
+// would need frames up to last + lead.
+void check_truth_extends(const Config& forecast, const forecast::Lead& lead, std::int64_t last, std::int64_t frames,
+                         const std::string& run, const std::string& truth) {
+  if (last + lead.frames < frames) return;
+  forecast.fail("lead", "a forecast of " + std::to_string(lead.frames) + " frames from the end of a window of run '" +
+                            run + "' (frame " + std::to_string(last) + " of its sample) needs " +
+                            std::to_string(last + lead.frames + 1) + " frames per sample of the truth, and stage '" +
+                            truth + "' has " + std::to_string(frames) +
+                            ": give it more frames, assimilate fewer windows, or forecast a shorter lead");
+}
+
+// A run's forecast scores against lead: every member of the analysis at each
+// window's last frame (its mean where the samples were not kept) integrated
+// by the forecast model and scored as the analyses are (science/scores) on
+// the truth's frames that follow the window in its sample, where the
+// observe stage cut it (window_sample, window_start). (window, seed, lead)
+// each, NaN for a diverged window or forecast.
+struct ForecastScores {
+  at::Tensor rmse, crps;
+  std::int64_t members = 1;
+};
+
+ForecastScores forecast_scores_of(const Config& forecast, const Forecasting& forecasting, const StageInput& run,
+                                  const products::AssimilationResult& result, const products::ObservationSet& set) {
+  const StageInput& data = run.input("observations").input("data");
+  const products::Dataset truth = products::read_dataset(data);
+  const products::Normalisation normalisation(set.scale, set.state);
+  check_memory(forecast, "model", 8.0 * static_cast<double>(c10::multiply_integers(truth.shape())),
+               "reading the truth of stage '" + data.name + "', " + shape_text(truth.shape()) + " float64 values");
+  const at::Tensor states = truth.states();  // (sample, time, state...)
+  const std::int64_t windows = result.mean.size(0), seeds = result.mean.size(1), frames = result.mean.size(2);
+  const forecast::Lead& lead = forecasting.lead;
+  ForecastScores out;
+  out.members = result.samples.defined() ? result.samples.size(2) : 1;
+  out.rmse = at::full({windows, seeds, lead.frames + 1}, NAN, at::kDouble);
+  out.crps = out.rmse.clone();
+  for (std::int64_t w = 0; w < windows; ++w) {
+    const std::int64_t last = set.window_start[static_cast<std::size_t>(w)] + frames - 1;
+    check_truth_extends(forecast, lead, last, truth.frames, run.name, data.name);
+    const std::int64_t sample = set.window_sample[static_cast<std::size_t>(w)];
+    const at::Tensor continuation = normalisation.normalise(states[sample].slice(0, last, last + lead.frames + 1), 1);
+    // The window as the run scored it is where the continuation starts.
+    if (!at::allclose(continuation[0], result.truth[w][frames - 1], 1e-6, 1e-9))
+      throw Error("internal: the truth's frame " + std::to_string(last) + " of sample " + std::to_string(sample) +
+                  " of stage '" + data.name +
+                  "' is not the last frame of window " + std::to_string(w) + " of run '" + run.name + "'");
+    for (std::int64_t s = 0; s < seeds; ++s) {
+      const at::Tensor start = result.samples.defined() ? result.samples[w][s].select(1, frames - 1)
+                                                        : result.mean[w][s][frames - 1].unsqueeze(0);
+      if (!at::isfinite(start).all().item<bool>()) continue;  // a diverged window
+      try {
+        const scores::FrameScores scored =
+            scores::of_frames(forecast::free_forecast(*forecasting.model, start, lead), continuation);
+        out.rmse[w][s] = scored.rmse;
+        out.crps[w][s] = scored.crps;
+      } catch (const DivergenceError& e) {
+        log::warning("evaluate: the forecast from window ", w, ", seed ", s, " of run '", run.name, "' diverged (",
+                     e.what(), "): not scored");
+      }
+    }
+  }
+  return out;
+}
+
 // A run's power per wavenumber against the truth's, over the windows and
 // seeds it scored (a diverged one's mean is NaN) and their frames: the
 // truth's power, the analysis mean's and one member's (NaN without the
@@ -173,7 +266,8 @@ Evaluation gather(const StageContext& context, Errors& errors) {
   Evaluation ev;
   std::vector<at::Tensor> per_frame, sample_per_frame;
   std::vector<observation_space::Diagnostics> observation_diagnostics;
-  std::vector<at::Tensor> power_truth, spectral_ratio, spectral_ratio_sample;
+  std::vector<at::Tensor> power_truth, spectral_ratio, spectral_ratio_sample, forecast_rmse, forecast_crps;
+  const Config forecast = config.section("forecast");
   auto generator = at::make_generator<at::CPUGeneratorImpl>(context.seed());
   std::int64_t frames = -1;
   for (std::int64_t r = 0; r < runs; ++r) {
@@ -221,7 +315,22 @@ Evaluation gather(const StageContext& context, Errors& errors) {
         if (it == series.end()) throw Error("internal: evaluate has no series of " + score.variable.name);
         errors[score.variable.name].push_back(standard_error(*it->second));
       }
-    observation_diagnostics.push_back(observation_diagnostics_of(*inputs[r], result, generator));
+    const products::ObservationSet set = products::read_observations(inputs[r]->input("observations"));
+    observation_diagnostics.push_back(observation_diagnostics_of(*inputs[r], result, set, generator));
+    if (forecast.has("model")) {
+      const products::Normalisation normalisation(set.scale, set.state);
+      const Forecasting forecasting{products::in_units(forecast.component<Model>("model"), normalisation, result.state),
+                                    lead_over(forecast, *forecast.component<Model>("model"), set.state, set.frame_steps)};
+      const ForecastScores scored = forecast_scores_of(forecast, forecasting, *inputs[r], result, set);
+      forecast_rmse.push_back(at::nanmean(scored.rmse, at::IntArrayRef{0, 1}));
+      forecast_crps.push_back(at::nanmean(scored.crps, at::IntArrayRef{0, 1}));
+      ev.forecast_members.push_back(static_cast<double>(scored.members));
+      if (r == 0) {
+        for (std::int64_t k = 0; k <= forecasting.lead.frames; ++k)
+          ev.lead.push_back(static_cast<double>(k * set.frame_steps) * set.state.time_step);
+        ev.lead_units = set.state.time_units;
+      }
+    }
     // Runs on grids of different sizes (a resolution sweep) have their
     // spectra padded with NaN past their own highest wavenumber.
     if (spectrum::defined_for(result.state)) {
@@ -252,6 +361,10 @@ Evaluation gather(const StageContext& context, Errors& errors) {
     ev.power_truth = stacked(power_truth);
     ev.spectral_ratio = stacked(spectral_ratio);
     ev.spectral_ratio_sample = stacked(spectral_ratio_sample);
+  }
+  if (!forecast_rmse.empty()) {
+    ev.forecast_rmse = at::stack(forecast_rmse);
+    ev.forecast_crps = at::stack(forecast_crps);
   }
   ev.rmse_per_frame = at::stack(per_frame);
   ev.rmse_sample_per_frame = at::stack(sample_per_frame);
@@ -333,6 +446,25 @@ std::string observation_text(const Evaluation& ev) {
   return table;
 }
 
+// The forecasts' scores against lead, one row per run and score; none
+// without evaluate's forecast.
+std::string forecast_text(const Evaluation& ev) {
+  if (ev.lead.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {{"run", "score", "members"}};
+  for (const double lead : ev.lead) rows[0].push_back(cell_text(lead, "%.6g"));
+  for (std::size_t r = 0; r < ev.runs.size(); ++r)
+    for (const auto& [name, scores] : {std::pair{"rmse_mean", &ev.forecast_rmse}, std::pair{"crps", &ev.forecast_crps}}) {
+      std::vector<std::string> row = {ev.runs[r], name, cell_text(ev.forecast_members[r], "%.0f")};
+      for (std::int64_t k = 0; k < scores->size(1); ++k)
+        row.push_back(cell_text((*scores)[static_cast<std::int64_t>(r)][k].item<double>(), "%.4g"));
+      rows.push_back(row);
+    }
+  return "\nFree forecasts from each analysis at the window's last frame against the truth's continuation, by lead "
+         "(in time units '" + ev.lead_units + "'; members: forecast per window, 1: the analysis mean), units " +
+         ev.units + ":\n" +
+         aligned(rows, 2);
+}
+
 // The evaluation as a plain table, with what each run takes, its RMSE per
 // frame and its observation-space diagnostics.
 std::string table_text(const Evaluation& ev) {
@@ -373,7 +505,7 @@ std::string table_text(const Evaluation& ev) {
       table += "\n";
     }
   }
-  return table + observation_text(ev);
+  return table + forecast_text(ev) + observation_text(ev);
 }
 
 // A coordinate's text as a number, if it is one (the schema's reading of a number).
@@ -509,8 +641,8 @@ class Evaluate : public Stage {
   std::string name() const override { return "evaluate"; }
   std::string doc() const override {
     return "score assimilation runs side by side: RMSE, spread, calibration, CRPS, energy score, the analysis's power "
-           "spectrum against the truth's, and in observation space O-A, "
-           "O-B, Desroziers's ratios, chi^2, DFS";
+           "spectrum against the truth's, in observation space O-A, "
+           "O-B, Desroziers's ratios, chi^2, DFS, and free forecasts from each analysis against lead";
   }
   Parameters parameters() const override {
     Parameters p;
@@ -525,6 +657,14 @@ class Evaluate : public Stage {
                   "several are told apart by a first dimension, 'template'");
     p.section("sweep", "the sweep the runs were made over; the sweep's expansion fills it from an `of:` element "
               "that names dimensions ($letkf_r<radius>)", sweep);
+    Parameters forecast;
+    forecast.component("model", Kind::Model, "the model that forecasts from each run's analysis at its windows' "
+                       "last frame (every member kept, else the mean); absent: no forecasts").optional();
+    forecast.string("lead", "0 steps", "duration", "how far to forecast, a whole number of the truth's frames "
+                    "('3 days', '2', '40 steps'): the truth each run's observe stage cut its windows from must "
+                    "extend that far past every window assimilated");
+    p.section("forecast", "free forecasts from each run's analysis, scored against the truth's continuation "
+              "(RMSE and CRPS against lead)", forecast);
     p.string("sweep_out", "sweep.nc", "", "file name of the scores over the sweep's dimensions (xarray-ready), "
              "written when the runs were made over a sweep").output_name();
     return p;
@@ -571,6 +711,7 @@ class Evaluate : public Stage {
         }
       }
     }
+    check_forecast(config, inputs);
     std::int64_t first_frames = 0;
     std::string first;
     for (std::size_t i = 0; i < config.count("of"); ++i) {
@@ -588,6 +729,53 @@ class Evaluate : public Stage {
       } else if (frames != first_frames) {
         config.fail("of", "runs have windows of different lengths, in frames: " + first + ", " + text);
       }
+    }
+  }
+
+  // The forecast model must integrate the truth's states, its lead must be
+  // whole frames of the truth, and the truth must extend past the last
+  // frame of every window assimilated by the lead: refused before anything
+  // runs. A window's place in its sample is the observe stage's cut
+  // (observe.cpp): from frame 1 after a forecast background, else 0,
+  // consecutive windows of `window` frames.
+  static void check_forecast(const Config& config, const std::map<std::string, Config>& inputs) {
+    const Config forecast = config.section("forecast");
+    if (!forecast.has("model")) return;
+    const auto model = forecast.component<Model>("model");
+    std::int64_t first_lead = 0;
+    for (std::size_t i = 0; i < config.count("of"); ++i) {
+      const std::string run = "of[" + std::to_string(i) + "]";
+      const Config& assimilate = inputs.at(run);
+      const Config& observe = inputs.at(run + ".observations");
+      const Config& generate = inputs.at(run + ".observations.data");
+      const auto name = [](const Config& stage) { return stage.path().substr(std::string("stages.").size()); };
+      const StateSpec truth = products::generated_spec(generate);
+      if (model->state_spec().shape() != truth.shape())
+        forecast.fail("model", "its states " + shape_text(model->state_spec().shape()) + " are not the truth's " +
+                                   shape_text(truth.shape()) + " (stage '" + name(generate) + "', read by run '" +
+                                   name(assimilate) + "')");
+      std::int64_t frame_steps = 0;
+      try {
+        frame_steps = steps_in(generate.get<std::string>("sample_every"), truth.time_step, truth.time_units);
+      } catch (const Error&) {
+        return;  // generate's own check names its sample_every
+      }
+      const forecast::Lead lead = lead_over(forecast, *model, truth, frame_steps);
+      // One lead coordinate for every run: their truths' frames the same time apart.
+      if (i == 0) first_lead = lead.frames;
+      else if (lead.frames != first_lead)
+        forecast.fail("lead", "is " + std::to_string(first_lead) + " frames of the truth of run '" +
+                                  inputs.at("of[0]").path().substr(std::string("stages.").size()) + "' and " +
+                                  std::to_string(lead.frames) + " of run '" + name(assimilate) +
+                                  "': evaluate runs whose truths' frames are as far apart");
+      const std::int64_t frames = generate.get<std::int64_t>("frames");
+      const std::int64_t window = products::window_frames(observe, generate);
+      const std::int64_t offset = observe.section("background").has("model") ? 1 : 0;
+      const std::int64_t per_sample = (frames - offset) / window;
+      const std::int64_t assimilated = assimilate.get<std::int64_t>("windows");
+      const std::int64_t last_in_sample = assimilated == 0 ? per_sample : std::min(per_sample, assimilated);
+      check_truth_extends(forecast, lead, offset + last_in_sample * window - 1, frames, name(assimilate),
+                          name(generate));
     }
   }
 

@@ -145,18 +145,13 @@ TEST_CASE("certificate: the particle filter draws the linear-Gaussian posterior,
   CHECK_FALSE(wrong.calibration.uniform());
 }
 
-TEST_CASE("certificate: on 1.5 sin(3x) the particle filter draws the multi-modal quadrature posterior") {
-  // Each of the toy's 4 points alone: a forecast of draws from the prior
-  // N(0, 0.5^2), weighed through H = obs.sin. The EnKF's linear update lands
-  // at W1 > 0.1 of this posterior at some point (test_enkf_certificate.cpp);
-  // importance weights are exact up to their Monte-Carlo error, W1 ~ a few
-  // 1e-2 for an effective size of a few hundred.
-  using assim::observations::Sine;
-  const auto h = std::make_shared<Sine>(assim::config_from_yaml("{amplitude: 1.5, frequency: 3}", Sine::parameters()));
+// W1 of the particle filter's analysis to the quadrature posterior at each
+// of the toy's 4 points alone through `h`: a forecast of `particles` draws
+// from the prior N(0, 0.5^2), weighed against y = h(truth) + the toy's noise.
+static at::Tensor w1_per_point(const std::shared_ptr<const assim::ObservationOperator>& h, std::int64_t particles) {
   const NonlinearExample toy = nonlinear_example();
   const at::Tensor y = h->apply(toy.truth) + toy.noise;
   const at::Tensor nodes = at::linspace(-3, 3, 6001, f64);
-  const std::int64_t particles = certificate_size(4000, 40000);
   const ParticleFilter filter(assim::particle::Options{0.0});
   at::Tensor w1 = at::empty({4}, f64);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(17);
@@ -166,6 +161,30 @@ TEST_CASE("certificate: on 1.5 sin(3x) the particle filter draws the multi-modal
     w1[k] = wasserstein1(x.reshape({particles}), nodes,
                          quadrature_posterior(*h, nodes, y[k].reshape({1}), toy.sigma_o, toy.prior_std)[0]);
   }
+  return w1;
+}
+
+TEST_CASE("certificate: on 1.5 sin(3x) the particle filter draws the multi-modal quadrature posterior") {
+  // The EnKF's linear update lands at W1 > 0.1 of this posterior at some
+  // point (test_enkf_certificate.cpp); importance weights are exact up to
+  // their Monte-Carlo error, W1 ~ a few 1e-2 for an effective size of a few
+  // hundred.
+  using assim::observations::Sine;
+  const auto h = std::make_shared<Sine>(assim::config_from_yaml("{amplitude: 1.5, frequency: 3}", Sine::parameters()));
+  const std::int64_t particles = certificate_size(4000, 40000);
+  const at::Tensor w1 = w1_per_point(h, particles);
   print_row("particle filter, N = " + std::to_string(particles), "1.5 sin(3x)", w1);
+  CHECK(w1.max().item<double>() < 0.05);
+}
+
+TEST_CASE("certificate: on arctan(3x) the particle filter draws the skewed quadrature posterior") {
+  // Where arctan(3x) saturates (x = 1.2) the posterior is skewed towards
+  // large x, and the EnKF misses it at every point by W1 > 0.05
+  // (test_enkf_certificate.cpp); importance weights do not.
+  using assim::observations::Arctan;
+  const auto h = std::make_shared<Arctan>(assim::config_from_yaml("{scale: 3}", Arctan::parameters()));
+  const std::int64_t particles = certificate_size(4000, 40000);
+  const at::Tensor w1 = w1_per_point(h, particles);
+  print_row("particle filter, N = " + std::to_string(particles), "arctan(3x)", w1);
   CHECK(w1.max().item<double>() < 0.05);
 }

@@ -115,7 +115,9 @@ ASSIM_API Distance distance(const at::Tensor& samples, const GaussianPosterior& 
 // The samplers' nonlinear toy (the papers' "hard" operator h = 1.5 sin(3 x),
 // which the caller supplies: obs.sin): 4 points x = (0.3, -0.8, 1.2, 0.05),
 // prior N(0, 0.5^2), y = h(x) + (0.05, -0.12, 0.08, 0.02), sigma_o = 0.1;
-// each posterior has two to four modes.
+// each posterior has two to four modes. Through the main job's h =
+// arctan(3 x) (obs.arctan) instead, each has one mode, skewed towards large
+// |x| where arctan saturates (x = 1.2).
 struct ASSIM_API NonlinearExample {
   at::Tensor truth, noise;  // (4)
   double sigma_o = 0.1, prior_std = 0.5;
