@@ -1,17 +1,27 @@
 #include "scores.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace assim::scores {
+
+MeanScores of_mean(const at::Tensor& samples, const at::Tensor& truth) {
+  const std::int64_t members = samples.size(0), frames = truth.size(0);
+  MeanScores s;
+  s.rmse = (samples.mean(0) - truth).pow(2).reshape({frames, -1}).mean(1).sqrt();
+  s.spread = members > 1 ? samples.var(0, /*unbiased=*/true).reshape({frames, -1}).mean(1).sqrt()
+                         : at::full({frames}, NAN, samples.options());  // absent, not zero
+  return s;
+}
 
 FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth) {
   const std::int64_t members = samples.size(0), frames = truth.size(0);
   const at::Tensor error = samples - truth.unsqueeze(0);  // (M, L, state...)
   FrameScores s;
-  s.rmse = (samples.mean(0) - truth).pow(2).reshape({frames, -1}).mean(1).sqrt();
+  MeanScores mean = of_mean(samples, truth);
+  s.rmse = std::move(mean.rmse);
+  s.spread = std::move(mean.spread);
   s.rmse_sample = error.pow(2).reshape({members, frames, -1}).mean(2).sqrt().mean(0);
-  s.spread = members > 1 ? samples.var(0, /*unbiased=*/true).reshape({frames, -1}).mean(1).sqrt()
-                         : at::full({frames}, NAN, samples.options());  // absent, not zero
   // sum_{i != j} |X_i - X_j| = 2 sum_k (2k - M + 1) X_(k) over the sorted members.
   at::Tensor crps = error.abs().mean(0);
   if (members > 1) {

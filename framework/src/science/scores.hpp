@@ -29,6 +29,16 @@ struct FrameScores {
 // samples (members, frames, state...) against truth (frames, state...).
 FrameScores of_frames(const at::Tensor& samples, const at::Tensor& truth);
 
+// Of those, the RMSE of the ensemble mean and the spread only, in O(M) work:
+// what a filter scores every cycle, where of_frames's sums over member pairs
+// (the energy score's M x M distances) would cost more than a particle
+// filter's analysis at M = 3000.
+struct MeanScores {
+  at::Tensor rmse;    // as FrameScores::rmse
+  at::Tensor spread;  // as FrameScores::spread
+};
+MeanScores of_mean(const at::Tensor& samples, const at::Tensor& truth);
+
 // The spread-skill ratio sqrt((M + 1) / M) spread / RMSE of the mean: 1 for a
 // calibrated ensemble of M members, whose mean misses the truth by the
 // spread times sqrt((M + 1) / M) on average.

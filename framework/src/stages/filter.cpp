@@ -231,10 +231,12 @@ class Filter : public Stage {
           step = sliding.analyse(ensemble, std::move(problem), obs_mask, c, seed, out.seconds);
         }
         ++out.timed_cycles;
+        // The mean's RMSE and the spread only: the pair sums of the CRPS and
+        // energy score, unused here, would cost O(M^2) a cycle.
         const auto frame = [&](const at::Tensor& members_of) {
-          return scores::of_frames(members_of.unsqueeze(1), x_true.unsqueeze(0));
+          return scores::of_mean(members_of.unsqueeze(1), x_true.unsqueeze(0));
         };
-        const scores::FrameScores f = frame(step.forecast), a = frame(step.analysis);
+        const scores::MeanScores f = frame(step.forecast), a = frame(step.analysis);
         out.rmse_f[c] = f.rmse.item<double>();
         out.spread_f[c] = f.spread.item<double>();
         out.rmse_a[c] = a.rmse.item<double>();

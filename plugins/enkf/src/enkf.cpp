@@ -376,12 +376,25 @@ RowVectorXd spread(ConstEnsemble ensemble) {
       .cwiseSqrt();
 }
 
-void add_model_error(Ensemble ensemble, double sigma, Rng& rng) {
-  require(sigma >= 0, "the additive inflation's standard deviation must not be negative");
-  if (sigma == 0) return;
+void add_model_error(Ensemble ensemble, const Eigen::Ref<const RowVectorXd>& sigma, Rng& rng) {
+  require(sigma.size() == ensemble.cols(), "additive inflation: one standard deviation per state entry is needed");
+  require((sigma.array() >= 0).all(), "the additive inflation's standard deviation must not be negative");
+  if ((sigma.array() == 0).all()) return;
   std::normal_distribution<double> normal;
   for (Index i = 0; i < ensemble.rows(); ++i)
-    for (Index j = 0; j < ensemble.cols(); ++j) ensemble(i, j) += sigma * normal(rng);
+    for (Index j = 0; j < ensemble.cols(); ++j) ensemble(i, j) += sigma(j) * normal(rng);
+}
+
+void add_climatological_model_error(Ensemble ensemble, ConstEnsemble anomalies, double scale, Rng& rng) {
+  require(anomalies.cols() == ensemble.cols(), "additive inflation: the climatology's states differ from the state");
+  require(anomalies.rows() >= 2, "additive inflation: the climatology needs at least 2 states");
+  require(scale >= 0, "the additive inflation's scale must not be negative");
+  if (scale == 0) return;
+  std::normal_distribution<double> normal;
+  MatrixXd z(ensemble.rows(), anomalies.rows());
+  for (Index i = 0; i < z.rows(); ++i)
+    for (Index k = 0; k < z.cols(); ++k) z(i, k) = normal(rng);
+  ensemble.noalias() += std::sqrt(scale / static_cast<double>(anomalies.rows() - 1)) * z * anomalies;
 }
 
 void scale_anomalies(Ensemble ensemble, double factor) {

@@ -115,12 +115,25 @@ double finite_size_inflation(const Eigen::Ref<const Eigen::MatrixXd>& Y, const E
 // Standard deviation of every state entry across members (divisor N - 1).
 Eigen::RowVectorXd spread(ConstEnsemble ensemble);
 
-// Additive inflation: adds sigma * N(0, I) draws to every member, a model
-// error of covariance Q = sigma^2 I realised in each forecast member (DAPPER's
-// stochastic treatment of the forecast noise). The draws are not centred, so
-// the mean moves too, as the forecast of a noisy model would. Draws nothing
-// when sigma is 0.
-void add_model_error(Ensemble ensemble, double sigma, Rng& rng);
+// Additive inflation: adds sigma_j * N(0, 1) draws to entry j of every
+// member, a model error of diagonal covariance Q = diag(sigma_j^2) realised
+// in each forecast member (DAPPER's stochastic treatment of the forecast
+// noise). The draws are not centred, so the mean moves too, as the forecast
+// of a noisy model would. `sigma` holds one standard deviation per state
+// entry (>= 0); draws nothing when all are 0.
+void add_model_error(Ensemble ensemble, const Eigen::Ref<const Eigen::RowVectorXd>& sigma, Rng& rng);
+// Q = sigma^2 I.
+inline void add_model_error(Ensemble ensemble, double sigma, Rng& rng) {
+  add_model_error(ensemble, Eigen::RowVectorXd::Constant(ensemble.cols(), sigma), rng);
+}
+
+// Additive inflation with Q = scale * C, C the sample covariance of K
+// climatological states whose anomalies (each state minus their mean) are the
+// rows of `anomalies` (K x state): every member gets
+// sqrt(scale / (K - 1)) z^T anomalies, z ~ N(0, I_K), a Gaussian draw of
+// covariance exactly scale * C without forming or factorising C (the
+// anomalies / sqrt(K - 1) are a square root of it). Draws nothing when scale is 0.
+void add_climatological_model_error(Ensemble ensemble, ConstEnsemble anomalies, double scale, Rng& rng);
 
 // Multiplies the anomalies by `factor` about the unchanged mean.
 void scale_anomalies(Ensemble ensemble, double factor);

@@ -51,8 +51,19 @@ Fields<Options> fields() {
                  "1 is Jeffreys' hyperprior, larger suits more linear, deterministic models")
       .above(0);
   inflation.real("additive", &InflationOptions::additive, "state units",
-                 "additive inflation: standard deviation of N(0, additive^2 I) model error added to every forecast "
-                 "member before the analysis (Q = additive^2 I per cycle); 0: none")
+                 "additive inflation (additive_covariance: scalar): standard deviation of N(0, additive^2 I) model "
+                 "error added to every forecast member before the analysis (Q = additive^2 I per cycle); 0: none")
+      .at_least(0);
+  inflation.choice("additive_covariance", &InflationOptions::additive_covariance,
+                   {{"scalar", AdditiveCovariance::Scalar},
+                    {"diagonal", AdditiveCovariance::Diagonal},
+                    {"climatology", AdditiveCovariance::Climatology}},
+                   "Q of the additive inflation: scalar = additive^2 I; from the climatology's states, which the "
+                   "stage supplies: diagonal = additive_scale x their variance per entry, climatology = "
+                   "additive_scale x their covariance (drawn as random combinations of their anomalies)");
+  inflation.real("additive_scale", &InflationOptions::additive_scale, "1",
+                 "additive_covariance diagonal or climatology: the fraction of the climatology's (co)variance Q is "
+                 "(its square root: the noise's std as a fraction of the climatology's std)")
       .at_least(0);
   Fields<LocalisationOptions> localisation;
   localisation
@@ -130,6 +141,32 @@ Localisation localisation(const StateSpec& state, at::IntArrayRef observation_di
   return loc;
 }
 
+// Additive inflation: draws the model error of Q onto every forecast member
+// (the rows of E). Returns whether anything was drawn.
+bool perturb_forecast(Eigen::Map<RowMatrix>& E, const InflationOptions& inflation, const AssimilationProblem& problem,
+                      Rng& rng) {
+  if (inflation.additive_covariance == AdditiveCovariance::Scalar) {
+    add_model_error(E, inflation.additive, rng);
+    return inflation.additive > 0;
+  }
+  if (!problem.climatology())
+    fail("additive_covariance diagonal or climatology takes Q from the climatology's states, but the stage gave none");
+  const at::Tensor& states = *problem.climatology();
+  if (states.dim() < 2 || states.size(0) < 2 || states.numel() / states.size(0) != E.cols())
+    fail("the climatology has shape " + shape_text(states.sizes()) + "; additive inflation needs at least 2 states of " +
+         std::to_string(E.cols()) + " entries each");
+  const at::Tensor climate = states.reshape({states.size(0), -1}).to(at::kCPU, at::kDouble);
+  const at::Tensor anomalies = (climate - climate.mean(0, true)).contiguous();
+  const Eigen::Map<const RowMatrix> A(anomalies.data_ptr<double>(), anomalies.size(0), anomalies.size(1));
+  if (inflation.additive_covariance == AdditiveCovariance::Diagonal) {
+    const Eigen::RowVectorXd variance = A.colwise().squaredNorm() / static_cast<double>(A.rows() - 1);
+    add_model_error(E, (inflation.additive_scale * variance).cwiseSqrt(), rng);
+  } else {
+    add_climatological_model_error(E, A, inflation.additive_scale, rng);
+  }
+  return true;
+}
+
 }  // namespace
 
 Parameters EnsembleKalmanFilter::parameters() { return fields().parameters(); }
@@ -146,6 +183,20 @@ EnsembleKalmanFilter::EnsembleKalmanFilter(const Config& config) : options_(fiel
   if (!options_.inflation.finite_size && options_.inflation.finite_size_xn != 1)
     config.section("inflation")
         .fail("finite_size_xn", "sets the EnKF-N's hyperprior and would be ignored without finite_size: true");
+  const InflationOptions& inflation = options_.inflation;
+  const bool from_climatology = inflation.additive_covariance != AdditiveCovariance::Scalar;
+  if (from_climatology && inflation.additive > 0)
+    config.section("inflation")
+        .fail("additive", "is the std of the scalar Q = additive^2 I; with additive_covariance diagonal or "
+                          "climatology, Q is additive_scale x the climatology's (co)variance: give additive_scale");
+  if (from_climatology && inflation.additive_scale == 0)
+    config.section("inflation")
+        .fail("additive_covariance", "diagonal or climatology needs a positive additive_scale, the fraction of "
+                                     "the climatology's (co)variance added as model error");
+  if (!from_climatology && inflation.additive_scale > 0)
+    config.section("inflation")
+        .fail("additive_scale", "scales a Q from the climatology and would be ignored with the scalar Q: set "
+                                "additive_covariance: diagonal or climatology, or use additive (state units)");
   if (!options_.localisation.radius && letkf)
     config.fail("localisation", "letkf needs a localisation radius (radius: ..., in grid points)");
 }
@@ -165,8 +216,8 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
   Rng rng(seed);
   // The model error goes into the members before H sees them, so that the
   // analysis weighs the observations against the perturbed forecast.
-  add_model_error(E, options_.inflation.additive, rng);
-  const at::Tensor prior = options_.inflation.additive > 0 ? analysis.to(forecast.device()) : forecast;
+  const bool perturbed = perturb_forecast(E, options_.inflation, problem, rng);
+  const at::Tensor prior = perturbed ? analysis.to(forecast.device()) : forecast;
   const at::IntArrayRef observation_dims = problem.observations().sizes().slice(1);
   const at::Tensor hx = problem.observation_operator()->apply(prior).detach();
   if (hx.dim() < 1 || hx.size(0) != members || !hx.sizes().slice(1).equals(observation_dims))

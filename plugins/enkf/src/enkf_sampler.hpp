@@ -15,6 +15,10 @@
 
 namespace assim::enkf {
 
+// The model-error covariance Q of additive inflation: additive^2 I, or
+// additive_scale times the climatology's variance per entry or its covariance.
+enum class AdditiveCovariance { Scalar, Diagonal, Climatology };
+
 // sampler.enkf's settings, as its YAML spells them; each initial value is
 // the default.
 struct InflationOptions {
@@ -23,6 +27,8 @@ struct InflationOptions {
   bool finite_size = false;
   double finite_size_xn = 1.0;
   double additive = 0.0;
+  AdditiveCovariance additive_covariance = AdditiveCovariance::Scalar;
+  double additive_scale = 0.0;
 };
 // LETKF only; in grid points.
 struct LocalisationOptions {
@@ -54,6 +60,8 @@ class EnsembleKalmanFilter : public Sampler {
     needs.local = options_.method == Method::LETKF;
     // Errors that differ are whitened before the transforms (enkf_sampler.cpp).
     needs.observation_sigmas = true;
+    // Additive inflation with Q from the climatology's states.
+    needs.climatology = options_.inflation.additive_covariance != AdditiveCovariance::Scalar;
     return needs;
   }
   static Parameters parameters();

@@ -361,6 +361,55 @@ TEST_CASE("Additive inflation adds N(0, sigma^2 I) to every member: the covarian
   CHECK_THROWS_AS(add_model_error(same, -1, a), std::invalid_argument);
 }
 
+TEST_CASE("Additive inflation with a diagonal Q: each entry's variance grows by its own sigma_j^2") {
+  Rng rng(32);
+  const Gaussian prior{VectorXd::Zero(3), MatrixXd::Identity(3, 3)};
+  const RowMatrix E = draw(prior, 40000, rng);
+  RowMatrix perturbed = E;
+  const Eigen::RowVector3d sigma(0.0, 0.5, 1.5);
+  add_model_error(perturbed, sigma, rng);
+  const Gaussian noise = moments(perturbed - E);
+  // An entry with sigma 0 is left bit for bit; the others get variances 0.25
+  // and 2.25 (s.e. 0.0018 and 0.016) and no correlation (s.e. 0.004).
+  CHECK(perturbed.col(0) == E.col(0));
+  CHECK(std::abs(noise.cov(1, 1) / 0.25 - 1) < 0.03);
+  CHECK(std::abs(noise.cov(2, 2) / 2.25 - 1) < 0.03);
+  CHECK(std::abs(noise.cov(1, 2)) < 0.02);
+  CHECK_THROWS_AS(add_model_error(perturbed, Eigen::RowVector3d(0.1, -0.1, 0.1), rng), std::invalid_argument);
+  CHECK_THROWS_AS(add_model_error(perturbed, Eigen::RowVector2d(0.1, 0.1), rng), std::invalid_argument);
+}
+
+TEST_CASE("Additive inflation from the climatology's anomalies: Q = scale x their covariance, correlations kept") {
+  Rng rng(33);
+  // A correlated climatology (correlation 0.8 between entries 0 and 1, 0 with 2).
+  MatrixXd C(3, 3);
+  C << 4.0, 1.6, 0.0, 1.6, 1.0, 0.0, 0.0, 0.0, 0.25;
+  RowMatrix climate = draw({VectorXd::Constant(3, 10.0), C}, 500, rng);
+  const RowMatrix anomalies = climate.rowwise() - climate.colwise().mean();
+  const MatrixXd sample_cov = anomalies.transpose() * anomalies / 499.0;
+  const RowMatrix E = draw({VectorXd::Zero(3), MatrixXd::Identity(3, 3)}, 40000, rng);
+  RowMatrix perturbed = E;
+  add_climatological_model_error(perturbed, anomalies, 0.09, rng);
+  const Gaussian noise = moments(perturbed - E);
+  // The noise's covariance is 0.09 times the climatology's sample covariance
+  // (relative s.e. sqrt(2 / 40000) = 0.007 on the variances), and it carries
+  // the climatology's sample correlation (about 0.8; s.e. of the noise's
+  // 0.36 / sqrt(40000) = 0.002), which a diagonal Q would not.
+  const auto correlation = [](const MatrixXd& c) { return c(0, 1) / std::sqrt(c(0, 0) * c(1, 1)); };
+  for (Eigen::Index i = 0; i < 3; ++i) CHECK(std::abs(noise.cov(i, i) / (0.09 * sample_cov(i, i)) - 1) < 0.03);
+  CHECK(correlation(sample_cov) > 0.75);
+  CHECK(std::abs(correlation(noise.cov) - correlation(sample_cov)) < 0.01);
+  CHECK(noise.mean.cwiseAbs().maxCoeff() < 0.01);
+  // Scale 0 draws nothing: the ensemble and the generator are left as they were.
+  Rng a(5), b(5);
+  RowMatrix same = E.topRows(4);
+  add_climatological_model_error(same, anomalies, 0, a);
+  CHECK(same == E.topRows(4));
+  CHECK(a() == b());
+  CHECK_THROWS_AS(add_climatological_model_error(same, anomalies, -0.1, a), std::invalid_argument);
+  CHECK_THROWS_AS(add_climatological_model_error(same, anomalies.leftCols(2), 0.1, a), std::invalid_argument);
+}
+
 TEST_CASE("RTPS relaxes the posterior spread towards the prior spread, entry by entry") {
   Rng rng(8);
   const Problem p = linear_problem(5, rng);

@@ -102,14 +102,19 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
   CHECK(names == std::vector<std::string>{"method", "inflation", "localisation", "rotate"});
   const auto* inflation = params.find("inflation");
   REQUIRE(inflation);
-  REQUIRE(inflation->fields.size() == 5);
+  REQUIRE(inflation->fields.size() == 7);
   CHECK(inflation->fields[0].name == "posterior_anomalies");
   CHECK(*inflation->fields[0].minimum == 1);
   CHECK(inflation->fields[2].name == "finite_size");
   CHECK(inflation->fields[3].name == "finite_size_xn");
   CHECK(inflation->fields[4].name == "additive");
   CHECK(inflation->fields[4].unit == "state units");
+  CHECK(inflation->fields[5].name == "additive_covariance");
+  CHECK(inflation->fields[6].name == "additive_scale");
+  CHECK(inflation->fields[6].unit == "1");
   CHECK_THROWS_AS(config_from("{inflation: {additive: -0.1}}"), assim::ConfigError);
+  CHECK_THROWS_AS(config_from("{inflation: {additive_covariance: climatology, additive_scale: -0.1}}"),
+                  assim::ConfigError);
 
   CHECK_NOTHROW(EnsembleKalmanFilter(config_from("{}")));
   CHECK_NOTHROW(EnsembleKalmanFilter(
@@ -143,6 +148,20 @@ TEST_CASE("sampler.enkf declares its parameters once and reads them from an expe
             .find("components.enkf.inflation.finite_size: the EnKF-N inflates a square-root analysis") !=
         std::string::npos);
   CHECK(refusal("{inflation: {finite_size_xn: 2}}").find("components.enkf.inflation.finite_size_xn") !=
+        std::string::npos);
+
+  // Additive inflation: Q from the climatology needs a scale and no scalar std,
+  // and a scale without it would be ignored; only then is a climatology needed.
+  CHECK_FALSE(EnsembleKalmanFilter(config_from("{inflation: {additive: 0.1}}")).needs().climatology);
+  CHECK(EnsembleKalmanFilter(config_from("{inflation: {additive_covariance: diagonal, additive_scale: 0.01}}"))
+            .needs()
+            .climatology);
+  CHECK(refusal("{inflation: {additive_covariance: climatology}}")
+            .find("components.enkf.inflation.additive_covariance: diagonal or climatology needs a positive "
+                  "additive_scale") != std::string::npos);
+  CHECK(refusal("{inflation: {additive_covariance: diagonal, additive_scale: 0.01, additive: 0.1}}")
+            .find("components.enkf.inflation.additive: is the std of the scalar Q") != std::string::npos);
+  CHECK(refusal("{inflation: {additive_scale: 0.01}}").find("components.enkf.inflation.additive_scale: scales a Q") !=
         std::string::npos);
 }
 
@@ -329,4 +348,37 @@ TEST_CASE("sampler.enkf's additive inflation perturbs the forecast before the ob
   // reproducible from the seed, different with another
   CHECK(at::equal(got, EnsembleKalmanFilter(options).sample(p, 5, 7)));
   CHECK_FALSE(at::allclose(got, EnsembleKalmanFilter(options).sample(p, 5, 8)));
+}
+
+TEST_CASE("sampler.enkf's additive inflation from the climatology: its variance per entry, or its anomalies") {
+  auto p = problem_for(ring(10), false, 5);
+  const auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
+  // Climatological states whose spread differs per site (std 1 + site / 3).
+  const at::Tensor climate = at::randn({50, 10}, gen, at::kDouble) * (at::arange(10, at::kDouble) / 3 + 1) + 5.0;
+  const RowMatrix anomalies = rows(climate).rowwise() - rows(climate).colwise().mean();
+  for (const auto covariance : {AdditiveCovariance::Diagonal, AdditiveCovariance::Climatology}) {
+    Options options;
+    options.inflation.additive_covariance = covariance;
+    options.inflation.additive_scale = 0.04;
+    const EnsembleKalmanFilter filter(options);
+    CHECK(error_of(filter, p, 5).find("takes Q from the climatology's states, but the stage gave none") !=
+          std::string::npos);
+    p.set_climatology(climate.narrow(1, 0, 9));
+    CHECK(error_of(filter, p, 5).find("the climatology has shape (50, 9)") != std::string::npos);
+    p.set_climatology(climate);
+    const at::Tensor got = filter.sample(p, 5, 7);
+
+    RowMatrix E = rows(*p.forecast());
+    Rng rng(7);
+    if (covariance == AdditiveCovariance::Diagonal)
+      add_model_error(E, (0.04 * anomalies.colwise().squaredNorm() / 49.0).cwiseSqrt(), rng);
+    else
+      add_climatological_model_error(E, anomalies, 0.04, rng);
+    CHECK_FALSE(E == rows(*p.forecast()));
+    const Eigen::Map<const Eigen::VectorXd> y(p.observations().contiguous().data_ptr<double>(), 10);
+    const RowMatrix HX = E;
+    analyse(E, HX, y, 0.5, options.settings(), nullptr, rng);
+    CHECK((rows(got.squeeze(1)) - E).norm() < 1e-12 * E.norm());
+    p.set_climatology(std::nullopt);
+  }
 }
