@@ -175,6 +175,14 @@ TEST_CASE("samplers keep the Sampler contract on a small window") {
     const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.particle"), p, 6);
     CHECK_MESSAGE(failures.empty(), failures.text());
   }
+  SUBCASE("sampler.ensf on one frame with a forecast ensemble") {
+    assim::AssimilationProblem p = problem;
+    p.set_observations(problem.observations().slice(0, 0, 1));
+    p.set_mask(problem.mask().slice(0, 0, 1));
+    p.set_forecast(truth[0].unsqueeze(0) + 0.3 * at::randn({6, 2, 16, 16}, at::kDouble));
+    const auto failures = assim::testing::check_sampler(*c.make<assim::Sampler>("sampler.ensf"), p, 6);
+    CHECK_MESSAGE(failures.empty(), failures.text());
+  }
   SUBCASE("sampler.estimator, fitted for one epoch on pairs like the window") {
     const auto estimator = c.make<assim::Sampler>("sampler.estimator");
     assim::EstimatorData data;
