@@ -92,8 +92,6 @@ with netCDF4.Dataset(path) as given, netCDF4.Dataset(f"{runs}/places/again.nc") 
     sites = truth.shape[-1]
     h = truth[..., below % sites] * (1 - weight) + truth[..., (below + 1) % sites] * weight
     w, t, p = np.nonzero(mask)
-    order = np.lexsort((np.asarray(given["MetaData/site"][:]), np.asarray(given["MetaData/time"][:]),
-                        np.asarray(given["MetaData/window"][:])))
     stored = h[w, t, p]
     noisy = y[w, t, p]
     if not np.allclose(np.sort(noisy), np.sort(np.asarray(given["ObsValue/observation"][:]))):
@@ -118,7 +116,8 @@ sys.exit(1 if fail else 0)
 PY
 
 # Refused at validate, before anything runs: samplers whose H was fixed on the
-# grid when they were trained, an operator that is not element-wise, and a bad file.
+# grid when they were trained, an operator that does not keep the grid (obs.interpolate
+# itself: H between grid points is the stage's element-wise operator at the places), and a bad file.
 cat > "$work/refused.yaml" <<'YAML'
 name: offgrid_refused
 seed: 1
@@ -155,7 +154,7 @@ refused soad "$at\.by_soad\.sampler: stage 'places' reads [0-9]+ places between 
   --set 'stages.by_fw={run: assimilate, observations: $grid, sampler: $fw, trained_by: $fit_fw, members: 1}'
 refused fw "$at\.by_fw\.sampler: stage 'places' .* sampler 'fw' cannot take them: it is a learned estimator" \
   --set 'stages.by_soad={run: assimilate, observations: $grid, sampler: $soad, prior: $prior_z, trained_by: $fit_z}'
-refused not_element_wise "command line \\(--set stages\\.places\\.operator=\\\$pick\\): stages\\.places\\.operator: places\\.nc: the observations lie between grid points, .*not one value per place" \
+refused not_on_grid "command line \\(--set stages\\.places\\.operator=.pick\\): stages\\.places\\.operator: its output \\(1\\) does not keep the grid of the state \\(40\\)" \
   --set 'stages.places.operator=$pick'
 "$python" - "$work/places.nc" <<'PY'
 import sys
