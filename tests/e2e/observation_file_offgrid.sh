@@ -112,6 +112,18 @@ for method in ["letkf", "var"]:
     print(f"{method}: mean RMSE {g:.3f} on the grid, {p:.3f} between grid points (ratio {p / g:.2f})")
     if not 0.9 <= p / g <= 1.35:
         print(f"FAIL: {method}: the RMSE between grid points is not within [0.9, 1.35] of the grid's"); fail = True
+# evaluate applies the same H: y - H(x_a) of every observation between grid points is counted, its RMS
+# below that of the innovations y - H(x_b) (runs in the order of the evaluate stage's `of`).
+with netCDF4.Dataset(f"{runs}/score/evaluation.nc") as e:
+    count, oma, omb = np.asarray(e["count_oa"][:]), np.asarray(e["oma_rms"][:]), np.asarray(e["omb_rms"][:])
+    for r, name in enumerate(["letkf_grid", "letkf_places", "var_grid", "var_places"]):
+        print(f"evaluate: {name}: {count[r].ravel()[0]:.0f} observations, O-A RMS {oma[r].ravel()[0]:.3f}, "
+              f"O-B RMS {omb[r].ravel()[0]:.3f}")
+    n_places = int(mask.sum())
+    for r in [1, 3]:
+        if count[r].ravel()[0] != n_places or not oma[r].ravel()[0] < omb[r].ravel()[0]:
+            print(f"FAIL: evaluate's observation-space numbers of run {r} do not count the {n_places} places "
+                  "or O-A is not below O-B"); fail = True
 sys.exit(1 if fail else 0)
 PY
 
