@@ -85,7 +85,12 @@ with netCDF4.Dataset(path) as given, netCDF4.Dataset(f"{runs}/places/again.nc") 
     mask = np.asarray(f["window_mask"][:])      # (window, time, location)
     y = np.asarray(f["observation"][:])
     truth = np.asarray(f["truth"][:])
-    print(f"stored: {places.size} places, observation {y.shape}, window_mask {mask.shape}")
+    density = float(f.getncattr("mask_fraction"))
+    print(f"stored: {places.size} places, observation {y.shape}, window_mask {mask.shape}, {density:.3f} "
+          "observations per grid point and observed frame")
+    # As many as the grid stage's half of the sites, per observed frame.
+    if abs(density - mask.sum() / (np.any(mask, axis=2).sum() * truth.shape[-1])) > 1e-12 or not 0.4 < density < 0.6:
+        print(f"FAIL: the stored density {density} is not the observations per grid point and observed frame"); fail = True
     # H(truth) at every observed place, interpolated here as the operator does, against the noise-free values.
     cell = places - 0.5
     below = np.floor(cell).astype(int); weight = cell - below

@@ -286,12 +286,16 @@ class Observe : public Stage {
                            ? interval
                            : 1;
     set.design.mask_design = "file " + name + (set.places.defined() ? ", between grid points" : "");
-    // The fraction of grid points observed; between them, places per grid point.
+    // The fraction of grid points observed; between them, the observations of
+    // an observed frame per grid point (0.5: as many as on half the grid).
     double grid_points = 1;
     for (const auto& d : set.state.dims)
       if (d.spacing > 0) grid_points *= static_cast<double>(d.size);
-    set.design.mask_fraction = set.places.defined() ? static_cast<double>(set.places.size(0)) / grid_points
-                                                    : set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
+    const at::Tensor seen = set.window_mask.defined() ? set.window_mask.flatten(2) : set.mask.flatten(1).unsqueeze(0);
+    const double observed_frames = static_cast<double>(seen.any(2).sum().item<std::int64_t>());
+    set.design.mask_fraction = set.places.defined()
+                                   ? static_cast<double>(seen.sum().item<std::int64_t>()) / (observed_frames * grid_points)
+                                   : set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
     log::info("read ", observed_errors.numel(), " observations in ", count, " windows from ", name,
               set.places.defined() ? " at " + std::to_string(set.places.size(0)) + " places between grid points" : "",
               set.window_mask.defined() ? ", observed at other places or times in each" : "",
