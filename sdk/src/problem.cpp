@@ -34,6 +34,7 @@ struct AssimilationProblem::Impl {
   double observation_sigma = 0;
   NoiseLaw observation_law = NoiseLaw::Gaussian;
   at::Tensor observation_sigmas;
+  at::Tensor observation_places;
   std::optional<at::Tensor> background;
   double background_sigma = 0;
   std::optional<at::Tensor> forecast;
@@ -76,6 +77,7 @@ ASSIM_PIECE(AssimilationProblem, at::Tensor, mask)
 ASSIM_NUMBER(AssimilationProblem, double, observation_sigma)
 ASSIM_NUMBER(AssimilationProblem, NoiseLaw, observation_law)
 ASSIM_PIECE(AssimilationProblem, at::Tensor, observation_sigmas)
+ASSIM_PIECE(AssimilationProblem, at::Tensor, observation_places)
 ASSIM_PIECE(AssimilationProblem, std::optional<at::Tensor>, background)
 ASSIM_NUMBER(AssimilationProblem, double, background_sigma)
 ASSIM_PIECE(AssimilationProblem, std::optional<at::Tensor>, forecast)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bad observation files are refused when the stage starts, naming the file and
-# the variable, and nothing of the stage is left: each case is a copy of a good
+# Bad observation files are refused at validate, before anything runs, naming the
+# file and the variable, and nothing of the stage is left: each case is a copy of a good
 # file (an observe stage's export) with one fault. Observations flagged by
 # PreQC are skipped and counted instead, also in one window only (windows are
 # then observed at other places: each has its own mask, which the LETKF
@@ -17,6 +17,7 @@ runs=$work/runs/obsfile
 "$assim" run "$work/exp.yaml" --threads 1 --output "$work/runs" --only truth --only drawn \
   --set 'stages.read.file=""' > "$work/log" 2>&1 || { cat "$work/log"; echo "FAIL: drawing"; exit 1; }
 cp "$runs/drawn/obs.nc" "$work/good.nc"
+cp "$runs/drawn/obs.nc" "$work/good_l96.nc"
 fail=0
 # fault CASE: writes $work/obs.nc, the good file with fault CASE.
 fault() {
@@ -33,8 +34,6 @@ with netCDF4.Dataset(path, "a") as f:
         f.renameGroup("ObsError", "Errors")
     elif case == "outside_domain":
         meta["site"][3] = 12.5
-    elif case == "off_grid":
-        meta["site"][3] = meta["site"][3] + 0.25
     elif case == "outside_window":
         meta["time"][3] = 100.0
     elif case == "between_frames":
@@ -75,7 +74,6 @@ refused() {
 file="exp\.yaml:[0-9]+:[0-9]+: stages\.read\.file: .*obs\.nc"
 refused no_error_group "$file: ObsError/observation: missing"
 refused outside_domain "$file: MetaData/site: location 3 at 12\.5 is outside the domain \[0, 12\)"
-refused off_grid "$file: MetaData/site: location 3 at [0-9.]+ is between grid points"
 refused outside_window "$file: MetaData/time: location 3 at time 100 is outside the window"
 refused between_frames "$file: MetaData/time: location 3 at time [0-9.]+ is between frames"
 refused no_such_window "$file: MetaData/window: location 3 is in window 9, not one of the data's windows 0 to 3"
@@ -148,15 +146,17 @@ else
   cat "$work/err"; echo "FAIL: SDA's refusal does not say why"; fail=1
 fi
 
-# A learned estimator's design draws new pairs: a stage that reads a file has none to draw.
+# A learned estimator's design draws new pairs: a stage that reads a file has
+# none to draw. (The file, read at validate, is a good one of the Lorenz-96 case.)
+cp "$work/good_l96.nc" "$work/obs.nc"
 cat > "$work/train.yaml" <<'YAML'
 components:
   l96: {type: model.lorenz96, sites: 12}
   direct: {type: obs.identity}
   fw: {type: sampler.estimator, state_shape: [12], operator: $direct, channels: [8]}
 stages:
-  truth: {run: generate, model: $l96, frames: 8}
-  read: {run: observe, data: $truth, operator: $direct, file: obs.nc}
+  truth: {run: generate, model: $l96, frames: 24}
+  read: {run: observe, data: $truth, operator: $direct, window: 6, file: obs.nc}
   fit: {run: train, sampler: $fw, data: $truth, design: $read}
 YAML
 if "$assim" validate "$work/train.yaml" > "$work/out" 2> "$work/err"; then

@@ -4,11 +4,14 @@
 #include "products/tensor_io.hpp"
 
 #include <assim/error.hpp>
+#include <assim/framework/duration.hpp>
+#include <assim/observation_operator.hpp>
 #include <assim/shape.hpp>
 
 #include <c10/util/accumulate.h>
 
 #include <cmath>
+#include <map>
 
 namespace assim::products {
 
@@ -38,9 +41,9 @@ class Reader {
   // A variable the layout requires, of `shape`; its values.
   std::vector<double> required(const std::string& variable, const std::vector<std::size_t>& shape) const {
     if (!file_.has_variable(variable)) fail(variable, std::string("missing: ") + layout_text);
-    if (file_.shape(variable) != shape) {
-      std::vector<std::int64_t> has(file_.shape(variable).begin(), file_.shape(variable).end()),
-          wanted(shape.begin(), shape.end());
+    const auto stored = file_.shape(variable);
+    if (stored != shape) {
+      std::vector<std::int64_t> has(stored.begin(), stored.end()), wanted(shape.begin(), shape.end());
       fail(variable, "has shape " + shape_text(has) + ", not " + shape_text(wanted) + " (Location" +
                          (shape.size() > 1 ? ", Channel)" : ")"));
     }
@@ -53,22 +56,19 @@ class Reader {
   netcdf::File file_;
 };
 
-// A coordinate's grid index: the cell whose centre (i + 0.5) x spacing it is,
-// refused outside [0, size x spacing) or between centres.
-std::int64_t grid_index(const Reader& reader, const std::string& variable, const Dimension& dim, double coordinate,
-                        std::size_t location) {
+// A coordinate in grid units (cell i's centre, at (i + 0.5) x spacing, is at
+// i), refused outside [0, size x spacing).
+double grid_units(const Reader& reader, const std::string& variable, const Dimension& dim, double coordinate,
+                  std::size_t location) {
   const double extent = static_cast<double>(dim.size) * dim.spacing;
   if (!(coordinate >= 0 && coordinate < extent))
     reader.fail(variable, "location " + std::to_string(location) + " at " + number_text(coordinate) +
                               " is outside the domain [0, " + number_text(extent) + ") " + dim.units);
-  const double cell = coordinate / dim.spacing - 0.5;
-  const auto index = static_cast<std::int64_t>(std::llround(cell));
-  if (std::abs(cell - static_cast<double>(index)) > 1e-6)
-    reader.fail(variable, "location " + std::to_string(location) + " at " + number_text(coordinate) +
-                              " is between grid points (centres at (i + 0.5) x " + number_text(dim.spacing) +
-                              "): the operators observe grid points only");
-  return std::min(std::max<std::int64_t>(index, 0), dim.size - 1);
+  return coordinate / dim.spacing - 0.5;
 }
+
+// Whether a place in grid units is a grid point (a centre, to rounding).
+bool on_grid_point(double cell) { return std::abs(cell - std::nearbyint(cell)) <= 1e-6; }
 
 }  // namespace
 
@@ -99,6 +99,8 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
   const double frame_time = static_cast<double>(places.frame_steps) * places.state.time_step;
   const double last = static_cast<double>(places.frames - 1) * frame_time;
   std::vector<std::int64_t> window_of(locations), frame_of(locations), point_of(locations);
+  std::vector<std::vector<double>> cells(grid_rank, std::vector<double>(locations));
+  bool on_grid = true;
   std::int64_t windows = 0;
   for (std::size_t l = 0; l < locations; ++l) {
     const double w = window[l];
@@ -119,22 +121,46 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
                                        places.state.time_units +
                                        "): the samplers take observations at frame times only");
     frame_of[l] = frame;
-    std::int64_t point = 0;
-    for (std::size_t d = 0; d < grid_rank; ++d)
-      point = point * grid[d].size + grid_index(reader, "MetaData/" + grid[d].name, grid[d], coordinates[d][l], l);
-    point_of[l] = point;
+    for (std::size_t d = 0; d < grid_rank; ++d) {
+      cells[d][l] = grid_units(reader, "MetaData/" + grid[d].name, grid[d], coordinates[d][l], l);
+      on_grid = on_grid && on_grid_point(cells[d][l]);
+    }
+  }
+
+  // The points observed: the grid's, when every place is a grid point; else
+  // the distinct places, in the order the file first names them.
+  FileObservations out;
+  std::int64_t points = 1;
+  if (on_grid) {
+    for (const auto& d : grid) points *= d.size;
+    for (std::size_t l = 0; l < locations; ++l) {
+      std::int64_t point = 0;
+      for (std::size_t d = 0; d < grid_rank; ++d)
+        point = point * grid[d].size +
+                std::min(std::max<std::int64_t>(std::llround(cells[d][l]), 0), grid[d].size - 1);
+      point_of[l] = point;
+    }
+  } else {
+    std::map<std::vector<double>, std::int64_t> place_of;
+    std::vector<double> places;
+    for (std::size_t l = 0; l < locations; ++l) {
+      std::vector<double> place;
+      for (std::size_t d = 0; d < grid_rank; ++d) place.push_back(coordinates[d][l]);
+      const auto [at, added] = place_of.emplace(place, static_cast<std::int64_t>(place_of.size()));
+      if (added) places.insert(places.end(), place.begin(), place.end());
+      point_of[l] = at->second;
+    }
+    points = static_cast<std::int64_t>(place_of.size());
+    out.places = at::tensor(places, at::kDouble).view({points, static_cast<std::int64_t>(grid_rank)});
   }
 
   // (window, time, channel, point): the value, its error, and whether it is observed.
-  std::int64_t points = 1;
-  for (const auto& d : grid) points *= d.size;
   const std::vector<std::int64_t> flat = {windows, places.frames, channels, points};
   at::Tensor y = at::zeros(flat, at::kDouble), sigma = at::zeros(flat, at::kDouble),
              seen = at::zeros(flat, at::kBool);
   auto y_at = y.accessor<double, 4>();
   auto sigma_at = sigma.accessor<double, 4>();
   auto seen_at = seen.accessor<bool, 4>();
-  FileObservations out;
   for (std::size_t l = 0; l < locations; ++l)
     for (std::int64_t c = 0; c < channels; ++c) {
       const std::size_t k = l * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c);
@@ -169,12 +195,17 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
   if (points_seen.sum().item<std::int64_t>() == 0) reader.fail(flag_name, "flags every observation");
 
   std::vector<std::int64_t> shape = {windows, places.frames};
-  shape.insert(shape.end(), places.observed.begin(), places.observed.end());
-  // (window, time, channel, point) -> (window, time, channels..., grid...)
+  shape.insert(shape.end(), channel_shape.begin(), channel_shape.end());
+  std::vector<std::int64_t> mask_shape = {windows, places.frames};
+  if (on_grid) {
+    for (const auto& d : grid) mask_shape.push_back(d.size);
+  } else {
+    mask_shape.push_back(points);
+  }
+  shape.insert(shape.end(), mask_shape.begin() + 2, mask_shape.end());
+  // (window, time, channel, point) -> (window, time, channels..., grid... or place)
   out.observations = y.reshape(shape);
   out.sigma = sigma.reshape(shape);
-  std::vector<std::int64_t> mask_shape = {windows, places.frames};
-  for (const auto& d : grid) mask_shape.push_back(d.size);
   const at::Tensor window_mask = points_seen.reshape(mask_shape).to(at::kInt);
   out.mask = window_mask.amax(0);
   if (!window_mask.eq(out.mask.unsqueeze(0)).all().item<bool>()) out.window_mask = window_mask;
@@ -193,14 +224,37 @@ FileObservations read_observation_file(const std::filesystem::path& path, const 
   return out;
 }
 
+ObservationPlaces places_of(const Config& observe, const Config& generate) {
+  ObservationPlaces places;
+  places.state = generated_spec(generate);
+  places.frame_steps =
+      steps_in(generate.get<std::string>("sample_every"), places.state.time_step, places.state.time_units);
+  places.frames = window_frames(observe, generate);
+  // A forecast background starts from the frame before the window.
+  const std::int64_t offset = observe.section("background").has("model") ? 1 : 0;
+  places.windows = generate.get<std::int64_t>("trajectories") * generate.get<std::int64_t>("pieces") *
+                   ((generate.get<std::int64_t>("frames") - offset) / places.frames);
+  const std::vector<std::int64_t> state = places.state.shape();
+  places.observed = observe.component<ObservationOperator>("operator")->output_shape(state);
+  const std::size_t spatial = grid_rank(places.state);
+  if (places.observed.size() < spatial ||
+      !std::equal(places.observed.end() - static_cast<std::ptrdiff_t>(spatial), places.observed.end(),
+                  state.end() - static_cast<std::ptrdiff_t>(spatial)))
+    throw Error("its output " + shape_text(places.observed) + " does not keep the grid of the state " +
+                shape_text(state));
+  places.variable = observe.get<std::string>("variable");
+  return places;
+}
+
 void write_observation_file(const std::filesystem::path& path, const ObservationSet& set, const std::string& variable) {
   const std::vector<Dimension> grid = grid_dims(set.state);
-  const at::Tensor y = set.observations;  // (window, time, channels..., grid...)
+  const at::Tensor y = set.observations;  // (window, time, channels..., grid... or place)
   const std::int64_t windows = y.size(0), frames = y.size(1);
-  std::int64_t points = 1;
-  for (const auto& d : grid) points *= d.size;
+  std::int64_t points = set.places.defined() ? set.places.size(0) : 1;
+  if (!set.places.defined())
+    for (const auto& d : grid) points *= d.size;
   const std::int64_t channels = y[0][0].numel() / points;
-  const bool with_channels = set.observation_dims.size() > grid.size();
+  const bool with_channels = set.observation_dims.size() > set.point_dims().size();
   const at::Tensor values_tensor = y.to(at::kDouble).reshape({windows, frames, channels, points}).contiguous();
   const at::Tensor sigma_tensor =
       set.sigma.defined() ? set.sigma.to(at::kDouble).reshape({windows, frames, channels, points}).contiguous()
@@ -214,6 +268,8 @@ void write_observation_file(const std::filesystem::path& path, const Observation
   const auto values = values_tensor.accessor<double, 4>();
   const auto sigma = sigma_tensor.accessor<double, 4>();
   const auto observed = observed_tensor.accessor<std::int64_t, 2>();
+  const at::Tensor places_tensor = set.places.defined() ? set.places.to(at::kDouble).contiguous() : at::zeros({1, 1}, at::kDouble);
+  const auto place_coordinates = places_tensor.accessor<double, 2>();
   const std::int64_t locations = observed_tensor.size(0);
   const double frame_time = static_cast<double>(set.frame_steps) * set.state.time_step;
 
@@ -229,7 +285,8 @@ void write_observation_file(const std::filesystem::path& path, const Observation
     time[k] = static_cast<double>(t) * frame_time;
     std::int64_t rest = p;
     for (std::size_t d = grid.size(); d-- > 0;) {
-      coordinate[d][k] = (static_cast<double>(rest % grid[d].size) + 0.5) * grid[d].spacing;
+      coordinate[d][k] = set.places.defined() ? place_coordinates[p][static_cast<std::int64_t>(d)]
+                                              : (static_cast<double>(rest % grid[d].size) + 0.5) * grid[d].spacing;
       rest /= grid[d].size;
     }
     for (std::int64_t c = 0; c < channels; ++c) {

@@ -17,11 +17,13 @@
 // The reader maps every observation onto the observe stage's windows, frames
 // and grid, and refuses, naming the file and the variable, what it cannot
 // place: a missing group or variable, a window that is not one, a time outside
-// the window or between two frames, a place outside the domain or between
-// grid points, NaN values, non-positive or NaN errors, two observations of the
-// same place and time, and a place observed in some of its channels only (a
-// mask is over grid points). Windows may be observed at other places and
-// times than each other.
+// the window or between two frames, a place outside the domain, NaN values,
+// non-positive or NaN errors, two observations of the same place and time,
+// and a place observed in some of its channels only (a mask is over places).
+// Windows may be observed at other places and times than each other. When
+// every place is a grid point, the observations are on the grid; when one is
+// not, they are at the file's distinct places (`places`), which H then
+// interpolates to (products::ObservationSet::places).
 #pragma once
 
 #include "products/products.hpp"
@@ -46,15 +48,22 @@ struct ObservationPlaces {
 
 // The observations of a file on those windows, as the observation set holds them.
 struct FileObservations {
-  at::Tensor observations;  // (window, time, observation dims...), 0 where unobserved
-  at::Tensor mask;          // (time, grid...), 1 where observed in any window
-  at::Tensor window_mask;   // (window, time, grid...), where windows differ; undefined: `mask` in each
+  at::Tensor observations;  // (window, time, channels..., grid... or place), 0 where unobserved
+  at::Tensor mask;          // (time, grid... or place), 1 where observed in any window
+  at::Tensor window_mask;   // (window, time, grid... or place), where windows differ; undefined: `mask` in each
+  at::Tensor places;        // (place, grid dims): coordinates in their units; undefined: on the grid
   at::Tensor sigma;         // (window, time, observation dims...): ObsError, 0 where unobserved
   at::Tensor background;    // (window, state dims...), undefined without a Background group
   std::int64_t flagged = 0; // observations that PreQC flags, skipped
 };
 
 FileObservations read_observation_file(const std::filesystem::path& path, const ObservationPlaces& places);
+
+// Where the file of observe stage `observe` falls on the windows of its data,
+// generate stage `generate`, from their settings alone, so that `validate`
+// reads the file before anything runs. Throws Error when the operator cannot
+// observe the data's states.
+ObservationPlaces places_of(const Config& observe, const Config& generate);
 
 // The observation set's observations (and its background) in that layout.
 void write_observation_file(const std::filesystem::path& path, const ObservationSet& set, const std::string& variable);

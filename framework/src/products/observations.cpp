@@ -16,14 +16,26 @@ at::Tensor ObservationSet::full_mask(std::int64_t window) const {
                                : full_mask();
 }
 
+std::vector<std::string> ObservationSet::point_dims() const {
+  if (!observation_dims.empty() && observation_dims.back() == "location") return {"location"};
+  const auto names = state_dim_names(state);
+  return std::vector<std::string>(names.end() - static_cast<std::ptrdiff_t>(grid_rank(state)), names.end());
+}
+
+at::Tensor ObservationSet::places_in_grid_units() const {
+  std::vector<double> spacing;
+  for (const auto& d : state.dims)
+    if (d.spacing > 0) spacing.push_back(d.spacing);
+  return places.to(at::kDouble) / at::tensor(spacing, at::kDouble).unsqueeze(0) - 0.5;
+}
+
 namespace {
 
 // observations.nc's table. The observation dims before the grid's are the
 // operator's channels, each an index dim of its own.
 Table observations_table(ObservationSet& set) {
   const auto state_dims = state_dim_names(set.state);
-  const std::size_t grid = grid_rank(set.state);
-  const std::vector<std::string> grid_dims(state_dims.end() - static_cast<std::ptrdiff_t>(grid), state_dims.end());
+  const std::vector<std::string> point_dims = set.point_dims();
   const std::string units = stored_units(set.state, set.design.normalised), doc = stored_doc(set.design.normalised);
   Table t;
   t.stage = "observe";
@@ -31,16 +43,18 @@ Table observations_table(ObservationSet& set) {
   t.frame_steps = set.frame_steps;
   t.entries = {Dim{"window", Dim::Coordinate::index, "assimilation window"},
                Dim{"time", Dim::Coordinate::time, "time since the start of the window"}, StateDims{}};
-  for (std::size_t d = 0; d + grid < set.observation_dims.size(); ++d)
+  for (std::size_t d = 0; d + point_dims.size() < set.observation_dims.size(); ++d)
     t.entries.emplace_back(
         Dim{set.observation_dims[d], Dim::Coordinate::index, "channel of the observation operator's output"});
+  t.entries.emplace_back(Dim{"location", Dim::Coordinate::index, "observed place between grid points", true});
+  t.entries.emplace_back(Dim{"grid_dim", Dim::Coordinate::index, "the state's grid dims, in order", true});
   const std::vector<Entry> variables = {
       Variable{"observation", with({"window", "time"}, set.observation_dims), "",
                "observations H(x) + noise on the observed points, 0 elsewhere", &set.observations},
-      Variable{"mask", with({"time"}, grid_dims), "",
+      Variable{"mask", with({"time"}, point_dims), "",
                "1 where observed (every channel of H at that point and frame), in any window", &set.mask,
                Stored::integer},
-      Variable{"window_mask", with({"window", "time"}, grid_dims), "",
+      Variable{"window_mask", with({"window", "time"}, point_dims), "",
                "1 where observed in that window, where windows are observed at other places or times (read from a "
                "file); absent: mask in every window",
                &set.window_mask, Stored::integer, true},
@@ -48,6 +62,11 @@ Table observations_table(ObservationSet& set) {
                "standard deviation of each observation's error, where they differ (read from a file); absent: "
                "the noise sigma for all",
                &set.sigma, Stored::real, true},
+      Variable{"location_coordinate", {"location", "grid_dim"}, "",
+               "coordinates of each observed place along the grid dims, in their units, where the observations "
+               "lie between grid points (read from a file): H observes the state interpolated there; absent: "
+               "on the grid",
+               &set.places, Stored::real, true},
       Variable{"window_sample", {"window"}, "", "sample of the data the window is cut from", &set.window_sample,
                Stored::integer},
       Variable{"window_start", {"window"}, "", "frame of the sample where the window starts", &set.window_start,

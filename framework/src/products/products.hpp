@@ -160,6 +160,12 @@ struct ObservationSet {
   // (window, time, observation dims...): each observation's error std, where
   // they differ (from a file); undefined: design.sigma for every one.
   at::Tensor sigma;
+  // (location, grid dims): each place's coordinates along the grid dims, in
+  // their units, where the observations lie between grid points (read from a
+  // file): the last observation dim is then `location`, the masks are over
+  // places, and H is the operator applied to the state interpolated there
+  // (assimilate_checks::operator_of). Undefined: on the grid.
+  at::Tensor places;
   at::Tensor truth;                      // (window, time, state dims...)
   at::Tensor background;                 // (window, state dims...); undefined without a background
   std::string background_doc;            // how the background was made (written only)
@@ -171,6 +177,10 @@ struct ObservationSet {
   // every window, and of window w (its own where windows differ).
   at::Tensor full_mask() const;
   at::Tensor full_mask(std::int64_t window) const;
+  // The dims a mask is over, the last of the observation dims: the grid's, or `location`.
+  std::vector<std::string> point_dims() const;
+  // `places` in grid units (cell i's centre at i), as interpolate_at takes them.
+  at::Tensor places_in_grid_units() const;
 };
 
 void write_observations(const std::filesystem::path& path, const ObservationSet& set);

@@ -63,6 +63,7 @@ WindowOutcome solve(const Windows& job, std::int64_t w, std::int64_t s, const Ra
       .set_climatology(job.climatology)
       .set_evaluations(evaluations);
   if (set.sigma.defined()) problem.set_observation_sigmas(set.sigma[w]);
+  if (set.places.defined()) problem.set_observation_places(set.places_in_grid_units());
   if (set.background.defined())
     problem.set_background(set.background[w]).set_background_sigma(set.design.background_sigma);
   if (job.prior) problem.set_prior(counted::prior(job.prior, evaluations));
@@ -200,10 +201,10 @@ class Assimilate : public Stage {
   void run(StageContext& context) const override {
     const Config& config = context.config();
     const StageInput& source = context.input("observations");
-    auto op = assimilate_checks::operator_of(config, source);
+    const products::ObservationSet set = products::read_observations(source);
+    auto op = assimilate_checks::operator_of(config, source, set);
     auto sampler = config.component<Sampler>("sampler");
     if (sampler->learned()) sampler->load(context.input("trained_by").folder);
-    const products::ObservationSet set = products::read_observations(source);
     if (set.sigma.defined() && !sampler->needs().observation_sigmas)
       config.fail("sampler", "stage '" + config.reference("observations") + "' holds observations whose errors differ "
                   "(ObsError of its file), and sampler '" + config.reference("sampler") + "' takes one sigma for all; "

@@ -1,7 +1,9 @@
 #include "stages/assimilate_checks.hpp"
 
+#include "products/observation_file.hpp"
 #include "products/products.hpp"
 #include "science/cycle.hpp"
+#include "science/off_grid.hpp"
 
 #include <assim/log.hpp>
 #include <assim/observation_operator.hpp>
@@ -39,9 +41,12 @@ void same_operator(const Config& config, const Config& observe) {
                                 observe.reference("operator") + "'); leave operator out to take the observe stage's");
 }
 
-std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe) {
+std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe,
+                                                       const products::ObservationSet& set) {
   same_operator(config, observe.settings);
-  return observe.settings.component<ObservationOperator>("operator");
+  auto op = observe.settings.component<ObservationOperator>("operator");
+  if (!set.places.defined()) return op;
+  return std::make_shared<off_grid::AtPlaces>(op, set.places_in_grid_units());
 }
 
 namespace {
@@ -195,10 +200,41 @@ void shapes(const Config& config, const std::map<std::string, Config>& inputs) {
   }
 }
 
+// A sampler that cannot take observations between grid points, refused with
+// the stage, the sampler and why: one whose prior is over (x, H(x)) with H
+// on the grid, fixed when it was trained (SOAD), or a learned estimator
+// F_w(y) trained on observations on the grid.
+void takes_places(const Config& config, const std::map<std::string, Config>& inputs) {
+  const Config& observe = inputs.at("observations");
+  if (observe.get<std::string>("file").empty()) return;
+  at::Tensor places;
+  try {
+    places = products::read_observation_file(observe.file("file"),
+                                             products::places_of(observe, inputs.at("observations.data")))
+                 .places;
+  } catch (const std::exception&) {
+    return;  // the observe stage refuses the file, with its reason
+  }
+  if (!places.defined()) return;
+  const auto sampler = config.component<Sampler>("sampler");
+  std::string why;
+  if (config.has("prior") && config.component<Prior>("prior")->augmentation())
+    why = "its prior '" + config.reference("prior") + "' is over (x, H(x)) with H on the grid, fixed when it was "
+          "trained, and these observations are H of the state interpolated between grid points";
+  else if (sampler->learned())
+    why = "it is a learned estimator F_w(y), trained on observations on the grid, and these lie between grid points";
+  if (why.empty()) return;
+  config.fail("sampler", "stage '" + config.reference("observations") + "' reads " + std::to_string(places.size(0)) +
+                             " places between grid points from " + observe.get<std::string>("file") + "; sampler '" +
+                             config.reference("sampler") + "' cannot take them: " + why +
+                             ". The samplers that take them: sampler.enkf, sampler.var4d, sampler.sda, sampler.particle");
+}
+
 }  // namespace
 
 void check(const Config& config, const std::map<std::string, Config>& inputs) {
   same_operator(config, inputs.at("observations"));
+  takes_places(config, inputs);
   routed(config, inputs);
   shapes(config, inputs);
 }

@@ -10,6 +10,8 @@
 #include <assim/observation_operator.hpp>
 #include <assim/sampler.hpp>
 
+#include "products/products.hpp"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,9 +26,13 @@ void check(const Config& config, const std::map<std::string, Config>& inputs);
 void same_operator(const Config& config, const Config& observe);
 
 // H as an assimilate stage (settings `config`) applies it to the windows of
-// its observe stage `observe`: that stage's component, the one checked above.
-// Evaluate applies the very same to the results.
-std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe);
+// its observe stage `observe`, whose observations are `set`: that stage's
+// component, the one checked above, applied to the state interpolated at
+// the set's places where they lie between grid points. Evaluate applies the
+// very same to the results.
+std::shared_ptr<const ObservationOperator> operator_of(const Config& config, const StageInput& observe,
+                                                       const products::ObservationSet& set);
+
 
 // Why a filter cycled through the window needs the observe stage's background.
 extern const char* const needs_background;

@@ -29,6 +29,11 @@ EstimatorPairs::EstimatorPairs(const StageContext& context, const products::Data
   design_stage_ = design_stage.name;
   operator_ = design.component<ObservationOperator>("operator");
   const products::ObservationSet observed = products::read_observations(design_stage);
+  // Pairs are drawn through the design's mask over the grid.
+  if (observed.places.defined())
+    config.fail("design", "stage '" + design_stage_ + "' holds observations at places between grid points (" +
+                              observed.design.mask_design + "); a learned estimator is trained on pairs drawn "
+                              "through a mask over the grid: give a design stage that observes grid points");
   const Config mask_design = design.section("mask");
   // The train stage's masks, else the design's random fraction.
   fractions_ = config.get<std::vector<double>>("masks");

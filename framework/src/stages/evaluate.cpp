@@ -77,10 +77,10 @@ observation_space::Diagnostics observation_diagnostics_of(const StageInput& run,
                                                           const products::AssimilationResult& result,
                                                           const products::ObservationSet& set,
                                                           at::Generator& generator) {
-  const auto op = assimilate_checks::operator_of(run.settings, run.input("observations"));
+  const auto op = assimilate_checks::operator_of(run.settings, run.input("observations"), set);
   const std::int64_t frames = set.observations.size(1);
   const auto observation_rank = static_cast<std::int64_t>(set.observation_dims.size());
-  const auto grid = static_cast<std::int64_t>(products::grid_rank(set.state));
+  const auto grid = static_cast<std::int64_t>(set.point_dims().size());
   std::int64_t channels = 1;
   for (std::int64_t d = 0; d + grid < observation_rank; ++d) channels *= set.observations.size(2 + d);
   const auto observed = [&](const at::Tensor& states, std::int64_t leading) {

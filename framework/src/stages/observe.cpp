@@ -21,6 +21,7 @@
 #include "products/observation_file.hpp"
 #include "products/products.hpp"
 #include "products/tensor_io.hpp"
+#include "science/off_grid.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -100,8 +101,10 @@ class Observe : public Stage {
               background);
     p.string("file", "", "", "an observation file (IODA's groups: MetaData/window, time and the grid coordinates, "
              "ObsValue, ObsError, PreQC; framework/src/products/observation_file.hpp), relative to the experiment: "
-             "its observations and errors replace those drawn (every, mask and noise are then not used), at grid "
-             "points and frame times of the data's windows; its Background group, if any, is the background")
+             "its observations and errors replace those drawn (every, mask and noise are then not used), at frame "
+             "times of the data's windows and any places inside the domain (between grid points H is the operator "
+             "applied to the state interpolated there); its Background group, if any, is the background; read "
+             "when the experiment is validated")
         .input_file();
     p.string("variable", "observation", "", "the observed variable's name in the groups of `file` and `export`");
     p.string("out", "observations.nc", "", "file name of the result").output_name();
@@ -121,6 +124,7 @@ class Observe : public Stage {
     const Config background = config.section("background");
     if (background.has("perturbation") && !background.has("sigma"))
       background.fail("perturbation", "needs a sigma (the background error the samplers assume)");
+    if (!config.get<std::string>("file").empty()) file_observations(config, inputs.at("data"));
   }
 
   void run(StageContext& context) const override {
@@ -168,7 +172,7 @@ class Observe : public Stage {
     set.design.noise_law = config.section("noise").get<std::string>("law");
     at::Tensor observed_windows = windows;
     if (from_file) {
-      observed_windows = read_file(context, set, windows, out_shape);
+      observed_windows = read_file(context, set, windows);
     } else {
       set.design.every = every;
       set.design.mask_design = mask_design;
@@ -240,23 +244,10 @@ class Observe : public Stage {
   // The observations, their errors and mask, and the background if it has
   // one, of observation file `file`, on the data's windows (those the file
   // observes, from the first): the windows' truth.
-  static at::Tensor read_file(const StageContext& context, products::ObservationSet& set, const at::Tensor& windows,
-                              const std::vector<std::int64_t>& observed) {
+  static at::Tensor read_file(const StageContext& context, products::ObservationSet& set, const at::Tensor& windows) {
     const Config& config = context.config();
     const std::string name = config.get<std::string>("file");
-    products::ObservationPlaces places;
-    places.state = set.state;
-    places.frame_steps = set.frame_steps;
-    places.windows = windows.size(0);
-    places.frames = windows.size(1);
-    places.observed = observed;
-    places.variable = config.get<std::string>("variable");
-    products::FileObservations read;
-    try {
-      read = products::read_observation_file(context.resolve(name), places);
-    } catch (const Error& e) {
-      config.fail("file", e.what());
-    }
+    const products::FileObservations read = file_observations(config, context.input("data").settings);
     if (read.background.defined() && !config.section("background").has("sigma"))
       config.fail("file", name + " holds a background (group Background): give background: {sigma: ...}, the "
                   "background error the samplers assume");
@@ -264,6 +255,12 @@ class Observe : public Stage {
       config.section("background").fail("model", name + " holds the background (group Background): it is not "
                                         "forecast here");
     const std::int64_t count = read.observations.size(0);
+    if (read.places.defined()) {
+      // H observes the state interpolated at the file's places.
+      set.places = read.places;
+      set.observation_dims.resize(set.observation_dims.size() - products::grid_rank(set.state));
+      set.observation_dims.push_back("location");
+    }
     set.observations = read.observations;
     set.mask = read.mask;
     set.window_mask = read.window_mask;
@@ -288,12 +285,49 @@ class Observe : public Stage {
                                frames.equal(at::arange(0, set.mask.size(0), interval, at::kLong))
                            ? interval
                            : 1;
-    set.design.mask_design = "file " + name;
-    set.design.mask_fraction = set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
+    set.design.mask_design = "file " + name + (set.places.defined() ? ", between grid points" : "");
+    // The fraction of grid points observed; between them, the observations of
+    // an observed frame per grid point (0.5: as many as on half the grid).
+    double grid_points = 1;
+    for (const auto& d : set.state.dims)
+      if (d.spacing > 0) grid_points *= static_cast<double>(d.size);
+    const at::Tensor seen = set.window_mask.defined() ? set.window_mask.flatten(2) : set.mask.flatten(1).unsqueeze(0);
+    const double observed_frames = static_cast<double>(seen.any(2).sum().item<std::int64_t>());
+    set.design.mask_fraction = set.places.defined()
+                                   ? static_cast<double>(seen.sum().item<std::int64_t>()) / (observed_frames * grid_points)
+                                   : set.mask.flatten(1).any(0).to(at::kDouble).mean().item<double>();
     log::info("read ", observed_errors.numel(), " observations in ", count, " windows from ", name,
+              set.places.defined() ? " at " + std::to_string(set.places.size(0)) + " places between grid points" : "",
               set.window_mask.defined() ? ", observed at other places or times in each" : "",
               read.flagged > 0 ? " (" + std::to_string(read.flagged) + " flagged by PreQC, skipped)" : std::string());
     return windows.slice(0, 0, count);
+  }
+
+  // The observations of the stage's file on the windows of its data
+  // (generate stage `generate`), from the settings alone, so that `validate`
+  // refuses a bad file before anything runs: each failure names the key, the
+  // file and the variable. Between grid points, H must act on the
+  // interpolated values (an element-wise operator).
+  static products::FileObservations file_observations(const Config& config, const Config& generate) {
+    products::ObservationPlaces places;
+    try {
+      places = products::places_of(config, generate);
+    } catch (const Error& e) {
+      config.fail("operator", e.what());
+    }
+    products::FileObservations read;
+    try {
+      read = products::read_observation_file(config.file("file"), places);
+    } catch (const Error& e) {
+      config.fail("file", e.what());
+    }
+    if (read.places.defined()) try {
+        off_grid::check_element_wise(*config.component<ObservationOperator>("operator"), places.state.shape(),
+                                     products::grid_rank(places.state), read.places.size(0));
+      } catch (const Error& e) {
+        config.fail("operator", config.get<std::string>("file") + ": " + e.what());
+      }
+    return read;
   }
 
   // The operator's type is part of the design the products describe; its

@@ -114,14 +114,23 @@ class LocalGeometry {
       require(p >= 0 && p < points, "state grid point out of range");
       entries_at[p].push_back(static_cast<std::int64_t>(j));
     }
+    off_grid_ = !loc.observation_coordinates.empty();
+    require(!off_grid_ || loc.observation_coordinates.size() == loc.observation_point.size() * extent_.size(),
+            "localisation: one coordinate per observation and grid dimension is needed");
     observation_coordinates_.reserve(loc.observation_point.size() * extent_.size());
     observations_at_.resize(static_cast<std::size_t>(points));
     for (std::size_t o = 0; o < loc.observation_point.size(); ++o) {
       auto p = loc.observation_point[o];
       require(p >= 0 && p < points, "observation grid point out of range");
       observations_at_[static_cast<std::size_t>(p)].push_back(static_cast<Index>(o));
+      if (off_grid_) {
+        const auto first = loc.observation_coordinates.begin() + static_cast<std::ptrdiff_t>(o * extent_.size());
+        observation_coordinates_.insert(observation_coordinates_.end(), first,
+                                        first + static_cast<std::ptrdiff_t>(extent_.size()));
+        continue;
+      }
       for (std::size_t k = extent_.size(); k-- > 0;) {
-        observation_coordinates_.push_back(p % extent_[k]);
+        observation_coordinates_.push_back(static_cast<double>(p % extent_[k]));
         p /= extent_[k];
       }
       std::reverse(observation_coordinates_.end() - static_cast<std::ptrdiff_t>(extent_.size()),
@@ -140,8 +149,9 @@ class LocalGeometry {
   // grid's points (n^3.4 at n = 256).
   void candidates(const Batch& batch, double support, std::vector<Index>& out) const {
     const std::size_t dims = extent_.size();
-    // Integer offsets d with d < support.
-    const auto reach = static_cast<std::int64_t>(std::ceil(support)) - 1;
+    // Integer offsets d with d < support; an observation between grid points
+    // is binned at its nearest, up to half a point nearer than that point.
+    const auto reach = static_cast<std::int64_t>(std::ceil(support)) - (off_grid_ ? 0 : 1);
     std::vector<std::int64_t> coordinates[2];
     for (std::size_t k = 0; k < dims; ++k) {
       const std::int64_t lo = batch.lo[k] - reach, hi = batch.hi[k] + reach;
@@ -171,14 +181,14 @@ class LocalGeometry {
   // when some dimension alone puts every point of the batch beyond `support`.
   double distance(const Batch& batch, Index observation, double support) const {
     const std::size_t dims = extent_.size();
-    const std::int64_t* o = &observation_coordinates_[static_cast<std::size_t>(observation) * dims];
+    const double* o = &observation_coordinates_[static_cast<std::size_t>(observation) * dims];
     // Per dimension, the periodic offsets of the batch's coordinates.
     double offsets[2][kMaxBatch];
     std::int64_t count[2] = {0, 0};
     for (std::size_t k = 0; k < dims; ++k) {
       double nearest = std::numeric_limits<double>::infinity();
       for (std::int64_t a = batch.lo[k]; a < batch.hi[k]; ++a) {
-        const double d = periodic(a - o[k], extent_[k]);
+        const double d = periodic(static_cast<double>(a) - o[k], static_cast<double>(extent_[k]));
         offsets[k][count[k]++] = d;
         nearest = std::min(nearest, d);
       }
@@ -196,10 +206,10 @@ class LocalGeometry {
   }
 
  private:
-  // |d| taken modulo the extent, the shorter way round.
-  static double periodic(std::int64_t d, std::int64_t extent) {
-    d = std::abs(d) % extent;
-    return static_cast<double>(std::min(d, extent - d));
+  // |d| taken modulo the extent, the shorter way round (exact for whole numbers).
+  static double periodic(double d, double extent) {
+    d = std::fmod(std::abs(d), extent);
+    return std::min(d, extent - d);
   }
 
   // Rectangles of side `side` (smaller at the upper edges when the extent is
@@ -231,7 +241,8 @@ class LocalGeometry {
   }
 
   std::vector<std::int64_t> extent_;
-  std::vector<std::int64_t> observation_coordinates_;
+  bool off_grid_ = false;
+  std::vector<double> observation_coordinates_;
   std::vector<std::vector<Index>> observations_at_;  // per grid point, ascending
   std::vector<Batch> batches_;
 };

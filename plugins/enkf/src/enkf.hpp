@@ -49,8 +49,14 @@ struct Localisation {
   // Flat grid point (row-major over `extent`) of every state entry; several
   // entries (fields, layers) may share a point.
   std::vector<std::int64_t> state_point;
-  // Flat grid point of every observation.
+  // Flat grid point of every observation: its nearest where it lies between
+  // grid points.
   std::vector<std::int64_t> observation_point;
+  // Where observations lie between grid points (read at places of a file):
+  // each one's coordinates in grid units along every dimension, outermost
+  // first, each in [0, extent); distances are then measured from them.
+  // Empty: every observation at its grid point.
+  std::vector<double> observation_coordinates;
   // Localisation radius, grid units.
   double radius = 0;
   // Observations whose taper falls below this are left out of a local analysis.

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,8 +98,10 @@ Fields<Options> fields() {
 // The geometry LETKF needs. State dims with a spacing form the periodic grid;
 // the others (a layer, a field) index entries colocated at a grid point.
 // The observations' trailing dims are that grid, so the observation at flat
-// index k lies at grid point k mod (number of grid points).
-Localisation localisation(const StateSpec& state, at::IntArrayRef observation_dims,
+// index k lies at grid point k mod (number of grid points); or, with
+// `places` (observations read between grid points), their last dim lists
+// the places, and observation k lies at place k mod (number of places).
+Localisation localisation(const StateSpec& state, at::IntArrayRef observation_dims, const at::Tensor& places,
                           const std::vector<std::int64_t>& observed, const Options& options) {
   Localisation loc;
   std::vector<std::string> spatial;
@@ -112,9 +115,14 @@ Localisation localisation(const StateSpec& state, at::IntArrayRef observation_di
          std::to_string(loc.extent.size()));
   const auto k = static_cast<std::int64_t>(loc.extent.size());
   const auto d = static_cast<std::int64_t>(observation_dims.size());
-  if (d < k || !std::equal(loc.extent.begin(), loc.extent.end(), observation_dims.end() - k))
+  if (places.defined()) {
+    if (places.dim() != 2 || places.size(1) != k || d < 1 || places.size(0) != observation_dims[d - 1])
+      fail("letkf: the observations' places " + shape_text(places.sizes()) + " are not one row of " +
+           std::to_string(k) + " coordinates per entry of the observations' last dim " + shape_text(observation_dims));
+  } else if (d < k || !std::equal(loc.extent.begin(), loc.extent.end(), observation_dims.end() - k)) {
     fail("letkf locates an observation by its trailing dims, which must be the state's spatial dims " +
          shape_text(loc.extent) + "; the observations have dims " + shape_text(observation_dims));
+  }
 
   std::int64_t points = 1;
   for (auto e : loc.extent) points *= e;
@@ -134,7 +142,25 @@ Localisation localisation(const StateSpec& state, at::IntArrayRef observation_di
     }
     loc.state_point[static_cast<std::size_t>(j)] = point;
   }
-  for (auto index : observed) loc.observation_point.push_back(index % points);
+  if (!places.defined()) {
+    for (auto index : observed) loc.observation_point.push_back(index % points);
+  } else {
+    // Each observation's coordinates within [0, extent), and its nearest grid point.
+    const at::Tensor at_places = places.to(at::kCPU, at::kDouble).contiguous();
+    const auto coordinates = at_places.accessor<double, 2>();
+    const std::int64_t count = places.size(0);
+    for (auto index : observed) {
+      std::int64_t point = 0;
+      for (std::int64_t dim = 0; dim < k; ++dim) {
+        const auto extent = static_cast<double>(loc.extent[static_cast<std::size_t>(dim)]);
+        const double c = std::fmod(std::fmod(coordinates[index % count][dim], extent) + extent, extent);
+        loc.observation_coordinates.push_back(c);
+        point = point * loc.extent[static_cast<std::size_t>(dim)] +
+                static_cast<std::int64_t>(std::llround(c)) % loc.extent[static_cast<std::size_t>(dim)];
+      }
+      loc.observation_point.push_back(point);
+    }
+  }
   loc.radius = options.localisation.radius.value_or(0);
   loc.taper_cutoff = options.localisation.taper_cutoff;
   loc.batch = options.localisation.batch;
@@ -251,7 +277,7 @@ at::Tensor EnsembleKalmanFilter::sample(const AssimilationProblem& problem, std:
                                                  observed.data_ptr<std::int64_t>() + p);
   Localisation loc;
   if (options_.method == Method::LETKF)
-    loc = localisation(problem.state(), observation_dims, observed_index, options_);
+    loc = localisation(problem.state(), observation_dims, problem.observation_places(), observed_index, options_);
   if (problem.analysed_points().defined()) {
     if (options_.method != Method::LETKF)
       fail("only the letkf analyses a share of the grid points; the etkf and pertobs transforms are global");

@@ -191,7 +191,8 @@ class Stack : public assim::ObservationOperator {
 // periodic, then an element-wise operator of the interpolated values
 // (arctan of an interpolated value). Places are in grid units: cell i's
 // centre is at i, so a coordinate c of a dim of spacing h is at c / h - 0.5.
-// Written with index_select and products, so autograd differentiates it.
+// The interpolation is the SDK toolkit's (assim/interpolation.hpp), the one
+// the observe stage applies to a file's places between grid points.
 class Interpolate : public assim::ObservationOperator {
  public:
   struct Options {
@@ -217,22 +218,8 @@ class Interpolate : public assim::ObservationOperator {
   }
 
   at::Tensor apply(const at::Tensor& x) const override {
-    const auto places = at::tensor(at::ArrayRef<double>(o_.points), x.options()).view({-1, o_.dims});
-    at::Tensor y;
-    if (o_.dims == 1) {
-      const Along a(places.select(1, 0), x.size(-1));
-      y = x.index_select(-1, a.below) * (1 - a.weight) + x.index_select(-1, a.above) * a.weight;
-    } else {
-      const std::int64_t nx = x.size(-1);
-      const Along r(places.select(1, 0), x.size(-2)), s(places.select(1, 1), nx);
-      const at::Tensor plane = x.flatten(-2);
-      const auto at_point = [&](const at::Tensor& row, const at::Tensor& column) {
-        return plane.index_select(-1, row * nx + column);
-      };
-      y = at_point(r.below, s.below) * ((1 - r.weight) * (1 - s.weight)) +
-          at_point(r.below, s.above) * ((1 - r.weight) * s.weight) +
-          at_point(r.above, s.below) * (r.weight * (1 - s.weight)) + at_point(r.above, s.above) * (r.weight * s.weight);
-    }
+    const at::Tensor y =
+        interpolate_at(x, at::tensor(at::ArrayRef<double>(o_.points), x.options()).view({-1, o_.dims}));
     return then_ ? then_->apply(y) : y;
   }
   std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& state_shape) const override {
@@ -246,17 +233,6 @@ class Interpolate : public assim::ObservationOperator {
   bool linear() const override { return !then_ || then_->linear(); }
 
  private:
-  // The grid points either side of each place along a periodic dim of n
-  // points, and the weight of the one above.
-  struct Along {
-    Along(const at::Tensor& place, std::int64_t n) {
-      const at::Tensor floor = at::floor(place);
-      weight = place - floor;
-      below = at::remainder(floor.to(at::kLong), n);
-      above = at::remainder(below + 1, n);
-    }
-    at::Tensor below, above, weight;
-  };
   Options o_;
   std::shared_ptr<assim::ObservationOperator> then_;
 };

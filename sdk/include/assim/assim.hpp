@@ -8,6 +8,7 @@
 #include <assim/digest.hpp>
 #include <assim/error.hpp>
 #include <assim/fields.hpp>
+#include <assim/interpolation.hpp>
 #include <assim/log.hpp>
 #include <assim/model.hpp>
 #include <assim/observation_operator.hpp>

@@ -98,6 +98,15 @@ class ASSIM_API AssimilationProblem {
   // whose needs().observation_sigmas says it reads them.
   const at::Tensor& observation_sigmas() const;
   AssimilationProblem& set_observation_sigmas(at::Tensor sigmas);
+  // Where the observations lie when they are not on the grid (read from a
+  // file at places between grid points): (places, k) in grid units along the
+  // state's k spatial dims (cell i's centre at i, periodic), one row per
+  // entry of the observations' last dim, which then lists places instead of
+  // the grid; the operator already interpolates to them. Undefined: the
+  // observations' trailing dims are the state's grid. A localised sampler
+  // (the LETKF) locates each observation by it.
+  const at::Tensor& observation_places() const;
+  AssimilationProblem& set_observation_places(at::Tensor places);
   // Optional background state at frame 0, shape (state dims...), and the
   // standard deviation of its error.
   const std::optional<at::Tensor>& background() const;
