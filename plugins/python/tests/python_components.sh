@@ -3,8 +3,9 @@
 # - obs.arctan and its Python twin (arctan.py, twin.yaml) give the same
 #   observations, and the LETKF and 4D-Var the same analyses, bit for bit, on
 #   2 workers (the Python operator called from both, each call taking the GIL);
-# - the SDK's Python example (sdk/examples/python_operator) runs, its
-#   parameters listed by `assim plugins --verbose`.
+# - the SDK's Python example (sdk/examples/python_operator) runs, is reused
+#   while its file is unchanged and recomputed once it is edited, and a wrong
+#   value of its class's parameter from --set is named.
 # The bad-input cases are tests/e2e/bad/python_*.yaml.
 set -u
 assim=$1 source=$2
@@ -45,6 +46,14 @@ cp -r "$source/sdk/examples/python_operator" "$work/example"
   || { cat "$work/log"; echo "FAIL: the Python example"; exit 1; }
 grep -q "sampler.var4d" "$work/runs/example_python/scores/evaluation.txt" \
   || { echo "FAIL: the example's runs were not evaluated"; exit 1; }
+# The Python file's bytes are in the hash: unchanged, every stage is reused;
+# edited, the stages that use the operator are recomputed.
+"$assim" run "$work/example/experiment.yaml" --threads 1 --output "$work/runs" > "$work/log" 2>&1
+[ "$(grep -c "unchanged, reusing" "$work/log")" = 5 ] || { cat "$work/log"; echo "FAIL: a second run recomputed"; exit 1; }
+echo "# edited" >> "$work/example/blur.py"
+"$assim" run "$work/example/experiment.yaml" --threads 1 --output "$work/runs" > "$work/log" 2>&1
+grep -q "stage seen (observe): running" "$work/log" && grep -q "stage truth (generate): unchanged, reusing" "$work/log" \
+  || { cat "$work/log"; echo "FAIL: an edited Python file did not recompute the stages that use it"; exit 1; }
 "$assim" validate "$work/example/experiment.yaml" --print | grep -Eq "width: 2" \
   || { echo "FAIL: validate --print does not show the class's parameter"; exit 1; }
 "$assim" validate "$work/example/experiment.yaml" --set components.blur.width=1.5 > "$work/log" 2>&1 \
