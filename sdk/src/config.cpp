@@ -220,6 +220,8 @@ void check_value(YAML::Node value, const Parameter& p, const ConfigOrigin& origi
                                 (p.type == ParameterType::Stages ? "stage" : to_string(*p.component_kind)) +
                                 " written $name, got " + describe_node(value[i]));
       break;
+    case ParameterType::Others:
+      break;
     case ParameterType::Section:
       if (value.IsNull()) value = YAML::Node(YAML::NodeType::Map);
       if (!value.IsMap()) wrong_type();
@@ -259,10 +261,14 @@ void validate_settings(YAML::Node node, const std::vector<Parameter>& declared, 
               const std::string& path, const std::set<std::string>& reserved,
               const std::string& owner) {
   std::vector<std::string> names;
-  for (const auto& p : declared) names.push_back(p.name);
+  bool others = false;  // the component declares the keys beyond these when built (with_parameters)
+  for (const auto& p : declared) {
+    if (p.type == ParameterType::Others) others = true;
+    else names.push_back(p.name);
+  }
   for (const auto& entry : node) {
     std::string key = entry.first.Scalar();
-    if (reserved.count(key)) continue;
+    if (reserved.count(key) || others) continue;
     bool known = std::any_of(declared.begin(), declared.end(),
                              [&](const Parameter& p) { return p.name == key; });
     if (known) continue;
@@ -276,6 +282,7 @@ void validate_settings(YAML::Node node, const std::vector<Parameter>& declared, 
                           " (known keys: " + (list.empty() ? "none" : list) + ")");
   }
   for (const auto& p : declared) {
+    if (p.type == ParameterType::Others) continue;
     std::string key_path = join_path(path, p.name);
     YAML::Node value = node[p.name];
     if (value.IsDefined() && value.IsNull() && p.type != ParameterType::Section)
@@ -373,6 +380,20 @@ Config Config::section(const std::string& key) const {
   impl->resolve = impl_->resolve;
   for (const auto& p : impl_->declared)
     if (p.name == key) impl->declared = p.fields;
+  return Config(impl);
+}
+
+Config Config::with_parameters(const Parameters& more, const std::string& owner) const {
+  const Locked lock(yaml_lock());
+  std::set<std::string> own = {"type"};
+  for (const auto& p : impl_->declared)
+    if (p.type != ParameterType::Others) own.insert(p.name);
+  for (const auto& p : more.list())
+    if (own.count(p.name))
+      throw ConfigError(where(), path(), owner + " declares '" + p.name + "', a key of its type's own; rename it");
+  validate_settings(impl_->node, more.list(), *impl_->origin, impl_->path, own, owner);
+  auto impl = std::make_shared<Impl>(*impl_);
+  impl->declared.insert(impl->declared.end(), more.list().begin(), more.list().end());
   return Config(impl);
 }
 

@@ -20,6 +20,7 @@ const char* to_string(ParameterType type) {
     case ParameterType::Stage: return "stage reference";
     case ParameterType::Stages: return "list of stage references";
     case ParameterType::Section: return "section";
+    case ParameterType::Others: return "keys the component declares";
   }
   return "?";
 }
@@ -105,6 +106,7 @@ Parameter& Parameter::with(const Parameters& nested) {
 std::string Parameter::describe() const {
   std::ostringstream out;
   out << name << ": " << to_string(type);
+  if (type == ParameterType::Others) return out.str() + ": " + doc;
   if (component_kind) out << " (" << to_string(*component_kind) << ")";
   if (presence == Presence::Required) out << ", required";
   if (presence == Presence::Optional) out << ", optional";
@@ -204,6 +206,9 @@ Parameter& Parameters::section(std::string name, std::string doc, const Paramete
                      std::move(doc)));
   p.fields = fields.list();
   return p;
+}
+Parameter& Parameters::others(std::string doc) {
+  return add(make("...", ParameterType::Others, Presence::Optional, "", "", std::move(doc)));
 }
 Parameter& Parameters::required(std::string name, ParameterType type, std::string unit,
                                 std::string doc) {

@@ -4,13 +4,14 @@
 #   # leaves: STAGE   (a stage that ran to completion before the failure)
 #   # args: ARGS      (more arguments to `assim run`, split at spaces: --set ...)
 # and that no other stage result was left behind, complete or half-written.
-# @PLUGINS@ in the case is replaced by the build's test-plugin folder.
+# @PLUGINS@ in the case is replaced by the build's test-plugin folder, @CASES@
+# by the case's own folder (for files beside it: tests/e2e/bad/python/).
 set -u
 assim=$1 case=$2 plugins=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 name=$(basename "$case")
-sed "s|@PLUGINS@|$plugins|g" "$case" > "$work/$name"
+sed "s|@PLUGINS@|$plugins|g; s|@CASES@|$(cd "$(dirname "$case")" && pwd)|g" "$case" > "$work/$name"
 read -ra args <<< "$(sed -n 's/^# args: //p' "$case")"
 "$assim" run "$work/$name" --output "$work/runs" "${args[@]}" > "$work/out" 2> "$work/err"
 status=$?

@@ -96,6 +96,38 @@ TEST_CASE("the declaration describes itself for `assim plugins --verbose`") {
   CHECK(p.find("scheme")->describe() == "scheme: string, default \"rk4\", one of rk4 euler: time scheme");
 }
 
+TEST_CASE("a type's other keys are let through, then checked against what the built component declares") {
+  Parameters own;
+  own.required("class", assim::ParameterType::String, "", "the class");
+  own.others("the class's own parameters");
+  CHECK(own.find("...")->describe() == "...: keys the component declares: the class's own parameters");
+  Parameters more;
+  more.integer("width", 1, "grid points", "half-width").at_least(0);
+  more.real("gain", 2.0, "", "factor");
+  // Unknown to the type alone: validation lets them through.
+  const Config c = assim::config_from_yaml("class: Blur\nwidth: 3\n", own, "exp.yaml");
+  const Config all = c.with_parameters(more, "class Blur");
+  CHECK(all.get<std::int64_t>("width") == 3);
+  CHECK(all.get<double>("gain") == 2.0);                 // the default, filled
+  CHECK(c.yaml().find("gain: 2") != std::string::npos);  // into the settings the hash reads
+  auto error_of = [&](const std::string& yaml, const Parameters& declared) -> std::string {
+    try {
+      assim::config_from_yaml(yaml, own, "exp.yaml").with_parameters(declared, "class Blur");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(error_of("class: Blur\nwidht: 3\n", more).rfind("exp.yaml:2:1: widht: unknown key 'widht' for class Blur; "
+                                                         "did you mean 'width'?", 0) == 0);
+  CHECK(error_of("class: Blur\nwidth: -1\n", more).rfind("exp.yaml:2:8: width: value -1 out of range: must be >= 0", 0) ==
+        0);
+  Parameters clash;
+  clash.string("class", "", "", "a key of the type's own");
+  CHECK(error_of("class: Blur\n", clash).find("class Blur declares 'class', a key of its type's own") !=
+        std::string::npos);
+}
+
 // Workers read one stage's settings at once (a filter's repetitions): a
 // read records its key, and two first reads at once corrupted that record
 // until the next read looped forever. Fresh settings each round, read by two

@@ -20,9 +20,11 @@
 namespace {
 
 // Each plugin's small settings for its types, from the contract.yaml in its
-// own tests folder (plugins/<plugin>/tests/contract.yaml), as YAML text.
+// own tests folder (plugins/<plugin>/tests/contract.yaml), as YAML text, and
+// that file for each type (a file the settings name is relative to it).
 // An entry for a type the plugin does not register is an error in `wrong`.
-std::map<std::string, std::string> contract_settings(const assim::PluginCatalog& catalog, std::set<std::string>& wrong) {
+std::map<std::string, std::string> contract_settings(const assim::PluginCatalog& catalog, std::set<std::string>& wrong,
+                                                     std::map<std::string, std::string>& files) {
   std::map<std::string, std::string> settings;
   for (const auto& plugin : catalog.plugins()) {
     const auto file = std::filesystem::path(ASSIM_PLUGIN_SOURCE_DIR) / plugin->name / "tests" / "contract.yaml";
@@ -32,6 +34,7 @@ std::map<std::string, std::string> contract_settings(const assim::PluginCatalog&
       const assim::RegisteredType* found = catalog.find(type);
       if (!found || found->plugin != plugin.get()) wrong.insert(file.string() + ": " + type);
       settings[type] = YAML::Dump(entry.second);
+      files[type] = file.string();
     }
   }
   return settings;
@@ -48,18 +51,19 @@ struct Catalog {
   assim::PluginCatalog catalog;
   std::map<std::string, std::shared_ptr<assim::Component>> built;
   std::set<std::string> misplaced;  // contract.yaml entries for another plugin's types
-  std::map<std::string, std::string> settings;
+  std::map<std::string, std::string> settings, files;
   Catalog() {
     catalog.load(ASSIM_PLUGIN_BUILD_DIR, "the build's plugin folder");
-    settings = contract_settings(catalog, misplaced);
+    settings = contract_settings(catalog, misplaced, files);
   }
 
   template <class T>
   std::shared_ptr<T> make(const std::string& type, const std::string& yaml) {
     const assim::RegisteredType* found = catalog.find(type);
     REQUIRE_MESSAGE(found, "no plugin provides " << type);
+    const std::string file = files.count(type) ? files.at(type) : type;
     return std::dynamic_pointer_cast<T>(
-        found->type.create(assim::config_from_yaml(yaml, found->type.parameters, type, built)));
+        found->type.create(assim::config_from_yaml(yaml, found->type.parameters, file, built)));
   }
   template <class T>
   std::shared_ptr<T> make(const std::string& type) {
@@ -107,7 +111,8 @@ TEST_CASE("observation operators keep the ObservationOperator contract") {
   c.built["qg"] = c.make<assim::Model>("model.qg");
   c.built["arctan"] = c.make<assim::ObservationOperator>("obs.arctan");
   c.built["sine"] = c.make<assim::ObservationOperator>("obs.sin");
-  for (const char* type : {"obs.identity", "obs.arctan", "obs.sin", "obs.stack", "obs.interpolate"}) {
+  // obs.python: the Python twin of obs.arctan, run by the embedded interpreter.
+  for (const char* type : {"obs.identity", "obs.arctan", "obs.sin", "obs.stack", "obs.interpolate", "obs.python"}) {
     CAPTURE(type);
     const auto failures = assim::testing::check_observation_operator(*c.make<assim::ObservationOperator>(type), {2, 16, 16});
     CHECK_MESSAGE(failures.empty(), failures.text());

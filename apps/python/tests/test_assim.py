@@ -178,3 +178,19 @@ def test_the_readme_python_example_runs(tmp_path):
     done = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_python_operator_swap_runs(tmp_path):
+    # Run as written, from a folder laid out as the repository's root.
+    readme = (SOURCE / "README.md").read_text()
+    blocks = re.findall(r"```python\n# tests: apps/python/tests/test_assim.py swaps in this operator\n(.*?)```",
+                        readme, re.S)
+    assert len(blocks) == 1
+    example = tmp_path / "sdk/examples/python_operator"
+    example.mkdir(parents=True)
+    (example / "blur.py").write_text((SOURCE / "sdk/examples/python_operator/blur.py").read_text())
+    done = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "components.blur.width"
+    assert assim.open(tmp_path / "runs/l96_blur/seen").attrs["operator_type"] == "obs.python"

@@ -19,6 +19,8 @@
 
 namespace assim {
 
+class Parameters;
+
 class ASSIM_API Config {
  public:
   struct Impl;
@@ -62,6 +64,14 @@ class ASSIM_API Config {
   // when the value is empty.
   std::filesystem::path file(const std::string& key) const;
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+
+  // For a type that declares `others` (Parameters::others): this Config with
+  // `more` declared too, the keys beyond the type's own checked against them
+  // as the host checks any declared key (types, ranges, unknown keys, naming
+  // the file, line and key; `owner` says whose parameters they are), their
+  // defaults filled into the settings, which the stage's hash and `validate
+  // --print` read, and readable with get.
+  Config with_parameters(const Parameters& more, const std::string& owner) const;
 
   // The keys present (given or defaulted), in file order.
   std::vector<std::string> keys() const;

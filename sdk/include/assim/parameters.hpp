@@ -36,6 +36,8 @@ enum class ParameterType {
   Stage,      // a `$name` reference to an earlier stage whose results are read
   Stages,     // a list of such references
   Section,    // a nested map with its own declared fields
+  Others,     // not a key: the keys beyond the declared ones, which the component
+              // declares itself when it is built (Config::with_parameters)
 };
 
 ASSIM_API const char* to_string(ParameterType type);
@@ -105,6 +107,11 @@ class ASSIM_API Parameters {
   Parameter& stage(std::string name, std::string doc);
   Parameter& stages(std::string name, std::string doc);
   Parameter& section(std::string name, std::string doc, const Parameters& fields);
+  // Keys beyond those declared here are let through when the experiment is
+  // validated, for the component to declare when it is built (a Python
+  // class's own parameters, plugins/python): its factory calls
+  // Config::with_parameters, which checks them as any declared key.
+  Parameter& others(std::string doc);
 
   // A parameter that must be given, of any type (`required(...).above(0)`).
   Parameter& required(std::string name, ParameterType type, std::string unit, std::string doc);
