@@ -41,24 +41,16 @@ struct Run {
 // members ranked against the truth.
 Run certify(const assim::enkf::Options& options, double told_sigma, std::int64_t replications, std::uint64_t seed) {
   const LinearGaussian problem = example_problem();
-  const std::int64_t n = problem.mean.numel(), p = problem.H.size(0);
+  const std::int64_t n = problem.mean.numel();
   const Replications draws = draw_replications(problem, replications, seed);
   const at::Tensor root = at::linalg_cholesky(problem.covariance);
-  assim::StateSpec state;
-  state.variable = "x";
-  state.dims = {{"channel", n, "", 0.0}, {"y", 1, "1", 1.0}, {"x", 1, "1", 1.0}};
+  const auto h = std::make_shared<ChannelMatrix>(problem.H);
   const assim::enkf::EnsembleKalmanFilter filter(options);
   at::Tensor samples = at::empty({kMembers, replications, n}, f64);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed + 1);
   for (std::int64_t r = 0; r < replications; ++r) {
-    assim::AssimilationProblem q;
-    q.set_state(state);
-    q.set_observation_operator(std::make_shared<ChannelMatrix>(problem.H));
-    q.set_observations(draws.observations[r].reshape({1, p, 1, 1}));
-    q.set_mask(at::ones({1, p, 1, 1}, f64));
-    q.set_observation_sigma(told_sigma);
     const at::Tensor forecast = problem.mean + at::randn({kMembers, n}, generator, f64).matmul(root.t());
-    q.set_forecast(forecast.reshape({kMembers, n, 1, 1}));
+    const assim::AssimilationProblem q = forecast_problem(h, forecast, draws.observations[r], told_sigma);
     samples.select(1, r).copy_(filter.sample(q, kMembers, seed + 2 + static_cast<std::uint64_t>(r)).reshape({kMembers, n}));
   }
   return {calibrate(draws.truth, samples, kBins), distance(samples, exact_posterior(problem, draws.observations))};

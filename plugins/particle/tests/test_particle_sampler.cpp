@@ -28,27 +28,11 @@ namespace {
 
 const auto f64 = at::TensorOptions().dtype(at::kDouble);
 
-assim::StateSpec channels(std::int64_t n) {
-  assim::StateSpec state;
-  state.variable = "x";
-  state.dims = {{"channel", n, "", 0.0}, {"y", 1, "1", 1.0}, {"x", 1, "1", 1.0}};
-  return state;
-}
-
 // The analysis of a forecast (members, n) observed through `h`.
 at::Tensor analyse(const ParticleFilter& filter, const std::shared_ptr<const assim::ObservationOperator>& h,
                    const at::Tensor& forecast, const at::Tensor& y, double sigma, std::uint64_t seed,
                    assim::NoiseLaw law = assim::NoiseLaw::Gaussian) {
-  const std::int64_t members = forecast.size(0), n = forecast.size(1), p = y.numel();
-  assim::AssimilationProblem q;
-  q.set_state(channels(n));
-  q.set_observation_operator(h);
-  q.set_observations(y.reshape({1, p, 1, 1}));
-  q.set_mask(at::ones({1, p, 1, 1}, f64));
-  q.set_observation_sigma(sigma);
-  q.set_observation_law(law);
-  q.set_forecast(forecast.reshape({members, n, 1, 1}));
-  return filter.sample(q, members, seed).reshape({members, n});
+  return filter.sample(forecast_problem(h, forecast, y, sigma, law), forecast.size(0), seed).reshape(forecast.sizes());
 }
 
 // M = 99 members for the ranks (10 bins of 10), taken evenly from the

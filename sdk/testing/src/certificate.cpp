@@ -48,6 +48,24 @@ std::vector<std::int64_t> ChannelMatrix::output_shape(const std::vector<std::int
   return {H_.size(0), state_shape[1], state_shape[2]};
 }
 
+AssimilationProblem forecast_problem(std::shared_ptr<const ObservationOperator> h, const at::Tensor& forecast,
+                                     const at::Tensor& y, double sigma, NoiseLaw law) {
+  require(forecast.dim() == 2, "forecast_problem needs a forecast (members, n), got " + shape_text(forecast.sizes()));
+  const std::int64_t members = forecast.size(0), n = forecast.size(1), p = y.numel();
+  StateSpec state;
+  state.variable = "x";
+  state.dims = {{"channel", n, "", 0.0}, {"y", 1, "1", 1.0}, {"x", 1, "1", 1.0}};
+  AssimilationProblem problem;
+  problem.set_state(state);
+  problem.set_observation_operator(std::move(h));
+  problem.set_observations(y.reshape({1, p, 1, 1}));
+  problem.set_mask(at::ones({1, p, 1, 1}, y.options()));
+  problem.set_observation_sigma(sigma);
+  problem.set_observation_law(law);
+  problem.set_forecast(forecast.reshape({members, n, 1, 1}));
+  return problem;
+}
+
 Replications draw_replications(const LinearGaussian& problem, std::int64_t replications, std::uint64_t seed) {
   const std::int64_t n = problem.mean.numel(), p = problem.H.size(0);
   require(problem.covariance.sizes() == at::IntArrayRef({n, n}) && problem.H.size(1) == n,

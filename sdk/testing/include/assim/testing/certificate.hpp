@@ -22,10 +22,12 @@
 
 #include <assim/abi.hpp>
 #include <assim/observation_operator.hpp>
+#include <assim/sampler.hpp>
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -111,6 +113,15 @@ struct ASSIM_API Distance {
   std::string text() const;
 };
 ASSIM_API Distance distance(const at::Tensor& samples, const GaussianPosterior& exact);
+
+// The problem a sampler that analyses a forecast ensemble (the EnKF family,
+// the particle and score filters) is handed here: n entries as n channels of
+// a 1 x 1 grid (the layout ChannelMatrix observes), the forecast (members,
+// n), every entry of y (p) observed at one frame with noise std sigma under
+// `law`. Its sample (members, 1, n, 1, 1) is the members' (members, n).
+ASSIM_API AssimilationProblem forecast_problem(std::shared_ptr<const ObservationOperator> h, const at::Tensor& forecast,
+                                               const at::Tensor& y, double sigma,
+                                               NoiseLaw law = NoiseLaw::Gaussian);
 
 // The samplers' nonlinear toy (the papers' "hard" operator h = 1.5 sin(3 x),
 // which the caller supplies: obs.sin): 4 points x = (0.3, -0.8, 1.2, 0.05),
