@@ -40,28 +40,33 @@ PythonClass::PythonClass(const Config& config, const std::vector<Method>& method
     config.fail("class", "no class '" + class_name_ + "' in " + file_.string() +
                              " (its classes: " + (classes.empty() ? "none" : classes) + ")");
   }
-  class_ = module.attr(class_name_.c_str());
-  if (!PyType_Check(class_.ptr())) config.fail("class", "'" + class_name_ + "' in " + file_.string() + " is not a class");
-  at_ = python::defined_at(class_);
+  // Held in locals until nothing can fail: a member left set when the
+  // constructor throws would be released without the GIL.
+  py::object cls = module.attr(class_name_.c_str());
+  if (!PyType_Check(cls.ptr())) config.fail("class", "'" + class_name_ + "' in " + file_.string() + " is not a class");
+  at_ = python::defined_at(cls);
   const std::string& at = at_;
   for (const auto& m : methods)
-    if (!py::hasattr(class_, m.name.c_str()) || !PyCallable_Check(class_.attr(m.name.c_str()).ptr()))
+    if (!py::hasattr(cls, m.name.c_str()) || !PyCallable_Check(cls.attr(m.name.c_str()).ptr()))
       config.fail("class", at + ": class " + class_name_ + " has no method " + m.signature + ": " + role);
   Parameters declared;
   try {
-    declared = declared_parameters(class_, at);
+    declared = declared_parameters(cls, at);
   } catch (const Error& e) {
     config.fail("class", e.what());
   }
   const Config all = config.with_parameters(declared, "class " + class_name_ + " (" + at + ")");
+  py::object instance;
   try {
-    instance_ = class_(**keyword_arguments(all, declared));
+    instance = cls(**keyword_arguments(all, declared));
   } catch (py::error_already_set& e) {
     config.fail("class", class_name_ + "(...) raised " + python::describe(e, file_));
   }
   if (python_threads() != threads_before)
     config.fail("class", class_name_ + "(...) left a thread running: a Python component starts none "
                          "(plugins/python/README.md)");
+  class_ = cls;
+  instance_ = instance;
   origin_ = config.where() + ": " + config.path() + " (" + class_name_ + " of " + file_.string() + ")";
 }
 

@@ -55,10 +55,6 @@ PythonModel::PythonModel(const Config& config)
               {"step", "step(self, x)"}},
              "a model needs state_spec, initial_state and step (optional: parameters)") {
   py::gil_scoped_acquire gil;
-  step_ = class_.method("step");
-  initial_state_ = class_.method("initial_state");
-  step_at_ = class_.defined_at("step");
-  initial_state_at_ = class_.defined_at("initial_state");
   // The state's description, read once: a malformed one stops the run at
   // validate, naming where state_spec is defined.
   const std::string at = class_.defined_at("state_spec");
@@ -109,6 +105,11 @@ PythonModel::PythonModel(const Config& config)
     if (dim.contains("spacing")) out.spacing = number(dim["spacing"], "spacing");
     spec_.dims.push_back(out);
   }
+  // Set last: a member set before a failure above would be released without the GIL.
+  step_ = class_.method("step");
+  initial_state_ = class_.method("initial_state");
+  step_at_ = class_.defined_at("step");
+  initial_state_at_ = class_.defined_at("initial_state");
 }
 
 PythonModel::~PythonModel() {
