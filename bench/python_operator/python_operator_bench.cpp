@@ -80,5 +80,42 @@ int main(int argc, char** argv) {
                   tp * 1e6, tp / tc);
     }
   }
+
+  // A model's step: model.lorenz96 against its Python twin (tests/lorenz96.py)
+  // through model.python, one RK4 step of a batch of members, forward (a
+  // forecast: Trajectory::advance) and through differentiable_trajectory
+  // with the gradient (4D-Var). (No Python QG twin: QG's step is not timed.)
+  auto model = [&](const std::string& type, const std::string& yaml) {
+    const assim::RegisteredType* t = catalog.find(type);
+    return std::dynamic_pointer_cast<assim::Model>(t->type.create(assim::config_from_yaml(yaml, t->type.parameters, "bench")));
+  };
+  const auto cpp_model = model("model.lorenz96", "{sites: 40}");
+  const auto py_model = model("model.python", "{file: " ASSIM_PYTHON_MODEL_TWIN ", class: Lorenz96, sites: 40}");
+  std::printf("\n%-26s %-9s %12s %12s %8s\n", "members x sites, one step", "call", "C++ us", "Python us", "ratio");
+  for (const std::int64_t members : {1, 16}) {
+    const at::Tensor x = cpp_model->initial_state(members, 1);
+    for (const bool gradient : {false, true}) {
+      auto call = [&](const assim::Model& m) {
+        return [&m, &x, gradient] {
+          if (!gradient) {
+            m.start(x)->advance(1);
+            return;
+          }
+          at::Tensor v = x.detach().requires_grad_(true);
+          m.differentiable_trajectory(v, 2, 1).sum().backward();
+        };
+      };
+      const int calls = std::max(20, static_cast<int>(0.2 / std::max(seconds(call(*cpp_model), 20), 1e-7)));
+      std::vector<double> c_times, p_times;
+      for (int r = 0; r < rounds; ++r) {
+        c_times.push_back(seconds(call(*cpp_model), calls));
+        p_times.push_back(seconds(call(*py_model), calls));
+      }
+      const double tc = *std::min_element(c_times.begin(), c_times.end());
+      const double tp = *std::min_element(p_times.begin(), p_times.end());
+      std::printf("%-26s %-9s %12.2f %12.2f %8.1f\n", (std::to_string(members) + " x 40").c_str(),
+                  gradient ? "+backward" : "forward", tc * 1e6, tp * 1e6, tp / tc);
+    }
+  }
   return 0;
 }

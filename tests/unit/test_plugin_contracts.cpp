@@ -99,7 +99,8 @@ TEST_CASE("every registered type has contract settings beside its plugin, so tha
 
 TEST_CASE("models keep the Model contract") {
   Catalog c;
-  for (const char* type : {"model.qg", "model.lorenz96", "model.lorenz63"}) {
+  // model.python: the Python twin of model.lorenz96, run by the embedded interpreter.
+  for (const char* type : {"model.qg", "model.lorenz96", "model.lorenz63", "model.python"}) {
     CAPTURE(type);
     const auto failures = assim::testing::check_model(*c.make<assim::Model>(type));
     CHECK_MESSAGE(failures.empty(), failures.text());

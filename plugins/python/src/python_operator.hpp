@@ -14,11 +14,12 @@
 // the Python operations in the graph the C++ sampler differentiates.
 #pragma once
 
+#include "python_class.hpp"
+
 #include <assim/assim.hpp>
 
 #include <pybind11/pybind11.h>
 
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -37,22 +38,9 @@ class PythonOperator : public ObservationOperator {
   bool linear() const override { return linear_; }
 
  private:
-  // What a call may not change, read before and after it (README: what a
-  // Python component may not do).
-  struct Footprint {
-    std::vector<std::pair<std::string, std::pair<const void*, std::int64_t>>> attributes;  // name, (object, tensor version)
-    long python_threads = 0;
-    int torch_threads = 0;
-  };
-  Footprint footprint() const;
-  void check_unchanged(const Footprint& before, const std::string& call) const;
-  [[noreturn]] void fail(const std::string& message) const;
-
-  std::filesystem::path file_;
-  std::string class_name_;
-  std::string origin_;   // "exp.yaml:4:9: components.blur" for errors at run time
-  std::string apply_at_; // "blur.py:17", where apply is defined
-  pybind11::object instance_, apply_, output_shape_;
+  PythonClass class_;
+  std::string apply_at_;  // "blur.py:17", where apply is defined
+  pybind11::object apply_, output_shape_;
   bool linear_ = false;
   // The state shapes output_shape was asked for, and its answers: apply's
   // result is checked against them.
