@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  // A model's step: model.lorenz96 against its Python twin (tests/lorenz96.py)
+  // A model's step: model.lorenz96 against its Python twin (sdk/examples/python_model/lorenz96.py)
   // through model.python, one RK4 step of a batch of members, forward (a
   // forecast: Trajectory::advance) and through differentiable_trajectory
   // with the gradient (4D-Var). (No Python QG twin: QG's step is not timed.)

@@ -3,7 +3,7 @@
 # - obs.arctan and its Python twin (arctan.py, twin.yaml) give the same
 #   observations, and the LETKF and 4D-Var the same analyses, bit for bit, on
 #   2 workers (the Python operator called from both, each call taking the GIL);
-# - model.lorenz96 and its Python twin (lorenz96.py, model_twin.yaml) give the
+# - model.lorenz96 and its Python twin (sdk/examples/python_model/lorenz96.py, model_twin.yaml) give the
 #   same truth, and the LETKF and 4D-Var (its adjoint by autograd through the
 #   Python step) the same analyses, bit for bit, on 2 workers;
 # - the SDK's Python example (sdk/examples/python_operator) runs, is reused

@@ -1,5 +1,5 @@
 """model.lorenz96 (plugins/lorenz/src/plugin.cpp) written in Python: its twin,
-which twin.yaml runs beside it. step is the C++ model's differentiable RK4 in
+which plugins/python/tests/model_twin.yaml runs beside it. step is the C++ model's differentiable RK4 in
 the same torch operations, in the same order; initial_state draws from the
 same generator (mt19937 seeded by seed) as the C++ one."""
 import torch
