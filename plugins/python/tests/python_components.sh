@@ -18,58 +18,14 @@ trap 'rm -rf "$work"' EXIT
 here=$source/plugins/python/tests
 "$assim" run "$here/twin.yaml" --workers 2 --threads 1 --output "$work/runs" > "$work/log" 2>&1 \
   || { cat "$work/log"; echo "FAIL: the twin experiment"; exit 1; }
-"$python" - "$work/runs/twin" <<'PY' || exit 1
-import sys
-import netCDF4
-import numpy as np
-runs = sys.argv[1]
-fail = False
-def variables(path, names):
-    with netCDF4.Dataset(path) as f:
-        return {k: np.asarray(f[k][:]) for k in names}
-obs = ["observation", "mask", "background", "truth"]
-cpp, py = variables(f"{runs}/seen_cpp/observations.nc", obs), variables(f"{runs}/seen_py/observations.nc", obs)
-for k in obs:
-    if not np.array_equal(cpp[k], py[k], equal_nan=True):
-        print(f"FAIL: {k} differs between obs.arctan and its Python twin"); fail = True
-for method in ["letkf", "var"]:
-    names = ["mean", "spread", "rmse"]
-    a = variables(f"{runs}/{method}_cpp/assimilation.nc", names)
-    b = variables(f"{runs}/{method}_py/assimilation.nc", names)
-    for k in names:
-        if not np.array_equal(a[k], b[k], equal_nan=True):
-            print(f"FAIL: {method}: {k} differs (max {np.nanmax(np.abs(a[k] - b[k]))})"); fail = True
-    print(f"{method}: mean RMSE {float(np.mean(b['rmse'])):.6f} with the Python operator, the same bits as C++'s, "
-          f"{b['mean'].shape}")
-sys.exit(1 if fail else 0)
-PY
+"$python" "$here/same_bits.py" "$work/runs/twin" operator \
+  seen_cpp:seen_py:observations.nc:observation,mask,background,truth \
+  letkf_cpp:letkf_py:assimilation.nc:mean,spread,rmse var_cpp:var_py:assimilation.nc:mean,spread,rmse || exit 1
 
 "$assim" run "$here/model_twin.yaml" --workers 2 --threads 1 --output "$work/runs" > "$work/log" 2>&1 \
   || { cat "$work/log"; echo "FAIL: the model twin experiment"; exit 1; }
-"$python" - "$work/runs/model_twin" <<'PY' || exit 1
-import sys
-import netCDF4
-import numpy as np
-runs = sys.argv[1]
-fail = False
-def variables(path, names):
-    with netCDF4.Dataset(path) as f:
-        return {k: np.asarray(f[k][:]) for k in names}
-cpp, py = variables(f"{runs}/truth_cpp/data.nc", ["x"]), variables(f"{runs}/truth_py/data.nc", ["x"])
-if not np.array_equal(cpp["x"], py["x"]):
-    print(f"FAIL: the truth differs between model.lorenz96 and its Python twin (max {np.max(np.abs(cpp['x'] - py['x']))})")
-    fail = True
-for method in ["letkf", "var"]:
-    names = ["mean", "spread", "rmse"]
-    a = variables(f"{runs}/{method}_cpp/assimilation.nc", names)
-    b = variables(f"{runs}/{method}_py/assimilation.nc", names)
-    for k in names:
-        if not np.array_equal(a[k], b[k], equal_nan=True):
-            print(f"FAIL: {method}: {k} differs (max {np.nanmax(np.abs(a[k] - b[k]))})"); fail = True
-    print(f"{method}: mean RMSE {float(np.mean(b['rmse'])):.6f} with the Python model, the same bits as C++'s, "
-          f"{b['mean'].shape}")
-sys.exit(1 if fail else 0)
-PY
+"$python" "$here/same_bits.py" "$work/runs/model_twin" model truth_cpp:truth_py:data.nc:x \
+  letkf_cpp:letkf_py:assimilation.nc:mean,spread,rmse var_cpp:var_py:assimilation.nc:mean,spread,rmse || exit 1
 
 cp -r "$source/sdk/examples/python_operator" "$work/example"
 "$assim" run "$work/example/experiment.yaml" --threads 1 --output "$work/runs" > "$work/log" 2>&1 \
